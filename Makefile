@@ -1,0 +1,65 @@
+# Xianfeng — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/xianfeng
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := xianfeng.settings
+
+.PHONY: demo test test-pg lint bench setup assets system-deps messages serve worker clean
+
+## make demo: virtualenv, pinned dependencies, front-end assets, migrations, the demo county, the server.
+demo: setup
+	$(BIN)/xianfeng migrate --no-input -v0
+	$(BIN)/xianfeng demo --if-absent
+	$(BIN)/xianfeng serve --host $(HOST) --port $(PORT) --with-worker
+
+## make test: the whole suite on SQLite (browser journeys included).
+test: setup system-deps
+	$(BIN)/python -m pytest -q -p no:randomly
+
+## make test-pg: the whole suite again on PostgreSQL (127.0.0.1:5432).
+test-pg: setup system-deps
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/xianfeng check
+	$(BIN)/xianfeng makemigrations --check --dry-run
+	$(BIN)/mypy xianfeng
+
+bench: setup
+	$(BIN)/python -m bench
+
+setup: $(VENV)/.installed xianfeng/static/vendor/.copied
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+xianfeng/static/vendor/.copied: package.json package-lock.json scripts/copy_assets.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	sh scripts/copy_assets.sh
+	touch $@
+
+assets: xianfeng/static/vendor/.copied
+
+## Debian packages the browser tests and documents need: chromium, a CJK font. Installed when missing (needs root).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
+	  echo "installing chromium and a CJK font from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
+
+messages: setup
+	cd xianfeng && ../$(BIN)/xianfeng makemessages -l zh_Hans --no-obsolete && ../$(BIN)/xianfeng compilemessages -l zh_Hans
+
+serve: setup
+	$(BIN)/xianfeng serve --host $(HOST) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) node_modules xianfeng/static/vendor staticfiles var

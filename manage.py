@@ -1,0 +1,4 @@
+#!/usr/bin/env python
+from xianfeng.cli import main
+
+main()

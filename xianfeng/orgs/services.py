@@ -1,0 +1,346 @@
+"""Every write to organisations, people, members, roles and contact points.
+
+Views, API, admin actions, commands and the demo all call these; each runs in a transaction and leaves an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+
+from xianfeng.core.audit import audit_record, changed, snapshot
+from xianfeng.core.ids import add_years, normalise_text, parse_id_number, parse_phone
+from xianfeng.core.scoping import SEGMENT, clear_scope_cache, encode_segment, subtree_q
+from xianfeng.core.text import pinyin_initials
+
+from .models import (
+    ContactPoint,
+    GuidanceGroup,
+    GuidanceVisit,
+    Member,
+    Membership,
+    Organisation,
+    Person,
+    Resident,
+    Role,
+    User,
+)
+
+
+class TreeError(ValidationError):
+    """A change that would break the tree (a cycle, a missing parent)."""
+
+
+def _next_child_path(parent: Organisation | None) -> str:
+    if parent is None:
+        last = Organisation.objects.filter(depth=1).order_by("-path").values_list("path", flat=True).first()
+        index = 0 if last is None else int(last, 36) + 1
+        return encode_segment(index)
+    # The counter on the parent row hands out sibling numbers; the UPDATE locks the row, so two creations under
+    # the same parent never get the same path.
+    Organisation.objects.filter(pk=parent.pk).update(next_child=F("next_child") + 1)
+    n = Organisation.objects.values_list("next_child", flat=True).get(pk=parent.pk)
+    return parent.path + encode_segment(n - 1)
+
+
+@transaction.atomic
+def org_create(
+    *, name: str, code: str, kind: str, parent: Organisation | None, by: Any = None, **extra: Any
+) -> Organisation:
+    """Create an organisation under `parent` (None for a root). Raises ValidationError for bad fields."""
+    name = normalise_text(name)
+    code = normalise_text(code).replace(" ", "").upper()
+    if parent is not None:
+        parent.refresh_from_db(fields=["path", "full_name", "depth"])
+    org = Organisation(
+        name=name,
+        code=code,
+        kind=kind,
+        parent=parent,
+        depth=1 if parent is None else parent.depth + 1,
+        full_name=name if parent is None else f"{parent.full_name}/{name}",
+        initials=pinyin_initials(name),
+        path="0" * SEGMENT,  # placeholder so full_clean passes; the real path is set below
+        **extra,
+    )
+    org.full_clean(exclude=["path"])
+    org.path = _next_child_path(parent)
+    org.save()
+    audit_record(by=by, action="create", obj=org, after=snapshot(org), summary=f"新增组织 {org.full_name}")
+    return org
+
+
+@transaction.atomic
+def org_update(*, org: Organisation, by: Any = None, **fields: Any) -> Organisation:
+    """Change an organisation's own fields (not its place in the tree: that is org_move)."""
+    allowed = {"name", "code", "kind", "is_active", "address", "latitude", "longitude", "system"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(f"不能修改的字段：{', '.join(sorted(unknown))}")
+    before = snapshot(org)
+    old_full = org.full_name
+    for key, value in fields.items():
+        setattr(org, key, normalise_text(value) if key in {"name", "address", "system"} else value)
+    if "name" in fields:
+        org.initials = pinyin_initials(org.name)
+        org.full_name = (org.parent.full_name + "/" if org.parent_id else "") + org.name
+    org.full_clean()
+    org.save()
+    if org.full_name != old_full:
+        _rename_subtree(org, old_full)
+    b, a = changed(before, snapshot(org))
+    audit_record(by=by, action="update", obj=org, before=b, after=a, summary=f"修改组织 {org.full_name}")
+    return org
+
+
+def _rename_subtree(org: Organisation, old_full: str) -> None:
+    Organisation.objects.filter(subtree_q("path", org.path)).exclude(pk=org.pk).update(
+        full_name=Concat(Value(org.full_name), Substr("full_name", len(old_full) + 1))
+    )
+
+
+@transaction.atomic
+def org_move(*, org: Organisation, new_parent: Organisation, by: Any = None) -> Organisation:
+    """Re-parent `org` and its whole subtree under `new_parent`. Raises TreeError for a cycle."""
+    org = Organisation.objects.select_for_update().get(pk=org.pk)
+    new_parent = Organisation.objects.get(pk=new_parent.pk)
+    if new_parent.path.startswith(org.path):
+        raise TreeError("不能把组织移到它自己或它的下级之下")
+    if org.parent_id == new_parent.pk:
+        return org
+    old_path, old_full, old_parent_id = org.path, org.full_name, org.parent_id
+    new_path = _next_child_path(new_parent)
+    new_full = f"{new_parent.full_name}/{org.name}"
+    depth_delta = new_parent.depth + 1 - org.depth
+    Organisation.objects.filter(subtree_q("path", old_path)).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        full_name=Concat(Value(new_full), Substr("full_name", len(old_full) + 1)),
+        depth=F("depth") + depth_delta,
+    )
+    Organisation.objects.filter(pk=org.pk).update(parent=new_parent)
+    org.refresh_from_db()
+    audit_record(
+        by=by, action="move", obj=org,
+        before={"parent_id": old_parent_id, "path": old_path, "full_name": old_full},
+        after={"parent_id": new_parent.pk, "path": org.path, "full_name": org.full_name},
+        summary=f"调整上级 {old_full} → {org.full_name}",
+    )
+    return org
+
+
+def clean_person_fields(*, name: Any, id_number: Any, phone: Any = "", gender: Any = "", birth_date: Any = None,
+                        ethnicity: Any = "") -> dict[str, Any]:
+    """Normalise and validate a person's fields; ID number decides gender and birth date. Raises ValidationError."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {"name": normalise_text(name), "ethnicity": normalise_text(ethnicity) or "汉族"}
+    if not clean["name"]:
+        errors["name"] = ["姓名为空"]
+    elif len(clean["name"]) > 50:
+        errors["name"] = ["姓名过长"]
+    try:
+        info = parse_id_number(id_number)
+        clean.update(id_number=info.number, gender=info.gender, birth_date=info.birth_date)
+        if gender and _gender_code(gender) not in (None, info.gender):
+            errors["gender"] = ["性别与身份证号不一致"]
+        if birth_date and birth_date != info.birth_date:
+            errors["birth_date"] = ["出生日期与身份证号不一致"]
+    except ValidationError as exc:
+        errors["id_number"] = exc.messages
+    try:
+        clean["phone"] = parse_phone(phone)
+    except ValidationError as exc:
+        errors["phone"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _gender_code(value: Any) -> str | None:
+    text = normalise_text(value)
+    return {"男": "M", "女": "F", "M": "M", "F": "F", "m": "M", "f": "F"}.get(text)
+
+
+@transaction.atomic
+def person_upsert(*, by: Any = None, **fields: Any) -> Person:
+    """Create a person, or update the one with the same ID number."""
+    clean = clean_person_fields(**fields)
+    clean["initials"] = pinyin_initials(clean["name"])[:30]
+    person = Person.objects.filter(id_number=clean["id_number"]).first()
+    if person is None:
+        person = Person.objects.create(**clean)
+        audit_record(by=by, action="create", obj=person, summary=f"新增人员 {person.name}",
+                     after={"name": person.name})
+        return person
+    before = snapshot(person, list(clean))
+    for key, value in clean.items():
+        setattr(person, key, value)
+    person.save()
+    b, a = changed(before, snapshot(person, list(clean)))
+    if a:
+        audit_record(by=by, action="update", obj=person, before=_mask(b), after=_mask(a), summary=f"修改人员 {person.name}")
+    return person
+
+
+def _mask(values: dict) -> dict:
+    """Audit rows keep that personal data changed, not the data itself."""
+    return {k: ("***" if k in {"id_number", "phone"} else v) for k, v in values.items()}
+
+
+@transaction.atomic
+def member_create(
+    *, person: Person, org: Organisation, join_date: dt.date, full_date: dt.date | None = None,
+    category: str = Member.Category.FULL, status: str = Member.Status.ACTIVE, education: str = "",
+    occupation: str = "", on_the_job: bool = True, by: Any = None,
+) -> Member:
+    """Make `person` a member of `org` (their primary organisation), with an open Membership row."""
+    member = Member(
+        person=person, org=org, join_date=join_date, full_date=full_date, category=category, status=status,
+        education=education, occupation=occupation, on_the_job=on_the_job,
+    )
+    _check_member_dates(member)
+    member.full_clean()
+    member.save()
+    Membership.objects.create(member=member, org=org, kind=Membership.Kind.PRIMARY, start=join_date,
+                              reason_in="入党")
+    audit_record(by=by, action="create", obj=member, after=snapshot(member), summary=f"新增党员 {person.name}")
+    return member
+
+
+def _check_member_dates(member: Member) -> None:
+    errors = {}
+    birth = member.person.birth_date
+    if birth and member.join_date and member.join_date < add_years(birth, 18):
+        errors["join_date"] = ["入党时未满18周岁"]
+    if member.join_date and member.join_date > dt.date.today():
+        errors["join_date"] = ["入党日期晚于今天"]
+    if member.full_date and member.join_date and member.full_date < member.join_date:
+        errors["full_date"] = ["转正日期早于入党日期"]
+    if member.category == Member.Category.PROBATIONARY and member.full_date:
+        errors["full_date"] = ["预备党员不应有转正日期"]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def member_transfer(*, member: Member, to_org: Organisation, on: dt.date, reason: str = "组织关系转接",
+                    by: Any = None) -> Member:
+    """Move a member's primary organisation: the open membership is closed on `on` and a new one opened."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.org_id == to_org.pk:
+        raise ValidationError("党员已在该组织")
+    current = member.memberships.filter(kind=Membership.Kind.PRIMARY, end__isnull=True).first()
+    if current is not None:
+        if on < current.start:
+            raise ValidationError("转出日期早于转入日期")
+        current.end = on
+        current.reason_out = reason
+        current.save(update_fields=["end", "reason_out"])
+    Membership.objects.create(member=member, org=to_org, kind=Membership.Kind.PRIMARY, start=on, reason_in=reason)
+    before = {"org_id": member.org_id}
+    member.org = to_org
+    if member.managing_org_id == to_org.pk:
+        member.managing_org = None
+    member.save(update_fields=["org", "managing_org", "updated_at"])
+    audit_record(by=by, action="update", obj=member, before=before, after={"org_id": to_org.pk},
+                 summary=f"组织关系转接 {member.person.name} → {to_org.full_name}")
+    return member
+
+
+@transaction.atomic
+def member_set_managing_org(*, member: Member, org: Organisation | None, on: dt.date, by: Any = None) -> Member:
+    """一联双管: also manage `member` by `org` (e.g. the new community where they live); None ends it."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if org is not None and org.pk == member.org_id:
+        raise ValidationError("双管组织不能与组织关系所在组织相同")
+    Membership.objects.filter(member=member, kind=Membership.Kind.MANAGING, end__isnull=True).update(end=on)
+    if org is not None:
+        Membership.objects.create(member=member, org=org, kind=Membership.Kind.MANAGING, start=on, reason_in="一联双管")
+    before = {"managing_org_id": member.managing_org_id}
+    member.managing_org = org
+    member.save(update_fields=["managing_org", "updated_at"])
+    audit_record(by=by, action="update", obj=member, before=before, after={"managing_org_id": org.pk if org else None},
+                 summary=f"一联双管 {member.person.name}")
+    return member
+
+
+@transaction.atomic
+def resident_create(*, person: Person, org: Organisation, household: str = "", address: str = "",
+                    by: Any = None) -> Resident:
+    resident = Resident(person=person, org=org, household=normalise_text(household), address=normalise_text(address))
+    resident.full_clean()
+    resident.save()
+    audit_record(by=by, action="create", obj=resident, summary=f"新增居民 {person.name}")
+    return resident
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, person: Person | None = None, by: Any = None, **extra: Any) -> User:
+    user = User(username=username, person=person, **extra)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    audit_record(by=by, action="create", obj=user, summary=f"新增用户 {username}")
+    return user
+
+
+@transaction.atomic
+def role_grant(*, user: User, kind: str, org: Organisation, by: Any = None) -> Role:
+    role, created = Role.objects.get_or_create(user=user, kind=kind, org=org)
+    if created:
+        audit_record(by=by, action="create", obj=role, summary=f"授权 {user.username} {role.get_kind_display()} {org.name}")
+    clear_scope_cache(user)
+    return role
+
+
+@transaction.atomic
+def role_revoke(*, role: Role, by: Any = None) -> None:
+    audit_record(by=by, action="delete", obj=role, before={"user": role.user_id, "kind": role.kind, "org": role.org_id},
+                 summary=f"撤销授权 {role}")
+    role.delete()
+    clear_scope_cache(role.user)
+
+
+@transaction.atomic
+def contact_point_create(*, leader: Person, org: Organisation, kind: str, start: dt.date, leader_title: str = "",
+                         notes: str = "", by: Any = None) -> ContactPoint:
+    cp = ContactPoint(leader=leader, org=org, kind=kind, start=start, leader_title=normalise_text(leader_title),
+                      notes=notes)
+    cp.full_clean()
+    cp.save()
+    audit_record(by=by, action="create", obj=cp, after=snapshot(cp), summary=f"联系点 {leader.name} → {org.name}")
+    return cp
+
+
+@transaction.atomic
+def guidance_visit_record(*, contact_point: ContactPoint, date: dt.date, notes: str, follow_ups: str = "",
+                          by: Any = None) -> GuidanceVisit:
+    if date > dt.date.today():
+        raise ValidationError({"date": ["指导日期晚于今天"]})
+    if contact_point.start and date < contact_point.start:
+        raise ValidationError({"date": ["指导日期早于建立联系点的日期"]})
+    visit = GuidanceVisit(contact_point=contact_point, date=date, notes=notes, follow_ups=follow_ups,
+                          recorded_by=by if getattr(by, "is_authenticated", False) else None)
+    visit.full_clean()
+    visit.save()
+    audit_record(by=by, action="create", obj=visit, summary=f"指导记录 {contact_point}")
+    return visit
+
+
+@transaction.atomic
+def guidance_group_create(*, name: str, system: str, org: Organisation, leader: Person | None = None,
+                          units: list[Organisation] | None = None, people: list[Person] | None = None,
+                          by: Any = None) -> GuidanceGroup:
+    group = GuidanceGroup(name=normalise_text(name), system=normalise_text(system), org=org, leader=leader)
+    group.full_clean()
+    group.save()
+    if units:
+        group.units.set(units)
+    if people:
+        group.people.set(people)
+    audit_record(by=by, action="create", obj=group, summary=f"新增指导组 {group.name}")
+    return group
