@@ -38,7 +38,7 @@ setup: $(VENV)/.installed xianfeng/static/vendor/.copied
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 xianfeng/static/vendor/.copied: package.json package-lock.json scripts/copy_assets.sh

@@ -220,6 +220,9 @@ class Membership(models.Model):
             models.CheckConstraint(condition=Q(end__isnull=True) | Q(end__gte=F("start")), name="membership_end_after_start"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.member} @ {self.org} {self.start}–{self.end or ''}"
+
 
 class Resident(models.Model):
     """A resident (群众) of a village or community: who has needs, reports problems and evaluates."""
@@ -322,13 +325,16 @@ class GuidanceVisit(models.Model):
     notes = models.TextField("指导内容")
     follow_ups = models.TextField("后续事项", blank=True)
     follow_ups_done = models.BooleanField("已落实", default=False)
-    recorded_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL)
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_point} {self.date}"
 
 
 class GuidanceGroup(models.Model):
