@@ -18,7 +18,7 @@ demo: setup
 
 ## make test: the whole suite on SQLite (browser journeys included).
 test: setup system-deps
-	$(BIN)/python -m pytest -q -p no:randomly
+	$(BIN)/python -m pytest -q
 
 ## make test-pg: the whole suite again on PostgreSQL (127.0.0.1:5432).
 test-pg: setup system-deps
@@ -56,7 +56,7 @@ system-deps:
 	fi
 
 messages: setup
-	cd xianfeng && ../$(BIN)/xianfeng makemessages -l zh_Hans --no-obsolete && ../$(BIN)/xianfeng compilemessages -l zh_Hans
+	bash scripts/messages.sh
 
 serve: setup
 	$(BIN)/xianfeng serve --host $(HOST) --port $(PORT)

@@ -44,6 +44,18 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "xianfeng.core",
     "xianfeng.orgs",
+    "xianfeng.jobs",
+    "xianfeng.notify",
+    "xianfeng.ledger",
+    "xianfeng.pledges",
+    "xianfeng.demands",
+    "xianfeng.points",
+    "xianfeng.events",
+    "xianfeng.grids",
+    "xianfeng.care",
+    "xianfeng.campaigns",
+    "xianfeng.inspections",
+    "xianfeng.portal",
 ]
 
 MIDDLEWARE = [
@@ -52,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "xianfeng.core.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -123,6 +136,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = PROJECT_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
@@ -152,6 +166,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # stable enum names however many apps add a `status` or `kind` of their own
+    "ENUM_NAME_OVERRIDES": {
+        "OrgKindEnum": "xianfeng.orgs.models.OrgKind",
+        "MemberStatusEnum": "xianfeng.orgs.models.Member.Status",
+        "MemberCategoryEnum": "xianfeng.orgs.models.Member.Category",
+        "ContactPointKindEnum": "xianfeng.orgs.models.ContactPoint.Kind",
+    },
 }
 
 LOGGING = {
@@ -163,3 +184,30 @@ LOGGING = {
 
 # Personal data (身份证号, phone) is shown unmasked only to these role kinds, and each such view is audited.
 UNMASK_ROLE_KINDS = ("county_admin", "org_admin", "secretary")
+
+# The background worker (`xianfeng worker`): the database is the queue.
+JOBS_POLL_SECONDS = float(env_str("JOBS_POLL_SECONDS", "0.25"))  # idle sleep; bounds the lag of a due job
+JOBS_STALE_AFTER_SECONDS = float(env_str("JOBS_STALE_AFTER_SECONDS", "60"))  # no heartbeat this long: handed back
+JOBS_MAX_ATTEMPTS = int(env_str("JOBS_MAX_ATTEMPTS", "5"))  # then the job is parked with its error
+JOBS_BACKOFF_SECONDS = float(env_str("JOBS_BACKOFF_SECONDS", "30"))  # first retry; doubles each time
+JOBS_BACKOFF_MAX_SECONDS = float(env_str("JOBS_BACKOFF_MAX_SECONDS", str(6 * 3600)))
+JOBS_KEEP_DAYS = int(env_str("JOBS_KEEP_DAYS", "30"))  # finished one-off jobs are pruned after this
+
+# Notifications: channels, the SMS gateway, webhooks, e-mail.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # absolute links in e-mail, SMS and webhooks
+NOTIFY_DEFAULT_CHANNELS = env_list("NOTIFY_DEFAULT_CHANNELS", "in_app,email")
+NOTIFY_MAX_ATTEMPTS = int(env_str("NOTIFY_MAX_ATTEMPTS", "6"))
+NOTIFY_RETRY_SECONDS = float(env_str("NOTIFY_RETRY_SECONDS", "60"))  # first retry of a failed delivery; doubles
+NOTIFY_HTTP_TIMEOUT = float(env_str("NOTIFY_HTTP_TIMEOUT", "10"))
+NOTIFY_SMS_GATEWAY = env_str("NOTIFY_SMS_GATEWAY", "xianfeng.notify.gateways.RecordingSmsGateway")
+NOTIFY_SMS_URL = env_str("NOTIFY_SMS_URL", "")
+NOTIFY_SMS_TEMPLATE = env_str("NOTIFY_SMS_TEMPLATE", '{"phone": "$phone", "text": "$text", "ref": "$reference"}')
+NOTIFY_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFY_WEBHOOK_ALLOW_PRIVATE", False)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env_str("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "xianfeng@localhost")

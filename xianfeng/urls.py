@@ -1,3 +1,6 @@
+"""URL map: the core pages, then every xianfeng app whose AppConfig names a `url_prefix` (its urls.py mounted there)."""
+
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -11,9 +14,14 @@ urlpatterns = [
     path("accounts/login/", core_views.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("orgs/", include("xianfeng.orgs.urls")),
     path("api/v1/", include("xianfeng.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+]
+
+urlpatterns += [
+    path(config.url_prefix, include(f"{config.name}.urls"))
+    for config in apps.get_app_configs()
+    if config.name.startswith("xianfeng.") and getattr(config, "url_prefix", None)
 ]

@@ -1,34 +1,150 @@
-"""API plumbing shared by every app: error shape, scoped viewsets."""
+"""API plumbing shared by every app: error shape, scoped viewsets, pagination."""
 
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.db.models import Model, QuerySet
 from django.http import Http404
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import BasePagination, PageNumberPagination
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "与已有数据冲突，请刷新后重试"
+    default_code = "conflict"
+
+
+def validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """A Django ValidationError as DRF's error body: {field: [messages]}, '__all__' named non_field_errors."""
+    if hasattr(exc, "error_dict"):
+        detail = exc.message_dict
+        if NON_FIELD_ERRORS in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+        return detail
+    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
 
 
 def exception_handler(exc, context):
-    """Django's ValidationError becomes a 400 with field errors; out of scope is a plain 404."""
+    """Django's ValidationError becomes a 400 with field errors; out of scope is a plain 404 (the body of a missing
+    object); a constraint the database enforced becomes 400/409 instead of a 500."""
     if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        exc = exceptions.ValidationError(detail)
+        exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    return drf_exception_handler(exc, context)
+    elif isinstance(exc, IntegrityError):
+        # A race the service's own checks could not see (two clients creating the same code at once). The
+        # service's transaction has already rolled back; log it, since a repeatable one is a missing check.
+        logger.warning("integrity error answered as 409", exc_info=exc)
+        exc = Conflict()
+    elif isinstance(exc, DataError):
+        logger.warning("data error answered as 400", exc_info=exc)
+        exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: ["数据超出允许的长度或范围"]})
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = encodable(response.data)
+    return response
+
+
+def encodable(data: Any) -> Any:
+    """Error details echo the input ('"…" is not a valid choice'); a lone surrogate from JSON's \\udXXX escapes
+    cannot be encoded as UTF-8 and would break the renderer. Replace such characters, keeping error codes."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            clean = data.encode("utf-8", "replace").decode("utf-8")
+            return exceptions.ErrorDetail(clean, code=data.code) if isinstance(data, exceptions.ErrorDetail) else clean
+        return data
+    if isinstance(data, dict):
+        return {encodable(k): encodable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [encodable(v) for v in data]
+    return data
+
+
+def scoped_get(queryset: Any, user: Any, action: str, pk: Any) -> Model:
+    """The object `pk` of `queryset` if `user` may do `action` on it; Http404 (the missing-object answer) if not."""
+    try:
+        return queryset.restrict(user, action).get(pk=pk)
+    except (queryset.model.DoesNotExist, TypeError, ValueError, DjangoValidationError):
+        raise Http404 from None
+
+
+class Pagination(PageNumberPagination):
+    """?page=N, and ?page_size=N up to 500."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 class ScopedViewSetMixin:
-    """Every object a viewset reads comes from `Model.objects.restrict(user, scope_action)`."""
+    """Every object a viewset reads comes from `Model.objects.restrict(user, action)`.
+
+    `scope_action` is the action for reads; `scope_actions` names a stricter one per viewset action, e.g.
+    `{"partial_update": "admin", "transfer": "change"}`, so an object the user may see but not change answers 404 to
+    the change exactly as a missing one does.
+    """
 
     scope_action = "view"
-    base_queryset = None
+    scope_actions: dict[str, str] = {}
+    base_queryset: QuerySet | None = None
+    pagination_class: type[BasePagination] | None = Pagination
+
+    def get_scope_action(self) -> str:
+        return self.scope_actions.get(getattr(self, "action", None) or "", self.scope_action)
 
     def get_queryset(self):
         qs = self.base_queryset if self.base_queryset is not None else self.queryset
-        return qs.restrict(self.request.user, self.scope_action)
+        return qs.all().restrict(self.request.user, self.get_scope_action())
+
+    def get_object(self):
+        """The object in the URL, looked up in the scope only: list filters (?kind=…) do not apply to it, so
+        /orgs/1/children/?kind=town filters the children, not organisation 1."""
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        obj = get_object_or_404(self.get_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        self.check_object_permissions(self.request, obj)
+        return obj
 
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class StrictFieldsMixin:
+    """For serializers that take input: a key the serializer does not know is an error instead of being silently
+    ignored (a misspelt or unsupported field must not look like a success)."""
+
+    ignored_keys = frozenset({"csrfmiddlewaretoken"})  # sent by the browsable API's HTML forms
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, Mapping):
+            unknown = {str(k)[:100]: ["未知字段"] for k in data if k not in self.fields and k not in self.ignored_keys}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update(unknown)
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class StrictInputSerializer(StrictFieldsMixin, serializers.Serializer):
     pass

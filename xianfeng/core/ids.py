@@ -6,6 +6,7 @@ Pure functions, no database: the roster import, forms and the API all call these
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from django.core.exceptions import ValidationError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_ID_RE = re.compile(r"^[1-9]\d{16}[\dX]$")
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+_ID_RE = re.compile(r"^[1-9]\d{16}[\dX]$", re.ASCII)
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+_LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$", re.ASCII)
 _SPACES = re.compile(r"\s+")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
@@ -91,8 +92,8 @@ def parse_phone(value: object) -> str:
 
 
 _DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", re.ASCII),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$", re.ASCII),
 )
 
 
@@ -108,6 +109,8 @@ def parse_date(value: object) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValidationError(f"无法识别的日期：{value}")
         serial = int(value)
         if 1 <= serial <= 2958465 and serial == value:
             return EXCEL_EPOCH + dt.timedelta(days=serial)
@@ -124,7 +127,7 @@ def parse_date(value: object) -> dt.date | None:
                 return dt.date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 raise ValidationError(f"日期不存在：{text}") from None
-    if text.isdigit() and len(text) <= 6:
+    if text.isascii() and text.isdigit() and len(text) <= 6:
         return parse_date(int(text))
     raise ValidationError(f"无法识别的日期：{text}")
 

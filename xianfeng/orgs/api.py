@@ -1,15 +1,276 @@
-"""/api/v1/ endpoints for organisations and members, behind restrict() and the shared FilterSets."""
+"""/api/v1/ endpoints for organisations, members, contact points and guidance visits.
 
+Every read goes through `restrict(user, action)` (xianfeng.core.api.ScopedViewSetMixin) and the FilterSets the pages
+use; every write calls a service in services.py. An object outside the caller's scope for the action — the object
+addressed in the URL or one named in the body — answers 404 exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
+
+from xianfeng.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin, scoped_get
+from xianfeng.core.audit import audit_record
+from xianfeng.core.scoping import can, subtree_q
+from xianfeng.core.throttle import clean_username, client_ip, login_failure_record, login_locked
+
+from . import services
+from .filters import ContactPointFilter, GuidanceVisitFilter, MemberFilter, OrganisationFilter
+from .models import ContactPoint, GuidanceVisit, Member, Organisation
+from .serializers import (
+    ContactPointSerializer,
+    GuidanceVisitCreateInput,
+    GuidanceVisitSerializer,
+    MemberSerializer,
+    MemberTransferInput,
+    MemberUnmaskedSerializer,
+    OrganisationSerializer,
+    OrgMoveInput,
+    OrgStatsSerializer,
+)
+
+NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope for this action (the same answer)")
+BAD_INPUT = OpenApiResponse(description="bad input: {field: [reasons]}; nothing was written")
+
+
+def parse_input(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# ---- organisations ------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Organisations in the caller's scope"),
+    retrieve=extend_schema(summary="One organisation", responses={200: OrganisationSerializer, 404: NOT_FOUND}),
+)
+class OrganisationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    queryset = Organisation.objects.all()
+    serializer_class = OrganisationSerializer
+    filterset_class = OrganisationFilter
+    scope_actions = {"partial_update": "admin", "move": "admin"}
+
+    @extend_schema(summary="Create an organisation under a parent the caller administers",
+                   responses={201: OrganisationSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    def create(self, request):
+        serializer = OrganisationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        parent_id = data.pop("parent_id")
+        if parent_id is None:
+            raise ValidationError({"parent": ["请选择上级组织"]})
+        parent = scoped_get(Organisation.objects, request.user, "admin", parent_id)
+        org = services.org_create(parent=parent, by=request.user, **data)
+        return Response(OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Change an organisation's own fields (its parent only through move)",
+                   responses={200: OrganisationSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    def partial_update(self, request, pk=None):
+        org = self.get_object()
+        serializer = OrganisationSerializer(org, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if data.pop("parent_id", org.parent_id) != org.parent_id:
+            raise ValidationError({"parent": ["调整上级组织请使用 move（移动）"]})
+        data = {key: value for key, value in data.items() if getattr(org, key) != value}
+        if data:  # sending back what was read changes nothing and leaves no audit row
+            org = services.org_update(org=org, by=request.user, **data)
+        return Response(OrganisationSerializer(org).data)
+
+    @extend_schema(summary="Move an organisation and its subtree under a new parent", request=OrgMoveInput,
+                   responses={200: OrganisationSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        org = self.get_object()
+        data = parse_input(OrgMoveInput, request)
+        new_parent = scoped_get(Organisation.objects, request.user, "admin", data["parent"])
+        try:
+            org = services.org_move(org=org, new_parent=new_parent, by=request.user)
+        except services.TreeError as exc:
+            raise ValidationError({"parent": exc.messages}) from None
+        return Response(OrganisationSerializer(org).data)
+
+    @extend_schema(summary="The direct children of an organisation",
+                   responses={200: OrganisationSerializer(many=True), 404: NOT_FOUND})
+    @action(detail=True, methods=["get"])
+    def children(self, request, pk=None):
+        org = self.get_object()
+        qs = self.filter_queryset(self.get_queryset().filter(parent=org))
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(OrganisationSerializer(page, many=True).data)
+
+    @extend_schema(summary="Counts over an organisation's subtree", responses={200: OrgStatsSerializer, 404: NOT_FOUND},
+                   filters=False)
+    @action(detail=True, methods=["get"])
+    def stats(self, request, pk=None):
+        org = self.get_object()
+        members = Member.objects.filter(subtree_q("org__path", org.path))
+        by_status = dict.fromkeys(Member.Status.values, 0)
+        by_status.update(members.order_by().values_list("status").annotate(n=Count("id")))
+        by_category = dict.fromkeys(Member.Category.values, 0)
+        by_category.update(members.active().order_by().values_list("category").annotate(n=Count("id")))
+        data = {
+            "org": org.pk,
+            "organisations": Organisation.objects.descendants_of(org).count(),
+            "members": sum(by_category.values()),
+            "members_by_status": by_status,
+            "members_by_category": by_category,
+        }
+        return Response(OrgStatsSerializer(data).data)
+
+
+# ---- members ------------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Members in the caller's scope (ID number and phone masked)"),
+    retrieve=extend_schema(summary="One member (ID number and phone masked)",
+                           responses={200: MemberSerializer, 404: NOT_FOUND}),
+)
+class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Member.objects.select_related("person", "org", "managing_org")
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilter
+    scope_actions = {"transfer": "change"}
+
+    @extend_schema(summary="Register a member: the person (found or created by ID number) joins an organisation",
+                   responses={201: MemberSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    def create(self, request):
+        serializer = MemberSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if isinstance(request.data, Mapping) and request.data.get("managing_org") is not None:
+            # read-only here; dropping it silently would look like success
+            raise ValidationError({"managing_org": ["新增党员时不能设置双管组织"]})
+        data = dict(serializer.validated_data)
+        person_fields = data.pop("person")
+        org = scoped_get(Organisation.objects, request.user, "change", data.pop("org_id"))
+        try:
+            with transaction.atomic():  # the person and the member are written together or not at all
+                person = services.person_upsert(by=request.user, **person_fields)
+                member = services.member_create(person=person, org=org, by=request.user, **data)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "person" in exc.error_dict:
+                raise ValidationError({"id_number": ["该身份证号对应的人员已是党员"]}) from None
+            raise
+        member = Member.objects.select_related("person", "org", "managing_org").get(pk=member.pk)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Transfer a member's primary organisation (组织关系转接)", request=MemberTransferInput,
+                   responses={200: MemberSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def transfer(self, request, pk=None):
+        member = self.get_object()
+        data = parse_input(MemberTransferInput, request)
+        to_org = scoped_get(Organisation.objects, request.user, "change", data["to_org"])
+        services.member_transfer(member=member, to_org=to_org, on=data.get("on") or timezone.localdate(),
+                                 reason=data["reason"], by=request.user)
+        member = Member.objects.select_related("person", "org", "managing_org").get(pk=member.pk)
+        return Response(MemberSerializer(member).data)
+
+    @extend_schema(summary="The member's full ID number and phone; the view is audited",
+                   description="Allowed where the caller may unmask personal data of the member's primary "
+                               "organisation; anyone else gets 404, as for a missing member.",
+                   request=None, responses={200: MemberUnmaskedSerializer, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def unmask(self, request, pk=None):
+        member = self.get_object()
+        if not can(request.user, "unmask", member.org):
+            raise Http404
+        audit_record(by=request.user, action="unmask", obj=member, ip=client_ip(request),
+                     summary=f"查看党员身份证号和手机号 {member.person.name}")
+        response = Response(MemberUnmaskedSerializer(member).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+# ---- contact points and guidance visits ---------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Contact points (联系点) in the caller's scope"),
+    retrieve=extend_schema(summary="One contact point", responses={200: ContactPointSerializer, 404: NOT_FOUND}),
+)
+class ContactPointViewSet(ScopedReadOnlyViewSet):
+    queryset = ContactPoint.objects.select_related("leader", "org").order_by("id")
+    serializer_class = ContactPointSerializer
+    filterset_class = ContactPointFilter
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Guidance visits on contact points in the caller's scope"),
+    retrieve=extend_schema(summary="One guidance visit", responses={200: GuidanceVisitSerializer, 404: NOT_FOUND}),
+)
+class GuidanceVisitViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                           viewsets.GenericViewSet):
+    queryset = GuidanceVisit.objects.select_related("contact_point__org", "contact_point__leader")
+    serializer_class = GuidanceVisitSerializer
+    filterset_class = GuidanceVisitFilter
+
+    @extend_schema(summary="Record a guidance visit on a contact point", request=GuidanceVisitCreateInput,
+                   responses={201: GuidanceVisitSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    def create(self, request):
+        data = parse_input(GuidanceVisitCreateInput, request)
+        contact_point = scoped_get(ContactPoint.objects.select_related("leader", "org"), request.user, "change",
+                                   data.pop("contact_point"))
+        visit = services.guidance_visit_record(contact_point=contact_point, by=request.user, **data)
+        return Response(GuidanceVisitSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+
+# ---- token --------------------------------------------------------------------------------------------------------
 
 
 class ThrottledObtainAuthToken(ObtainAuthToken):
-    """POST username + password → {"token": …}; throttled like the sign-in page."""
+    """POST username + password → {"token": …}. Throttled per address (DRF's cache throttle) and, like the sign-in
+    page, locked per username and address after repeated failures (counted in the database, so every server
+    process sees them)."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
 
+    @extend_schema(
+        summary="Exchange a username and password for an API token",
+        description="Send the token back as `Authorization: Token <token>`.",
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: BAD_INPUT,
+            429: OpenApiResponse(description="too many attempts"),
+        },
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        username = clean_username(request.data.get("username") if hasattr(request.data, "get") else None)
+        ip = client_ip(request)
+        if login_locked(username, ip):
+            raise exceptions.Throttled(wait=settings.LOGIN_LOCKOUT_SECONDS,
+                                       detail=_("Too many failed sign-ins. Try again in 15 minutes."))
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            login_failure_record(username=username, ip=ip, where="API ")
+            raise
+
 
 def register(router) -> None:
-    pass
+    router.register("orgs", OrganisationViewSet, basename="org")
+    router.register("members", MemberViewSet, basename="member")
+    router.register("contact-points", ContactPointViewSet, basename="contact-point")
+    router.register("guidance-visits", GuidanceVisitViewSet, basename="guidance-visit")

@@ -135,7 +135,8 @@ def _build_tree(ctx: DemoContext) -> dict[str, list[tuple[Organisation, str]]]:
             branches.append((org, OrgKind.TOWN))
         fixed = FIXED_VILLAGES.get(town_name, [])
         names = [(c, OrgKind.COMMUNITY) for c in communities] + [(v, OrgKind.VILLAGE) for v in fixed]
-        names += [(v, OrgKind.VILLAGE) for v in _village_names(ctx, n_villages - len(fixed), taken)]
+        n_random = n_villages - len(fixed) if ctx.scale >= 1 else max(1, round((n_villages - len(fixed)) * ctx.scale))
+        names += [(v, OrgKind.VILLAGE) for v in _village_names(ctx, n_random, taken)]
         for j, (name, kind) in enumerate(names, start=1):
             unit = _create(ctx, name=name, code=f"{town.code}{j:03d}", kind=kind, parent=town,
                            system=SYSTEMS[2] if kind == OrgKind.COMMUNITY else SYSTEMS[1])
@@ -143,7 +144,8 @@ def _build_tree(ctx: DemoContext) -> dict[str, list[tuple[Organisation, str]]]:
             count = 4 if name == "河滨社区" else rng.choice([3, 3, 4, 4, 5, 5])
             for b in _branches(ctx, unit, count, top_kind=OrgKind.GENERAL_BRANCH):
                 branches.append((b, kind))
-        for k in range(rng.randint(28, 34)):
+        n_enterprises = rng.randint(28, 34)
+        for k in range(n_enterprises if ctx.scale >= 1 else max(4, round(n_enterprises * ctx.scale))):
             name = f"海盐{ctx.faker.company_prefix()}{rng.choice(INDUSTRIES)}有限公司"
             unit = _create(ctx, name=name, code=f"{town.code}E{k + 1:03d}", kind=OrgKind.ENTERPRISE, parent=town,
                            system=SYSTEMS[6])

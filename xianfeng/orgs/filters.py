@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from xianfeng.core.scoping import subtree_q
 
-from .models import Member, Organisation, OrgKind
+from .models import ContactPoint, GuidanceVisit, Member, Organisation, OrgKind
 
 
 class OrganisationFilter(django_filters.FilterSet):
@@ -69,3 +69,63 @@ class MemberFilter(django_filters.FilterSet):
 
     def filter_age_max(self, queryset, name, value):
         return queryset.filter(person__birth_date__gt=self._born_before(int(value) + 1))
+
+
+# Bounds on the numeric filters, so a query string like ?age_min=5000 or ?within=1e30 is a form error (400 in the
+# API, ignored on the pages) instead of a date or integer overflow.
+_MAX_ID = 2**63 - 1
+for _filters, _bounds in (
+    (OrganisationFilter.base_filters, {"parent": (1, _MAX_ID), "within": (1, _MAX_ID)}),
+    (MemberFilter.base_filters, {"within": (1, _MAX_ID), "age_min": (0, 150), "age_max": (0, 150),
+                                 "join_year": (1900, 2100)}),
+):
+    for _name, (_low, _high) in _bounds.items():
+        _filters[_name].extra.update(min_value=_low, max_value=_high, decimal_places=0)
+
+
+def _within_org(field: str, value):
+    """Q for rows whose `field` (a path column) lies in the subtree of organisation `value`; None if it is missing."""
+    org = Organisation.objects.filter(pk=value).only("path").first()
+    return None if org is None else subtree_q(field, org.path)
+
+
+class ContactPointFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="联系领导或联系单位名称")
+    within = django_filters.NumberFilter(method="filter_within", label="所属组织（含下级）", min_value=1,
+                                         max_value=_MAX_ID, decimal_places=0)
+    kind = django_filters.ChoiceFilter(choices=ContactPoint.Kind.choices, label="类型")
+    leader = django_filters.NumberFilter(field_name="leader_id", label="联系领导（人员ID）", min_value=1,
+                                         max_value=_MAX_ID, decimal_places=0)
+    open = django_filters.BooleanFilter(field_name="end", lookup_expr="isnull", label="仍在联系")
+
+    class Meta:
+        model = ContactPoint
+        fields = ["q", "within", "kind", "leader", "open"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(leader__name__contains=value) | Q(org__name__contains=value))
+
+    def filter_within(self, queryset, name, value):
+        q = _within_org("org__path", value)
+        return queryset.none() if q is None else queryset.filter(q)
+
+
+class GuidanceVisitFilter(django_filters.FilterSet):
+    contact_point = django_filters.NumberFilter(field_name="contact_point_id", label="联系点ID", min_value=1,
+                                                max_value=_MAX_ID, decimal_places=0)
+    within = django_filters.NumberFilter(method="filter_within", label="所属组织（含下级）", min_value=1,
+                                         max_value=_MAX_ID, decimal_places=0)
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="日期不早于")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="日期不晚于")
+    follow_ups_done = django_filters.BooleanFilter(label="后续事项已落实")
+
+    class Meta:
+        model = GuidanceVisit
+        fields = ["contact_point", "within", "date_from", "date_to", "follow_ups_done"]
+
+    def filter_within(self, queryset, name, value):
+        q = _within_org("contact_point__org__path", value)
+        return queryset.none() if q is None else queryset.filter(q)

@@ -203,7 +203,7 @@ def member_create(
         person=person, org=org, join_date=join_date, full_date=full_date, category=category, status=status,
         education=education, occupation=occupation, on_the_job=on_the_job,
     )
-    _check_member_dates(member)
+    check_member_dates(birth_date=person.birth_date, join_date=join_date, full_date=full_date, category=category)
     member.full_clean()
     member.save()
     Membership.objects.create(member=member, org=org, kind=Membership.Kind.PRIMARY, start=join_date,
@@ -212,16 +212,17 @@ def member_create(
     return member
 
 
-def _check_member_dates(member: Member) -> None:
+def check_member_dates(*, birth_date: dt.date | None, join_date: dt.date | None, full_date: dt.date | None,
+                       category: str) -> None:
+    """The rules a member's dates obey (shared by member_create and the roster import). Raises ValidationError."""
     errors = {}
-    birth = member.person.birth_date
-    if birth and member.join_date and member.join_date < add_years(birth, 18):
+    if birth_date and join_date and join_date < add_years(birth_date, 18):
         errors["join_date"] = ["入党时未满18周岁"]
-    if member.join_date and member.join_date > dt.date.today():
+    if join_date and join_date > dt.date.today():
         errors["join_date"] = ["入党日期晚于今天"]
-    if member.full_date and member.join_date and member.full_date < member.join_date:
+    if full_date and join_date and full_date < join_date:
         errors["full_date"] = ["转正日期早于入党日期"]
-    if member.category == Member.Category.PROBATIONARY and member.full_date:
+    if category == Member.Category.PROBATIONARY and full_date:
         errors["full_date"] = ["预备党员不应有转正日期"]
     if errors:
         raise ValidationError(errors)
@@ -244,8 +245,9 @@ def member_transfer(*, member: Member, to_org: Organisation, on: dt.date, reason
     Membership.objects.create(member=member, org=to_org, kind=Membership.Kind.PRIMARY, start=on, reason_in=reason)
     before = {"org_id": member.org_id}
     member.org = to_org
-    if member.managing_org_id == to_org.pk:
+    if member.managing_org_id == to_org.pk:  # 一联双管 ends: the managing organisation is now the primary one
         member.managing_org = None
+        Membership.objects.filter(member=member, kind=Membership.Kind.MANAGING, end__isnull=True).update(end=on)
     member.save(update_fields=["org", "managing_org", "updated_at"])
     audit_record(by=by, action="update", obj=member, before=before, after={"org_id": to_org.pk},
                  summary=f"组织关系转接 {member.person.name} → {to_org.full_name}")

@@ -10,4 +10,19 @@ urlpatterns = [
     path("members/", views.member_list, name="member_list"),
     path("members/<int:pk>/", views.member_detail, name="member_detail"),
     path("contact-points/", views.contact_point_list, name="contact_point_list"),
+    path("<int:pk>/children/", views.children, name="children"),
+    path("members/<int:pk>/unmask/", views.member_unmask, name="member_unmask"),
+    path("contact-points/<int:pk>/", views.contact_point_detail, name="contact_point_detail"),
+    path("guidance-groups/", views.guidance_group_list, name="guidance_group_list"),
+]
+
+# Roster import and member export (views_roster).
+from . import views_roster  # noqa: E402
+
+urlpatterns += [
+    path("roster/import/", views_roster.roster_import, name="roster_import"),
+    path("roster/import/<uuid:token>/", views_roster.roster_preview, name="roster_preview"),
+    path("roster/import/<uuid:token>/errors.xlsx", views_roster.roster_errors, name="roster_errors"),
+    path("roster/template.xlsx", views_roster.roster_template, name="roster_template"),
+    path("members/export.xlsx", views_roster.member_export, name="member_export"),
 ]

@@ -45,8 +45,8 @@ def test_full_demo_county_has_the_reports_figures():
     assert Person.objects.filter(id_number__isnull=False).values("id_number").distinct().count() == Person.objects.count()
 
 
-@pytest.mark.django_db
-def test_same_seed_gives_the_same_county(django_db_blocker):
+@pytest.mark.django_db(transaction=True)
+def test_same_seed_gives_the_same_county():
     run_demo(seed=7, scale=0.03, log=lambda s: None)
     first = fingerprint()
     call_command("flush", "--no-input", verbosity=0)

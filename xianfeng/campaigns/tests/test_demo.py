@@ -1,0 +1,44 @@
+"""The demo step builds the report's campaign figures (on a small county: the foundation at a tenth of its scale)."""
+
+import pytest
+
+from xianfeng.campaigns.demo import build_campaigns
+from xianfeng.campaigns.models import (
+    Advisor,
+    AdvisorBatch,
+    AwardRound,
+    Bulletin,
+    CampaignPlan,
+    Drive,
+    Meeting,
+    Nomination,
+    Venture,
+    Vote,
+)
+from xianfeng.campaigns.services import progress_matrix
+from xianfeng.core.demo import DemoContext
+from xianfeng.orgs.demo import build_foundation
+
+
+@pytest.mark.django_db
+def test_demo_step_has_the_reports_figures():
+    ctx = DemoContext(seed=2010, scale=0.1, log=lambda s: None)
+    build_foundation(ctx)
+    build_campaigns(ctx)
+    assert Meeting.objects.count() == 7
+    assert AdvisorBatch.objects.count() == 2 and Advisor.objects.count() == 30
+    venture = Venture.objects.get(name__contains="秦万芦荟")
+    assert venture.org.name == "秦万村" and venture.org.parent.name == "秦山镇"
+    first, last = venture.figures.first(), venture.figures.last()
+    assert (first.members, first.area_mu) == (3, 8)
+    assert last.area_mu == 2530 and last.households >= 250 and 80_000 <= last.income_per_household_yuan <= 100_000
+    assert venture.supports.filter(kind="grant", ledger_transaction__isnull=False).exists()
+    drive = Drive.objects.get()
+    assert drive.start.month == 6 and (drive.end - drive.start).days == 99
+    award = AwardRound.objects.get()
+    assert award.status == "published" and award.categories.count() == 10
+    assert Nomination.objects.filter(status="awarded").exists() and Vote.objects.count() > 100
+    matrix = progress_matrix(ctx.data["campaign"])
+    assert len(matrix.rows) > 100 and matrix.laggards
+    assert CampaignPlan.objects.filter(status="accepted").count() > 0.8 * CampaignPlan.objects.count()
+    assert Bulletin.objects.filter(published_at__isnull=False).count() >= 10

@@ -1,0 +1,941 @@
+"""Every write of the care module: funds and disbursements, cases and actions, devices, ingress, alerts.
+
+Alerts, in one paragraph: a press raises an Alert with the responder chain and the policy copied onto it, and its
+first AlertStep due now, with a job for that step (`care.alert_step`) in the same transaction. When the transaction
+commits, the request runs the step at once (the first notification goes out); if it cannot, the worker's job runs it.
+A step is run once: its row is locked and moved from pending to done together with the notifications (keyed
+`care.alert:<id>:step:<seq>`, so a responder is never paged twice for one step) and the next step (the next level
+after `ack_timeout_seconds`, or the last level again after `repeat_seconds`). Acknowledgement cancels pending steps.
+A worker killed mid-step leaves its job running without a heartbeat; the jobs sweeper hands it back and the step
+runs again — its notifications were never committed, or were and are found by their key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from xianfeng.core.audit import audit_record, snapshot
+from xianfeng.core.scoping import can
+from xianfeng.jobs.services import job_cancel, job_schedule
+from xianfeng.ledger import services as ledger
+from xianfeng.ledger.models import OwnerType, Unit
+from xianfeng.notify.models import Channel
+from xianfeng.notify.services import notify
+from xianfeng.orgs.models import Member, Organisation, OrgKind, Role
+
+from .conf import alert_channels, conf
+from .models import (
+    Alert,
+    AlertEvent,
+    AlertStep,
+    CareAction,
+    CareCase,
+    CareFund,
+    Device,
+    DeviceContact,
+    DeviceEvent,
+    DeviceNonce,
+    Disbursement,
+    EscalationPolicy,
+)
+
+logger = logging.getLogger("xianfeng.care")
+
+STEP_JOB = "care.alert_step"
+ACK_SALT = "xianfeng.care.ack"
+ALERT_KIND = "care.alert"
+VISIT_KINDS = (CareAction.Kind.VISIT, CareAction.Kind.SPRING_BREEZE)
+LEVEL_LABELS = {1: "结对志愿者和家属", 2: "网格团队", 3: "社区值班员", 4: "镇（街道）值班员", 5: "县级管理员（兜底）"}
+_EVENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+_NONCE_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
+_SIG_RE = re.compile(r"^[0-9a-f]{64}$")
+EVENT_TYPES = ("press", "test", "heartbeat", "low_battery")
+
+
+class CareError(ValidationError):
+    """A care action refused; nothing was written."""
+
+
+def _text(value: Any, name: str, max_length: int, *, required: bool = True) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise CareError({name: ["不能为空"]})
+    if len(text) > max_length:
+        raise CareError({name: [f"不能超过{max_length}个字符"]})
+    return text
+
+
+def parse_yuan(value: Any) -> int:
+    """An amount typed in yuan ("1,234.50") as fen. Raises CareError for anything but a positive amount with at most
+    two decimals."""
+    text = str(value or "").strip().replace(",", "").replace("，", "").replace("¥", "").replace("元", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CareError({"amount": ["金额须为数字（元，最多两位小数）"]}) from None
+    if not number.is_finite() or number <= 0:
+        raise CareError({"amount": ["金额须大于0"]})
+    fen = number * 100
+    if fen != fen.to_integral_value():
+        raise CareError({"amount": ["金额最多两位小数"]})
+    if fen >= 10**13:
+        raise CareError({"amount": ["金额过大"]})
+    return int(fen)
+
+
+def format_yuan(fen: int | None) -> str:
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    yuan, rest = divmod(abs(int(fen)), 100)
+    return f"{sign}{yuan:,}.{rest:02d}"
+
+
+# ------------------------------------------------------------------------------------------------------------ funds
+
+
+def _system_account(purpose: str, name: str):
+    return ledger.account_open(name=name, owner_type=OwnerType.SYSTEM, owner_id=0, unit=Unit.CNY, purpose=purpose)
+
+
+def income_account():
+    """Where contributions come from (its balance is minus everything ever given to the care funds)."""
+    return _system_account("care.income", "关爱基金来源（捐赠与财政拨款）")
+
+
+def aid_account():
+    """Where disbursed aid goes (its balance is everything ever paid out to members in need)."""
+    return _system_account("care.aid", "关爱基金已拨付帮扶")
+
+
+def may_manage_fund(user: Any, fund: CareFund) -> bool:
+    """The fund's owner, or an administrator over the fund's organisation."""
+    return getattr(user, "pk", None) == fund.owner_id or can(user, "admin", fund.org)
+
+
+@transaction.atomic
+def fund_create(*, name: str, org: Organisation, owner: Any, parent: CareFund | None = None, by: Any = None) -> CareFund:
+    """Open a care fund for `org` with its ledger account (fen, floor 0). A sub-fund's organisation lies inside its
+    parent fund's. Raises CareError."""
+    name = _text(name, "name", 100)
+    if parent is not None and not org.path.startswith(parent.org.path):
+        raise CareError({"org": ["下级基金的组织须在上级基金的组织之内"]})
+    if getattr(owner, "pk", None) is None:
+        raise CareError({"owner": ["须指定基金负责人"]})
+    if CareFund.objects.filter(org=org, name=name).exists():
+        raise CareError({"name": ["本组织已有同名基金"]})
+    fund = CareFund.objects.create(name=name, org=org, owner=owner, parent=parent)
+    fund.account = ledger.account_open(name=name, owner_type=OwnerType.FUND, owner_id=fund.pk, unit=Unit.CNY,
+                                       org=org, floor=0, purpose="care", by=by)
+    fund.save(update_fields=["account"])
+    audit_record(by=by, action="create", obj=fund, after=snapshot(fund), summary=f"设立关爱基金 {name}")
+    return fund
+
+
+@transaction.atomic
+def fund_contribute(*, fund: CareFund, amount: int, memo: str, key: str, by: Any = None):
+    """Money into a fund from outside (donation, budget). `key` makes it idempotent. Raises CareError/LedgerError."""
+    memo = _text(memo, "memo", 200)
+    txn = ledger.ledger_post(entries=[(income_account(), -amount), (fund.account_id, amount)],
+                             memo=f"{fund.name}：{memo}", kind="care.contribution", key=f"care.contribution:{key}",
+                             by=by)
+    audit_record(by=by, action="create", obj=txn, summary=f"关爱基金 {fund.name} 入账 {format_yuan(amount)} 元")
+    return txn
+
+
+@transaction.atomic
+def fund_allocate(*, source: CareFund, target: CareFund, amount: int, memo: str, key: str, by: Any = None):
+    """Move money from a fund to one of its direct sub-funds. Only the source fund's owner (or an administrator over
+    it) may; the source never goes below zero. Raises CareError or the ledger's FloorCrossed."""
+    if target.parent_id != source.pk:
+        raise CareError({"target": ["只能下拨给直接下级基金"]})
+    if not may_manage_fund(by, source):
+        raise CareError("只有基金负责人可以下拨资金")
+    memo = _text(memo or "下拨", "memo", 200)
+    txn = ledger.ledger_post(entries=[(source.account_id, -amount), (target.account_id, amount)],
+                             memo=f"{source.name} → {target.name}：{memo}", kind="care.allocation",
+                             key=f"care.allocation:{key}", by=by)
+    audit_record(by=by, action="create", obj=txn,
+                 summary=f"{source.name} 下拨 {format_yuan(amount)} 元至 {target.name}")
+    return txn
+
+
+@transaction.atomic
+def disbursement_request(*, fund: CareFund, case: CareCase, amount: int, reason: str, by: Any,
+                         now: dt.datetime | None = None) -> Disbursement:
+    """Ask for aid from `fund` for `case`. The applicant is one of the case's carers or staff over its organisation;
+    the case lies within the fund's organisation. Raises CareError."""
+    if not (can(by, "change", case.org) or case.carers.filter(pk=getattr(by, "pk", None)).exists()):
+        raise CareError("只有结对关爱人或本组织工作人员可以申请")
+    if case.status != CareCase.Status.OPEN:
+        raise CareError("关爱对象已结束关爱")
+    if not case.org.path.startswith(fund.org.path):
+        raise CareError({"fund": ["关爱对象不在该基金的范围内"]})
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise CareError({"amount": ["金额须为正的整数（分）"]})
+    reason = _text(reason, "reason", 300)
+    d = Disbursement.objects.create(fund=fund, case=case, amount=amount, reason=reason, requested_by=by,
+                                    requested_at=now or timezone.now())
+    audit_record(by=by, action="create", obj=d, after=snapshot(d), summary=f"申请关爱资金 {format_yuan(amount)} 元")
+    return d
+
+
+def may_review(user: Any, d: Disbursement) -> bool:
+    return can(user, "change", d.case.org) and getattr(user, "pk", None) != d.requested_by_id
+
+
+def may_decide(user: Any, d: Disbursement) -> bool:
+    return getattr(user, "pk", None) in (d.fund.owner_id,) and user.pk != d.requested_by_id
+
+
+@transaction.atomic
+def disbursement_review(*, disbursement: Disbursement, by: Any, approve: bool, note: str = "",
+                        now: dt.datetime | None = None) -> Disbursement:
+    """The secretary's review: passed on to the fund owner, or rejected. Not by the applicant. Raises CareError."""
+    d = disbursement
+    if not may_review(by, d):
+        raise CareError("只有本组织书记（非申请人）可以审核")
+    note = _text(note, "note", 300, required=not approve)
+    status = Disbursement.Status.REVIEWED if approve else Disbursement.Status.REJECTED
+    now = now or timezone.now()
+    fields = {"status": status, "reviewed_by": by, "reviewed_at": now}
+    if not approve:
+        fields.update(decision_note=note, decided_by=by, decided_at=now)
+    if Disbursement.objects.filter(pk=d.pk, status=Disbursement.Status.REQUESTED).update(**fields) != 1:
+        raise CareError("该申请已经审核过")
+    d.refresh_from_db()
+    audit_record(by=by, action="update", obj=d, after={"status": status, "note": note},
+                 summary=f"审核关爱资金申请 #{d.pk}：{d.get_status_display()}")
+    return d
+
+
+@transaction.atomic
+def disbursement_decide(*, disbursement: Disbursement, by: Any, approve: bool, note: str = "",
+                        now: dt.datetime | None = None) -> Disbursement:
+    """The fund owner's decision on a reviewed request. Approval pays it at once: fund → aid on the ledger, keyed by
+    the request, so it is paid at most once and the fund never goes below zero (decided by the database when
+    several are paid at the same time). Raises CareError, or FloorCrossed (nothing changes) when the fund is short."""
+    d = disbursement
+    if not may_decide(by, d):
+        raise CareError("只有基金负责人（非申请人）可以审批")
+    note = _text(note, "note", 300, required=not approve)
+    now = now or timezone.now()
+    current = Disbursement.objects.filter(pk=d.pk, status=Disbursement.Status.REVIEWED)
+    if not approve:
+        if current.update(status=Disbursement.Status.REJECTED, decided_by=by, decided_at=now,
+                          decision_note=note) != 1:
+            raise CareError("该申请不在待审批状态")
+    else:
+        if not current.exists():
+            raise CareError("该申请不在待审批状态")
+        txn = ledger.ledger_post(
+            entries=[(d.fund.account_id, -d.amount), (aid_account(), d.amount)],
+            memo=f"{d.fund.name} 拨付 {d.case.member}：{d.reason}"[:300], kind="care.disbursement",
+            key=f"care.disbursement:{d.pk}", by=by)
+        if current.update(status=Disbursement.Status.PAID, decided_by=by, decided_at=now, decision_note=note,
+                          transaction=txn) != 1:
+            raise CareError("该申请不在待审批状态")
+    d.refresh_from_db()
+    audit_record(by=by, action="update", obj=d, after={"status": d.status, "note": note},
+                 summary=f"审批关爱资金申请 #{d.pk}：{d.get_status_display()}")
+    return d
+
+
+def fund_statement(fund: CareFund, *, start: dt.date | None = None, end: dt.date | None = None):
+    """The fund's ledger entries in [start, end] (local dates), oldest first, each with its running balance."""
+    since = timezone.make_aware(dt.datetime.combine(start, dt.time())) if start else None
+    until = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())) if end else None
+    return ledger.account_statement(fund.account_id, since=since, until=until)
+
+
+def fund_statement_sheet(fund: CareFund, *, start: dt.date | None, end: dt.date | None, by: Any = None):
+    """The period's statement as a core.excel Sheet (amounts in yuan). Audited as an export."""
+    from xianfeng.core.excel import Sheet
+
+    rows = []
+    for entry in fund_statement(fund, start=start, end=end):
+        txn = entry.transaction
+        rows.append([timezone.localtime(txn.created_at), txn.kind, txn.memo,
+                     entry.amount / 100 if entry.amount > 0 else None,
+                     -entry.amount / 100 if entry.amount < 0 else None, entry.running_balance / 100])
+    audit_record(by=by, action="export", obj=fund,
+                 summary=f"导出关爱基金对账单 {fund.name} {start or ''}–{end or ''}（{len(rows)} 行）")
+    return Sheet(title="对账单", headers=["时间", "类型", "摘要", "收入（元）", "支出（元）", "余额（元）"], rows=rows,
+                 widths={"时间": 20, "摘要": 50})
+
+
+# ------------------------------------------------------------------------------------------------------------ cases
+
+
+def may_care(user: Any, case: CareCase) -> bool:
+    """Staff over the case's organisation, or one of its carers."""
+    return can(user, "change", case.org) or case.carers.filter(pk=getattr(user, "pk", None)).exists()
+
+
+@transaction.atomic
+def case_open(*, member: Member, org: Organisation, reason: str, by: Any, carers: list | None = None,
+              visit_every_days: int = 30, next_visit_due: dt.date | None = None, notes: str = "",
+              today: dt.date | None = None) -> CareCase:
+    """Put a member in need under care, with carers and a visit period. Raises CareError."""
+    if not can(by, "change", org):
+        raise CareError("无权在该组织建立关爱对象")
+    member_orgs = [member.org] + ([member.managing_org] if member.managing_org_id else [])
+    if not any(o.path.startswith(org.path) for o in member_orgs):
+        raise CareError({"member": ["该党员不属于这个组织"]})
+    if reason not in CareCase.Reason.values:
+        raise CareError({"reason": ["未知的关爱原因"]})
+    if not isinstance(visit_every_days, int) or not 1 <= visit_every_days <= 366:
+        raise CareError({"visit_every_days": ["走访周期须为1到366天"]})
+    if CareCase.objects.filter(member=member, status=CareCase.Status.OPEN).exists():
+        raise CareError({"member": ["该党员已是关爱对象"]})
+    today = today or timezone.localdate()
+    case = CareCase.objects.create(member=member, org=org, reason=reason, notes=_text(notes, "notes", 2000,
+                                   required=False), visit_every_days=visit_every_days,
+                                   next_visit_due=next_visit_due or today + dt.timedelta(days=visit_every_days),
+                                   opened_on=today, created_by=by if getattr(by, "pk", None) else None)
+    if carers:
+        case.carers.set(carers)
+    audit_record(by=by, action="create", obj=case, after=snapshot(case), summary=f"建立关爱对象 {member}")
+    return case
+
+
+@transaction.atomic
+def case_close(*, case: CareCase, by: Any, today: dt.date | None = None) -> CareCase:
+    if not can(by, "change", case.org):
+        raise CareError("无权结束该关爱对象")
+    if CareCase.objects.filter(pk=case.pk, status=CareCase.Status.OPEN).update(
+            status=CareCase.Status.CLOSED, closed_on=today or timezone.localdate()) != 1:
+        raise CareError("该关爱对象已结束")
+    case.refresh_from_db()
+    audit_record(by=by, action="update", obj=case, after={"status": case.status}, summary=f"结束关爱 {case}")
+    return case
+
+
+@transaction.atomic
+def action_record(*, case: CareCase, kind: str, date: dt.date, notes: str, by: Any,
+                  disbursement: Disbursement | None = None, today: dt.date | None = None) -> CareAction:
+    """Log a visit, aid or 春风 action. A visit (or 春风 action) moves the next visit to its date + the case's
+    period. Raises CareError for a date in the future, an unknown kind, or a user who is not a carer or staff."""
+    if not may_care(by, case):
+        raise CareError("只有结对关爱人或本组织工作人员可以记录")
+    if kind not in CareAction.Kind.values:
+        raise CareError({"kind": ["未知的行动类型"]})
+    today = today or timezone.localdate()
+    if not isinstance(date, dt.date) or date > today:
+        raise CareError({"date": ["日期不能晚于今天"]})
+    if disbursement is not None and disbursement.case_id != case.pk:
+        raise CareError({"disbursement": ["拨付不属于该关爱对象"]})
+    action = CareAction.objects.create(case=case, kind=kind, date=date, notes=_text(notes, "notes", 2000),
+                                       disbursement=disbursement, recorded_by=by if getattr(by, "pk", None) else None)
+    if kind in VISIT_KINDS:
+        last = case.actions.filter(kind__in=VISIT_KINDS).order_by("-date").values_list("date", flat=True).first()
+        due = last + dt.timedelta(days=case.visit_every_days)
+        CareCase.objects.filter(pk=case.pk).update(next_visit_due=due)
+        case.next_visit_due = due
+    audit_record(by=by, action="create", obj=action, summary=f"{action.get_kind_display()} {case.member} {date}")
+    return action
+
+
+def _role_holders(org_ids: list[int], kinds: tuple[str, ...]) -> dict[int, list[int]]:
+    """{organisation id: [user ids holding one of `kinds` there]} for active users."""
+    holders: dict[int, list[int]] = {}
+    rows = (Role.objects.filter(org_id__in=org_ids, kind__in=kinds, user__is_active=True)
+            .order_by("user_id").values_list("org_id", "user_id"))
+    for org_id, user_id in rows:
+        holders.setdefault(org_id, []).append(user_id)
+    return holders
+
+
+def _ancestor_ids(org: Organisation) -> list[int]:
+    """`org` and its ancestors, nearest first."""
+    prefixes = [org.path[:i] for i in range(len(org.path), 0, -4)]
+    by_path = dict(Organisation.objects.filter(path__in=prefixes).values_list("path", "pk"))
+    return [by_path[p] for p in prefixes if p in by_path]
+
+
+@transaction.atomic
+def cases_flag_overdue(*, today: dt.date | None = None) -> int:
+    """Tell the secretary (of the case's organisation, else the nearest one above) about each open case whose visit
+    is overdue, once per due date. Returns how many cases were flagged."""
+    today = today or timezone.localdate()
+    User = get_user_model()
+    flagged = 0
+    cases = (CareCase.objects.overdue(today).exclude(overdue_notified_for=F("next_visit_due"))
+             .select_related("org", "member__person"))
+    for case in cases:
+        chain = _ancestor_ids(case.org)
+        holders = _role_holders(chain, ("secretary",))
+        users = next((holders[o] for o in chain if o in holders), [])
+        for user in User.objects.filter(pk__in=users):
+            notify(to=user, kind="care.visit_overdue", subject=f"关爱走访逾期：{case.member}",
+                   body=f"{case.member}（{case.get_reason_display()}）应于 {case.next_visit_due} 前走访，已逾期。",
+                   link=reverse("care:case_detail", args=[case.pk]),
+                   key=f"care.case:{case.pk}:overdue:{case.next_visit_due}")
+        CareCase.objects.filter(pk=case.pk).update(overdue_notified_for=case.next_visit_due)
+        flagged += 1
+    return flagged
+
+
+# ---------------------------------------------------------------------------------------------------------- devices
+
+
+@transaction.atomic
+def policy_save(*, org: Organisation, name: str, by: Any, ack_timeout_seconds: int = 60, repeat_seconds: int = 60,
+                channels: list[str] | None = None, is_default: bool = True,
+                policy: EscalationPolicy | None = None) -> EscalationPolicy:
+    """Create (or, given `policy`, change) an escalation policy. A change applies to alerts raised afterwards: each
+    alert keeps the copy it was raised with. Raises CareError."""
+    if not can(by, "change", org):
+        raise CareError("无权设置该组织的响应链")
+    for field, value in (("ack_timeout_seconds", ack_timeout_seconds), ("repeat_seconds", repeat_seconds)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 5 <= value <= 3600:
+            raise CareError({field: ["须为5到3600秒"]})
+    channels = list(channels if channels is not None else alert_channels())
+    unknown = set(channels) - set(Channel.values)
+    if unknown or not channels:
+        raise CareError({"channels": [f"渠道无效：{', '.join(sorted(unknown)) or '至少选一个'}"]})
+    before = snapshot(policy) if policy else None
+    if is_default:
+        EscalationPolicy.objects.filter(org=org, is_default=True).exclude(pk=getattr(policy, "pk", None)).update(
+            is_default=False)
+    policy = policy or EscalationPolicy(org=org)
+    policy.name = _text(name, "name", 100)
+    policy.ack_timeout_seconds, policy.repeat_seconds = ack_timeout_seconds, repeat_seconds
+    policy.channels, policy.is_default = channels, is_default
+    policy.save()
+    audit_record(by=by, action="update" if before else "create", obj=policy, before=before, after=snapshot(policy),
+                 summary=f"响应链 {policy.name}")
+    return policy
+
+
+def _offline_after(device: Device, now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(minutes=device.heartbeat_minutes * float(conf("CARE_OFFLINE_AFTER_INTERVALS")))
+
+
+@transaction.atomic
+def device_register(*, serial: str, holder: Any, org: Organisation, address: str, by: Any, model: str = "",
+                    grid: str = "", case: CareCase | None = None, heartbeat_minutes: int = 30,
+                    policy: EscalationPolicy | None = None, installed_on: dt.date | None = None,
+                    now: dt.datetime | None = None) -> Device:
+    """Register a device with a fresh signing secret (shown to the installer once, on the device's page for staff).
+    Raises CareError."""
+    if not can(by, "change", org):
+        raise CareError("无权在该组织登记设备")
+    serial = _text(serial, "serial", 40)
+    if not re.match(r"^[A-Za-z0-9_\-]+$", serial):
+        raise CareError({"serial": ["序列号只能含字母、数字、横线和下划线"]})
+    if Device.objects.filter(serial=serial).exists():
+        raise CareError({"serial": ["该序列号已登记"]})
+    if not isinstance(heartbeat_minutes, int) or not 1 <= heartbeat_minutes <= 24 * 60:
+        raise CareError({"heartbeat_minutes": ["心跳间隔须为1到1440分钟"]})
+    now = now or timezone.now()
+    device = Device(serial=serial, model=_text(model, "model", 60, required=False), holder=holder, org=org,
+                    address=_text(address, "address", 200), grid=_text(grid, "grid", 60, required=False), case=case,
+                    policy=policy, secret=secrets.token_hex(32), heartbeat_minutes=heartbeat_minutes,
+                    installed_on=installed_on or timezone.localdate(now))
+    device.offline_after = _offline_after(device, now)
+    device.save()
+    audit_record(by=by, action="create", obj=device, after={"serial": serial, "org": org.pk},
+                 summary=f"登记一键通设备 {serial}")
+    return device
+
+
+@transaction.atomic
+def device_contact_add(*, device: Device, user: Any, level: int, relation: str, by: Any) -> DeviceContact:
+    if not can(by, "change", device.org):
+        raise CareError("无权修改该设备的响应人")
+    if level not in (1, 2) or relation not in DeviceContact.Relation.values:
+        raise CareError({"level": ["级别须为1（志愿者、家属）或2（网格团队）"]})
+    contact, _ = DeviceContact.objects.get_or_create(device=device, user=user, level=level,
+                                                     defaults={"relation": relation})
+    audit_record(by=by, action="create", obj=contact, summary=f"设备 {device.serial} 增加{level}级响应人 {user}")
+    return contact
+
+
+# -------------------------------------------------------------------------------------------------- responder chain
+
+
+class ChainCache:
+    """Look-ups shared while building many chains at once (the offline sweep)."""
+
+    def __init__(self) -> None:
+        self.ancestors: dict[int, list[int]] = {}
+        self.kinds: dict[int, str] = {}
+        self.policies: dict[int, EscalationPolicy | None] = {}
+        self.duty: dict[int, list[int]] = {}
+
+    def load(self, org: Organisation) -> None:
+        if org.pk in self.ancestors:
+            return
+        ids = _ancestor_ids(org)
+        self.ancestors[org.pk] = ids
+        missing = [i for i in ids if i not in self.kinds]
+        if missing:
+            self.kinds.update(dict(Organisation.objects.filter(pk__in=missing).values_list("pk", "kind")))
+            self.duty.update({i: [] for i in missing})
+            self.duty.update(_role_holders(missing, ("duty_officer",)))
+            defaults = {p.org_id: p for p in EscalationPolicy.objects.filter(org_id__in=missing, is_default=True)}
+            self.policies.update({i: defaults.get(i) for i in missing})
+
+
+def build_chain(device: Device, *, offline: bool = False, cache: ChainCache | None = None):
+    """The responder chain for an alert on `device` now, and the policy in force.
+
+    Level 1: the device's paired volunteer and family; 2: its grid team; 3: duty officers of its community (village);
+    4: duty officers of the town (street) above. Offline alerts go to the duty officers only. Levels nobody holds are
+    kept empty and skipped when called. If no level has anyone, the county administrators are the last resort.
+    """
+    cache = cache or ChainCache()
+    cache.load(device.org)
+    ancestors = cache.ancestors[device.org.pk]
+    policy = device.policy or next((cache.policies[o] for o in ancestors if cache.policies.get(o)), None)
+    contacts: dict[int, list[int]] = {1: [], 2: []}
+    if not offline:
+        for user_id, level in device.contacts.filter(user__is_active=True).values_list("user_id", "level"):
+            contacts[level].append(user_id)
+    community = cache.duty.get(device.org.pk, [])
+    town_id = next((o for o in ancestors[1:] if cache.kinds.get(o) in (OrgKind.TOWN, OrgKind.STREET)), None)
+    town = cache.duty.get(town_id, []) if town_id else []
+    chain = [{"level": 1, "users": contacts[1]}, {"level": 2, "users": contacts[2]},
+             {"level": 3, "users": community}, {"level": 4, "users": [u for u in town if u not in community]}]
+    if not any(level["users"] for level in chain):
+        chain.append({"level": 5, "users": _county_admins()})
+    for level in chain:
+        level["label"] = LEVEL_LABELS[level["level"]]
+    return chain, policy
+
+
+def _county_admins() -> list[int]:
+    return list(Role.objects.filter(kind="county_admin", org__depth=1, user__is_active=True)
+                .order_by("user_id").values_list("user_id", flat=True).distinct())
+
+
+def _next_level(chain: list[dict], after: int) -> int | None:
+    return next((lv["level"] for lv in chain if lv["level"] > after and lv["users"]), None)
+
+
+def _level_users(chain: list[dict], level: int) -> list[int]:
+    return next((lv["users"] for lv in chain if lv["level"] == level), [])
+
+
+# ----------------------------------------------------------------------------------------------------------- alerts
+
+
+class AlertClosed(CareError):
+    """The alert is no longer in the state the action needs (acknowledged already, resolved …)."""
+
+
+def ack_token(alert: Alert, user: Any) -> str:
+    """A signed token naming the alert and the responder: the one-tap link's proof, valid CARE_ACK_LINK_MAX_AGE."""
+    return signing.dumps({"a": alert.pk, "u": user.pk}, salt=ACK_SALT, compress=True)
+
+
+def ack_token_read(token: str) -> tuple[int, int] | None:
+    """(alert id, user id) from a token, or None if it is forged, malformed or expired."""
+    try:
+        data = signing.loads(token, salt=ACK_SALT, max_age=int(conf("CARE_ACK_LINK_MAX_AGE")))
+        return int(data["a"]), int(data["u"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def may_respond(user: Any, alert: Alert) -> bool:
+    """Someone in the alert's chain, staff over its organisation, or a duty officer over it."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.pk in alert.chain_users() or can(user, "change", alert.org):
+        return True
+    return Role.objects.filter(user=user, kind="duty_officer", org__pk__in=_ancestor_ids(alert.org)).exists()
+
+
+def _raise(*, device: Device, kind: str, key: str, now: dt.datetime, event: DeviceEvent | None = None,
+           cache: ChainCache | None = None) -> tuple[Alert, AlertStep | None, bool]:
+    """Create the alert, its first step and that step's job (call inside a transaction). (alert, step, created)."""
+    existing = Alert.objects.filter(key=key).first()
+    if existing is not None:
+        return existing, None, False
+    chain, policy = build_chain(device, offline=kind == Alert.Kind.OFFLINE, cache=cache)
+    timeout = policy.ack_timeout_seconds if policy else int(conf("CARE_ACK_TIMEOUT_SECONDS"))
+    repeat = policy.repeat_seconds if policy else int(conf("CARE_REPEAT_SECONDS"))
+    if kind == Alert.Kind.OFFLINE:
+        timeout = max(timeout, int(conf("CARE_OFFLINE_ACK_TIMEOUT_SECONDS")))
+        repeat = max(repeat, int(conf("CARE_OFFLINE_REPEAT_SECONDS")))
+    alert = Alert(device=device, org_id=device.org_id, kind=kind, key=key, event=event, raised_at=now, chain=chain,
+                  ack_timeout_seconds=timeout, repeat_seconds=repeat,
+                  channels=list(policy.channels) if policy and policy.channels else alert_channels())
+    try:
+        with transaction.atomic():
+            alert.save()
+    except IntegrityError:
+        return Alert.objects.get(key=key), None, False
+    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.RAISED,
+                              detail=f"{alert.get_kind_display()}，{device.address}"[:500])
+    first = _next_level(chain, 0) or chain[0]["level"]
+    step = AlertStep.objects.create(alert=alert, seq=1, level=first, due_at=now)
+    job_schedule(name=STEP_JOB, args={"step_id": step.pk}, due_at=now, key=f"{STEP_JOB}:{step.pk}")
+    return alert, step, True
+
+
+def _run_inline(step_id: int) -> None:
+    """The first call, straight after the alert's transaction committed. Any failure is left to the worker."""
+    try:
+        alert_step_run(step_id=step_id, ran_by="inline")
+    except Exception:
+        logger.exception("inline first call of step %s failed; the worker's job will run it", step_id)
+
+
+@transaction.atomic
+def alert_raise(*, device: Device, kind: str, key: str, now: dt.datetime | None = None,
+                event: DeviceEvent | None = None) -> tuple[Alert, bool]:
+    """Raise an alert on `device` (idempotent by `key`). The first call goes out when this transaction commits;
+    the worker's job for it is the guarantee. Returns (alert, created)."""
+    if kind not in Alert.Kind.values:
+        raise CareError({"kind": ["未知的警报类型"]})
+    alert, step, created = _raise(device=device, kind=kind, key=key, now=now or timezone.now(), event=event)
+    if step is not None and conf("CARE_INLINE_FIRST_STEP"):
+        transaction.on_commit(lambda: _run_inline(step.pk))
+    return alert, created
+
+
+def _alert_text(alert: Alert) -> tuple[str, str]:
+    device = alert.device
+    holder = device.holder.name
+    if alert.kind == Alert.Kind.OFFLINE:
+        return (f"一键通离线：{holder}", f"{device.address}（{device.serial}）的设备 {timezone.localtime(alert.raised_at):%H:%M} 起无心跳，请联系确认。")
+    what = "测试呼叫" if alert.kind == Alert.Kind.TEST else "紧急呼叫"
+    return (f"一键通{what}：{holder}", f"{holder} 在 {device.address} 按下了呼叫键（{timezone.localtime(alert.raised_at):%H:%M:%S}）。请点链接确认响应。")
+
+
+def alert_step_run(*, step_id: int, now: dt.datetime | None = None, ran_by: str = "worker") -> str:
+    """Call one step's level (the `care.alert_step` job, the inline first call, the rescue). Safe to run any number
+    of times and at the same time: the step row is locked and only a pending step is called. Returns the step's
+    status afterwards ("missing" if there is no such step)."""
+    User = get_user_model()
+    with transaction.atomic():
+        step = AlertStep.objects.select_for_update().filter(pk=step_id).first()
+        if step is None:
+            return "missing"
+        if step.status != AlertStep.Status.PENDING:
+            return step.status
+        alert = Alert.objects.select_for_update().select_related("device__holder").get(pk=step.alert_id)
+        now = now or timezone.now()
+        if alert.status != Alert.Status.OPEN:
+            AlertStep.objects.filter(pk=step.pk).update(status=AlertStep.Status.CANCELLED)
+            return AlertStep.Status.CANCELLED
+        subject, body = _alert_text(alert)
+        users = list(User.objects.filter(pk__in=_level_users(alert.chain, step.level), is_active=True).order_by("pk"))
+        for user in users:
+            notify(to=user, kind=ALERT_KIND, subject=subject, body=body,
+                   link=reverse("care:ack", args=[ack_token(alert, user)]),
+                   key=f"care.alert:{alert.pk}:step:{step.seq}", default_channels=alert.channels)
+        AlertStep.objects.filter(pk=step.pk).update(status=AlertStep.Status.DONE, ran_at=now, ran_by=ran_by[:100],
+                                                    notified=[u.pk for u in users])
+        Alert.objects.filter(pk=alert.pk).update(current_level=step.level, calls=alert.calls + 1)
+        names = "、".join(u.get_full_name() or u.get_username() for u in users) or "无人"
+        AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.CALLED if users else AlertEvent.Kind.SKIPPED,
+                                  level=step.level, detail=f"{LEVEL_LABELS.get(step.level, '')}：{names}"[:500])
+        following = _next_level(alert.chain, step.level)
+        if following is not None:
+            level, due = following, now + dt.timedelta(seconds=alert.ack_timeout_seconds)
+        else:
+            level, due = step.level, now + dt.timedelta(seconds=alert.repeat_seconds)
+        nxt = AlertStep.objects.create(alert=alert, seq=step.seq + 1, level=level, due_at=due)
+        job_schedule(name=STEP_JOB, args={"step_id": nxt.pk}, due_at=due, key=f"{STEP_JOB}:{nxt.pk}")
+    return AlertStep.Status.DONE
+
+
+def steps_run_due(*, now: dt.datetime | None = None, ran_by: str = "clock") -> int:
+    """Run every pending step due by `now`, oldest first, until none is left (a clock-driven loop for tests and the
+    rescue). Returns how many steps were called."""
+    now = now or timezone.now()
+    called = 0
+    while True:
+        ids = list(AlertStep.objects.filter(status=AlertStep.Status.PENDING, due_at__lte=now)
+                   .order_by("due_at", "id").values_list("pk", flat=True)[:200])
+        if not ids:
+            return called
+        for step_id in ids:
+            called += alert_step_run(step_id=step_id, now=now, ran_by=ran_by) == AlertStep.Status.DONE
+
+
+def steps_rescue(*, now: dt.datetime | None = None) -> int:
+    """Run pending steps overdue by more than CARE_RESCUE_AFTER_SECONDS — their job was lost or parked. A step whose
+    job is merely slow is run here or there, once. Returns how many were called."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=float(conf("CARE_RESCUE_AFTER_SECONDS")))
+    called = 0
+    for step_id in AlertStep.objects.filter(status=AlertStep.Status.PENDING, due_at__lt=cutoff).order_by(
+            "due_at").values_list("pk", flat=True)[:500]:
+        if alert_step_run(step_id=step_id, ran_by="rescue") == AlertStep.Status.DONE:
+            called += 1
+            logger.warning("rescued alert step %s (its job did not run it in time)", step_id)
+    return called
+
+
+def _cancel_pending_steps(alert: Alert) -> None:
+    pending = list(alert.steps.filter(status=AlertStep.Status.PENDING).values_list("pk", flat=True))
+    AlertStep.objects.filter(pk__in=pending).update(status=AlertStep.Status.CANCELLED)
+    for step_id in pending:
+        job_cancel(key=f"{STEP_JOB}:{step_id}")
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, by: Any, now: dt.datetime | None = None) -> Alert:
+    """A responder takes the alert: escalation stops (pending steps cancelled) and those already called are told who
+    took it. Raises AlertClosed if somebody acknowledged first, CareError if `by` may not respond."""
+    if not may_respond(by, alert):
+        raise CareError("您不在该警报的响应人之列")
+    now = now or timezone.now()
+    seconds = max(0.0, (now - alert.raised_at).total_seconds())
+    if Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN).update(
+            status=Alert.Status.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=by, ack_seconds=seconds) != 1:
+        alert.refresh_from_db()
+        raise AlertClosed(f"该警报已由 {alert.acknowledged_by or '他人'} 响应")
+    alert.refresh_from_db()
+    _cancel_pending_steps(alert)
+    name = by.get_full_name() or by.get_username()
+    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.ACKNOWLEDGED, by=by,
+                              detail=f"{name} 响应（{seconds:.0f} 秒）")
+    User = get_user_model()
+    called = {u for s in alert.steps.filter(status=AlertStep.Status.DONE) for u in s.notified} - {by.pk}
+    for user in User.objects.filter(pk__in=called):
+        notify(to=user, kind="care.alert_taken", subject=f"已有人响应：{alert.device.holder.name}",
+               body=f"{name} 已响应该呼叫，您无需前往。", link=reverse("care:alert_detail", args=[alert.pk]),
+               key=f"care.alert:{alert.pk}:acknowledged", default_channels=[Channel.IN_APP])
+    audit_record(by=by, action="update", obj=alert, after={"status": alert.status, "ack_seconds": seconds},
+                 summary=f"响应警报 #{alert.pk}")
+    return alert
+
+
+@transaction.atomic
+def alert_arrive(*, alert: Alert, by: Any, now: dt.datetime | None = None) -> Alert:
+    """The responder is at the member's home. Raises AlertClosed unless the alert is acknowledged."""
+    if not may_respond(by, alert):
+        raise CareError("您不在该警报的响应人之列")
+    now = now or timezone.now()
+    seconds = max(0.0, (now - alert.raised_at).total_seconds())
+    if Alert.objects.filter(pk=alert.pk, status=Alert.Status.ACKNOWLEDGED).update(
+            status=Alert.Status.ON_SITE, arrived_at=now, arrived_by=by, arrive_seconds=seconds) != 1:
+        raise AlertClosed("该警报不在“已响应”状态")
+    alert.refresh_from_db()
+    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.ARRIVED, by=by,
+                              detail=f"到场（{seconds / 60:.0f} 分钟）")
+    audit_record(by=by, action="update", obj=alert, after={"status": alert.status}, summary=f"到场 警报 #{alert.pk}")
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, by: Any, outcome: str, notes: str = "", now: dt.datetime | None = None) -> Alert:
+    """Close an acknowledged alert with its outcome (false alarm, test, helped, hospital …) and notes."""
+    if not may_respond(by, alert):
+        raise CareError("您不在该警报的响应人之列")
+    if outcome not in Alert.Outcome.values or outcome == Alert.Outcome.BACK_ONLINE:
+        raise CareError({"outcome": ["请选择处置结果"]})
+    notes = _text(notes, "notes", 2000, required=outcome in (Alert.Outcome.HOSPITAL, Alert.Outcome.OTHER))
+    now = now or timezone.now()
+    if Alert.objects.filter(pk=alert.pk, status__in=[Alert.Status.ACKNOWLEDGED, Alert.Status.ON_SITE]).update(
+            status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=by, outcome=outcome, notes=notes) != 1:
+        raise AlertClosed("该警报须先响应，且尚未处置")
+    alert.refresh_from_db()
+    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.RESOLVED, by=by,
+                              detail=f"{alert.get_outcome_display()}：{notes}"[:500])
+    audit_record(by=by, action="update", obj=alert, after={"status": alert.status, "outcome": outcome},
+                 summary=f"处置警报 #{alert.pk}")
+    return alert
+
+
+# ---------------------------------------------------------------------------------------------------------- ingress
+
+
+def sign_message(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """HMAC-SHA256 over '<timestamp>.<nonce>.<body>', hex: what a gateway sends and the server recomputes."""
+    return hmac.new(secret.encode(), f"{timestamp}.{nonce}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signed_envelope(device: Device, event: dict, *, timestamp: int | None = None, nonce: str | None = None) -> dict:
+    """What a gateway sends for `event`: the body, a timestamp, a nonce and the signature (HTTP headers or MQTT)."""
+    body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    ts = str(int(timestamp if timestamp is not None else timezone.now().timestamp()))
+    nonce = nonce or secrets.token_hex(12)
+    return {"body": body, "ts": ts, "nonce": nonce, "sig": sign_message(device.secret, ts, nonce, body.encode())}
+
+
+@dataclass
+class IngestResult:
+    status: int  # the HTTP status the gateway gets
+    outcome: str
+    detail: str = ""
+    alert: Alert | None = None
+
+    def as_json(self) -> dict:
+        data = {"outcome": self.outcome, "detail": self.detail}
+        if self.alert is not None:
+            data["alert"] = self.alert.pk
+        return data
+
+
+def _reject(*, status: int, outcome: str, detail: str, serial: str, source: str, now: dt.datetime,
+            device: Device | None = None, event_id: str = "", kind: str = "", payload: Any = None) -> IngestResult:
+    logger.warning("device message refused (%s, %s): %s %s", source, serial[:40], outcome, detail)
+    DeviceEvent.objects.create(device=device, serial=str(serial)[:40], source=source, event_id=event_id[:100],
+                               kind=kind[:20], outcome=outcome, detail=detail[:300], payload=payload, received_at=now)
+    return IngestResult(status=status, outcome=outcome, detail=detail)
+
+
+def _parse_event(body: bytes) -> dict:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CareError("消息体不是 JSON") from None
+    if not isinstance(data, dict):
+        raise CareError("消息体须为 JSON 对象")
+    event_id, kind = data.get("event_id"), data.get("type")
+    if not isinstance(event_id, str) or not _EVENT_ID_RE.match(event_id):
+        raise CareError("event_id 须为1到100个字母、数字或 _.:-")
+    if kind not in EVENT_TYPES:
+        raise CareError(f"type 须为 {'/'.join(EVENT_TYPES)}")
+    battery = data.get("battery")
+    if battery is not None and (not isinstance(battery, int) or isinstance(battery, bool) or not 0 <= battery <= 100):
+        raise CareError("battery 须为0到100的整数")
+    return {"event_id": event_id, "type": kind, "battery": battery}
+
+
+def ingest(*, serial: Any, body: bytes, timestamp: Any, nonce: Any, signature: Any, source: str,
+           now: dt.datetime | None = None) -> IngestResult:
+    """One signed message from a device gateway (HTTPS or MQTT). Checks, in order: the device is known and active
+    (404), the signature (401), the timestamp within CARE_INGRESS_MAX_SKEW_SECONDS (401), the body (400), the nonce
+    unused (409). Then, idempotently by the event id: a press or test raises an alert (201), a repeat answers the
+    first alert (200); every accepted message counts as a heartbeat. Every refusal is logged as a DeviceEvent."""
+    now = now or timezone.now()
+    serial = str(serial or "")[:40]
+    device = Device.objects.select_related("org").filter(serial=serial).first() if serial else None
+    reject = {"serial": serial, "source": source, "now": now, "device": device}
+    if device is None:
+        return _reject(status=404, outcome=DeviceEvent.Outcome.UNKNOWN_DEVICE, detail="未登记的设备", **reject)
+    if not device.is_active:
+        return _reject(status=404, outcome=DeviceEvent.Outcome.INACTIVE, detail="设备已停用", **reject)
+    signature, timestamp, nonce = str(signature or "").lower(), str(timestamp or ""), str(nonce or "")
+    if not _SIG_RE.match(signature) or not _NONCE_RE.match(nonce) or not hmac.compare_digest(
+            sign_message(device.secret, timestamp, nonce, body), signature):
+        return _reject(status=401, outcome=DeviceEvent.Outcome.BAD_SIGNATURE, detail="签名不正确", **reject)
+    try:
+        skew = abs(now.timestamp() - int(timestamp))
+    except ValueError:
+        skew = float("inf")
+    if skew > int(conf("CARE_INGRESS_MAX_SKEW_SECONDS")):
+        return _reject(status=401, outcome=DeviceEvent.Outcome.STALE, detail="时间戳超出允许范围", **reject)
+    try:
+        event = _parse_event(body)
+    except CareError as exc:
+        return _reject(status=400, outcome=DeviceEvent.Outcome.MALFORMED, detail=exc.messages[0], **reject)
+    ids = {"event_id": event["event_id"], "kind": event["type"]}
+    try:
+        with transaction.atomic():
+            DeviceNonce.objects.create(device=device, nonce=nonce, seen_at=now)
+            result = _accept(device=device, event=event, source=source, now=now)
+    except IntegrityError:
+        if DeviceNonce.objects.filter(device=device, nonce=nonce).exists():
+            return _reject(status=409, outcome=DeviceEvent.Outcome.REPLAY, detail="nonce 已使用（重放）", **reject,
+                           **ids)
+        # The same event arrived by another path at the same moment and won: answer as a repeat.
+        with transaction.atomic():
+            DeviceNonce.objects.get_or_create(device=device, nonce=nonce, defaults={"seen_at": now})
+            result = _accept(device=device, event=event, source=source, now=now)
+    return result
+
+
+def _accept(*, device: Device, event: dict, source: str, now: dt.datetime) -> IngestResult:
+    seen = (DeviceEvent.objects.filter(device=device, event_id=event["event_id"],
+                                       outcome=DeviceEvent.Outcome.ACCEPTED).select_related("alert").first())
+    if seen is not None:
+        DeviceEvent.objects.create(device=device, serial=device.serial, source=source, event_id=event["event_id"],
+                                   kind=event["type"], outcome=DeviceEvent.Outcome.DUPLICATE, received_at=now)
+        return IngestResult(status=200, outcome=DeviceEvent.Outcome.DUPLICATE, detail="已处理过",
+                            alert=getattr(seen, "alert", None))
+    row = DeviceEvent.objects.create(device=device, serial=device.serial, source=source, event_id=event["event_id"],
+                                     kind=event["type"], outcome=DeviceEvent.Outcome.ACCEPTED, received_at=now,
+                                     payload={"battery": event["battery"]} if event["battery"] is not None else None)
+    _heartbeat(device=device, battery=event["battery"], now=now)
+    if event["type"] in ("press", "test"):
+        kind = Alert.Kind.PRESS if event["type"] == "press" else Alert.Kind.TEST
+        alert, created = alert_raise(device=device, kind=kind, key=f"event:{device.pk}:{event['event_id']}",
+                                     now=now, event=row)
+        return IngestResult(status=201 if created else 200, outcome=DeviceEvent.Outcome.ACCEPTED, alert=alert)
+    if event["type"] == "low_battery" or (event["battery"] is not None
+                                           and event["battery"] <= int(conf("CARE_LOW_BATTERY_PCT"))):
+        _low_battery(device=device, battery=event["battery"], now=now)
+    return IngestResult(status=200, outcome=DeviceEvent.Outcome.ACCEPTED)
+
+
+def _heartbeat(*, device: Device, battery: int | None, now: dt.datetime) -> None:
+    fields: dict[str, Any] = {"last_heartbeat_at": now, "offline_after": _offline_after(device, now),
+                              "offline_since": None}
+    if battery is not None:
+        fields["battery_pct"] = battery
+    Device.objects.filter(pk=device.pk).update(**fields)
+    if device.offline_since is not None:
+        for alert in Alert.objects.filter(device=device, kind=Alert.Kind.OFFLINE, status__in=Alert.OPEN_STATES):
+            Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.RESOLVED, resolved_at=now,
+                                                     outcome=Alert.Outcome.BACK_ONLINE)
+            _cancel_pending_steps(alert)
+            AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.RESOLVED, detail="设备恢复在线")
+    for name, value in fields.items():
+        setattr(device, name, value)
+
+
+def _low_battery(*, device: Device, battery: int | None, now: dt.datetime) -> None:
+    """Tell the level-1 contacts and the community's duty officers, once a day per device."""
+    User = get_user_model()
+    chain, _ = build_chain(device)
+    users = set(_level_users(chain, 1)) | set(_level_users(chain, 3))
+    level = f"{battery}%" if battery is not None else "低"
+    for user in User.objects.filter(pk__in=users, is_active=True):
+        notify(to=user, kind="care.low_battery", subject=f"一键通电量低：{device.holder.name}",
+               body=f"{device.address} 的设备 {device.serial} 电量{level}，请尽快充电或更换电池。",
+               link=reverse("care:device_detail", args=[device.pk]),
+               key=f"care.battery:{device.pk}:{timezone.localdate(now)}", default_channels=[Channel.IN_APP])
+
+
+def devices_offline_sweep(*, now: dt.datetime | None = None, chunk: int = 500) -> int:
+    """Mark active devices whose heartbeat deadline passed as offline and raise an offline alert for each (to the
+    duty officers). One indexed query finds them; each device is marked once (conditional UPDATE). Returns how many."""
+    now = now or timezone.now()
+    due = list(Device.objects.filter(is_active=True, offline_since__isnull=True, offline_after__lt=now)
+               .values_list("pk", flat=True))
+    cache = ChainCache()
+    raised = 0
+    for start in range(0, len(due), chunk):
+        with transaction.atomic():
+            ids = due[start:start + chunk]
+            Device.objects.filter(pk__in=ids, offline_since__isnull=True, offline_after__lt=now).update(
+                offline_since=now)
+            for device in Device.objects.filter(pk__in=ids, offline_since=now).select_related("org"):
+                _raise(device=device, kind=Alert.Kind.OFFLINE,
+                       key=f"offline:{device.pk}:{device.offline_after.isoformat()}", now=now, cache=cache)
+                raised += 1
+    return raised
+
+
+def nonces_prune(*, now: dt.datetime | None = None) -> int:
+    """Drop nonces older than twice the accepted skew: a request that old is refused for its timestamp anyway."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=2 * int(conf("CARE_INGRESS_MAX_SKEW_SECONDS")))
+    deleted, _ = DeviceNonce.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+app_name = "care"
+
+urlpatterns = [
+    path("", views.console, name="console"),
+    path("console/rows/", views.console_rows, name="console_rows"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/<str:action>/", views.alert_action, name="alert_action"),
+    path("ack/<str:token>/", views.ack, name="ack"),
+    path("funds/", views.fund_list, name="fund_list"),
+    path("funds/<int:pk>/", views.fund_detail, name="fund_detail"),
+    path("funds/<int:pk>/statement.xlsx", views.fund_statement_xlsx, name="fund_statement_xlsx"),
+    path("funds/<int:pk>/allocate/", views.fund_allocate, name="fund_allocate"),
+    path("disbursements/<int:pk>/<str:action>/", views.disbursement_action, name="disbursement_action"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("devices/", views.device_list, name="device_list"),
+    path("devices/<int:pk>/", views.device_detail, name="device_detail"),
+    path("figures/", views.figures_page, name="figures"),
+    path("ingress/", views.ingress, name="ingress"),
+]

@@ -1,0 +1,359 @@
+"""Care pages: the duty console (polled every 2 s), alerts, the one-tap acknowledgement, funds, cases, devices,
+figures — and the device gateway's HTTPS ingress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from xianfeng.core.audit import audit_record
+from xianfeng.core.excel import xlsx_response
+from xianfeng.core.scoping import can
+from xianfeng.ledger.services import LedgerError
+from xianfeng.notify.models import Delivery
+
+from . import figures as fig
+from . import services
+from .forms import ActionForm, AllocateForm, DisbursementForm, PeriodForm, ResolveForm
+from .models import Alert, CareCase, CareFund, Device, DeviceEvent, Disbursement
+
+CONSOLE_POLL_SECONDS = 2
+HEADER_SERIAL, HEADER_TS, HEADER_NONCE, HEADER_SIG = (
+    "X-Device-Serial", "X-Device-Timestamp", "X-Device-Nonce", "X-Device-Signature")
+
+
+def _errors(request, exc: ValidationError) -> None:
+    messages.error(request, "；".join(exc.messages))
+
+
+# ------------------------------------------------------------------------------------------------------ duty console
+
+
+def _open_alerts(user):
+    return (Alert.objects.restrict(user, "view").filter(status__in=Alert.OPEN_STATES)
+            .select_related("device__holder", "org", "acknowledged_by").order_by("status", "raised_at"))
+
+
+def _console_context(request) -> dict:
+    now = timezone.now()
+    alerts = list(_open_alerts(request.user)[:200])
+    User = get_user_model()
+    called_ids = {u for a in alerts for lv in a.chain for u in lv.get("users", [])}
+    names = {u.pk: u.get_full_name() or u.get_username() for u in User.objects.filter(pk__in=called_ids)}
+    for a in alerts:
+        a.elapsed = int((now - a.raised_at).total_seconds())
+        level = next((lv for lv in a.chain if lv["level"] == a.current_level), None)
+        a.called_label = level["label"] if level else ""
+        a.called_names = "、".join(names.get(u, "?") for u in (level["users"] if level else []))
+        a.may_respond = services.may_respond(request.user, a)
+    since = timezone.localdate() - dt.timedelta(days=29)
+    scoped = Alert.objects.restrict(request.user, "view")
+    return {"alerts": alerts, "now": now, "poll_seconds": CONSOLE_POLL_SECONDS,
+            "month": fig.figures(scoped, start=since, now=now),
+            "offline": fig.offline_count(Device.objects.restrict(request.user, "view"))}
+
+
+@login_required
+def console(request):
+    return render(request, "care/console.html", _console_context(request))
+
+
+@login_required
+def console_rows(request):
+    return render(request, "care/_console_rows.html", _console_context(request))
+
+
+# ------------------------------------------------------------------------------------------------------------ alerts
+
+
+def _alert_or_404(request, pk: int) -> Alert:
+    return get_object_or_404(Alert.objects.restrict(request.user, "view").select_related("device__holder", "org"),
+                             pk=pk)
+
+
+def _alert_context(alert: Alert) -> dict:
+    deliveries = (Delivery.objects.filter(notification__key__startswith=f"care.alert:{alert.pk}:step:")
+                  .select_related("notification__recipient").order_by("created_at", "id"))
+    return {"alert": alert, "events": alert.events.select_related("by"), "steps": alert.steps.all(),
+            "deliveries": deliveries, "resolve_form": ResolveForm()}
+
+
+@login_required
+def alert_detail(request, pk: int):
+    alert = _alert_or_404(request, pk)
+    context = _alert_context(alert)
+    context["may_respond"] = services.may_respond(request.user, alert)
+    return render(request, "care/alert_detail.html", context)
+
+
+def _do(request, alert: Alert, user, action: str) -> None:
+    """Acknowledge, arrive or resolve as `user`; the service's refusal becomes a message."""
+    try:
+        if action == "ack":
+            services.alert_acknowledge(alert=alert, by=user)
+            messages.success(request, _("Acknowledged. Please go now."))
+        elif action == "arrive":
+            services.alert_arrive(alert=alert, by=user)
+            messages.success(request, _("Arrival recorded."))
+        elif action == "resolve":
+            form = ResolveForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _("Choose an outcome."))
+                return
+            services.alert_resolve(alert=alert, by=user, outcome=form.cleaned_data["outcome"],
+                                   notes=form.cleaned_data["notes"])
+            messages.success(request, _("The alert is resolved."))
+        else:
+            raise Http404
+    except ValidationError as exc:
+        _errors(request, exc)
+
+
+@login_required
+@require_POST
+def alert_action(request, pk: int, action: str):
+    alert = _alert_or_404(request, pk)
+    if not services.may_respond(request.user, alert):
+        raise Http404
+    _do(request, alert, request.user, action)
+    return redirect("care:alert_detail", pk=alert.pk)
+
+
+def ack(request, token: str):
+    """The one-tap link in a responder's SMS: the token names the alert and the responder, so no sign-in is needed.
+    GET only shows the alert (link previews must not acknowledge); the big button POSTs."""
+    found = services.ack_token_read(token)
+    if found is None:
+        return render(request, "care/ack_invalid.html", status=404)
+    alert = Alert.objects.select_related("device__holder", "acknowledged_by").filter(pk=found[0]).first()
+    user = get_user_model().objects.filter(pk=found[1], is_active=True).first()
+    if alert is None or user is None or user.pk not in alert.chain_users():
+        return render(request, "care/ack_invalid.html", status=404)
+    if request.method == "POST":
+        _do(request, alert, user, request.POST.get("action", "ack"))
+        return redirect("care:ack", token=token)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    alert.elapsed = int((timezone.now() - alert.raised_at).total_seconds())
+    return render(request, "care/ack.html", {"alert": alert, "responder": user, "token": token,
+                                             "resolve_form": ResolveForm(),
+                                             "mine": alert.acknowledged_by_id == user.pk})
+
+
+# ------------------------------------------------------------------------------------------------------------- funds
+
+
+@login_required
+def fund_list(request):
+    funds = CareFund.objects.restrict(request.user, "view").select_related("org", "account", "owner", "parent")
+    return render(request, "care/fund_list.html", {"funds": funds})
+
+
+@login_required
+def fund_detail(request, pk: int):
+    fund = get_object_or_404(CareFund.objects.restrict(request.user, "view").select_related("org", "account"), pk=pk)
+    period = PeriodForm(request.GET or None)
+    start, end = period.period()
+    entries = Paginator(services.fund_statement(fund, start=start, end=end).order_by("-id"), 50).get_page(
+        request.GET.get("page"))
+    children = fund.children.select_related("account", "org")
+    disbursements = fund.disbursements.select_related("case__member__person", "requested_by").order_by(
+        "-requested_at")[:50]
+    for d in disbursements:
+        d.may_review = d.status == Disbursement.Status.REQUESTED and services.may_review(request.user, d)
+        d.may_decide = d.status == Disbursement.Status.REVIEWED and services.may_decide(request.user, d)
+    may_manage = services.may_manage_fund(request.user, fund)
+    return render(request, "care/fund_detail.html", {
+        "fund": fund, "period": period, "page": entries, "children": children, "disbursements": disbursements,
+        "may_manage": may_manage, "may_export": can(request.user, "export", fund.org),
+        "allocate_form": AllocateForm(children=children, initial={"token": secrets.token_hex(16)})
+        if may_manage and children else None,
+    })
+
+
+@login_required
+def fund_statement_xlsx(request, pk: int):
+    fund = get_object_or_404(CareFund.objects.restrict(request.user, "view").select_related("org"), pk=pk)
+    if not can(request.user, "export", fund.org):
+        raise Http404
+    start, end = PeriodForm(request.GET or None).period()
+    sheet = services.fund_statement_sheet(fund, start=start, end=end, by=request.user)
+    return xlsx_response(f"{fund.name}对账单.xlsx", [sheet])
+
+
+@login_required
+@require_POST
+def fund_allocate(request, pk: int):
+    fund = get_object_or_404(CareFund.objects.restrict(request.user, "view"), pk=pk)
+    form = AllocateForm(request.POST, children=fund.children.all())
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        return redirect("care:fund_detail", pk=fund.pk)
+    try:
+        services.fund_allocate(source=fund, target=form.cleaned_data["target"], amount=form.cleaned_data["amount"],
+                               memo=form.cleaned_data["memo"], key=form.cleaned_data["token"], by=request.user)
+        messages.success(request, _("Allocated."))
+    except (ValidationError, LedgerError) as exc:
+        _errors(request, exc)
+    return redirect("care:fund_detail", pk=fund.pk)
+
+
+@login_required
+@require_POST
+def disbursement_action(request, pk: int, action: str):
+    d = get_object_or_404(Disbursement.objects.restrict(request.user, "view").select_related("fund", "case__org"),
+                          pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    note = request.POST.get("note", "")
+    try:
+        if action == "review":
+            services.disbursement_review(disbursement=d, by=request.user, approve=approve, note=note)
+        elif action == "decide":
+            services.disbursement_decide(disbursement=d, by=request.user, approve=approve, note=note)
+        else:
+            raise Http404
+        messages.success(request, _("Saved."))
+    except ValidationError as exc:
+        _errors(request, exc)
+    if request.POST.get("back") == "case":
+        return redirect("care:case_detail", pk=d.case_id)
+    return redirect("care:fund_detail", pk=d.fund_id)
+
+
+# ------------------------------------------------------------------------------------------------------------- cases
+
+
+@login_required
+def case_list(request):
+    today = timezone.localdate()
+    qs = CareCase.objects.visible_to(request.user).open().select_related("member__person", "org")
+    overdue_only = request.GET.get("overdue") == "1"
+    if overdue_only:
+        qs = qs.filter(next_visit_due__lt=today)
+    q = (request.GET.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(member__person__name__icontains=q) | Q(org__name__icontains=q))
+    page = Paginator(qs.order_by("next_visit_due", "id"), 50).get_page(request.GET.get("page"))
+    return render(request, "care/case_list.html", {
+        "page": page, "today": today, "overdue_only": overdue_only, "q": q,
+        "overdue_count": CareCase.objects.visible_to(request.user).overdue(today).count(),
+    })
+
+
+@login_required
+def case_detail(request, pk: int):
+    case = get_object_or_404(CareCase.objects.visible_to(request.user).select_related("member__person", "org"), pk=pk)
+    prefixes = [case.org.path[:i] for i in range(4, len(case.org.path) + 1, 4)]
+    funds = CareFund.objects.filter(org__path__in=prefixes).order_by("-org__path")
+    may_care = services.may_care(request.user, case)
+    action_form = ActionForm(initial={"date": timezone.localdate(), "kind": "visit"})
+    disbursement_form = DisbursementForm(funds=funds)
+    if request.method == "POST":
+        if not may_care:
+            raise Http404
+        what = request.POST.get("form")
+        try:
+            if what == "action":
+                action_form = ActionForm(request.POST)
+                if action_form.is_valid():
+                    services.action_record(case=case, by=request.user, **action_form.cleaned_data)
+                    messages.success(request, _("Recorded."))
+                    return redirect("care:case_detail", pk=case.pk)
+            elif what == "disbursement":
+                disbursement_form = DisbursementForm(request.POST, funds=funds)
+                if disbursement_form.is_valid():
+                    services.disbursement_request(case=case, by=request.user, **disbursement_form.cleaned_data)
+                    messages.success(request, _("The request is sent for review."))
+                    return redirect("care:case_detail", pk=case.pk)
+        except ValidationError as exc:
+            _errors(request, exc)
+    disbursements = list(case.disbursements.select_related("fund", "requested_by"))
+    for d in disbursements:
+        d.may_review = d.status == Disbursement.Status.REQUESTED and services.may_review(request.user, d)
+        d.may_decide = d.status == Disbursement.Status.REVIEWED and services.may_decide(request.user, d)
+    return render(request, "care/case_detail.html", {
+        "case": case, "actions": case.actions.select_related("recorded_by")[:100], "may_care": may_care,
+        "action_form": action_form, "disbursement_form": disbursement_form, "disbursements": disbursements,
+        "devices": case.devices.all(), "overdue": case.next_visit_due < timezone.localdate(),
+        "carers": case.carers.all(),
+    })
+
+
+# ----------------------------------------------------------------------------------------------------------- devices
+
+
+@login_required
+def device_list(request):
+    qs = Device.objects.restrict(request.user, "view").select_related("holder", "org")
+    state = request.GET.get("state")
+    if state == "offline":
+        qs = qs.offline()
+    page = Paginator(qs.order_by("serial"), 50).get_page(request.GET.get("page"))
+    return render(request, "care/device_list.html", {"page": page, "state": state or ""})
+
+
+@login_required
+def device_detail(request, pk: int):
+    device = get_object_or_404(Device.objects.restrict(request.user, "view").select_related("holder", "org"), pk=pk)
+    show_secret = request.GET.get("secret") == "1" and can(request.user, "change", device.org)
+    if show_secret:
+        audit_record(by=request.user, action="unmask", obj=device, summary=f"查看设备 {device.serial} 的签名密钥")
+    return render(request, "care/device_detail.html", {
+        "device": device, "contacts": device.contacts.select_related("user"),
+        "alerts": device.alerts.order_by("-raised_at")[:20], "events": device.events.order_by("-received_at")[:20],
+        "show_secret": show_secret, "may_change": can(request.user, "change", device.org),
+    })
+
+
+# ----------------------------------------------------------------------------------------------------------- figures
+
+
+@login_required
+def figures_page(request):
+    period = PeriodForm(request.GET or None)
+    start, end = period.period(default_days=365)
+    alerts = Alert.objects.restrict(request.user, "view")
+    devices = Device.objects.restrict(request.user, "view")
+    total = fig.figures(alerts, start=start, end=end)
+    rows = fig.figures_by_org(alerts, devices, start=start, end=end)
+    return render(request, "care/figures.html", {
+        "period": period, "start": start, "end": end, "total": total, "rows": rows,
+        "outcomes": [(label, total.outcomes.get(value, 0)) for value, label in Alert.Outcome.choices],
+        "offline": fig.offline_count(devices), "target_60": fig.TARGET_60 * 100, "target_180": fig.TARGET_180 * 100,
+    })
+
+
+# ----------------------------------------------------------------------------------------------------------- ingress
+
+
+@csrf_exempt
+def ingress(request):
+    """POST from a device gateway: the JSON event as the body, signed per device (see services.ingest)."""
+    if request.method != "POST":
+        return JsonResponse({"detail": "POST only"}, status=405)
+    if len(request.body) > 8192:
+        return JsonResponse({"outcome": DeviceEvent.Outcome.MALFORMED, "detail": "消息过大"}, status=413)
+    result = services.ingest(serial=request.headers.get(HEADER_SERIAL), body=request.body,
+                             timestamp=request.headers.get(HEADER_TS), nonce=request.headers.get(HEADER_NONCE),
+                             signature=request.headers.get(HEADER_SIG), source=DeviceEvent.Source.HTTP)
+    return JsonResponse(result.as_json(), status=result.status)
+
+
+def gateway_headers(envelope: dict, serial: str) -> dict:
+    """The HTTP headers for a signed envelope (services.signed_envelope), as Django's test client takes them."""
+    return {"HTTP_X_DEVICE_SERIAL": serial, "HTTP_X_DEVICE_TIMESTAMP": envelope["ts"],
+            "HTTP_X_DEVICE_NONCE": envelope["nonce"], "HTTP_X_DEVICE_SIGNATURE": envelope["sig"]}
+

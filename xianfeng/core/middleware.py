@@ -1,0 +1,30 @@
+"""Request checks that hold for every page."""
+
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RejectNulMiddleware:
+    """A NUL character in a query string or form field is refused with 400 before any view runs.
+
+    PostgreSQL cannot store NUL in text, so without this a stray %00 would end in a database error (a 500).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request.GET) or (
+            request.method == "POST" and request.content_type in FORM_TYPES and self._has_nul(request.POST)
+        ):
+            message = _("The request contains a NUL character.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(data) -> bool:
+        return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())

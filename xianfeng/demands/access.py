@@ -1,0 +1,111 @@
+"""Who sees which demand, and how much of it.
+
+    staff     — a role with `view` over the demand's organisation: everything (phone masked unless unmasked)
+    owner     — the resident who posted it (or whose demand it is): everything about his own demand
+    claimer   — a member holding an active or past claim on it: the resident's name, phone and address
+    public    — a member or resident of the community: category, area, urgency, time — nothing personal
+Anyone else: the demand does not exist (404).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db.models import Q
+
+from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Role
+
+from .models import Claim, Demand
+
+
+def member_of(user: Any) -> Member | None:
+    """The Member behind a signed-in user, if any (cached on the user object)."""
+    if not getattr(user, "is_authenticated", False) or not user.person_id:
+        return None
+    cache = user.__dict__.setdefault("_demands_member", {})
+    if "m" not in cache:
+        cache["m"] = Member.objects.select_related("org", "managing_org", "person").filter(
+            person_id=user.person_id).exclude(status=Member.Status.LEFT).first()
+    return cache["m"]
+
+
+def community_of(org: Organisation) -> Organisation:
+    """The nearest unit (village, community, …) at or above `org`: a branch's community."""
+    if org.kind not in PARTY_KINDS:
+        return org
+    prefixes = [org.path[:i] for i in range(4, len(org.path), 4)]
+    unit = (Organisation.objects.filter(path__in=prefixes).exclude(kind__in=PARTY_KINDS).order_by("-depth").first())
+    return unit or org
+
+
+def community_paths(user: Any) -> list[str]:
+    """Paths of the communities whose open demands the user may browse: the member's community, the communities
+    where the user holds a member or resident role."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cache = user.__dict__.setdefault("_demands_member", {})
+    if "c" in cache:
+        return cache["c"]
+    orgs: list[Organisation] = []
+    member = member_of(user)
+    if member is not None:
+        orgs.append(community_of(member.org))
+        if member.managing_org_id:
+            orgs.append(community_of(member.managing_org))
+    for role in Role.objects.filter(user=user, kind__in=[Role.Kind.MEMBER, Role.Kind.RESIDENT]).select_related("org"):
+        orgs.append(community_of(role.org))
+    cache["c"] = sorted({o.path for o in orgs})
+    return cache["c"]
+
+
+def board_queryset(user: Any):
+    """Demands the user may see on the board: those in the user's staff scope and those of the user's communities."""
+    qs = Demand.objects.all()
+    paths = scope_paths(user, "view")
+    if paths is None:
+        return qs
+    parts = [subtree_q("org__path", p) for p in paths + community_paths(user)]
+    if getattr(user, "is_authenticated", False):
+        parts.append(Q(created_by=user))
+    if not parts:
+        return qs.none()
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
+    return qs.filter(q)
+
+
+def access(user: Any, demand: Demand) -> str | None:
+    """How much of `demand` the user may see: "staff", "owner", "claimer", "public" or None (not at all)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if can(user, "view", demand.org):
+        return "staff"
+    if demand.created_by_id == user.pk:
+        return "owner"
+    if demand.resident_id and user.person_id and demand.resident.person_id == user.person_id:
+        return "owner"
+    member = member_of(user)
+    if member is not None and Claim.objects.filter(demand=demand, member=member).exclude(
+            status=Claim.Status.LAPSED).exists():
+        return "claimer"
+    if any(demand.org.path.startswith(p) or p.startswith(demand.org.path) for p in community_paths(user)):
+        return "public"
+    return None
+
+
+def near(qs, lat: float, lng: float, km: float):
+    """Demands within a box of `km` around (lat, lng); the caller sorts by true distance if it wants to."""
+    dlat = km / 111.0
+    dlng = km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
+    return qs.filter(latitude__range=(lat - dlat, lat + dlat), longitude__range=(lng - dlng, lng + dlng))
+
+
+def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    r = 6371.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))

@@ -1,0 +1,322 @@
+"""/api/v1/ endpoints of the point-to-point service: demands (with claim / assign / close), claims, service records
+(with confirm), pairings. Same services and the same visibility as the pages (xianfeng.demands.access): a demand
+the caller may not see answers 404 like a missing one; below "claimer" level no resident's name, phone or address
+is ever in a response. Conflicts (already claimed, closed, confirmed twice) answer 409.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from xianfeng.core.api import Conflict, Pagination, StrictInputSerializer
+from xianfeng.core.audit import audit_record
+from xianfeng.core.scoping import can, scope_paths, scope_q
+from xianfeng.orgs.models import Member, Organisation, Role
+
+from . import services
+from .access import access, board_queryset, member_of
+from .models import Category, Claim, Demand, Pairing, ServiceRecord
+
+NOT_FOUND = OpenApiResponse(description="missing, or not visible to the caller (the same answer)")
+CONFLICT = OpenApiResponse(description="the demand or record's state forbids it (already claimed, closed, confirmed)")
+
+
+class DemandPublicSerializer(serializers.ModelSerializer):
+    """What anyone of the community sees: category, area, urgency, time — nothing personal."""
+
+    org_name = serializers.CharField(source="org.name", read_only=True)
+    area = serializers.CharField(source="public_place", read_only=True)
+
+    class Meta:
+        model = Demand
+        fields = ["id", "org", "org_name", "category", "area", "urgency", "recurring", "preferred_times", "capacity",
+                  "claimed_count", "status", "source", "created_at", "first_claimed_at", "done_at"]
+
+
+class DemandDetailSerializer(DemandPublicSerializer):
+    class Meta(DemandPublicSerializer.Meta):
+        fields = DemandPublicSerializer.Meta.fields + ["description"]
+
+
+class DemandFullSerializer(DemandDetailSerializer):
+    """For staff, the resident who posted it, and a member who claimed it."""
+
+    resident_name = serializers.SerializerMethodField()
+    resident_phone = serializers.SerializerMethodField()
+
+    class Meta(DemandDetailSerializer.Meta):
+        fields = DemandDetailSerializer.Meta.fields + ["resident", "resident_name", "resident_phone", "household",
+                                                       "address", "grid", "expires_on"]
+
+    def get_resident_name(self, obj):
+        return obj.resident.person.name if obj.resident_id else ""
+
+    def get_resident_phone(self, obj):
+        if not obj.resident_id:
+            return ""
+        return obj.resident.person.phone if self.context.get("unmasked") else obj.resident.person.phone_masked
+
+
+class DemandInput(StrictInputSerializer):
+    org = serializers.IntegerField(required=False)
+    category = serializers.ChoiceField(choices=Category.choices)
+    description = serializers.CharField(max_length=2000)
+    household = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    area = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    grid = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    urgency = serializers.ChoiceField(choices=Demand.Urgency.choices, default="normal")
+    recurring = serializers.BooleanField(default=False)
+    preferred_times = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    capacity = serializers.IntegerField(min_value=1, max_value=50, default=1)
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.person.name", read_only=True)
+
+    class Meta:
+        model = Claim
+        fields = ["id", "demand", "member", "member_name", "status", "claimed_at", "started_at", "ended_at",
+                  "assigned_by"]
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.person.name", read_only=True)
+
+    class Meta:
+        model = ServiceRecord
+        fields = ["id", "org", "demand", "pairing", "member", "member_name", "category", "served_on", "minutes",
+                  "notes", "status", "rating", "comment", "on_behalf", "confirmed_at", "points", "created_at"]
+
+
+class RecordInput(StrictInputSerializer):
+    demand = serializers.IntegerField(required=False)
+    pairing = serializers.IntegerField(required=False)
+    served_on = serializers.DateField()
+    minutes = serializers.IntegerField()
+    notes = serializers.CharField(max_length=2000)
+
+
+class ConfirmInput(StrictInputSerializer):
+    rating = serializers.ChoiceField(choices=ServiceRecord.Rating.choices)
+    comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AssignInput(StrictInputSerializer):
+    member = serializers.IntegerField()
+
+
+class CloseInput(StrictInputSerializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class PairingSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.person.name", read_only=True)
+
+    class Meta:
+        model = Pairing
+        fields = ["id", "org", "member", "member_name", "household", "start", "end", "notes"]
+
+
+def _parse(serializer_class, request) -> dict:
+    s = serializer_class(data=request.data)
+    s.is_valid(raise_exception=True)
+    return dict(s.validated_data)
+
+
+def _visible_demand(request, pk) -> tuple[Demand, str]:
+    demand = Demand.objects.select_related("org", "resident__person").filter(pk=pk).first() \
+        if str(pk).isdigit() else None
+    level = access(request.user, demand) if demand is not None else None
+    if level is None:
+        raise Http404
+    return demand, level
+
+
+class DemandViewSet(viewsets.ViewSet):
+    """Demands on the caller's board (community and staff scope); ?status= ?category= ?urgency= ?org=."""
+
+    pagination_class = Pagination
+
+    def list(self, request):
+        qs = board_queryset(request.user).select_related("org").order_by("-created_at", "-id")
+        params = request.query_params
+        qs = qs.filter(status=params.get("status") or Demand.Status.OPEN)
+        if params.get("category"):
+            qs = qs.filter(category=params["category"])
+        if params.get("urgency"):
+            qs = qs.filter(urgency=params["urgency"])
+        if str(params.get("org", "")).isdigit():
+            org = Organisation.objects.filter(pk=int(params["org"])).first()
+            qs = qs.in_subtree(org) if org else qs.none()
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(DemandPublicSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: DemandFullSerializer, 404: NOT_FOUND})
+    def retrieve(self, request, pk=None):
+        demand, level = _visible_demand(request, pk)
+        if level == "public":
+            return Response(DemandDetailSerializer(demand).data)
+        unmasked = level in ("claimer", "owner")
+        if level == "claimer" and demand.resident_id:
+            audit_record(by=request.user, action="unmask", obj=demand, summary="认领党员查看居民联系方式（API）")
+        return Response(DemandFullSerializer(demand, context={"unmasked": unmasked}).data)
+
+    @extend_schema(request=DemandInput, responses={201: DemandFullSerializer, 400: OpenApiResponse(), 404: NOT_FOUND})
+    def create(self, request):
+        data = _parse(DemandInput, request)
+        org_id = data.pop("org", None)
+        source, resident = "staff", None
+        if org_id is not None:
+            org = Organisation.objects.restrict(request.user, "change").filter(pk=org_id).first()
+            if org is None:
+                raise Http404
+        else:
+            role = Role.objects.filter(user=request.user, kind=Role.Kind.RESIDENT).select_related("org").first()
+            if role is None:
+                raise ValidationError({"org": ["请选择村社区"]})
+            org, source = role.org, "resident"
+            resident = getattr(getattr(request.user, "person", None), "resident", None)
+            data.pop("capacity", None)
+        demand = services.demand_create(org=org, source=source, resident=resident, by=request.user, **data)
+        return Response(DemandFullSerializer(demand, context={"unmasked": source == "resident"}).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: ClaimSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        demand, _level = _visible_demand(request, pk)
+        member = member_of(request.user)
+        if member is None:
+            raise ValidationError({"member": ["只有党员可以认领"]})
+        try:
+            claim = services.demand_claim(demand=demand, member=member, by=request.user)
+        except services.DemandConflict as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AssignInput, responses={201: ClaimSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        demand, _level = _visible_demand(request, pk)
+        if not can(request.user, "change", demand.org):
+            raise Http404
+        data = _parse(AssignInput, request)
+        member = Member.objects.select_related("org", "managing_org").filter(pk=data["member"]).first()
+        if member is None:
+            raise ValidationError({"member": ["党员不存在"]})
+        try:
+            claim = services.demand_claim(demand=demand, member=member, by=request.user, assigned=True)
+        except services.DemandConflict as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CloseInput, responses={200: DemandPublicSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        demand, _level = _visible_demand(request, pk)
+        if not can(request.user, "change", demand.org):
+            raise Http404
+        data = _parse(CloseInput, request)
+        try:
+            demand = services.demand_close(demand=demand, reason=data["reason"], by=request.user)
+        except services.DemandConflict as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(DemandPublicSerializer(demand).data)
+
+
+def _scope_or_own(qs, user, own: Q, org_field: str):
+    paths = scope_paths(user, "view")
+    if paths is None:
+        return qs
+    q = own
+    if paths:
+        q |= scope_q([f"{org_field}__path"], paths)
+    return qs.filter(q)
+
+
+class ClaimViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's own claims, and the claims on demands in the caller's staff scope."""
+
+    serializer_class = ClaimSerializer
+
+    def get_queryset(self):
+        member = member_of(self.request.user)
+        own = Q(member=member) if member else Q(pk__in=[])
+        return _scope_or_own(Claim.objects.select_related("member__person"), self.request.user, own,
+                             "demand__org").order_by("-claimed_at", "-id")
+
+
+class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Service records: the caller's own, those awaiting the caller's confirmation, those in the staff scope."""
+
+    serializer_class = RecordSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        member = member_of(user)
+        own = Q(member=member) if member else Q(pk__in=[])
+        own |= Q(demand__created_by=user)
+        if user.person_id:
+            own |= Q(demand__resident__person_id=user.person_id)
+        return _scope_or_own(ServiceRecord.objects.select_related("member__person"), user, own, "org").order_by(
+            "-served_on", "-id")
+
+    @extend_schema(request=RecordInput, responses={201: RecordSerializer, 400: OpenApiResponse(), 409: CONFLICT})
+    def create(self, request):
+        data = _parse(RecordInput, request)
+        member = member_of(request.user)
+        if member is None:
+            raise ValidationError({"member": ["只有党员可以记录服务"]})
+        demand = pairing = None
+        if data.get("demand") is not None:
+            demand, _level = _visible_demand(request, data["demand"])
+        if data.get("pairing") is not None:
+            pairing = Pairing.objects.filter(pk=data["pairing"], member=member).first()
+            if pairing is None:
+                raise Http404
+        try:
+            record = services.service_record(member=member, demand=demand, pairing=pairing,
+                                             served_on=data["served_on"], minutes=data["minutes"],
+                                             notes=data["notes"], by=request.user)
+        except services.DemandConflict as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(RecordSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ConfirmInput, responses={200: RecordSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        record = ServiceRecord.objects.select_related("demand", "pairing", "org").filter(
+            pk=pk).first() if str(pk).isdigit() else None
+        if record is None or not services.may_confirm(request.user, record)[0]:
+            raise Http404
+        data = _parse(ConfirmInput, request)
+        try:
+            record = services.service_confirm(record=record, by=request.user, **data)
+        except services.AlreadyConfirmed as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(RecordSerializer(record).data)
+
+
+class PairingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = PairingSerializer
+
+    def get_queryset(self):
+        member = member_of(self.request.user)
+        own = Q(member=member) if member else Q(pk__in=[])
+        return _scope_or_own(Pairing.objects.select_related("member__person"), self.request.user, own,
+                             "org").order_by("-start", "-id")
+
+
+def register(router) -> None:
+    router.register("demands", DemandViewSet, basename="demand")
+    router.register("demand-claims", ClaimViewSet, basename="demand-claim")
+    router.register("service-records", RecordViewSet, basename="service-record")
+    router.register("pairings", PairingViewSet, basename="pairing")

@@ -1,0 +1,134 @@
+"""Races decided by the database, with real threads on PostgreSQL (skipped, loudly, on SQLite)."""
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import close_old_connections, connection
+
+from xianfeng.core.testing import make_member
+from xianfeng.demands.models import Claim, Demand
+from xianfeng.demands.services import AlreadyClaimed, demand_claim, demand_create
+from xianfeng.ledger.services import ledger_verify
+from xianfeng.orgs.models import Member
+from xianfeng.points.models import Redemption, Reward
+from xianfeng.points.services import (
+    NotEnoughPoints,
+    OutOfStock,
+    balance_of,
+    points_award,
+    points_redeem,
+    reward_create,
+)
+
+
+def _run(fn, jobs, workers=16):
+    def wrapped(job):
+        try:
+            return fn(job)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(wrapped, jobs))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_1000_claims_on_100_demands_give_exactly_100_winners(world, postgres_only):
+    members = [world.members["hebin_a"], world.members["hebin_b"]]
+    members += [make_member(f"党员{i}", world.hebin_branch) for i in range(8)]
+    demands = [demand_create(org=world.hebin, category="助老", description=f"需求{i}") for i in range(100)]
+    attempts = [(d.pk, members[i % 10].pk) for d in demands for i in range(10)]
+
+    def attempt(job):
+        demand_id, member_id = job
+        try:
+            demand_claim(demand=Demand.objects.get(pk=demand_id),
+                         member=Member.objects.select_related("org", "managing_org").get(pk=member_id))
+            return "won"
+        except AlreadyClaimed:
+            return "already claimed"
+        except Exception as exc:  # counted: the test demands there are none
+            return f"error: {exc!r}"
+
+    outcomes = _run(attempt, attempts)
+    assert outcomes.count("won") == 100
+    assert outcomes.count("already claimed") == 900
+    assert [o for o in outcomes if o.startswith("error")] == []
+    assert Claim.objects.count() == 100
+    assert not Demand.objects.exclude(status=Demand.Status.CLAIMED, claimed_count=1).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_group_job_fills_exactly_to_capacity_under_a_race(world, postgres_only):
+    members = [make_member(f"志愿者{i}", world.hebin_branch) for i in range(20)]
+    demand = demand_create(org=world.hebin, category="其他", description="小区大扫除", capacity=5)
+
+    def attempt(member):
+        try:
+            demand_claim(demand=Demand.objects.get(pk=demand.pk), member=Member.objects.get(pk=member.pk))
+            return True
+        except AlreadyClaimed:
+            return False
+
+    assert sum(_run(attempt, members)) == 5
+    demand.refresh_from_db()
+    assert demand.claimed_count == 5 and demand.status == Demand.Status.CLAIMED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_last_item_goes_to_exactly_one_member_and_balances_hold(world, postgres_only):
+    members = [make_member(f"兑换{i}", world.hebin_branch) for i in range(10)]
+    for i, m in enumerate(members):
+        points_award(member=m, source="seed", source_id=i, minutes=300, on=dt.date(2026, 3, 1))  # 10 points each
+    last = reward_create(shop=world.hebin, name="大米", price=8, stock=1)
+
+    def attempt(member):
+        try:
+            points_redeem(reward=Reward.objects.select_related("shop").get(pk=last.pk),
+                          member=Member.objects.select_related("org", "managing_org").get(pk=member.pk),
+                          key=f"race-{member.pk}")
+            return "won"
+        except OutOfStock:
+            return "out"
+
+    outcomes = _run(attempt, members, workers=10)
+    assert outcomes.count("won") == 1 and outcomes.count("out") == 9
+    assert Reward.objects.get(pk=last.pk).stock == 0
+    assert Redemption.objects.count() == 1
+
+    # One member spending the same points twice at once: the floor of 0 lets exactly one through.
+    rich = members[0] if balance_of(members[0]) == 10 else members[1]
+    soap = reward_create(shop=world.hebin, name="肥皂", price=6, stock=10)
+
+    def spend(i):
+        try:
+            points_redeem(reward=Reward.objects.select_related("shop").get(pk=soap.pk),
+                          member=Member.objects.select_related("org", "managing_org").get(pk=rich.pk),
+                          key=f"twice-{i}")
+            return "won"
+        except NotEnoughPoints:
+            return "poor"
+
+    outcomes = _run(spend, range(6), workers=6)
+    assert outcomes.count("won") == 1 and balance_of(rich) == 4
+    assert Reward.objects.get(pk=soap.pk).stock == 9
+    check = ledger_verify()
+    assert check.ok, check.problems
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_awards_respect_the_daily_cap(world, postgres_only):
+    from xianfeng.points.services import points_rule_set
+
+    points_rule_set(org=world.hebin, default_base=0, per_hour=10, daily_cap=25, yearly_cap=0, satisfied_bonus=0)
+    member = world.members["hebin_a"]
+
+    def award(i):
+        return points_award(member=Member.objects.get(pk=member.pk), source="race", source_id=i, minutes=60,
+                            on=dt.date(2026, 4, 1))
+
+    _run(award, range(8), workers=8)
+    assert balance_of(member) == 25
+    assert ledger_verify().ok

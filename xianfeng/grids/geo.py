@@ -1,0 +1,135 @@
+"""Grid boundaries: GeoJSON parsing with clear errors, point-in-polygon lookup (shapely STRtree), distances."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from django.core.exceptions import ValidationError
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.validation import explain_validity
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def check_point(lat: Any, lng: Any) -> tuple[float, float]:
+    """Validated (lat, lng) floats. Raises ValidationError."""
+    try:
+        lat_f, lng_f = float(lat), float(lng)
+    except (TypeError, ValueError):
+        raise ValidationError({"location": ["经纬度须为数字"]}) from None
+    if not (math.isfinite(lat_f) and math.isfinite(lng_f)) or not (-90 <= lat_f <= 90 and -180 <= lng_f <= 180):
+        raise ValidationError({"location": ["经纬度超出范围（纬度 −90～90，经度 −180～180）"]})
+    return lat_f, lng_f
+
+
+def parse_boundary(value: Any) -> Polygon | MultiPolygon:
+    """A grid boundary from GeoJSON (a Polygon or MultiPolygon geometry, or a Feature holding one; text or dict).
+
+    Coordinates are [longitude, latitude] as GeoJSON says. Raises ValidationError({"boundary": [reason]}).
+    """
+    def bad(reason: str) -> ValidationError:
+        return ValidationError({"boundary": [reason]})
+
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise bad("边界不是有效的 JSON") from None
+    if not isinstance(value, dict):
+        raise bad("边界须为 GeoJSON 对象")
+    if value.get("type") == "Feature":
+        value = value.get("geometry")
+        if not isinstance(value, dict):
+            raise bad("GeoJSON Feature 缺少 geometry")
+    if value.get("type") not in ("Polygon", "MultiPolygon"):
+        raise bad(f"边界须为 Polygon 或 MultiPolygon，实际为 {str(value.get('type'))[:30]}")
+    try:
+        geom = shape(value)
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        raise bad(f"边界坐标格式不正确：{str(exc)[:100]}") from None
+    if geom.is_empty:
+        raise bad("边界面积为零")
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise bad("边界坐标超出经纬度范围（GeoJSON 坐标顺序为 [经度, 纬度]）")
+    if not geom.is_valid:
+        raise bad(f"边界不是有效的多边形：{explain_validity(geom)}")
+    if geom.area <= 0:
+        raise bad("边界面积为零")
+    return geom
+
+
+def bounds_of(geom: Polygon | MultiPolygon) -> dict[str, float]:
+    minx, miny, maxx, maxy = geom.bounds
+    return {"min_lng": minx, "min_lat": miny, "max_lng": maxx, "max_lat": maxy}
+
+
+@dataclass
+class GridIndex:
+    """The grids with boundaries, in an STRtree: `locate(lat, lng)` answers the containing grid's id or None."""
+
+    ids: np.ndarray
+    tree: shapely.STRtree
+    key: tuple
+
+    @classmethod
+    def build(cls, rows: list[tuple[int, Any]], key: tuple = ()) -> GridIndex:
+        """rows: (grid id, GeoJSON boundary). Boundaries were validated when stored."""
+        geoms = [shape(boundary) for _, boundary in rows]
+        for g in geoms:
+            shapely.prepare(g)
+        return cls(ids=np.array([pk for pk, _ in rows], dtype=np.int64), tree=shapely.STRtree(geoms), key=key)
+
+    def locate(self, lat: float, lng: float) -> int | None:
+        hits = self.tree.query(Point(lng, lat), predicate="within")
+        if len(hits) == 0:
+            return None
+        return int(self.ids[hits.min()])  # overlapping boundaries: the earliest grid wins, the same every time
+
+    def locate_many(self, points: np.ndarray) -> np.ndarray:
+        """points: (n, 2) array of (lat, lng); answers grid ids, -1 where no grid contains the point."""
+        geoms = shapely.points(points[:, 1], points[:, 0])
+        pairs = self.tree.query(geoms, predicate="within")
+        first = np.full(len(points), len(self.ids), dtype=np.int64)
+        np.minimum.at(first, pairs[0], pairs[1])  # overlapping boundaries: the earliest grid wins, as in locate()
+        found = first < len(self.ids)
+        result = np.full(len(points), -1, dtype=np.int64)
+        result[found] = self.ids[first[found]]
+        return result
+
+
+_cache: dict[str, GridIndex] = {}
+_lock = threading.Lock()
+
+
+def grid_index() -> GridIndex:
+    """The index of every grid boundary, rebuilt when a boundary changed (checked with one small query)."""
+    from django.db.models import Count, Max
+
+    from .models import Grid
+
+    with_boundary = Grid.objects.filter(boundary__isnull=False)
+    stamp = with_boundary.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
+    key = (stamp["n"], stamp["last"], stamp["top"])
+    index = _cache.get("index")
+    if index is not None and index.key == key:
+        return index
+    with _lock:
+        rows = list(with_boundary.order_by("id").values_list("id", "boundary"))
+        index = GridIndex.build(rows, key=key)
+        _cache["index"] = index
+    return index

@@ -1,0 +1,186 @@
+"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2): services, requests, one request; JSON only.
+
+Mounted at /grids/open311/v2/ (and at /open311/v2/ by the root URL map). Errors come in the spec's shape,
+`[{"code": 400, "description": "..."}]`. Our states map to open/closed; `status_notes` carries our state, the
+outcome, and for merged duplicates the original's id. Reading is public (no personal data is shown: no names,
+phones or photos); posting needs an `api_key` of an Open311Client, whose organisation bounds where reports may land.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from xianfeng.core.ids import normalise_text
+
+from . import services
+from .models import CLOSED_STATES, Case, CaseCategory, Open311Client, Status
+
+DEFAULT_DAYS = 90  # the spec's default window for requests.json
+MAX_RESULTS = 1000  # the spec's suggested cap
+
+
+def error(code: int, description: str) -> JsonResponse:
+    return JsonResponse([{"code": code, "description": description}], status=code, safe=False)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def service_json(category: CaseCategory) -> dict:
+    return {"service_code": category.code, "service_name": category.name, "description": category.description,
+            "metadata": False, "type": "realtime", "keywords": category.keywords, "group": category.group}
+
+
+def status_notes(case: Case) -> str:
+    notes = case.get_status_display()
+    if case.status == Status.CLOSED:
+        notes += f"：{case.get_outcome_display()}"
+        if case.transferred_to_id:
+            notes += f"（转 {case.transferred_to.name}）"
+        if case.outcome_note:
+            notes += f"。{case.outcome_note[:200]}"
+    elif case.status == Status.MERGED and case.merged_into_id:
+        notes += f"：并入 {case.merged_into.number}"
+    return notes
+
+
+def request_json(case: Case) -> dict:
+    return {
+        "service_request_id": case.number,
+        "status": "closed" if case.status in CLOSED_STATES else "open",
+        "status_notes": status_notes(case),
+        "service_name": case.category.name,
+        "service_code": case.category.code,
+        "description": case.description,
+        "agency_responsible": case.handling_unit.name if case.handling_unit_id else "",
+        "service_notice": "",
+        "requested_datetime": _iso(case.created_at),
+        "updated_datetime": _iso(case.updated_at),
+        "expected_datetime": _iso(case.due_at) if case.status not in CLOSED_STATES else None,
+        "address": case.address,
+        "address_id": "",
+        "zipcode": "",
+        "lat": case.latitude,
+        "long": case.longitude,
+        "media_url": case.media_url,
+    }
+
+
+def _cases():
+    return Case.objects.select_related("category", "handling_unit", "transferred_to", "merged_into")
+
+
+@require_GET
+def services_list(request):
+    return JsonResponse([service_json(c) for c in CaseCategory.objects.filter(is_active=True).order_by("code")],
+                        safe=False)
+
+
+@require_GET
+def service_definition(request, code: str):
+    category = CaseCategory.objects.filter(code=code, is_active=True).first()
+    if category is None:
+        return error(404, f"service_code {code} not found")
+    return JsonResponse({"service_code": category.code, "attributes": []})
+
+
+def _parse_when(value: str, name: str) -> dt.datetime:
+    when = None
+    with contextlib.suppress(ValueError):
+        when = parse_datetime(value)
+    if when is None:
+        raise ValidationError(f"{name} must be a W3C date-time, e.g. 2026-09-01T00:00:00+08:00")
+    return timezone.make_aware(when) if timezone.is_naive(when) else when
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def requests_view(request):
+    if request.method == "POST":
+        return _post_request(request)
+    params = request.GET
+    qs = _cases()
+    ids = [i.strip() for i in (params.get("service_request_id") or "").split(",") if i.strip()]
+    if ids:  # the spec: with ids, every other parameter is ignored
+        return JsonResponse([request_json(c) for c in qs.filter(number__in=ids[:MAX_RESULTS]).order_by("id")],
+                            safe=False)
+    try:
+        end = _parse_when(params["end_date"], "end_date") if params.get("end_date") else timezone.now()
+        start = (_parse_when(params["start_date"], "start_date") if params.get("start_date")
+                 else end - dt.timedelta(days=DEFAULT_DAYS))
+    except ValidationError as exc:
+        return error(400, exc.messages[0])
+    if start > end:
+        return error(400, "start_date is after end_date")
+    qs = qs.filter(created_at__gte=start, created_at__lte=end)
+    codes = [c.strip() for c in (params.get("service_code") or "").split(",") if c.strip()]
+    if codes:
+        qs = qs.filter(category__code__in=codes)
+    status = (params.get("status") or "").strip()
+    if status:
+        wanted = {s.strip() for s in status.split(",")}
+        if not wanted <= {"open", "closed"}:
+            return error(400, "status must be open or closed")
+        if wanted == {"open"}:
+            qs = qs.exclude(status__in=CLOSED_STATES)
+        elif wanted == {"closed"}:
+            qs = qs.filter(status__in=CLOSED_STATES)
+    return JsonResponse([request_json(c) for c in qs.order_by("-created_at", "-id")[:MAX_RESULTS]], safe=False)
+
+
+def _post_request(request):
+    p = request.POST
+    client = Open311Client.objects.select_related("org").filter(api_key=p.get("api_key") or "", is_active=True).first()
+    if client is None:
+        return error(403, "api_key is missing or not valid")
+    code = (p.get("service_code") or "").strip()
+    category = CaseCategory.objects.filter(code=code, is_active=True).first() if code else None
+    if category is None:
+        return error(400, f"service_code {code[:40]} not found" if code else "service_code is required")
+    lat, lng = p.get("lat"), p.get("long")
+    address = normalise_text(p.get("address_string"))[:200]
+    if not (lat and lng) and not address:
+        return error(400, "a location is required: lat and long, or address_string")
+    if not (lat and lng) and client.org.kind not in services.GRID_ORG_KINDS:
+        return error(400, "address_string alone cannot be placed in a grid for this client; send lat and long")
+    name = " ".join(x for x in (normalise_text(p.get("last_name")), normalise_text(p.get("first_name"))) if x)
+    media_url = (p.get("media_url") or "").strip()[:500]
+    if media_url and not media_url.startswith(("http://", "https://")):
+        return error(400, "media_url must be an http(s) address")
+    try:
+        with transaction.atomic():
+            lat_f = lng_f = None
+            grid = None
+            if lat and lng:
+                lat_f, lng_f = services.geo.check_point(lat, lng)
+            else:
+                grid = services.default_grid(client.org)
+            case = services.case_open(category=category, description=p.get("description") or "", by=None,
+                                      source=Case.Source.OPEN311, grid=grid, lat=lat_f, lng=lng_f, address=address,
+                                      media_url=media_url, reporter_name=name[:50],
+                                      reporter_phone=p.get("phone") or "")
+            if not case.org.path.startswith(client.org.path):
+                raise ValidationError({"location": ["the location lies outside the area this client may report in"]})
+    except ValidationError as exc:
+        messages = [m for ms in exc.message_dict.values() for m in ms] if hasattr(exc, "error_dict") else exc.messages
+        return error(400, "; ".join(messages))
+    return JsonResponse([{"service_request_id": case.number, "service_notice": "",
+                          "account_id": None}], safe=False)
+
+
+@require_GET
+def request_detail(request, number: str):
+    case = _cases().filter(number=number).first()
+    if case is None:
+        return error(404, f"service_request_id {number[:40]} not found")
+    return JsonResponse([request_json(case)], safe=False)

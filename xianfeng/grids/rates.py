@@ -1,0 +1,99 @@
+"""Per-organisation rates of the grids module (read by inspections' funnel plot and the cockpit).
+
+Both answer, for each organisation asked about, over its whole subtree, in one aggregate query grouped by the
+village or community the cases and households belong to, rolled up by path prefix in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from xianfeng.core.rates import org_rate
+
+from .models import Case, Household, Status, Visit
+
+
+def _roll_up(orgs: Sequence[Any], rows: list[tuple[str, int, int]]) -> dict[int, tuple[int, int]]:
+    """rows: (organisation path, x, n) per village/community; each asked org sums the rows in its subtree."""
+    result: dict[int, tuple[int, int]] = {}
+    for org in orgs:
+        x = n = 0
+        for path, rx, rn in rows:
+            if path.startswith(org.path):
+                x += rx
+                n += rn
+        if n:
+            result[org.pk] = (x, n)
+    return result
+
+
+def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    def at(day: dt.date) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+    return (at(start) if start else None, at(end + dt.timedelta(days=1)) if end else None)
+
+
+def on_time_counts(cases, *, start: dt.date | None = None, end: dt.date | None = None, now: dt.datetime | None = None):
+    """Cases that fell due in the period (deadline passed, or closed), minus those suspended (缓办) and merged
+    duplicates: the denominator of 按期办结率; the numerator is those closed by their deadline."""
+    now = now or timezone.now()
+    lo, hi = _period(start, end)
+    qs = cases.exclude(status__in=[Status.SUSPENDED, Status.MERGED]).filter(due_at__isnull=False)
+    qs = qs.filter(Q(due_at__lte=now) | Q(status=Status.CLOSED))
+    if lo:
+        qs = qs.filter(due_at__gte=lo)
+    if hi:
+        qs = qs.filter(due_at__lt=hi)
+    return qs
+
+
+@org_rate("grids.on_time", label="按期办结率", numerator="按期办结", denominator="应办结（扣除缓办）")
+def grids_on_time(orgs, *, start=None, end=None) -> dict[int, tuple[int, int]]:
+    qs = on_time_counts(Case.objects.all(), start=start, end=end)
+    rows = [(r["org__path"], r["x"], r["n"]) for r in qs.order_by().values("org__path").annotate(
+        n=Count("id"), x=Count("id", filter=Q(status=Status.CLOSED, closed_on_time=True)))]
+    return _roll_up(orgs, rows)
+
+
+@org_rate("grids.visit_coverage", label="走访覆盖率", numerator="近90天已走访户", denominator="网格内户数")
+def grids_visit_coverage(orgs, *, start=None, end=None) -> dict[int, tuple[int, int]]:
+    """Households visited within the period (default: the last 90 days) over households."""
+    end = end or timezone.localdate()
+    start = start or end - dt.timedelta(days=89)
+    visited = Visit.objects.filter(household=OuterRef("pk"), date__gte=start, date__lte=end)
+    rows = [(r["grid__org__path"], r["x"], r["n"]) for r in Household.objects.order_by().values("grid__org__path")
+            .annotate(n=Count("id"), x=Count("id", filter=Q(Exists(visited))))]
+    return _roll_up(orgs, rows)
+
+
+def case_figures(orgs, *, start=None, end=None) -> dict[int, dict[str, tuple[int, int]]]:
+    """For the figures page: per org subtree, on-time, closure, reopen and satisfaction as (x, n)."""
+    lo, hi = _period(start, end)
+    opened = Case.objects.exclude(status=Status.MERGED)
+    if lo:
+        opened = opened.filter(created_at__gte=lo)
+    if hi:
+        opened = opened.filter(created_at__lt=hi)
+    rows = list(opened.order_by().values("org__path").annotate(
+        n=Count("id"), closed=Count("id", filter=Q(status=Status.CLOSED)),
+        reopened=Count("id", filter=Q(reopen_count__gt=0)),
+        ever_closed=Count("id", filter=Q(status=Status.CLOSED) | Q(reopen_count__gt=0)),
+        rated=Count("id", filter=~Q(rating="")),
+        satisfied=Count("id", filter=Q(rating__in=["satisfied", "basic"]))))
+    result: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for key, x, n in (("closure", "closed", "n"), ("reopen", "reopened", "ever_closed"), ("satisfaction", "satisfied",
+                                                                                       "rated")):
+        for org_id, pair in _roll_up(orgs, [(r["org__path"], r[x], r[n]) for r in rows]).items():
+            result[org_id][key] = pair
+    for org_id, pair in grids_on_time(orgs, start=start, end=end).items():
+        result[org_id]["on_time"] = pair
+    for org_id, pair in grids_visit_coverage(orgs, end=end).items():
+        result[org_id]["coverage"] = pair
+    return result

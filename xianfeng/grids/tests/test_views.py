@@ -1,0 +1,255 @@
+"""Pages through HTTP: the lifecycle and its exception paths, intake with photo and location, visits, scope."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from xianfeng.grids import services
+from xianfeng.grids.models import Case, Status, Visit
+
+from .conftest import LAT, LNG
+
+
+def png() -> SimpleUploadedFile:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "PNG")
+    return SimpleUploadedFile("pothole.png", buf.getvalue(), content_type="image/png")
+
+
+def act(client, case, action, **data):
+    return client.post(reverse("grids:case_act", args=[case.pk, action]), data)
+
+
+def report(client, gw, **data):
+    payload = {"category": gw.quick.pk, "description": "小区门口路面塌陷", "latitude": LAT, "longitude": LNG}
+    payload.update(data)
+    return client.post(reverse("grids:report"), payload)
+
+
+def test_the_whole_lifecycle_through_http(gw, world, client_for, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    resident, worker, secretary = client_for("resident"), client_for("grid_worker"), client_for("hebin_secretary")
+    assert resident.get(reverse("grids:report")).status_code == 200
+    response = report(resident, gw, photo=png())
+    case = Case.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("grids:case_detail", args=[case.pk])
+    assert case.photo.name.endswith(".png") and case.grid == gw.grid_a and case.status == Status.DISPATCHED
+    assert case.reporter == world.resident
+    for action in ("accept", "start"):
+        assert act(worker, case, action).status_code == 302
+    assert act(worker, case, "report", note="已回填修复").status_code == 302
+    html = secretary.get(reverse("grids:case_detail", args=[case.pk])).content.decode()
+    assert "核查通过" not in html and 'name="note"' in html
+    assert act(secretary, case, "verify", note="已查看").status_code == 302
+    assert act(secretary, case, "close", outcome="resolved").status_code == 302
+    assert act(resident, case, "rate", rating="satisfied", note="很快").status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED and case.rating == "satisfied"
+    html = resident.get(reverse("grids:case_detail", args=[case.pk])).content.decode()
+    assert "满意" in html and "已结案" in html
+    assert case.number in resident.get(reverse("grids:my_cases")).content.decode()
+
+
+def test_a_transition_out_of_order_answers_400_with_the_reason(gw, world, client_for):
+    report(client_for("resident"), gw)
+    case = Case.objects.get()
+    response = act(client_for("hebin_secretary"), case, "close", outcome="resolved")
+    assert response.status_code == 400
+    assert "已派遣" in response.content.decode()
+    case.refresh_from_db()
+    assert case.status == Status.DISPATCHED
+
+
+@pytest.mark.parametrize("action, data, reason", [
+    ("return", {"reason": ""}, "不能为空"),
+    ("suspend", {"reason": ""}, "不能为空"),
+])
+def test_each_exception_path_needs_its_reason(gw, world, client_for, action, data, reason):
+    report(client_for("resident"), gw)
+    case = Case.objects.get()
+    worker = client_for("grid_worker")
+    act(worker, case, "accept")
+    response = act(client_for("hebin_secretary"), case, action, **data)
+    assert response.status_code == 400 and reason in response.content.decode()
+
+
+def test_exception_paths_through_http(gw, world, client_for):
+    resident, worker, secretary = client_for("resident"), client_for("grid_worker"), client_for("hebin_secretary")
+    report(resident, gw)
+    case = Case.objects.get()
+    assert act(worker, case, "return", reason="非本网格事项").status_code == 302
+    assert act(secretary, case, "dispatch", unit=world.hebin.pk).status_code == 302
+    act(worker, case, "accept")
+    assert act(secretary, case, "suspend", reason="等待物业").status_code == 302
+    assert act(secretary, case, "resume").status_code == 302
+    act(worker, case, "report", note="x")  # handling → reported
+    case.refresh_from_db()
+    assert case.status == Status.REPORTED
+    assert act(secretary, case, "reject", note="未修好").status_code == 302
+    act(worker, case, "report", note="再次修复")
+    act(secretary, case, "verify")
+    assert act(secretary, case, "close", outcome="not_ours", note="属卫生", transferred_to=world.health_bureau.pk
+               ).status_code == 302
+    assert act(resident, case, "reopen", reason="依旧没解决").status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.REOPENED and case.reopen_count == 1
+    kinds = list(case.events.values_list("kind", flat=True))
+    assert kinds == ["open", "dispatch", "return", "dispatch", "accept", "suspend", "resume", "report", "reject",
+                     "report", "verify", "close", "reopen"]
+
+
+def test_merging_a_duplicate_through_http(gw, world, client_for):
+    report(client_for("resident"), gw)
+    report(client_for("resident2"), gw, latitude=LAT + 0.0003)
+    original, dup = Case.objects.order_by("id")
+    html = client_for("hebin_secretary").get(reverse("grids:case_detail", args=[dup.pk])).content.decode()
+    assert original.number in html  # suggested
+    assert act(client_for("hebin_secretary"), dup, "merge", into=original.number).status_code == 302
+    dup.refresh_from_db()
+    assert dup.status == Status.MERGED and dup.merged_into == original
+
+
+def test_similar_cases_are_suggested_while_reporting(gw, world, client_for):
+    report(client_for("resident"), gw)
+    html = client_for("resident2").get(reverse("grids:case_similar"), {
+        "category": gw.quick.pk, "latitude": LAT + 0.0002, "longitude": LNG}).content.decode()
+    assert Case.objects.get().number in html
+    assert client_for("resident2").get(reverse("grids:case_similar"), {"category": "x"}).status_code == 200
+
+
+def test_the_handler_cannot_verify_through_http(gw, world, client_for):
+    report(client_for("resident"), gw)
+    case = Case.objects.get()
+    secretary = client_for("hebin_secretary")
+    for action in ("accept", "start"):
+        act(secretary, case, action)
+    act(secretary, case, "report", note="自己修好了")
+    response = act(secretary, case, "verify")
+    assert response.status_code == 400 and "承办人以外" in response.content.decode()
+
+
+def test_a_photo_that_is_not_an_image_is_a_field_error(gw, world, client_for):
+    fake = SimpleUploadedFile("photo.jpg", b"not an image at all", content_type="image/jpeg")
+    response = report(client_for("resident"), gw, photo=fake)
+    assert response.status_code == 400 and response.context["form"].errors["photo"]
+    assert not Case.objects.exists()
+
+
+def test_a_report_needs_a_place(gw, world, client_for):
+    response = report(client_for("resident"), gw, latitude="", longitude="")
+    assert response.status_code == 400 and "地图" in response.content.decode()
+    response = report(client_for("resident"), gw, latitude="", longitude="", address="河滨路3号")
+    assert response.status_code == 302 and Case.objects.get().grid.is_default
+
+
+def test_a_worker_opens_a_case_for_a_resident(gw, world, client_for):
+    client = client_for("grid_worker")
+    assert client.get(reverse("grids:case_new")).status_code == 200
+    response = client.post(reverse("grids:case_new"), {
+        "org": world.hebin.pk, "category": gw.same_day.pk, "description": "燃气味很重", "address": "河滨路5号",
+        "reporter_name": "陈大伯", "reporter_phone": "13805730000"})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.source == "staff" and case.reporter_phone == "13805730000"
+    response = client.post(reverse("grids:case_new"), {"org": world.qinshan_village.pk, "category": gw.quick.pk,
+                                                       "description": "x", "address": "y"})
+    assert response.status_code == 400  # an organisation outside the worker's scope is not a choice
+
+
+def test_a_visit_in_one_tap_opens_a_case(gw, world, client_for):
+    client = client_for("grid_worker")
+    url = reverse("grids:visit_new", args=[gw.household.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"date": "2020-01-01", "notes": "x"})
+    assert response.status_code == 400
+    response = client.post(url, {"date": services.timezone.localdate().isoformat(), "notes": "了解近况",
+                                 "problem_found": "on", "problem_category": gw.quick.pk,
+                                 "problem_description": "门前排水沟堵塞"})
+    assert response.status_code == 302
+    visit = Visit.objects.get()
+    assert visit.case.description == "门前排水沟堵塞"
+    html = client.get(reverse("grids:grid_detail", args=[gw.grid_a.pk])).content.decode()
+    assert "H002" in html  # still unvisited
+
+
+@pytest.mark.parametrize("name", ["grid_list", "team_list", "case_list", "overdue", "map", "map_data", "figures",
+                                  "case_new"])
+def test_pages_render_for_staff(gw, world, client_for, name):
+    report(client_for("resident"), gw)
+    assert client_for("hebin_secretary").get(reverse(f"grids:{name}")).status_code == 200
+
+
+def test_map_data_has_polygons_and_open_case_points(gw, world, client_for):
+    report(client_for("resident"), gw)
+    data = client_for("grid_worker").get(reverse("grids:map_data")).json()
+    kinds = sorted(f["properties"]["kind"] for f in data["features"])
+    assert kinds == ["case", "grid", "grid"]
+
+
+def test_figures_show_each_rate_with_its_denominator(gw, world, client_for):
+    services.visit_record(household=gw.household, date=services.timezone.localdate(), notes="走访",
+                          by=world.grid_worker)
+    response = client_for("wuyuan_admin").get(reverse("grids:figures"), {"org": world.wuyuan.pk})
+    html = response.content.decode()
+    assert "50.0%" in html and "1/2" in html
+
+
+def test_case_list_counts_queries(gw, world, client_for, django_assert_max_num_queries):
+    for _ in range(5):
+        report(client_for("resident"), gw)
+    client = client_for("hebin_secretary")
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("grids:case_list"))
+    assert len(response.context["page"]) == 5
+
+
+# ---- scope --------------------------------------------------------------------------------------------------------
+
+
+def test_outsiders_get_404_everywhere(gw, world, client_for):
+    report(client_for("resident"), gw)
+    case = Case.objects.get()
+    outsider = client_for("qinshan_secretary")
+    assert outsider.get(reverse("grids:case_detail", args=[case.pk])).status_code == 404
+    assert act(outsider, case, "accept").status_code == 404
+    assert act(outsider, case, "close", outcome="resolved").status_code == 404
+    assert outsider.get(reverse("grids:grid_detail", args=[gw.grid_a.pk])).status_code == 404
+    assert outsider.get(reverse("grids:visit_new", args=[gw.household.pk])).status_code == 404
+    assert case.number not in outsider.get(reverse("grids:case_list")).content.decode()
+    assert outsider.get(reverse("grids:map_data")).json()["features"] == []
+    assert outsider.get(reverse("grids:case_detail", args=[999999])).status_code == 404
+    case.refresh_from_db()
+    assert case.status == Status.DISPATCHED
+
+
+def test_another_resident_gets_404_and_cannot_rate(gw, world, client_for):
+    report(client_for("resident"), gw)
+    case = Case.objects.get()
+    other = client_for("resident2")
+    assert other.get(reverse("grids:case_detail", args=[case.pk])).status_code == 404
+    assert act(other, case, "rate", rating="unsatisfied").status_code == 404
+    assert other.get(reverse("grids:case_list")).status_code == 404
+    assert other.get(reverse("grids:figures")).status_code == 404
+
+
+def test_a_grid_worker_handles_but_does_not_verify_or_close(gw, world, client_for):
+    report(client_for("resident"), gw)
+    case = Case.objects.get()
+    worker = client_for("grid_worker")
+    act(worker, case, "accept")
+    act(worker, case, "start")
+    act(worker, case, "report", note="好了")
+    assert act(worker, case, "verify").status_code == 404
+    case.refresh_from_db()
+    assert case.status == Status.REPORTED
+
+
+def test_a_county_department_sees_cases_dispatched_to_it(gw, world, client_for):
+    report(client_for("resident"), gw, category=gw.health.pk)
+    case = Case.objects.get()
+    officer = client_for("health_officer")
+    assert officer.get(reverse("grids:case_detail", args=[case.pk])).status_code == 200
+    assert act(officer, case, "accept").status_code == 302

@@ -1,0 +1,508 @@
+"""Pages for grids, visits and cases. Thin: parse → restrict → call a service → render.
+
+Everything organisation-owned is read through `restrict(user, action)`; out of scope answers 404 exactly like
+missing. A resident sees only the cases he or she reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.orgs.models import Organisation, OrgKind, Role
+
+from . import services
+from .forms import RateForm, ReportForm, StaffCaseForm, VisitForm
+from .models import CLOCK_STATES, Case, CaseCategory, Grid, GridTeam, Household, Status, TeamMember
+from .rates import case_figures
+
+PAGE_SIZE = 50
+MAP_LIMIT = 3000
+
+# Which actions each state allows (the services enforce the same; this decides which buttons a page shows).
+STATE_ACTIONS = {
+    Status.OPENED: {"dispatch", "merge"},
+    Status.DISPATCHED: {"accept", "return", "merge"},
+    Status.ACCEPTED: {"start", "return", "suspend", "merge"},
+    Status.HANDLING: {"report", "suspend", "merge"},
+    Status.REPORTED: {"verify", "reject", "merge"},
+    Status.VERIFIED: {"close", "merge"},
+    Status.CLOSED: {"reopen", "rate"},
+    Status.RETURNED: {"dispatch", "merge"},
+    Status.SUSPENDED: {"resume", "merge"},
+    Status.REOPENED: {"dispatch", "merge"},
+    Status.MERGED: set(),
+}
+STAFF_ACTIONS = {"dispatch", "verify", "reject", "close", "suspend", "resume", "merge"}
+HANDLER_ACTIONS = {"accept", "return", "start", "report"}
+REPORTER_ACTIONS = {"reopen", "rate"}
+ALL_ACTIONS = STAFF_ACTIONS | HANDLER_ACTIONS | REPORTER_ACTIONS
+
+
+def case_actions(case: Case, user) -> set[str]:
+    """The actions `user` may take on `case` now."""
+    allowed: set[str] = set()
+    staff = can(user, "change", case.org) or (case.handling_unit_id and can(user, "change", case.handling_unit))
+    if staff:
+        allowed |= STAFF_ACTIONS | HANDLER_ACTIONS
+    elif case.handling_unit_id and can(user, "view", case.handling_unit):
+        allowed |= HANDLER_ACTIONS
+    if case.reporter_id and case.reporter_id == user.pk:
+        allowed |= REPORTER_ACTIONS
+    if case.handler_id == user.pk:
+        allowed -= {"verify", "reject"}
+    if case.status == Status.CLOSED and case.rating:
+        allowed.discard("rate")
+    return allowed & STATE_ACTIONS[case.status]
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _grid_orgs(user, action="view"):
+    return Organisation.objects.restrict(user, action).filter(kind__in=[OrgKind.VILLAGE, OrgKind.COMMUNITY])
+
+
+def _visible_case(user, pk) -> Case:
+    qs = Case.objects.select_related("category", "org", "grid", "handling_unit", "handler", "merged_into",
+                                     "transferred_to")
+    case = qs.filter(pk=pk).first()
+    if case is None:
+        raise Http404
+    if case.reporter_id == user.pk:
+        return case
+    if can(user, "view", case.org) or (case.handling_unit_id and can(user, "view", case.handling_unit)):
+        return case
+    raise Http404
+
+
+# ---- grids and visits ---------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def grid_list(request):
+    qs = Grid.objects.restrict(request.user, "view").select_related("org")
+    q = (request.GET.get("q") or "").strip()[:50]
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__startswith=q) | Q(org__name__icontains=q))
+    within = _int(request.GET.get("within"))
+    within_org = Organisation.objects.restrict(request.user, "view").filter(pk=within).first() if within else None
+    if within_org:
+        qs = qs.in_subtree(within_org)
+    qs = qs.annotate(n_households=Count("households", distinct=True), n_teams=Count("teams", distinct=True))
+    page = Paginator(qs.order_by("code"), PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = [g.pk for g in page]
+    c30 = services.visit_coverage(ids, days=30)
+    c90 = services.visit_coverage(ids, days=90)
+    for grid in page:
+        grid.c30, grid.c90 = c30[grid.pk], c90[grid.pk]
+    return render(request, "grids/grid_list.html", {"page": page, "q": q, "within": within_org})
+
+
+@login_required
+@require_GET
+def grid_detail(request, pk: int):
+    grid = get_object_or_404(Grid.objects.restrict(request.user, "view").select_related("org"), pk=pk)
+    days = 90 if request.GET.get("days") == "90" else 30
+    households = grid.households.annotate(n_people=Count("people")).order_by("number")
+    page = Paginator(households, PAGE_SIZE).get_page(request.GET.get("page"))
+    teams = GridTeam.objects.filter(grids=grid).prefetch_related("seats__person", "seats__department")
+    coverage = {d: services.visit_coverage([grid.pk], days=d)[grid.pk] for d in (30, 90)}
+    unvisited = list(services.unvisited_households(grid, days=days)[:200])
+    return render(request, "grids/grid_detail.html", {
+        "grid": grid, "page": page, "teams": teams, "coverage": coverage, "days": days, "unvisited": unvisited,
+        "can_visit": can(request.user, "view", grid.org),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_new(request, pk: int):
+    household = get_object_or_404(Household.objects.restrict(request.user, "view").select_related("grid__org"), pk=pk)
+    form = VisitForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            need = ({"category": d["need_category"], "description": d["need_description"]}
+                    if d["need_found"] else None)
+            problem = ({"category": d["problem_category"], "description": d["problem_description"]}
+                       if d["problem_found"] else None)
+            try:
+                visit = services.visit_record(household=household, date=d["date"], notes=d["notes"],
+                                              by=request.user, need=need, problem=problem)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Visit recorded."))
+                if visit.case_id:
+                    messages.info(request, _("Case %(number)s opened.") % {"number": visit.case.number})
+                return redirect("grids:grid_detail", pk=household.grid_id)
+        status = 400
+    return render(request, "grids/visit_form.html", {"form": form, "household": household}, status=status)
+
+
+# ---- cases --------------------------------------------------------------------------------------------------------
+
+
+def _case_filter(request, qs):
+    """?status=open|closed|overdue|<state>, ?category=, ?within=, ?q=number, ?due=soon, ?level=, ?grid=."""
+    now = timezone.now()
+    status = request.GET.get("status") or "open"
+    if status == "open":
+        qs = qs.open()
+    elif status == "overdue":
+        qs = qs.overdue(now)
+    elif status in Status.values:
+        qs = qs.filter(status=status)
+    elif status != "all":
+        status = "open"
+        qs = qs.open()
+    if request.GET.get("due") == "soon":
+        qs = qs.filter(status__in=CLOCK_STATES, due_at__gte=now, due_at__lt=now + dt.timedelta(days=1))
+    category = _int(request.GET.get("category"))
+    if category:
+        qs = qs.filter(category_id=category)
+    grid = _int(request.GET.get("grid"))
+    if grid:
+        qs = qs.filter(grid_id=grid)
+    level = _int(request.GET.get("level"))
+    if level is not None and 0 <= level <= 3:
+        qs = qs.filter(escalation_level=level)
+    within = _int(request.GET.get("within"))
+    within_org = Organisation.objects.restrict(request.user, "view").filter(pk=within).first() if within else None
+    if within_org:
+        qs = qs.filter(subtree_q("org__path", within_org.path) | subtree_q("handling_unit__path", within_org.path))
+    q = (request.GET.get("q") or "").strip()[:20]
+    if q:
+        qs = qs.filter(number__startswith=q)
+    return qs, {"status": status, "category": category, "within": within_org, "q": q}
+
+
+@login_required
+@require_GET
+def case_list(request):
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    qs = Case.objects.restrict(request.user, "view").select_related("category", "org", "handling_unit")
+    qs, filters = _case_filter(request, qs)
+    page = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "grids/case_list.html", {
+        "page": page, "filters": filters, "now": timezone.now(), "statuses": Status.choices,
+        "categories": CaseCategory.objects.order_by("code"),
+    })
+
+
+@login_required
+@require_GET
+def overdue_board(request):
+    """The supervisor's board: overdue and unaccepted-too-long cases by escalation level, oldest deadline first."""
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    now = timezone.now()
+    qs = (Case.objects.restrict(request.user, "view").filter(status__in=CLOCK_STATES)
+          .filter(Q(due_at__lt=now) | Q(escalation_level__gt=0)).select_related("category", "org", "handling_unit"))
+    levels = dict(qs.order_by().values_list("escalation_level").annotate(n=Count("id")))
+    page = Paginator(qs.order_by("due_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "grids/overdue.html", {"page": page, "levels": [(i, levels.get(i, 0)) for i in range(4)],
+                                                  "now": now})
+
+
+def _open_case(request, form, *, org, source):
+    d = form.cleaned_data
+    return services.case_open(
+        category=d["category"], description=d["description"], by=request.user, source=source, org=org,
+        lat=d.get("latitude"), lng=d.get("longitude"), address=d.get("address") or "", photo=d.get("photo"),
+        reporter=request.user if source == Case.Source.PORTAL else None,
+        reporter_name=d.get("reporter_name") or (request.user.get_full_name() if source == Case.Source.PORTAL else ""),
+        reporter_phone=d.get("reporter_phone") or "")
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report(request):
+    """A resident reports a problem: text, photo, a point on the map or a typed address."""
+    home = Organisation.objects.filter(roles__user=request.user, roles__kind=Role.Kind.RESIDENT).first()
+    if home is None and getattr(request.user, "person", None) is not None and hasattr(request.user.person, "resident"):
+        home = request.user.person.resident.org
+    form = ReportForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                case = _open_case(request, form, org=home, source=Case.Source.PORTAL)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Thank you. Your report is case %(number)s.") % {"number": case.number})
+                return redirect("grids:case_detail", pk=case.pk)
+        status = 400
+    return render(request, "grids/report.html", {"form": form, "tile_url": services.settings_tile_url(),
+                                                 "center": _map_center(home)}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_new(request):
+    """A grid worker opens a case on a resident's behalf."""
+    orgs = _grid_orgs(request.user).order_by("path")
+    if not orgs.exists():
+        raise Http404
+    form = StaffCaseForm(request.POST or None, request.FILES or None, orgs=orgs)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                case = _open_case(request, form, org=form.cleaned_data["org"], source=Case.Source.STAFF)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
+                return redirect("grids:case_detail", pk=case.pk)
+        status = 400
+    return render(request, "grids/case_new.html", {"form": form, "tile_url": services.settings_tile_url(),
+                                                   "center": _map_center(orgs.first())}, status=status)
+
+
+@login_required
+@require_GET
+def case_similar(request):
+    """htmx partial: open cases of the same category near the chosen point (possible duplicates)."""
+    category = CaseCategory.objects.filter(pk=_int(request.GET.get("category"))).first()
+    try:
+        lat = float(request.GET.get("latitude", ""))
+        lng = float(request.GET.get("longitude", ""))
+        services.geo.check_point(lat, lng)
+    except (ValueError, ValidationError):
+        category = None
+    found = services.case_duplicates(category=category, lat=lat, lng=lng) if category else []
+    return render(request, "grids/_similar.html", {"similar": found})
+
+
+def _detail_context(request, case: Case, **extra) -> dict:
+    actions = case_actions(case, request.user)
+    context = {
+        "case": case, "events": case.events.select_related("by", "unit").order_by("at", "id"), "actions": actions,
+        "now": timezone.now(), "outcomes": Case.Outcome.choices, "rate_form": RateForm(),
+        "is_staff_view": can(request.user, "view", case.org),
+    }
+    if "dispatch" in actions or "close" in actions:
+        context["units"] = Organisation.objects.restrict(request.user, "view").units().order_by("path")[:300]
+        context["departments"] = Organisation.objects.filter(kind=OrgKind.DEPARTMENT).order_by("path")
+    if "merge" in actions and case.latitude is not None:
+        context["similar"] = services.case_duplicates(category=case.category, lat=case.latitude, lng=case.longitude,
+                                                      exclude=case)
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def case_detail(request, pk: int):
+    case = _visible_case(request.user, pk)
+    return render(request, "grids/case_detail.html", _detail_context(request, case))
+
+
+def perform(case: Case, user, action: str, p) -> None:
+    """Run `action` on `case` for `user` with the submitted fields `p` (a QueryDict or dict).
+
+    Raises Http404 when the user has no part in the case for this action (the same answer as a missing case),
+    TransitionError when the state or a rule forbids it, ValidationError for bad input.
+    """
+    allowed = case_actions(case, user)
+    by = user
+    if action not in allowed:
+        mine = action in REPORTER_ACTIONS and case.reporter_id == by.pk
+        staff = can(by, "change", case.org) or (case.handling_unit_id and can(by, "change", case.handling_unit))
+        handler = case.handling_unit_id and can(by, "view", case.handling_unit)
+        if not (mine or staff or (action in HANDLER_ACTIONS and handler)):
+            raise Http404
+        if action in ("verify", "reject") and case.handler_id == by.pk:
+            raise services.TransitionError({"by": [_("Verification must be done by someone other than the handler.")]})
+        raise services.TransitionError({"status": [
+            _("The case is %(status)s; this step is not possible now.") % {"status": case.get_status_display()}]})
+    if action == "dispatch":
+        unit = Organisation.objects.restrict(by, "view").filter(pk=_int(p.get("unit"))).first()
+        if unit is None:
+            raise ValidationError({"unit": [_("Choose the handling unit.")]})
+        services.case_dispatch(case=case, unit=unit, by=by, note=p.get("note", ""))
+    elif action == "accept":
+        services.case_accept(case=case, by=by)
+    elif action == "return":
+        services.case_return(case=case, by=by, reason=p.get("reason", ""))
+    elif action == "start":
+        services.case_start(case=case, by=by)
+    elif action == "report":
+        services.case_report_back(case=case, by=by, note=p.get("note", ""))
+    elif action in ("verify", "reject"):
+        services.case_verify(case=case, by=by, passed=action == "verify", note=p.get("note", ""))
+    elif action == "close":
+        outcome = p.get("outcome", "")
+        transferred = Organisation.objects.filter(pk=_int(p.get("transferred_to"))).first()
+        services.case_close(case=case, by=by, outcome=outcome, note=p.get("note", ""),
+                            transferred_to=transferred)
+    elif action == "suspend":
+        services.case_suspend(case=case, by=by, reason=p.get("reason", ""))
+    elif action == "resume":
+        services.case_resume(case=case, by=by)
+    elif action == "merge":
+        into = Case.objects.restrict(by, "view").filter(number=(p.get("into") or "").strip()[:20]).first()
+        if into is None:
+            raise ValidationError({"into": [_("No case with that number in your scope.")]})
+        services.case_merge(case=case, into=into, by=by)
+    elif action == "reopen":
+        services.case_reopen(case=case, by=by, reason=p.get("reason", ""))
+    elif action == "rate":
+        form = RateForm(p)
+        if not form.is_valid():
+            raise ValidationError({"rating": [_("Choose a rating.")]})
+        services.case_rate(case=case, by=by, rating=form.cleaned_data["rating"], note=form.cleaned_data["note"])
+
+
+@login_required
+@require_POST
+def case_act(request, pk: int, action: str):
+    """One transition. Out of order or not allowed → 400 with the reason; out of scope → 404."""
+    case = _visible_case(request.user, pk)
+    if action not in ALL_ACTIONS:
+        raise Http404
+    try:
+        perform(case, request.user, action, request.POST)
+    except ValidationError as exc:
+        errors = [f"{m}" for msgs in exc.message_dict.values() for m in msgs] if hasattr(exc, "error_dict") \
+            else exc.messages
+        case = _visible_case(request.user, pk)
+        return render(request, "grids/case_detail.html", _detail_context(request, case, errors=errors), status=400)
+    messages.success(request, _("Done."))
+    return redirect("grids:case_detail", pk=pk)
+
+
+@login_required
+@require_GET
+def my_cases(request):
+    cases = (Case.objects.filter(reporter=request.user).select_related("category", "org", "handling_unit")
+             .order_by("-created_at"))
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "grids/my_cases.html", {"page": page, "now": timezone.now()})
+
+
+# ---- map and figures ----------------------------------------------------------------------------------------------
+
+
+def _map_center(org) -> list[float]:
+    grid = Grid.objects.filter(org=org, min_lat__isnull=False).first() if org is not None else None
+    if grid is None:
+        grid = Grid.objects.filter(min_lat__isnull=False).order_by("id").first()
+    if grid is None:
+        return [30.526, 120.942]  # 海盐县城
+    return [(grid.min_lat + grid.max_lat) / 2, (grid.min_lng + grid.max_lng) / 2]
+
+
+@login_required
+@require_GET
+def map_page(request):
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    return render(request, "grids/map.html", {"tile_url": services.settings_tile_url(),
+                                              "data_url": reverse("grids:map_data")})
+
+
+@login_required
+@require_GET
+def map_data(request):
+    """GeoJSON of the grids in scope (polygons) and their open cases (points)."""
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    features = []
+    for grid in (Grid.objects.restrict(request.user, "view").filter(boundary__isnull=False)
+                 .values("id", "name", "code", "boundary")[:MAP_LIMIT]):
+        features.append({"type": "Feature", "geometry": grid["boundary"],
+                         "properties": {"kind": "grid", "name": grid["name"], "code": grid["code"],
+                                        "url": reverse("grids:grid_detail", args=[grid["id"]])}})
+    now = timezone.now()
+    cases = (Case.objects.restrict(request.user, "view").open().filter(latitude__isnull=False)
+             .values("id", "number", "latitude", "longitude", "status", "due_at", "category__name")
+             .order_by("-created_at")[:MAP_LIMIT])
+    for c in cases:
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [c["longitude"],
+                                                                                          c["latitude"]]},
+                         "properties": {"kind": "case", "name": f"{c['number']} {c['category__name']}",
+                                        "overdue": bool(c["due_at"] and c["due_at"] < now
+                                                        and c["status"] in CLOCK_STATES),
+                                        "url": reverse("grids:case_detail", args=[c["id"]])}})
+    return JsonResponse({"type": "FeatureCollection", "features": features})
+
+
+@login_required
+@require_GET
+def figures(request):
+    """按期办结率, closure, reopen, satisfaction and visit coverage per organisation subtree, with drill-down."""
+    visible = Organisation.objects.restrict(request.user, "view")
+    paths = scope_paths(request.user, "view")
+    if paths == []:
+        raise Http404
+    org = visible.filter(pk=_int(request.GET.get("org"))).first() if request.GET.get("org") else None
+    if org is None:
+        org = visible.order_by("depth", "path").first()
+    if org is None:
+        raise Http404
+    today = timezone.localdate()
+    end = _date(request.GET.get("end")) or today
+    start = _date(request.GET.get("start")) or end - dt.timedelta(days=364)
+    if start > end:
+        start, end = end, start
+    rows = [org] + list(visible.filter(parent=org).units().order_by("path"))
+    data = case_figures(rows, start=start, end=end)
+    table = []
+    for o in rows:
+        figs = data.get(o.pk, {})
+        table.append({"org": o, "figs": [(key, figs.get(key)) for key in ("on_time", "closure", "reopen",
+                                                                          "satisfaction", "coverage")],
+                      "has_children": o is not org})
+    return render(request, "grids/figures.html", {"org": org, "table": table, "start": start, "end": end,
+                                                  "ancestors": [a for a in org.ancestors() if a in visible]})
+
+
+@login_required
+@require_GET
+def team_list(request):
+    teams = (GridTeam.objects.restrict(request.user, "view").select_related("org")
+             .annotate(n_seats=Count("seats", distinct=True), n_grids=Count("grids", distinct=True)).order_by("org__path", "name"))
+    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
+    seats = {}
+    for seat in TeamMember.objects.filter(team__in=list(page), role=TeamMember.Role.LEADER).select_related("person"):
+        seats.setdefault(seat.team_id, seat.person.name)
+    for team in page:
+        team.leader_name = seats.get(team.pk, "")
+    return render(request, "grids/team_list.html", {"page": page})
+

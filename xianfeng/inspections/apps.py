@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InspectionsConfig(AppConfig):
+    name = "xianfeng.inspections"
+    label = "inspections"
+    verbose_name = "督查点评"
+    url_prefix = "inspections/"  # xianfeng/urls.py mounts this app's urls.py here
+    # Menu entries: (url name, label, bootstrap icon, scoping action or None for any signed-in user)
+    navigation: list[tuple] = [
+        ("inspections:list", _("Inspections"), "clipboard-check", "inspect"),
+        ("inspections:my_rectifications", _("Rectification tasks"), "list-check", "change"),
+    ]

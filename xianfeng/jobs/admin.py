@@ -1,0 +1,31 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from .models import Job
+from .services import job_retry
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "status", "due_at", "attempts", "max_attempts", "claimed_by", "heartbeat_at")
+    list_filter = ("status", "periodic", "name")
+    search_fields = ("name", "key")
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False  # jobs are scheduled by services (job_schedule)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="重新运行所选任务（已搁置或已取消）")
+    def retry(self, request, queryset):
+        done = 0
+        for job in queryset:
+            try:
+                job_retry(job=job, by=request.user)
+                done += 1
+            except ValidationError:
+                pass
+        self.message_user(request, f"已重新排队 {done} 个任务", messages.SUCCESS)

@@ -1,0 +1,78 @@
+from django.contrib import admin
+
+from .models import ChannelPreference, Delivery, DeliveryAttempt, Notification, SmsMessage, WebhookEndpoint
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("at", "ok", "error", "response", "duration_ms")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "notification", "channel", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("channel", "status")
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    inlines = [AttemptInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("id", "recipient", "kind", "subject", "created_at", "read_at")
+    list_filter = ("kind",)
+    search_fields = ("subject", "key")
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # notifications are sent with notify()
+
+
+@admin.register(SmsMessage)
+class SmsMessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "phone", "text", "reference")
+    readonly_fields = ("created_at", "phone", "text", "reference")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Users change these on their preferences page (through the services, audited); the admin only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChannelPreference)
+class ChannelPreferenceAdmin(ViewOnlyAdmin):
+    list_display = ("user", "kind", "in_app", "email", "sms", "webhook")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ViewOnlyAdmin):
+    list_display = ("user", "url", "is_active", "created_at")
+    exclude = ("secret",)

@@ -1,0 +1,66 @@
+"""/api/v1/notifications/ (the caller's inbox, mark read) and /api/v1/notification-deliveries/ (what was sent).
+
+Only ever the caller's own rows: anybody else's answer 404.
+"""
+
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .models import Delivery, Notification
+from .services import notification_mark_read, notifications_mark_all_read
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "subject", "body", "link", "created_at", "read_at"]
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = NotificationSerializer
+    filterset_fields = ["kind"]
+
+    def get_queryset(self):
+        qs = Notification.objects.inbox(self.request.user).order_by("-created_at", "-id")
+        if self.request.query_params.get("unread") in ("1", "true"):
+            qs = qs.unread()
+        return qs
+
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = self.get_object()
+        notification_mark_read(notification=notification, by=request.user)
+        return Response(self.get_serializer(notification).data)
+
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        return Response({"marked": notifications_mark_all_read(user=request.user)})
+
+    @action(detail=False, methods=["get"])
+    def unread_count(self, request):
+        return Response({"unread": Notification.objects.inbox(request.user).unread().count()})
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    subject = serializers.CharField(source="notification.subject")
+    target = serializers.CharField(source="target_masked")
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "notification", "subject", "channel", "target", "status", "attempts", "next_attempt_at",
+                  "sent_at", "last_error", "created_at"]
+
+
+class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DeliverySerializer
+    filterset_fields = ["channel", "status"]
+
+    def get_queryset(self):
+        return (Delivery.objects.filter(notification__recipient=self.request.user)
+                .select_related("notification").order_by("-created_at", "-id"))
+
+
+def register(router) -> None:
+    router.register("notifications", NotificationViewSet, basename="notification")
+    router.register("notification-deliveries", DeliveryViewSet, basename="notification-delivery")

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class NotifyConfig(AppConfig):
+    name = "xianfeng.notify"
+    label = "notify"
+    verbose_name = "通知"
+    url_prefix = "notifications/"  # xianfeng/urls.py mounts this app's urls.py here

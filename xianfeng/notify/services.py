@@ -1,0 +1,280 @@
+"""Notifications: one call for every module, `notify(to=user, kind=…, subject=…, body=…, link=…, key=…)`.
+
+The same key twice sends once. The inbox row and one Delivery per chosen channel are written in the caller's
+transaction, together with a background job for each channel that leaves the building (e-mail, SMS, webhook): the
+notification exists exactly when the change that caused it commits. The worker sends; a failed try is kept as a
+DeliveryAttempt and retried with exponential backoff until NOTIFY_MAX_ATTEMPTS, then the delivery is given up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from xianfeng.core.audit import audit_record
+from xianfeng.jobs.services import backoff_delay, job_schedule
+
+from .gateways import SENDERS, DeliveryError, check_public_url
+from .models import (
+    ANY_KIND,
+    Channel,
+    ChannelPreference,
+    Delivery,
+    DeliveryAttempt,
+    Notification,
+    WebhookEndpoint,
+)
+
+DELIVER_JOB = "notify.deliver"
+_KIND_RE = re.compile(r"^[a-z0-9_.\-]{1,60}$")
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def _clean_kind(kind: Any) -> str:
+    kind = str(kind or "").strip()
+    if not _KIND_RE.match(kind):
+        raise ValidationError({"kind": ["类型须为1到60个小写字母、数字、点、横线或下划线"]})
+    return kind
+
+
+def _clean(value: Any, name: str, max_length: int, required: bool = True) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationError({name: ["不能为空"]})
+    if len(text) > max_length:
+        raise ValidationError({name: [f"不能超过{max_length}个字符"]})
+    return text
+
+
+def _clean_link(link: Any) -> str:
+    link = _clean(link, "link", 500, required=False)
+    if link and not (link.startswith("/") and not link.startswith("//")):
+        try:
+            URLValidator(schemes=["http", "https"])(link)
+        except ValidationError:
+            raise ValidationError({"link": ["链接须为站内路径（/开头）或 http(s) 地址"]}) from None
+    return link
+
+
+def channels_for(user: Any, kind: str, default: Iterable[str] | None = None) -> set[str]:
+    """The channels `user` gets `kind` on: the user's choice for this kind; else the caller's default for the kind;
+    else the user's choice for every kind ("*"); else settings.NOTIFY_DEFAULT_CHANNELS."""
+    prefs = {p.kind: p for p in ChannelPreference.objects.filter(user=user, kind__in=[kind, ANY_KIND])}
+    if kind in prefs:
+        return prefs[kind].channels()
+    if default is not None:
+        return set(default) & set(Channel.values)
+    if ANY_KIND in prefs:
+        return prefs[ANY_KIND].channels()
+    return set(_setting("NOTIFY_DEFAULT_CHANNELS", ["in_app", "email"])) & set(Channel.values)
+
+
+def _targets(user: Any, channel: str) -> list[tuple[str, WebhookEndpoint | None]]:
+    if channel == Channel.EMAIL:
+        return [(user.email, None)] if user.email else []
+    if channel == Channel.SMS:
+        person = getattr(user, "person", None)
+        return [(person.phone, None)] if person is not None and person.phone else []
+    if channel == Channel.WEBHOOK:
+        return [(e.url, e) for e in user.webhook_endpoints.filter(is_active=True).order_by("pk")]
+    return []
+
+
+@transaction.atomic
+def notify(
+    *,
+    to: Any,
+    kind: str,
+    subject: str,
+    body: str = "",
+    link: str = "",
+    key: str,
+    default_channels: Iterable[str] | None = None,
+) -> Notification:
+    """Notify one user. `key` (e.g. f"case:{case.pk}:escalated") makes it idempotent: a second call with the same
+    key for the same user returns the first notification and sends nothing. `default_channels` is the module's
+    default for this kind (e.g. SMS for one-key alerts) when the user has not chosen. Raises ValidationError."""
+    User = get_user_model()
+    if not isinstance(to, User) or to.pk is None:
+        raise ValidationError({"to": ["收件人必须是已保存的用户"]})
+    kind = _clean_kind(kind)
+    subject = _clean(subject, "subject", 200)
+    body = _clean(body, "body", 5000, required=False)
+    link = _clean_link(link)
+    key = _clean(key, "key", 200)
+    existing = Notification.objects.filter(recipient=to, key=key).first()
+    if existing is not None:
+        return existing
+    channels = channels_for(to, kind, default_channels)
+    notification = Notification(recipient=to, kind=kind, subject=subject, body=body, link=link, key=key,
+                                in_app=Channel.IN_APP in channels)
+    try:
+        with transaction.atomic():
+            notification.save()
+    except IntegrityError:
+        return Notification.objects.get(recipient=to, key=key)
+    now = timezone.now()
+    if notification.in_app:
+        delivered = Delivery.objects.create(notification=notification, channel=Channel.IN_APP, target=to.get_username(),
+                                            status=Delivery.Status.SENT, attempts=1, sent_at=now)
+        DeliveryAttempt.objects.create(delivery=delivered, ok=True, response="inbox")
+    for channel in (c for c in Channel.values if c in channels and c != Channel.IN_APP):
+        targets = _targets(to, channel)
+        if not targets:
+            Delivery.objects.create(notification=notification, channel=channel, status=Delivery.Status.SKIPPED,
+                                    last_error="没有可用的地址")
+            continue
+        for target, endpoint in targets:
+            delivery = Delivery.objects.create(notification=notification, channel=channel, target=target,
+                                               endpoint=endpoint, next_attempt_at=now)
+            job_schedule(name=DELIVER_JOB, args={"delivery_id": delivery.pk}, due_at=now,
+                         key=f"{DELIVER_JOB}:{delivery.pk}:1")
+    return notification
+
+
+def notify_many(*, to: Iterable[Any], kind: str, subject: str, body: str = "", link: str = "", key: str,
+                default_channels: Iterable[str] | None = None) -> list[Notification]:
+    """notify() for each user in `to` (the key is per user, so one key serves the whole list)."""
+    with transaction.atomic():
+        return [notify(to=user, kind=kind, subject=subject, body=body, link=link, key=key,
+                       default_channels=default_channels) for user in to]
+
+
+def notify_admins(*, kind: str, subject: str, body: str = "", link: str = "", key: str) -> list[Notification]:
+    """Notify every active superuser and county administrator of a root organisation."""
+    User = get_user_model()
+    admins = (User.objects.filter(is_active=True)
+              .filter(Q(is_superuser=True) | Q(roles__kind="county_admin", roles__org__depth=1))
+              .distinct().order_by("pk"))
+    return notify_many(to=list(admins), kind=kind, subject=subject, body=body, link=link, key=key)
+
+
+def delivery_attempt(*, delivery_id: int) -> str:
+    """Try one pending delivery once (the worker's `notify.deliver` job). Records the attempt; on failure schedules
+    the next try after an exponential backoff, or gives up after NOTIFY_MAX_ATTEMPTS. Returns the new status.
+
+    Safe to run twice: only the run that moves the attempt counter on sends, and a delivery that is no longer
+    pending is left alone.
+    """
+    delivery = (Delivery.objects.select_related("notification", "notification__recipient", "endpoint")
+                .filter(pk=delivery_id).first())
+    if delivery is None:
+        return "missing"
+    if delivery.status != Delivery.Status.PENDING:
+        return delivery.status
+    number = delivery.attempts + 1
+    if Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING, attempts=delivery.attempts).update(
+            attempts=F("attempts") + 1) != 1:
+        return "taken"
+    started = time.monotonic()
+    ok, answer, error = False, "", ""
+    try:
+        answer = SENDERS[delivery.channel](delivery)
+        ok = True
+    except DeliveryError as exc:
+        error = str(exc) or type(exc).__name__
+    except Exception as exc:  # a broken backend is a failed try like any other, kept and retried
+        error = f"{type(exc).__name__}: {exc}"
+    duration = int((time.monotonic() - started) * 1000)
+    now = timezone.now()
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(delivery=delivery, ok=ok, error=error[:5000], response=answer[:500],
+                                       duration_ms=duration)
+        current = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING)
+        if ok:
+            current.update(status=Delivery.Status.SENT, sent_at=now, last_error="", next_attempt_at=None)
+            return Delivery.Status.SENT
+        if number >= int(_setting("NOTIFY_MAX_ATTEMPTS", 6)):
+            current.update(status=Delivery.Status.FAILED, last_error=error[:5000], next_attempt_at=None)
+            return Delivery.Status.FAILED
+        due = now + dt.timedelta(seconds=backoff_delay(number, float(_setting("NOTIFY_RETRY_SECONDS", 60))))
+        current.update(last_error=error[:5000], next_attempt_at=due)
+        job_schedule(name=DELIVER_JOB, args={"delivery_id": delivery.pk}, due_at=due,
+                     key=f"{DELIVER_JOB}:{delivery.pk}:{number + 1}")
+    return Delivery.Status.PENDING
+
+
+@transaction.atomic
+def notification_mark_read(*, notification: Notification, by: Any) -> bool:
+    """Mark one of `by`'s own notifications read. Returns False if it already was."""
+    if notification.recipient_id != getattr(by, "pk", None):
+        raise ValidationError("只能标记自己的通知")
+    now = timezone.now()
+    done = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now) == 1
+    if done:
+        notification.read_at = now
+    return done
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user: Any) -> int:
+    return Notification.objects.inbox(user).unread().update(read_at=timezone.now())
+
+
+@transaction.atomic
+def preference_set(*, user: Any, kind: str, channels: Iterable[str], by: Any = None) -> ChannelPreference:
+    """Choose the channels `user` gets `kind` on ("*": every kind without its own choice). Audited."""
+    kind = ANY_KIND if kind == ANY_KIND else _clean_kind(kind)
+    chosen = set(channels)
+    unknown = chosen - set(Channel.values)
+    if unknown:
+        raise ValidationError({"channels": [f"未知的渠道：{', '.join(sorted(unknown))}"]})
+    pref, _ = ChannelPreference.objects.get_or_create(user=user, kind=kind)
+    before = sorted(pref.channels())
+    for channel in Channel.values:
+        setattr(pref, channel, channel in chosen)
+    pref.save()
+    audit_record(by=by, action="update", obj=pref, before={"channels": before},
+                 after={"channels": sorted(chosen)}, summary=f"通知偏好 {user.get_username()} {kind}")
+    return pref
+
+
+@transaction.atomic
+def preference_clear(*, user: Any, kind: str, by: Any = None) -> bool:
+    """Drop `user`'s choice for `kind` (the defaults apply again)."""
+    deleted, _ = ChannelPreference.objects.filter(user=user, kind=kind).delete()
+    if deleted:
+        audit_record(by=by, action="delete", model="notify.ChannelPreference", object_id=f"{user.pk}:{kind}",
+                     summary=f"清除通知偏好 {user.get_username()} {kind}")
+    return bool(deleted)
+
+
+@transaction.atomic
+def webhook_endpoint_add(*, user: Any, url: str, by: Any = None) -> WebhookEndpoint:
+    """Register a URL that will receive `user`'s webhook notifications; a fresh signing secret is generated.
+    Raises ValidationError for a URL that is not http(s) or points into the server's own network."""
+    url = _clean(url, "url", 500)
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+        check_public_url(url)
+    except (ValidationError, DeliveryError) as exc:
+        message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        raise ValidationError({"url": [message]}) from None
+    if WebhookEndpoint.objects.filter(user=user, url=url).exists():
+        raise ValidationError({"url": ["这个地址已经登记过"]})
+    endpoint = WebhookEndpoint.objects.create(user=user, url=url, secret=secrets.token_hex(32))
+    audit_record(by=by, action="create", obj=endpoint, after={"url": url}, summary=f"登记 Webhook {url}")
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_remove(*, endpoint: WebhookEndpoint, by: Any = None) -> None:
+    """Stop sending to the endpoint (kept, inactive, so past deliveries still name it)."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
+    audit_record(by=by, action="update", obj=endpoint, before={"is_active": True}, after={"is_active": False},
+                 summary=f"停用 Webhook {endpoint.url}")

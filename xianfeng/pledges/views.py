@@ -1,0 +1,666 @@
+"""Pledge pages. Thin: parse → restrict → call a service → render.
+
+Signed-in pages: a member's own pledges (drafting, progress, fulfilment), the secretary's review, figures with
+drill-down, the template clusters, moderation, the ledger export. A pledge is visible to its own member and to whoever
+may view its organisation; anything else answers 404 exactly like a missing pledge.
+
+Public pages (no sign-in, no personal data): an organisation's board, a pledge on it, the printable poster, resident
+sign-up. Residents rate and comment from the board.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from xianfeng.core.audit import audit_record
+from xianfeng.core.excel import Sheet, xlsx_response
+from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.core.throttle import client_ip
+from xianfeng.orgs.models import Member, Organisation
+
+from . import services
+from .forms import (
+    ClaimForm,
+    CommentForm,
+    EvaluateForm,
+    ItemFormSet,
+    MilestoneForm,
+    PledgeForm,
+    RatingForm,
+    ReasonForm,
+    SignupForm,
+)
+from .models import (
+    PUBLIC_STATES,
+    Comment,
+    Pledge,
+    PledgeItem,
+    PledgeRound,
+    Rating,
+    SensitiveWord,
+    Status,
+    TemplateCluster,
+)
+from .stats import figures_for
+
+PAGE_SIZE = 30
+
+
+def error_messages(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [m for msgs in exc.message_dict.values() for m in msgs]
+    return list(exc.messages)
+
+
+def visible_pledges(user):
+    """Pledges the user may read: those of organisations in view scope, and the user's own."""
+    qs = Pledge.objects.all()
+    paths = scope_paths(user, "view")
+    own = Q(member__person_id=user.person_id) if getattr(user, "person_id", None) else Q(pk__in=[])
+    if paths is None:
+        return qs
+    if not paths:
+        return qs.filter(own)
+    return qs.filter(Q(pk__in=Pledge.objects.restrict(user, "view").values("pk")) | own)
+
+
+def _pledge_for(request, pk: int) -> Pledge:
+    return get_object_or_404(visible_pledges(request.user).select_related("round", "org", "member__person"), pk=pk)
+
+
+def current_round() -> PledgeRound | None:
+    return PledgeRound.objects.filter(is_open=True).order_by("-year", "-id").first()
+
+
+# --- a member's own pledges ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def mine(request):
+    member = Member.objects.filter(person_id=request.user.person_id or 0).first()
+    pledges = (Pledge.objects.owned_by(request.user).select_related("round", "org").prefetch_related("items")
+               .order_by("-round__year", "-id"))
+    pledge_round = current_round()
+    can_create = bool(member and pledge_round and not pledges.filter(round=pledge_round).exists())
+    colleagues = []
+    if member is not None:
+        colleagues = list(Pledge.objects.filter(org_id=member.org_id, status__in=[Status.FULFILLED, Status.NOT_FULFILLED])
+                          .exclude(member=member).exclude(peer_ratings__rater=member)
+                          .select_related("member__person").order_by("id")[:50])
+    return render(request, "pledges/mine.html", {"pledges": pledges, "member": member, "round": pledge_round,
+                                                 "can_create": can_create, "colleagues": colleagues})
+
+
+def _items_from(formset) -> list[dict]:
+    return [form.cleaned_data for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pledge_new(request):
+    member = Member.objects.filter(person_id=request.user.person_id or 0).first()
+    pledge_round = current_round()
+    if member is None or pledge_round is None:
+        raise Http404
+    return _edit(request, None, member, pledge_round)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pledge_edit(request, pk: int):
+    pledge = _pledge_for(request, pk)
+    if not services.is_owner(pledge, request.user) or pledge.status not in (Status.DRAFT, Status.RETURNED):
+        raise Http404
+    return _edit(request, pledge, pledge.member, pledge.round)
+
+
+def _edit(request, pledge, member, pledge_round):
+    if request.method == "POST":
+        form = PledgeForm(request.POST)
+        formset = ItemFormSet(request.POST, prefix="items")
+        if form.is_valid() and formset.is_valid():
+            try:
+                if pledge is None:
+                    pledge = services.pledge_create(round=pledge_round, member=member, items=_items_from(formset),
+                                                    title=form.cleaned_data["title"], by=request.user)
+                else:
+                    services.pledge_update(pledge=pledge, items=_items_from(formset), title=form.cleaned_data["title"],
+                                           by=request.user)
+            except ValidationError as exc:
+                form.add_error(None, error_messages(exc))
+            else:
+                if "submit" in request.POST:
+                    return _act(request, pledge, "submit")
+                messages.success(request, _("The draft was saved."))
+                return redirect("pledges:detail", pk=pledge.pk)
+        status = 400
+    else:
+        initial = [{"kind": i.kind, "text": i.text, "target_value": i.target_value, "target_unit": i.target_unit,
+                    "due_date": i.due_date} for i in pledge.items.all()] if pledge else [{"kind": "vanguard"}]
+        form = PledgeForm(initial={"title": pledge.title} if pledge else None)
+        formset = ItemFormSet(prefix="items", initial=initial)
+        status = 200
+    return render(request, "pledges/pledge_form.html", {"form": form, "formset": formset, "pledge": pledge,
+                                                        "round": pledge_round}, status=status)
+
+
+# --- one pledge and its actions --------------------------------------------------------------------------------------
+
+ACTIONS = {
+    # name: (service, form class or None, form field → service keyword)
+    "submit": (services.pledge_submit, None, {}),
+    "approve": (services.pledge_approve, None, {}),
+    "return": (services.pledge_return, ReasonForm, {"reason": "reason"}),
+    "publish": (services.pledge_publish, None, {}),
+    "confirm": (services.pledge_confirm, None, {}),
+    "reject_claim": (services.pledge_reject_claim, ReasonForm, {"reason": "reason"}),
+    "not_fulfilled": (services.pledge_not_fulfilled, ReasonForm, {"reason": "explanation"}),
+    "evaluate": (services.pledge_evaluate, EvaluateForm, {"org_score": "org_score"}),
+    "recognise": (services.pledge_recognise, ReasonForm, {"reason": "reason"}),
+    "close": (services.pledge_close, ReasonForm, {"reason": "reason"}),
+}
+
+
+def _detail_context(request, pledge: Pledge, **extra) -> dict:
+    owner = services.is_owner(pledge, request.user)
+    reviewer = services.is_reviewer(pledge, request.user)
+    residents, n_ratings = services.resident_score(pledge)
+    context = {
+        "pledge": pledge,
+        "items": pledge.items.select_related("template").order_by("position", "id"),
+        "events": pledge.events.select_related("by").order_by("at", "id"),
+        "milestones": pledge.milestones.prefetch_related("photos").order_by("date", "id"),
+        "photos": pledge.photos.filter(milestone__isnull=True),
+        "is_owner": owner,
+        "is_reviewer": reviewer,
+        "resident_score": residents,
+        "n_ratings": n_ratings,
+        "peer_score": pledge.peer_ratings.aggregate(v=Avg("score"))["v"],
+        "n_peer": pledge.peer_ratings.count(),
+        "milestone_form": MilestoneForm(),
+        "claim_form": ClaimForm(),
+        "evaluate_form": EvaluateForm(),
+        "can_edit": owner and pledge.status in (Status.DRAFT, Status.RETURNED),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def detail(request, pk: int):
+    pledge = _pledge_for(request, pk)
+    return render(request, "pledges/detail.html", _detail_context(request, pledge))
+
+
+def _act(request, pledge: Pledge, name: str):
+    service, form_class, fields = ACTIONS[name]
+    kwargs = {}
+    errors: list[str] = []
+    if form_class is not None:
+        form = form_class(request.POST)
+        if form.is_valid():
+            kwargs = {target: form.cleaned_data[source] for source, target in fields.items()}
+        else:
+            errors = [m for msgs in form.errors.values() for m in msgs]
+    if not errors:
+        try:
+            service(pledge=pledge, by=request.user, **kwargs)
+        except ValidationError as exc:
+            errors = error_messages(exc)
+    if errors:
+        pledge.refresh_from_db()
+        return render(request, "pledges/detail.html", _detail_context(request, pledge, errors=errors), status=400)
+    messages.success(request, _("Done."))
+    return redirect("pledges:detail", pk=pledge.pk)
+
+
+@login_required
+@require_POST
+def action(request, pk: int, name: str):
+    if name not in ACTIONS:
+        raise Http404
+    return _act(request, _pledge_for(request, pk), name)
+
+
+@login_required
+@require_POST
+def item_review(request, pk: int):
+    item = get_object_or_404(PledgeItem.objects.select_related("pledge"), pk=pk,
+                             pledge__in=visible_pledges(request.user))
+    try:
+        services.item_review(item=item, ok=request.POST.get("ok") == "1", note=request.POST.get("note", ""),
+                             by=request.user)
+    except ValidationError as exc:
+        pledge = item.pledge
+        return render(request, "pledges/detail.html",
+                      _detail_context(request, pledge, errors=error_messages(exc)), status=400)
+    return redirect("pledges:detail", pk=item.pledge_id)
+
+
+@login_required
+@require_POST
+def progress(request, pk: int):
+    pledge = _pledge_for(request, pk)
+    form = MilestoneForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.milestone_record(pledge=pledge, percent=form.cleaned_data["percent"], text=form.cleaned_data["text"],
+                                      date=form.cleaned_data["date"], photos=form.cleaned_data["photos"],
+                                      by=request.user)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, msgs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, msgs)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("The progress was recorded."))
+            return redirect("pledges:detail", pk=pledge.pk)
+    pledge.refresh_from_db()
+    return render(request, "pledges/detail.html", _detail_context(request, pledge, milestone_form=form), status=400)
+
+
+@login_required
+@require_POST
+def claim(request, pk: int):
+    pledge = _pledge_for(request, pk)
+    form = ClaimForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.pledge_claim(pledge=pledge, evidence=form.cleaned_data["evidence"], on=form.cleaned_data["on"],
+                                  photos=form.cleaned_data["photos"], by=request.user)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, msgs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, msgs)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("The fulfilment was reported; the secretary will confirm it."))
+            return redirect("pledges:detail", pk=pledge.pk)
+    pledge.refresh_from_db()
+    return render(request, "pledges/detail.html", _detail_context(request, pledge, claim_form=form), status=400)
+
+
+@login_required
+@require_POST
+def peer_rate(request, pk: int):
+    pledge = get_object_or_404(Pledge.objects.select_related("org"), pk=pk)
+    member = Member.objects.filter(person_id=request.user.person_id or 0).first()
+    if member is None or member.org_id != pledge.org_id:  # only the branch's members know this pledge exists here
+        if not visible_pledges(request.user).filter(pk=pk).exists():
+            raise Http404
+    try:
+        services.peer_rating_post(pledge=pledge, by=request.user, score=request.POST.get("score"))
+    except services.AlreadyRated:
+        messages.error(request, _("You have already rated this pledge."))
+        return redirect("pledges:mine")
+    except ValidationError as exc:
+        for message in error_messages(exc):
+            messages.error(request, message)
+        return redirect("pledges:mine")
+    messages.success(request, _("Thank you for your rating."))
+    return redirect("pledges:mine")
+
+
+# --- review, lists and figures for secretaries ----------------------------------------------------------------------
+
+
+def _within(request) -> Organisation | None:
+    value = request.GET.get("org") or ""
+    if not value.isdigit() or len(value) > 18:
+        return None
+    return Organisation.objects.restrict(request.user, "view").filter(pk=int(value)).first()
+
+
+@login_required
+@require_GET
+def pledge_list(request):
+    """Pledges in view scope: the review queue (?status=submitted) and the drill-down from the figures."""
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    qs = Pledge.objects.restrict(request.user, "view").select_related("org", "member__person", "round")
+    org = _within(request)
+    if request.GET.get("org") and org is None:
+        raise Http404
+    if org is not None:
+        qs = qs.filter(subtree_q("org__path", org.path))
+    status = request.GET.get("status", "")
+    today = timezone.localdate()
+    if status == "overdue":
+        qs = qs.overdue(today)
+    elif status == "public":
+        qs = qs.public()
+    elif status == "fulfilled":
+        qs = qs.fulfilled()
+    elif status in Status.values:
+        qs = qs.filter(status=status)
+    if request.GET.get("formulaic") == "1":
+        qs = qs.filter(formulaic=True).exclude(status=Status.DRAFT)
+    round_id = request.GET.get("round", "")
+    if round_id.isdigit() and len(round_id) < 18:
+        qs = qs.filter(round_id=int(round_id))
+    qs = qs.search(request.GET.get("q", ""))
+    page = Paginator(qs.order_by("org__path", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "pledges/list.html", {"page": page, "org": org, "status": status,
+                                                 "statuses": Status.choices, "q": request.GET.get("q", "")[:50]})
+
+
+@login_required
+@require_GET
+def figures(request):
+    """Figures for the user's scope roots (or one organisation) and each of its children, with drill-down links."""
+    visible = Organisation.objects.restrict(request.user, "view")
+    org = _within(request)
+    if request.GET.get("org") and org is None:
+        raise Http404
+    if org is None:
+        paths = scope_paths(request.user, "view")
+        if paths is not None and not paths:
+            raise Http404
+        roots = list(visible.filter(depth=1) if paths is None else visible.filter(path__in=paths))
+        if len(roots) == 1:
+            org = roots[0]
+    if org is not None:
+        rows = figures_for([org] + list(visible.filter(parent=org).order_by("path")))
+        head, rows = rows[0], rows[1:]
+    else:
+        head, rows = None, figures_for(roots)
+    return render(request, "pledges/figures.html", {"org": org, "head": head, "rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def clusters(request):
+    """The round's templates (near-duplicate texts used by ≥ K members) and who used each, in the user's scope."""
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    rounds = list(PledgeRound.objects.order_by("-year", "-id"))
+    pledge_round = next((r for r in rounds if str(r.pk) == request.GET.get("round")), rounds[0] if rounds else None)
+    if request.method == "POST":
+        pledge_round = get_object_or_404(PledgeRound.objects.restrict(request.user, "change"),
+                                         pk=request.POST.get("round") or 0)
+        counts = services.formulaic_detect(round=pledge_round, by=request.user)
+        messages.success(request, _("Detection finished: %(templates)s templates, %(flagged)s pledges flagged.") % counts)
+        return redirect(f"{reverse('pledges:clusters')}?round={pledge_round.pk}")
+    templates = []
+    if pledge_round is not None:
+        in_scope = PledgeItem.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "view"))
+        templates = list(TemplateCluster.objects.filter(round=pledge_round)
+                         .annotate(in_scope=Count("items", filter=Q(items__in=in_scope)))
+                         .filter(in_scope__gt=0).order_by("-members", "id")[:200])
+        users = {t.pk: [] for t in templates}
+        for item in (in_scope.filter(template__in=templates).select_related("pledge__member__person", "pledge__org")
+                     .order_by("pledge__org__path", "id")[:5000]):
+            users[item.template_id].append(item.pledge)
+        for t in templates:
+            t.pledges = users[t.pk]
+    return render(request, "pledges/clusters.html", {
+        "rounds": rounds, "round": pledge_round, "templates": templates,
+        "may_detect": pledge_round is not None and can(request.user, "change", pledge_round.org)})
+
+
+@login_required
+@require_GET
+def export(request):
+    """The ledger (台账) of pledges in export scope as .xlsx: one row per item, with state, progress and scores."""
+    paths = scope_paths(request.user, "export")
+    if paths is not None and not paths:
+        raise Http404
+    qs = PledgeItem.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "export")).select_related(
+        "pledge__org", "pledge__member__person", "pledge__round").order_by("pledge__org__path", "pledge_id", "position")
+    org = _within(request)
+    if org is not None:
+        qs = qs.filter(subtree_q("pledge__org__path", org.path))
+    headers = ["批次", "党组织", "承诺人", "类别", "承诺内容", "目标", "完成期限", "状态", "进度（%）", "公示日期", "践诺日期",
+               "履诺情况", "未践诺说明", "群众评", "党员评", "组织评", "综合得分", "支部排名", "程式化"]
+
+    def rows():
+        for item in qs.iterator(chunk_size=2000):
+            p = item.pledge
+            target = f"{item.target_value.normalize():f}{item.target_unit}" if item.target_value is not None else ""
+            yield [p.round.name, p.org.full_name, p.owner_name, item.get_kind_display(), item.text, target,
+                   item.due_date, p.get_status_display(), p.progress, p.published_on, p.fulfilled_on, p.evidence,
+                   p.explanation, p.score_residents, p.score_peers, p.score_org, p.score_total, p.rank_in_branch,
+                   "是" if p.formulaic else ""]
+
+    audit_record(by=request.user, action="export", model="pledges.Pledge", ip=client_ip(request),
+                 summary=f"导出承诺台账{('：' + org.full_name) if org else ''}")
+    return xlsx_response("先锋承诺台账.xlsx", [Sheet(title="承诺台账", headers=headers, rows=rows(),
+                                                     widths={"承诺内容": 50, "党组织": 30, "履诺情况": 40})])
+
+
+# --- moderation ------------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def moderation(request):
+    """Comments on pledges the user may change, reported ones first; the sensitive-word list."""
+    if scope_paths(request.user, "change") == []:
+        raise Http404
+    if request.method == "POST":
+        try:
+            if request.POST.get("remove"):
+                word = get_object_or_404(SensitiveWord, pk=request.POST["remove"] if request.POST["remove"].isdigit()
+                                         else 0)
+                services.sensitive_word_remove(word=word, by=request.user)
+            else:
+                services.sensitive_word_add(word=request.POST.get("word", ""), by=request.user)
+        except ValidationError as exc:
+            for message in error_messages(exc):
+                messages.error(request, message)
+        return redirect("pledges:moderation")
+    comments = (Comment.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "change"))
+                .select_related("pledge__org", "pledge__member__person", "author")
+                .order_by("-reports", "-created_at"))
+    page = Paginator(comments, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "pledges/moderation.html", {"page": page, "words": SensitiveWord.objects.all()})
+
+
+@login_required
+@require_POST
+def comment_moderate(request, pk: int, verb: str):
+    comment = get_object_or_404(Comment.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "change"))
+                                .select_related("pledge__org"), pk=pk)
+    service = {"hide": services.comment_hide, "restore": services.comment_restore}.get(verb)
+    if service is None:
+        raise Http404
+    try:
+        service(comment=comment, reason=request.POST.get("reason", ""), by=request.user)
+    except ValidationError as exc:
+        for message in error_messages(exc):
+            messages.error(request, message)
+    return redirect("pledges:moderation")
+
+
+# --- public pages ----------------------------------------------------------------------------------------------------
+
+
+def _public_org(org_id: int) -> Organisation:
+    return get_object_or_404(Organisation.objects.filter(is_active=True), pk=org_id)
+
+
+@require_GET
+def board(request, org_id: int):
+    """公示栏: an organisation subtree's published pledges with items, state and progress; member by name and
+    organisation only."""
+    org = _public_org(org_id)
+    q = (request.GET.get("q") or "").strip()[:50]
+    qs = (Pledge.objects.public().filter(subtree_q("org__path", org.path)).search(q)
+          .select_related("org", "member__person").prefetch_related(
+              Prefetch("items", queryset=PledgeItem.objects.order_by("position", "id")))
+          .order_by("org__path", "id"))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    recognised = (Pledge.objects.filter(subtree_q("org__path", org.path), status=Status.RECOGNISED)
+                  .select_related("org", "member__person").order_by("-score_total", "id")[:50])
+    return render(request, "pledges/board.html", {"org": org, "page": page, "q": q, "recognised": recognised,
+                                                  "poster_url": reverse("pledges:poster", args=[org.pk])})
+
+
+@require_GET
+def board_pledge(request, pk: int):
+    pledge = get_object_or_404(Pledge.objects.public().select_related("org", "member__person", "round"), pk=pk)
+    return render(request, "pledges/board_pledge.html", _board_context(request, pledge))
+
+
+def _board_context(request, pledge: Pledge, **extra) -> dict:
+    user = request.user
+    residents, n = services.resident_score(pledge)
+    distribution = dict(pledge.ratings.values_list("value").annotate(c=Count("id")).order_by())
+    my_rating = pledge.ratings.filter(user=user).first() if user.is_authenticated else None
+    context = {
+        "pledge": pledge,
+        "items": pledge.items.order_by("position", "id"),
+        "milestones": pledge.milestones.order_by("date", "id"),
+        "comments": pledge.comments.filter(state=Comment.State.VISIBLE).order_by("created_at", "id"),
+        "distribution": [(label, distribution.get(value, 0)) for value, label in Rating.Value.choices],
+        "n_ratings": n,
+        "resident_score": residents,
+        "is_resident": services.is_resident(user),
+        "my_rating": my_rating,
+        "rating_form": RatingForm(),
+        "comment_form": CommentForm(),
+        "moderator": user.is_authenticated and services.is_moderator(user, pledge),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_POST
+def board_rate(request, pk: int):
+    pledge = get_object_or_404(Pledge.objects.public(), pk=pk)
+    form = RatingForm(request.POST)
+    status = 400
+    errors: list[str] = []
+    if form.is_valid():
+        try:
+            services.rating_post(pledge=pledge, user=request.user, value=form.cleaned_data["value"])
+        except services.AlreadyRated:
+            errors, status = [_("You have already rated this pledge.")], 409
+        except ValidationError as exc:
+            errors = error_messages(exc)
+        else:
+            messages.success(request, _("Thank you for your rating."))
+            return redirect("pledges:board_pledge", pk=pledge.pk)
+    else:
+        errors = [_("Choose satisfied, basically satisfied or unsatisfied.")]
+    return render(request, "pledges/board_pledge.html", _board_context(request, pledge, rating_errors=errors),
+                  status=status)
+
+
+@login_required
+@require_POST
+def board_comment(request, pk: int):
+    pledge = get_object_or_404(Pledge.objects.public(), pk=pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_post(pledge=pledge, author=request.user, text=form.cleaned_data["text"],
+                                  agreed=form.cleaned_data["agreed"])
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, msgs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, msgs)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("Your comment was posted."))
+            return redirect("pledges:board_pledge", pk=pledge.pk)
+    return render(request, "pledges/board_pledge.html", _board_context(request, pledge, comment_form=form), status=400)
+
+
+@login_required
+@require_POST
+def comment_report(request, pk: int):
+    comment = get_object_or_404(Comment.objects.filter(pledge__status__in=PUBLIC_STATES, state=Comment.State.VISIBLE),
+                                pk=pk)
+    services.comment_report(comment=comment, by=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, _("Thank you; the moderators will look at it."))
+    return redirect("pledges:board_pledge", pk=comment.pledge_id)
+
+
+@require_GET
+def poster(request, org_id: int):
+    """A printable A4 poster of the organisation's published pledges with a QR code opening the board."""
+    import segno
+
+    org = _public_org(org_id)
+    url = request.build_absolute_uri(reverse("pledges:board", args=[org.pk]))
+    qr_svg = segno.make(url, error="m").svg_inline(scale=4)
+    pledges = (Pledge.objects.public().filter(subtree_q("org__path", org.path)).select_related("org", "member__person")
+               .prefetch_related(Prefetch("items", queryset=PledgeItem.objects.order_by("position", "id")))
+               .order_by("org__path", "id")[:60])
+    return render(request, "pledges/poster.html", {"org": org, "pledges": pledges, "qr_svg": qr_svg,
+                                                   "board_url": url, "today": timezone.localdate()})
+
+
+@require_http_methods(["GET", "POST"])
+def resident_signup(request):
+    """Resident sign-up: phone → SMS code → name, village or community, password. Signs the new resident in."""
+    form = SignupForm(request.POST or None)
+    status = 200
+    code_sent = False
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if request.POST.get("step") == "code":
+                    services.signup_code_send(phone=data["phone"], ip=client_ip(request))
+                    code_sent, status = True, 200
+                    messages.success(request, _("The code was sent by SMS."))
+                else:
+                    if data["org"] is None:
+                        raise ValidationError({"org": [_("Choose your village or community.")]})
+                    user = services.resident_signup(phone=data["phone"], code=data["code"], password=data["password"],
+                                                    name=data["name"], org=data["org"], ip=client_ip(request))
+                    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                    messages.success(request, _("Welcome! You can now rate and comment on pledges."))
+                    next_url = request.POST.get("next") or ""
+                    if next_url.startswith("/") and not next_url.startswith("//"):
+                        return redirect(next_url)
+                    return redirect("pledges:board", org_id=data["org"].pk)
+            except ValidationError as exc:
+                code_sent = request.POST.get("step") != "code"
+                if hasattr(exc, "error_dict"):
+                    for field, msgs in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, msgs)
+                else:
+                    form.add_error(None, exc.messages)
+    return render(request, "pledges/signup.html", {"form": form, "code_sent": code_sent,
+                                                   "next": request.GET.get("next") or request.POST.get("next") or ""},
+                  status=status)
+
+
+@require_GET
+def photo(request, pk: int):
+    """A photo of a public pledge, or of one the signed-in user may read; 404 otherwise."""
+    from django.http import FileResponse
+
+    from .models import Photo
+
+    item = get_object_or_404(Photo.objects.select_related("pledge"), pk=pk)
+    if not item.pledge.is_public:
+        if not request.user.is_authenticated or not visible_pledges(request.user).filter(pk=item.pledge_id).exists():
+            raise Http404
+    try:
+        handle = item.image.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    return FileResponse(handle, content_type="image/" + ("jpeg" if item.image.name.lower().endswith(("jpg", "jpeg"))
+                                                         else item.image.name.rsplit(".", 1)[-1].lower()))

@@ -1,0 +1,204 @@
+"""Pages of the points card (积分卡) and the reward shop (爱心超市).
+
+The card is the signed-in member's own; the shop pages need a `change` role over the shop's organisation; a
+leaderboard is shown for the member's own community or for organisations in the viewer's scope. Anything else: 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.demands.access import community_of, member_of
+from xianfeng.orgs.models import PARTY_KINDS, Organisation
+
+from . import services
+from .card import card_token, history, leaderboard, member_from_token, rank_in
+from .forms import RedeemForm, RestockForm, RewardForm, RuleForm
+from .models import CardSetting, PointsRule, Redemption, Reward
+
+
+def _member_or_404(request):
+    member = member_of(request.user)
+    if member is None:
+        raise Http404
+    return member
+
+
+@login_required
+def card(request):
+    """The member's balance, rank, history with sources, and the QR code the shop scans."""
+    member = member_of(request.user)
+    if member is None:
+        return render(request, "points/card.html", {"member": None})
+    balance = services.balance_of(member)
+    community = community_of(member.org)
+    rank, ranked = rank_in(member, community, balance)
+    url = request.build_absolute_uri(reverse("points:scan") + "?t=" + card_token(member))
+    qr = segno.make_qr(url, error="m").svg_inline(scale=4, dark="#212529")
+    setting = CardSetting.objects.filter(member=member).first()
+    return render(request, "points/card.html", {
+        "member": member, "balance": balance, "rank": rank, "ranked": ranked, "community": community,
+        "lines": history(member), "qr": qr, "scan_url": url, "hide_name": bool(setting and setting.hide_name),
+    })
+
+
+@login_required
+@require_POST
+def privacy(request):
+    member = _member_or_404(request)
+    services.card_setting_set(member=member, hide_name=request.POST.get("hide_name") == "on", by=request.user)
+    messages.success(request, _("Saved."))
+    return redirect("points:card")
+
+
+@login_required
+def board(request):
+    """A leaderboard: ?org= an organisation in scope, or the member's own community."""
+    org_id = request.GET.get("org", "")
+    member = member_of(request.user)
+    if org_id.isdigit():
+        org = Organisation.objects.filter(pk=int(org_id)).first()
+        own = member is not None and org is not None and org.pk == community_of(member.org).pk
+        if org is None or not (own or can(request.user, "view", org)):
+            raise Http404
+    elif member is not None:
+        org = community_of(member.org)
+    else:
+        paths = scope_paths(request.user, "view")
+        org = (Organisation.objects.filter(path=paths[0]).first() if paths else
+               Organisation.objects.filter(parent__isnull=True).first() if paths is None else None)
+        if org is None:
+            raise Http404
+    return render(request, "points/board.html", {"org": org, "rows": leaderboard(org),
+                                                 "me": member.pk if member else None})
+
+
+def _shops(user):
+    """Units (not party organisations) where the user may run the shop."""
+    paths = scope_paths(user, "change")
+    if paths is not None and not paths:
+        return Organisation.objects.none()
+    qs = Organisation.objects.exclude(kind__in=PARTY_KINDS)
+    if paths is not None:
+        q = subtree_q("path", paths[0])
+        for p in paths[1:]:
+            q |= subtree_q("path", p)
+        qs = qs.filter(q)
+    return qs
+
+
+def _shop_or_404(request, value) -> Organisation:
+    shops = _shops(request.user)
+    if str(value or "").isdigit():
+        shop = shops.filter(pk=int(value)).first()
+    else:
+        shop = shops.filter(rewards__isnull=False).order_by("path").first() or shops.order_by("path").first()
+    if shop is None:
+        raise Http404
+    return shop
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def shop(request):
+    """Staff: the shop's items and stock, a new item, restocking, the latest redemptions."""
+    shop_org = _shop_or_404(request, request.GET.get("shop") or request.POST.get("shop"))
+    form = RewardForm(request.POST if request.POST.get("action") == "create" else None)
+    restock = RestockForm(request.POST if request.POST.get("action") == "restock" else None)
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "create" and form.is_valid():
+                services.reward_create(shop=shop_org, by=request.user, **form.cleaned_data)
+                messages.success(request, _("Item added."))
+                return redirect(f"{reverse('points:shop')}?shop={shop_org.pk}")
+            if request.POST.get("action") == "restock" and restock.is_valid():
+                reward = Reward.objects.filter(pk=restock.cleaned_data["reward"], shop=shop_org).first()
+                if reward is None:
+                    raise Http404
+                services.reward_restock(reward=reward, add=restock.cleaned_data["add"], by=request.user)
+                messages.success(request, _("Stock updated."))
+                return redirect(f"{reverse('points:shop')}?shop={shop_org.pk}")
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        status = 400
+    rewards = Reward.objects.filter(shop=shop_org).order_by("price", "id")
+    recent = Redemption.objects.filter(reward__shop=shop_org).select_related("reward", "member__person")[:20]
+    return render(request, "points/shop.html", {"shop": shop_org, "rewards": rewards, "form": form,
+                                                "recent": recent, "shops": _shops(request.user).filter(
+                                                    Q(rewards__isnull=False) | Q(pk=shop_org.pk)).distinct()[:50]},
+                  status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scan(request):
+    """The shop scanned a member's card (?t=token): the member's balance and what the shop can give."""
+    member = member_from_token(request.GET.get("t", ""))
+    if member is None:
+        raise Http404
+    paths = [member.org.path] + ([member.managing_org.path] if member.managing_org_id else [])
+    prefixes = {p[:i] for p in paths for i in range(4, len(p) + 1, 4)}
+    shops = _shops(request.user).filter(path__in=prefixes)
+    if not shops.exists():
+        raise Http404
+    status = 200
+    if request.method == "POST":
+        form = RedeemForm(request.POST)
+        if form.is_valid():
+            reward = Reward.objects.filter(pk=form.cleaned_data["reward"], shop__in=shops).select_related(
+                "shop").first()
+            if reward is None:
+                raise Http404
+            try:
+                services.points_redeem(reward=reward, member=member, quantity=form.cleaned_data["quantity"],
+                                       key=form.cleaned_data["key"], by=request.user)
+            except services.NotEnoughPoints as exc:
+                messages.error(request, exc.messages[0])
+                status = 400
+            except ValidationError as exc:
+                messages.error(request, "；".join(exc.messages))
+                status = 400
+            else:
+                messages.success(request, _("Redeemed: %(item)s.") % {"item": reward.name})
+                return redirect(request.get_full_path())
+        else:
+            status = 400
+    rewards = Reward.objects.filter(shop__in=shops, is_active=True).select_related("shop").order_by("price")
+    return render(request, "points/scan.html", {"member": member, "balance": services.balance_of(member),
+                                                "rewards": rewards, "key": uuid.uuid4().hex}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rules(request):
+    """Staff: the points rules of an organisation (?org=, default the first in scope)."""
+    org = _shop_or_404(request, request.GET.get("org"))
+    rule = PointsRule.objects.filter(org=org).first()
+    effective = services.rules_for(org)
+    initial = {name: getattr(effective, name) for name in services.RULE_FIELDS}
+    form = RuleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.points_rule_set(org=org, by=request.user, **{
+                k: (v if k != "base_by_category" else (v or {})) for k, v in form.cleaned_data.items()})
+        except ValidationError as exc:
+            for field, errs in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errs)
+        else:
+            messages.success(request, _("Rules saved."))
+            return redirect(f"{reverse('points:rules')}?org={org.pk}")
+    return render(request, "points/rules.html", {"org": org, "rule": rule, "effective": effective, "form": form},
+                  status=400 if form.errors else 200)
