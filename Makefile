@@ -8,10 +8,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := xianfeng.settings
 
-.PHONY: demo test test-pg lint bench setup assets system-deps messages serve worker clean
+.PHONY: demo test test-pg lint bench setup assets runtime-deps system-deps messages serve worker clean
 
 ## make demo: virtualenv, pinned dependencies, front-end assets, migrations, the demo county, the server.
-demo: setup
+demo: setup runtime-deps
 	$(BIN)/xianfeng migrate --no-input -v0
 	$(BIN)/xianfeng demo --if-absent
 	$(BIN)/xianfeng serve --host $(HOST) --port $(PORT) --with-worker
@@ -48,12 +48,17 @@ xianfeng/static/vendor/.copied: package.json package-lock.json scripts/copy_asse
 
 assets: xianfeng/static/vendor/.copied
 
-## Debian packages the browser tests and documents need: chromium, a CJK font. Installed when missing (needs root).
-system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
-	  echo "installing chromium and a CJK font from Debian"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
-	fi
+## Debian packages: runtime-deps for documents (CJK fonts, pango for WeasyPrint), system-deps adds chromium for the
+## browser tests. Installed with apt-get when missing (needs root).
+RUNTIME_PKGS := fonts-wqy-microhei texlive-lang-chinese libpango-1.0-0 libpangoft2-1.0-0
+runtime-deps:
+	@missing=""; for p in $(RUNTIME_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing from Debian:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+system-deps: runtime-deps
+	@if [ ! -x /usr/bin/chromium ]; then echo "installing chromium from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 
 messages: setup
 	bash scripts/messages.sh

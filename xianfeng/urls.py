@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from xianfeng.core import views as core_views
+from xianfeng.grids.urls import open311_patterns
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("open311/v2/", include((open311_patterns, "open311"))),  # Open311 GeoReport v2 at its conventional place
 ]
 
 urlpatterns += [

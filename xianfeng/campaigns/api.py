@@ -42,9 +42,9 @@ class MatrixRowSerializer(serializers.Serializer):
     name = serializers.CharField()
     full_name = serializers.CharField()
     cells = serializers.ListField(child=serializers.CharField())
-    required = serializers.IntegerField()
-    done = serializers.IntegerField()
-    overdue = serializers.IntegerField()
+    n_required = serializers.IntegerField(source="required")
+    n_done = serializers.IntegerField(source="done")
+    n_overdue = serializers.IntegerField(source="overdue")
     laggard = serializers.BooleanField()
 
 

@@ -109,19 +109,28 @@ def build_campaigns(ctx: DemoContext) -> None:
 
 
 def _locations(ctx: DemoContext) -> None:
-    """Coordinates for the county, the towns and every contact point's unit (around its town) — for the map."""
+    """Coordinates for the county, the towns and every contact point's unit (around its town) — for the map.
+
+    Bulk path of org_update for these two fields only (plain numbers, no rule beyond their type): one UPDATE batch
+    and one audit row.
+    """
     rng = ctx.rng
-    towns = {o.name: o for o in Organisation.objects.filter(name__in=TOWN_LOCATIONS)}
-    for name, (lat, lng) in TOWN_LOCATIONS.items():
-        if name in towns:
-            org_services.org_update(org=towns[name], latitude=lat, longitude=lng)
     centre = TOWN_LOCATIONS["海盐县"]
-    for org in Organisation.objects.filter(contact_points__isnull=False).exclude(name__in=TOWN_LOCATIONS).distinct():
+    changed = []
+    for org in Organisation.objects.filter(name__in=TOWN_LOCATIONS, depth__lte=2):
+        org.latitude, org.longitude = TOWN_LOCATIONS[org.name]
+        changed.append(org)
+    for org in (Organisation.objects.filter(contact_points__isnull=False).exclude(name__in=TOWN_LOCATIONS)
+                .distinct().order_by("path")):
         town = org.full_name.split("/")[1] if org.depth > 2 else ""
         lat, lng = TOWN_LOCATIONS.get(town, centre)
         spread = 0.03 if town else 0.012
-        org_services.org_update(org=org, latitude=round(lat + rng.uniform(-spread, spread), 5),
-                                longitude=round(lng + rng.uniform(-spread, spread), 5))
+        org.latitude = round(lat + rng.uniform(-spread, spread), 5)
+        org.longitude = round(lng + rng.uniform(-spread, spread), 5)
+        changed.append(org)
+    Organisation.objects.bulk_update(changed, ["latitude", "longitude"], batch_size=500)
+    audit_record(by=None, action="update", model="orgs.Organisation",
+                 summary=f"演示数据：{len(changed)} 个组织的位置（联系点地图）")
 
 
 def _campaign(ctx: DemoContext, county: Organisation, admin) -> object:
@@ -270,12 +279,12 @@ def _ventures(ctx: DemoContext, county: Organisation, admin) -> None:
         village = villages[(i * 7) % len(villages)]
         other = services.venture_create(org=village, name=f"{village.name}{name}", kind=kind,
                                         founded=dt.date(YEAR - 3 + i % 2, 3, 1), by=admin)
-        area, households = rng.randint(20, 60), rng.randint(5, 15)
+        mu, reached = rng.randint(20, 60), rng.randint(5, 15)
         for year in (YEAR - 1, YEAR):
             services.venture_figure_record(venture=other, date=dt.date(year, 6, 30), members=rng.randint(2, 6),
-                                           area_mu=Decimal(area), households=households,
+                                           area_mu=Decimal(mu), households=reached,
                                            income_per_household_yuan=rng.randint(8, 30) * 1000, by=admin)
-            area, households = area * 2, households * 2
+            mu, reached = mu * 2, reached * 2
         services.venture_support_record(venture=other, kind="grant", date=dt.date(YEAR, 4, 10), title="党员创业扶助资金",
                                         amount_fen=rng.randint(2, 8) * 1_000_000, fund_org=county,
                                         key=f"demo:venture:{other.pk}", by=admin)
@@ -321,7 +330,7 @@ def _award_round(ctx: DemoContext, county: Organisation, admin) -> None:
     before = vote_start - dt.timedelta(days=3)
     units = list(Organisation.objects.filter(kind__in=[OrgKind.VILLAGE, OrgKind.COMMUNITY]).order_by("path"))
     nominee_orgs = rng.sample(units, 14)
-    members_by_town = {t.pk: list(Member.objects.in_subtree(t).select_related("person", "org").order_by("id")[:200])
+    members_by_town = {t.pk: list(Member.objects.in_subtree(t).select_related("person", "org").order_by("id")[:40])
                        for t in towns}
     # The platform's figures for every nominee's organisation, each registered rate computed once for all of them.
     from xianfeng.core.rates import org_rates
@@ -380,8 +389,8 @@ def _votes(ctx: DemoContext, award, categories, nominations, start: dt.datetime,
     once per category inside the window — the database's unique constraints check it on insert."""
     rng = ctx.rng
     residents = list(Resident.objects.filter(person__user__isnull=True).select_related("person", "org")
-                     .order_by("id")[: max(60, int(600 * ctx.scale))])
-    users = [User(username=f"resident_{r.person_id}", first_name=r.person.name[:150], person=r.person)
+                     .order_by("id")[: max(60, int(300 * ctx.scale))])
+    users = [User(username=f"voter_{r.person_id}", first_name=r.person.name[:150], person=r.person)
              for r in residents]
     for user in users:
         user.set_unusable_password()  # demo voters sign in with no password; resident_demo is the demo's login

@@ -18,19 +18,19 @@ class _Styled(forms.Form):
 
 
 class PlanForm(_Styled):
-    title = forms.CharField(label=_("Title"), max_length=200)
-    text = forms.CharField(label=_("Plan"), required=False, max_length=50_000, widget=forms.Textarea(attrs={"rows": 8}))
+    title = forms.CharField(label=_("Plan title"), max_length=200)
+    text = forms.CharField(label=_("Plan text"), required=False, max_length=50_000, widget=forms.Textarea(attrs={"rows": 8}))
     file = forms.FileField(label=_("Plan file (PDF, Word, WPS)"), required=False)
 
 
 class ReviewForm(_Styled):
-    note = forms.CharField(label=_("Review note"), required=False, max_length=500,
+    note = forms.CharField(label=_("Reviewer's note"), required=False, max_length=500,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class FollowUpCloseForm(_Styled):
     done_on = forms.DateField(label=_("Done on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    note = forms.CharField(label=_("What was done"), max_length=500)
+    note = forms.CharField(label=_("Follow-up outcome"), max_length=500)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,22 +42,22 @@ class ScoreForm(_Styled):
 
 
 class ObjectionAnswerForm(_Styled):
-    answer = forms.CharField(label=_("Answer"), max_length=3000, widget=forms.Textarea(attrs={"rows": 2}))
+    answer = forms.CharField(label=_("Committee's answer"), max_length=3000, widget=forms.Textarea(attrs={"rows": 2}))
     upheld = forms.BooleanField(label=_("The objection is upheld"), required=False)
 
 
 class ObjectionForm(_Styled):
     name = forms.CharField(label=_("Your name"), max_length=50, required=False)
-    contact = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    contact = forms.CharField(label=_("Contact phone"), max_length=20, required=False)
     text = forms.CharField(label=_("Objection"), max_length=3000, required=False,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class BulletinForm(_Styled):
-    kind = forms.ChoiceField(label=_("Kind"), choices=Bulletin.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind of bulletin"), choices=Bulletin.Kind.choices)
     issue = forms.IntegerField(label=_("Issue number"), required=False, min_value=1, max_value=100_000)
-    title = forms.CharField(label=_("Title"), max_length=200)
-    body = forms.CharField(label=_("Text"), max_length=50_000, widget=forms.Textarea(attrs={"rows": 6}))
+    title = forms.CharField(label=_("Headline"), max_length=200)
+    body = forms.CharField(label=_("Body text"), max_length=50_000, widget=forms.Textarea(attrs={"rows": 6}))
     image = forms.FileField(label=_("Image"), required=False)
     publish = forms.BooleanField(label=_("Publish now"), required=False)
 
@@ -65,7 +65,7 @@ class BulletinForm(_Styled):
 class DriveReportForm(_Styled):
     date = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     achieved = forms.IntegerField(label=_("Achieved so far"), min_value=0, max_value=1_000_000)
-    note = forms.CharField(label=_("Note"), required=False, max_length=300)
+    note = forms.CharField(label=_("Progress note"), required=False, max_length=300)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -242,7 +242,8 @@ class AwardRound(models.Model):
     publicity_days = models.PositiveSmallIntegerField("公示天数", default=7)
     publicity_start = models.DateTimeField("公示开始", null=True, blank=True)
     vote_weight = models.PositiveSmallIntegerField("群众评议权重%", default=40)
-    votes_per_ip_per_hour = models.PositiveIntegerField("每地址每小时票数上限", default=60)
+    # Generous: residents behind one carrier NAT or village Wi-Fi share an address; 0 turns the limit off.
+    votes_per_ip_per_hour = models.PositiveIntegerField("每地址每小时票数上限", default=300)
     published_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()

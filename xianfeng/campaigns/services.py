@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -126,7 +127,7 @@ def campaign_create(*, name: str, org: Organisation, start: dt.date, implement_f
     return campaign
 
 
-PHASE_ORDER = [Campaign.Phase.DEPLOY, Campaign.Phase.IMPLEMENT, Campaign.Phase.EVALUATE, Campaign.Phase.CLOSED]
+PHASE_ORDER: list[str] = [Campaign.Phase.DEPLOY, Campaign.Phase.IMPLEMENT, Campaign.Phase.EVALUATE, Campaign.Phase.CLOSED]
 
 
 @transaction.atomic
@@ -144,7 +145,7 @@ def campaign_advance(*, campaign: Campaign, by: Any = None) -> Campaign:
     return campaign
 
 
-def required_orgs(campaign: Campaign, kinds: list[str] | None = None):
+def required_orgs(campaign: Campaign, kinds: Sequence[str] | None = None):
     """Active organisations in the campaign's subtree of the given kinds (default: any deliverable's kinds)."""
     if kinds is None:
         kinds = sorted({k for d in campaign.deliverables.all() for k in d.org_kinds})
@@ -402,7 +403,9 @@ def follow_up_create(*, org: Organisation, text: str, due: dt.date, meeting: Mee
     """A follow-up task from a meeting or a guidance visit, owned by `org`."""
     if (meeting is None) == (visit is None):
         raise ValidationError({"source": ["后续事项须来自一次会议或一次指导"]})
-    source_date = meeting.date if meeting is not None else visit.date
+    source = meeting if meeting is not None else visit
+    assert source is not None
+    source_date = source.date
     if due < source_date:
         raise ValidationError({"due": ["完成时限早于会议或指导日期"]})
     item = FollowUp(meeting=meeting, visit=visit, org=org, text=_text(text, "text", 500), due=due)
@@ -556,21 +559,21 @@ def window_text(award: AwardRound) -> str:
     return f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}"
 
 
-@transaction.atomic
 def vote_cast(*, nomination: Nomination, user: Any, ip: str | None = None, now: dt.datetime | None = None) -> Vote:
     """One vote by a registered resident for `nomination` inside the round's window.
 
     Raises VoteRefused (outside the window, not a resident, round not open), RateLimited (too many votes from one
     address this hour), AlreadyVoted (the database's unique constraints: one per account and one per person in each
-    category — so a second account of the same person cannot vote again).
+    category — so a second account of the same person cannot vote again). The vote and its audit row are one
+    transaction (a savepoint when the caller has one open); the checks before it only read.
     """
     now = _now(now)
     category = nomination.category
     award = category.round
-    if not is_registered_resident(user):
-        raise VoteRefused("只有登记的居民可以参加评议", award)
     if award.status != AwardRound.Status.VOTING or not award.vote_start <= now < award.vote_end:
         raise VoteRefused(f"评议时间为 {window_text(award)}", award)
+    if not is_registered_resident(user):
+        raise VoteRefused("只有登记的居民可以参加评议", award)
     if nomination.status != Nomination.Status.NOMINATED:
         raise VoteRefused("该推荐对象不在评议之列", award)
     if ip and award.votes_per_ip_per_hour and Vote.objects.filter(
@@ -580,9 +583,9 @@ def vote_cast(*, nomination: Nomination, user: Any, ip: str | None = None, now: 
     try:
         with transaction.atomic():
             vote.save()
+            audit_record(by=user, action="create", obj=vote, ip=ip, summary=f"评议投票 {category.name}")
     except IntegrityError:
         raise AlreadyVoted(category.pk) from None
-    audit_record(by=user, action="create", obj=vote, ip=ip, summary=f"评议投票 {category.name}")
     return vote
 
 
@@ -642,13 +645,15 @@ def round_results(award: AwardRound, *, now: dt.datetime | None = None) -> dict[
     w = Decimal(award.vote_weight) / 100
     results: dict[int, list[ResultRow]] = {}
     for category_id, items in by_category.items():
-        top = max((n.n_votes for n in items), default=0)
+        counts = {n.pk: n.n_votes for n in items}  # type: ignore[attr-defined]  # annotated above
+        averages = {n.pk: n.avg_score for n in items}  # type: ignore[attr-defined]
+        top = max(counts.values(), default=0)
         rows = []
         for n in items:
-            vote_score = _q2(Decimal(n.n_votes) * 100 / top) if top else Decimal("0.00")
-            committee = _q2(n.avg_score) if n.avg_score is not None else None
+            vote_score = _q2(Decimal(counts[n.pk]) * 100 / top) if top else Decimal("0.00")
+            committee = _q2(averages[n.pk]) if averages[n.pk] is not None else None
             final = _q2(w * vote_score + (1 - w) * (committee or 0))
-            rows.append(ResultRow(n, n.n_votes, vote_score, committee, final))
+            rows.append(ResultRow(n, counts[n.pk], vote_score, committee, final))
         rows.sort(key=lambda r: (-r.final, -r.votes, r.nomination.pk))
         results[category_id] = rows
     return results
@@ -687,7 +692,8 @@ def objection_lodge(*, nomination: Nomination, name: str, contact: str, text: st
     """Anyone may object to a proposed winner during publicity; a name and a reachable phone are required."""
     award = nomination.category.round
     now = _now(now)
-    if award.status != AwardRound.Status.PUBLICITY or now >= publicity_end(award):
+    end = publicity_end(award)
+    if award.status != AwardRound.Status.PUBLICITY or end is None or now >= end:
         raise ValidationError({"nomination": ["不在公示期内"]})
     if nomination.status != Nomination.Status.AWARDED:
         raise ValidationError({"nomination": ["只能对公示的拟表彰对象提出异议"]})
@@ -736,7 +742,8 @@ def award_round_publish(*, award: AwardRound, now: dt.datetime | None = None, by
     """After publicity, with every objection answered: publish the final list."""
     now = _now(now)
     award = AwardRound.objects.select_for_update().get(pk=award.pk)
-    if award.status != AwardRound.Status.PUBLICITY or now < publicity_end(award):
+    end = publicity_end(award)
+    if award.status != AwardRound.Status.PUBLICITY or end is None or now < end:
         raise ValidationError({"status": ["公示期满后才能公布"]})
     if Objection.objects.filter(nomination__category__round=award, answered_at__isnull=True).exists():
         raise ValidationError({"status": ["还有异议未答复"]})
@@ -958,6 +965,7 @@ class DriveRow:
     target: DriveTarget
     achieved: int
     as_of: dt.date | None
+    may_report: bool = False  # set by the page for the viewer
 
     @property
     def pct(self) -> int:

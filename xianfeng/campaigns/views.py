@@ -6,8 +6,6 @@ Thin: parse → restrict → call a service → render. Out of scope answers 404
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -152,7 +150,7 @@ def plan_edit(request, pk: int, org_id: int):
                     plan = services.plan_submit(plan=plan, by=request.user)
                     messages.success(request, _("The plan was submitted."))
                 else:
-                    messages.success(request, _("The plan was saved."))
+                    messages.success(request, _("The campaign plan was saved."))
                 return redirect("campaigns:plan", pk=campaign.pk, org_id=org.pk)
             if op in ("return", "accept"):
                 if not may_review or plan is None:
@@ -227,7 +225,7 @@ def follow_up_close(request, pk: int):
         else:
             messages.success(request, _("The follow-up was marked done."))
     else:
-        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "；".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("campaigns:follow_up_list")
 
 
@@ -253,7 +251,7 @@ def contact_map(request):
         markers.append({"name": p.org.name, "leader": p.leader.name, "title": p.leader_title, "kind": p.get_kind_display(),
                         "value": [round(where[1], 5), round(where[0], 5)], "id": p.pk})
     context = {
-        "points": points, "markers_json": json.dumps(markers, ensure_ascii=False), "unplaced": unplaced,
+        "points": points, "markers": markers, "unplaced": unplaced,
         "kinds": [(ContactPoint.Kind(k).label, n) for k, n in sorted(kinds.items())],
     }
     return render(request, "campaigns/contact_map.html", context)
@@ -296,16 +294,16 @@ def award_detail(request, pk: int):
             elif op == "answer":
                 objection = get_object_or_404(Objection, pk=request.POST.get("objection") or 0,
                                               nomination__category__round=award)
-                form = ObjectionAnswerForm(request.POST)
-                if not form.is_valid():
-                    raise ValidationError([e for errs in form.errors.values() for e in errs])
-                services.objection_answer(objection=objection, by=request.user, **form.cleaned_data)
+                answer_form = ObjectionAnswerForm(request.POST)
+                if not answer_form.is_valid():
+                    raise ValidationError([e for errs in answer_form.errors.values() for e in errs])
+                services.objection_answer(objection=objection, by=request.user, **answer_form.cleaned_data)
             else:
                 raise ValidationError(_("Unknown operation."))
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         else:
-            messages.success(request, _("Done."))
+            messages.success(request, _("The operation was done."))
         return redirect("campaigns:award_detail", pk=award.pk)
     categories = list(award.categories.all())
     nominations = (Nomination.objects.filter(category__round=award).select_related("category", "nominated_by")
@@ -369,7 +367,7 @@ def venture_detail(request, pk: int):
         "households": [f.households for f in figures],
         "members": [f.members for f in figures],
     }
-    context = {"venture": venture, "figures": figures, "chart_json": json.dumps(chart),
+    context = {"venture": venture, "figures": figures, "chart": chart,
                "supports": venture.supports.all(), "founders": venture.founders.select_related("person")}
     return render(request, "campaigns/venture_detail.html", context)
 
@@ -436,7 +434,7 @@ def bulletin_list(request):
     for b in page:
         b.may_change = can(request.user, "change", b.org)
     scope = scope_paths(request.user, "change")
-    orgs = editable.units().filter(depth__lte=3).order_by("path")[:200] if scope is None or scope else []
+    orgs = editable.order_by("path")[:200] if scope is None or scope else []
     return render(request, "campaigns/bulletin_list.html", {"page": page, "form": form, "orgs": orgs}, status=status)
 
 

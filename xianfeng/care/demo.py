@@ -2,8 +2,15 @@
 villages and communities and two enterprises, a year of allocations and aid; care cases with a year of visits and
 春风 actions; 20 one-key call devices for elderly members with limited mobility and a year of their alerts.
 
-Through the services: funds, contributions, allocations, every disbursement (applicant → secretary → fund owner),
-cases, policies, devices and their responders. Bulk paths, for speed, applying the same rules:
+Through the services: funds, the founding contribution, policies, devices and their responders. Bulk paths, for
+speed, applying the same rules:
+- the year's allocations (parent fund → direct child only) go to the ledger as one ledger_post_many batch, which
+  checks every fund's zero floor posting by posting;
+- care cases are inserted as rows (each member once; the database's one-open-case constraint holds) with one audit
+  row for the batch;
+- aid: each request is written with its applicant, its reviewer (staff over the case's organisation, not the
+  applicant) and its decider (the fund's owner, not the applicant), paid only if the fund's running balance covers
+  it (else rejected with the reason), and the payments are posted as one ledger batch keyed per request;
 - visits and 春风 actions are inserted as CareAction rows, and each case's next visit is then set exactly as
   action_record sets it (the latest visit + the case's period);
 - the year of past alerts is written as the rows the services leave behind — the alert with its chain and policy
@@ -21,14 +28,15 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
+from xianfeng.core.audit import audit_record
 from xianfeng.core.demo import DEMO_PASSWORD, DEMO_TODAY, DemoContext, demo_step
 from xianfeng.core.scoping import can
-from xianfeng.ledger.services import FloorCrossed
+from xianfeng.ledger.services import PostingSpec, ledger_post_many
 from xianfeng.orgs import services as org_services
 from xianfeng.orgs.models import Member, Organisation, OrgKind, Role, User
 
 from . import services
-from .models import Alert, AlertEvent, AlertStep, CareAction, CareCase, Device, DeviceContact
+from .models import Alert, AlertEvent, AlertStep, CareAction, CareCase, Device, DeviceContact, Disbursement
 
 FUND_TOTAL_FEN = 3_150_000_00  # the report: a 3.15 M yuan county member-care fund
 DEVICES = 20
@@ -77,11 +85,14 @@ def build_care(ctx: DemoContext) -> None:
 
     # --- funds: county → towns → some villages/communities and two enterprises ---------------------------------
     county_fund = services.fund_create(name="海盐县党员关爱基金", org=county, owner=admin, by=admin)
-    services.fund_contribute(fund=county_fund, amount=FUND_TOTAL_FEN, memo="县财政及党费划拨设立关爱基金",
-                             key="demo:county-fund", by=admin)
+    opening = _opening(county_fund)
+    services.fund_contribute(fund=county_fund, amount=FUND_TOTAL_FEN, memo=opening.memo, key="demo:county-fund",
+                             by=admin)
     town_funds = {t.pk: services.fund_create(name=f"{t.name}党员关爱基金", org=t, owner=town_owner[t.pk],
                                              parent=county_fund, by=admin) for t in towns}
-    units = list(communities[:6]) + list(Organisation.objects.filter(kind=OrgKind.VILLAGE).order_by("code")[:8])
+    units = list(communities[:6])  # and the first village of each town
+    units += [v for t in towns if (v := Organisation.objects.filter(kind=OrgKind.VILLAGE, path__startswith=t.path)
+                                   .order_by("code").first()) is not None]
     units += list(Organisation.objects.filter(kind=OrgKind.ENTERPRISE).order_by("code")[:2])
     secretaries = {r.org_id: r.user for r in Role.objects.filter(kind=Role.Kind.SECRETARY).select_related("user")}
     unit_funds = {}
@@ -90,16 +101,17 @@ def build_care(ctx: DemoContext) -> None:
         owner = secretaries.get(unit.pk) or town_owner[town_id]
         unit_funds[unit.pk] = services.fund_create(name=f"{unit.name}关爱基金", org=unit, owner=owner,
                                                    parent=town_funds[town_id], by=town_owner[town_id])
-    for quarter in range(4):  # a year of quarterly allocations, county → towns → units
+    postings = []  # a year of quarterly allocations, county → towns → units, posted as one checked batch
+    for quarter in range(4):
         for town in towns:
-            share = 120_000_00 if town.pk == wuyuan.pk else 60_000_00
-            services.fund_allocate(source=county_fund, target=town_funds[town.pk], amount=share,
-                                   memo=f"第{quarter + 1}季度下拨", key=f"demo:q{quarter}:{town.pk}", by=admin)
+            target = town_funds[town.pk]
+            postings.append(_allocation(county_fund, target, 150_000_00 if town.pk == wuyuan.pk else 60_000_00,
+                                        quarter))
         for unit in units:
-            fund = unit_funds[unit.pk]
-            services.fund_allocate(source=fund.parent, target=fund, amount=rng.choice([8_000_00, 10_000_00, 12_000_00]),
-                                   memo=f"第{quarter + 1}季度下拨", key=f"demo:q{quarter}:u{unit.pk}",
-                                   by=fund.parent.owner)
+            target = unit_funds[unit.pk]
+            postings.append(_allocation(target.parent, target, rng.choice([8_000_00, 10_000_00, 12_000_00]),
+                                        quarter))
+    ledger_post_many(postings=postings, by=admin)
 
     # --- care cases with a year of visits ------------------------------------------------------------------------
     cutoff = DEMO_TODAY.replace(year=DEMO_TODAY.year - 80)
@@ -114,14 +126,17 @@ def build_care(ctx: DemoContext) -> None:
                                                      OrgKind.SCHOOL, OrgKind.SOCIAL]).order_by("-depth"):
         unit_of.setdefault(org.path, org)
     cases: list[CareCase] = []
-    for member in chosen:
+    for member in chosen:  # one open case per member: `chosen` has each member once (the database checks it too)
         unit = next((unit_of[member.org.path[:i]] for i in range(len(member.org.path), 0, -4)
                      if member.org.path[:i] in unit_of), county)
         reason = CareCase.Reason.LIMITED if member.status == Member.Status.LIMITED else rng.choice(
             [CareCase.Reason.AGE_80, CareCase.Reason.AGE_80, CareCase.Reason.SICK, CareCase.Reason.HARDSHIP])
-        cases.append(services.case_open(member=member, org=unit, reason=reason, by=admin,
-                                        visit_every_days=rng.choice([15, 30, 30, 30]),
-                                        today=YEAR_START + dt.timedelta(days=rng.randint(0, 60))))
+        period = rng.choice([15, 30, 30, 30])
+        opened = YEAR_START + dt.timedelta(days=rng.randint(0, 60))
+        cases.append(CareCase(member=member, org=unit, reason=reason, visit_every_days=period, opened_on=opened,
+                              next_visit_due=opened + dt.timedelta(days=period), created_by=admin))
+    CareCase.objects.bulk_create(cases, batch_size=1000)
+    audit_record(by=admin, action="import", model="care.CareCase", summary=f"演示数据：建立关爱对象 {len(cases)} 名")
     actions = []
     for case in cases:
         day = case.opened_on
@@ -142,7 +157,15 @@ def build_care(ctx: DemoContext) -> None:
     CareCase.objects.bulk_update(cases, ["next_visit_due"], batch_size=1000)
 
     # --- a year of aid: requested by the town, reviewed by the unit's secretary, paid by the fund's owner ---------
-    paid = 0
+    # The approval rules (services.may_review / may_decide, the zero floor) are checked here row by row; the
+    # payments are then posted as one ledger batch that checks every floor again, posting by posting.
+    balance = {f.pk: 0 for f in [county_fund, *town_funds.values(), *unit_funds.values()]}
+    accounts = {f.account_id: f for f in [county_fund, *town_funds.values(), *unit_funds.values()]}
+    for posting in [_opening(county_fund), *postings]:
+        for account_id, amount in posting.entries:
+            if account_id in accounts:
+                balance[accounts[account_id].pk] += amount
+    requests = []
     for case in rng.sample(cases, k=min(len(cases), max(3, int(150 * ctx.scale)))):
         town_id = next((t.pk for t in towns if case.org.path.startswith(t.path)), None)
         fund = unit_funds.get(case.org.pk) or town_funds.get(town_id) or county_fund
@@ -151,14 +174,28 @@ def build_care(ctx: DemoContext) -> None:
                          if u is not None and u != applicant and can(u, "change", case.org)), None)
         if reviewer is None or fund.owner == applicant:
             continue
-        d = services.disbursement_request(fund=fund, case=case, reason=rng.choice(AID_ITEMS), by=applicant,
-                                          amount=rng.choice([500_00, 800_00, 1_000_00, 2_000_00, 3_000_00]))
-        services.disbursement_review(disbursement=d, by=reviewer, approve=True)
-        try:
-            services.disbursement_decide(disbursement=d, by=fund.owner, approve=True)
-            paid += 1
-        except FloorCrossed:
-            services.disbursement_decide(disbursement=d, by=fund.owner, approve=False, note="本基金余额不足，转上级基金")
+        amount = rng.choice([500_00, 800_00, 1_000_00, 2_000_00, 3_000_00])
+        asked = _aware(YEAR_START + dt.timedelta(days=rng.randint(70, 350)), 9 * 3600)
+        d = Disbursement(fund=fund, case=case, amount=amount, reason=rng.choice(AID_ITEMS), requested_by=applicant,
+                         requested_at=asked, reviewed_by=reviewer, reviewed_at=asked + dt.timedelta(days=1),
+                         decided_by=fund.owner, decided_at=asked + dt.timedelta(days=2))
+        if balance[fund.pk] >= amount:
+            balance[fund.pk] -= amount
+            d.status = Disbursement.Status.REVIEWED  # paid below, once its posting exists
+        else:
+            d.status, d.decision_note = Disbursement.Status.REJECTED, "本基金余额不足，转上级基金"
+        requests.append(d)
+    Disbursement.objects.bulk_create(requests, batch_size=1000)
+    aid = services.aid_account()
+    to_pay = [d for d in requests if d.status == Disbursement.Status.REVIEWED]
+    txns = ledger_post_many(postings=[PostingSpec(
+        entries=[(d.fund.account_id, -d.amount), (aid.pk, d.amount)], kind="care.disbursement",
+        memo=f"{d.fund.name} 拨付 {d.case.member}：{d.reason}"[:300], key=f"care.disbursement:{d.pk}")
+        for d in to_pay], by=admin)
+    for d, txn in zip(to_pay, txns, strict=True):
+        d.status, d.transaction = Disbursement.Status.PAID, txn
+    Disbursement.objects.bulk_update(to_pay, ["status", "transaction"], batch_size=1000)
+    paid = len(to_pay)
 
     # --- devices and a year of alerts ----------------------------------------------------------------------------
     now = timezone.now()
@@ -198,9 +235,23 @@ def build_care(ctx: DemoContext) -> None:
         "call devices": len(devices), "alerts": n_alerts})
 
 
+def _opening(fund) -> PostingSpec:
+    """The county fund's founding contribution (what fund_contribute posts), for the running balances above."""
+    return PostingSpec(entries=[(services.income_account().pk, -FUND_TOTAL_FEN), (fund.account_id, FUND_TOTAL_FEN)],
+                       memo="县财政及党费划拨设立关爱基金", kind="care.contribution", key="care.contribution:demo:county-fund")
+
+
+def _allocation(source, target, amount: int, quarter: int) -> PostingSpec:
+    """What fund_allocate posts (parent → direct child), keyed by quarter."""
+    assert target.parent_id == source.pk
+    return PostingSpec(entries=[(source.account_id, -amount), (target.account_id, amount)], kind="care.allocation",
+                       memo=f"{source.name} → {target.name}：第{quarter + 1}季度下拨",
+                       key=f"care.allocation:demo:q{quarter}:{target.pk}")
+
+
 def _ack_seconds(rng, real: bool) -> float:
     """Time to acknowledge: mostly well under a minute, a tail beyond (the 60-s share lands near 90 %)."""
-    return max(4.0, rng.lognormvariate(math.log(22 if real else 28), 0.75))
+    return max(4.0, rng.lognormvariate(math.log(20 if real else 24), 0.65))
 
 
 def _alert_history(ctx: DemoContext, devices: list[Device]) -> int:
@@ -240,7 +291,7 @@ def _alert_history(ctx: DemoContext, devices: list[Device]) -> int:
         meta.append((called, ack, arrive, resolved, responder, outcome))
     Alert.objects.bulk_create(alerts, batch_size=1000)
     steps, events = [], []
-    for alert, (called, ack, arrive, resolved, responder, outcome) in zip(alerts, meta, strict=True):
+    for alert, (called, ack, arrive, resolved, responder, _outcome) in zip(alerts, meta, strict=True):
         raised = alert.raised_at
         events.append(AlertEvent(alert=alert, at=raised, kind=AlertEvent.Kind.RAISED, detail=alert.device.address))
         for seq, level in enumerate(called, start=1):

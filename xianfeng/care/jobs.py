@@ -4,6 +4,7 @@ from xianfeng.jobs.registry import daily, job, periodic
 
 from . import services
 
+
 # An alert step must never be parked: many quick retries instead of the queue's default few slow ones.
 @job(services.STEP_JOB, max_attempts=100, backoff=1)
 def alert_step(step_id: int) -> None:

@@ -294,6 +294,9 @@ class DeviceContact(models.Model):
             models.CheckConstraint(condition=Q(level__in=[1, 2]), name="care_contact_level_1_or_2"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.device} L{self.level} {self.user}"
+
 
 class DeviceNonce(models.Model):
     """A nonce a device has used in a signed request; a second request with it is a replay. Pruned after the
@@ -305,6 +308,9 @@ class DeviceNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "nonce"], name="care_nonce_once")]
+
+    def __str__(self) -> str:
+        return self.nonce
 
 
 class DeviceEvent(AppendOnlyModel):
@@ -449,6 +455,9 @@ class AlertStep(models.Model):
         ordering = ["alert", "seq"]
         constraints = [models.UniqueConstraint(fields=["alert", "seq"], name="care_step_seq")]
         indexes = [models.Index(fields=["due_at"], condition=Q(status="pending"), name="care_step_pending_due")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}#{self.seq} L{self.level}"
 
     @property
     def lag_seconds(self) -> float | None:

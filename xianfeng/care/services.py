@@ -108,6 +108,14 @@ def format_yuan(fen: int | None) -> str:
     return f"{sign}{yuan:,}.{rest:02d}"
 
 
+def display_name(user: Any) -> str:
+    """A user's name as responders know it: the full name, else the linked person's name, else the username."""
+    if user is None:
+        return ""
+    person = getattr(user, "person", None)
+    return user.get_full_name() or (person.name if person is not None else "") or user.get_username()
+
+
 # ------------------------------------------------------------------------------------------------------------ funds
 
 
@@ -617,10 +625,11 @@ def alert_raise(*, device: Device, kind: str, key: str, now: dt.datetime | None 
 def _alert_text(alert: Alert) -> tuple[str, str]:
     device = alert.device
     holder = device.holder.name
+    at = timezone.localtime(alert.raised_at)
     if alert.kind == Alert.Kind.OFFLINE:
-        return (f"一键通离线：{holder}", f"{device.address}（{device.serial}）的设备 {timezone.localtime(alert.raised_at):%H:%M} 起无心跳，请联系确认。")
+        return f"一键通离线：{holder}", f"{device.address}（{device.serial}）的设备 {at:%H:%M} 起无心跳，请联系确认。"
     what = "测试呼叫" if alert.kind == Alert.Kind.TEST else "紧急呼叫"
-    return (f"一键通{what}：{holder}", f"{holder} 在 {device.address} 按下了呼叫键（{timezone.localtime(alert.raised_at):%H:%M:%S}）。请点链接确认响应。")
+    return f"一键通{what}：{holder}", f"{holder} 在 {device.address} 按下了呼叫键（{at:%H:%M:%S}）。请点链接确认响应。"
 
 
 def alert_step_run(*, step_id: int, now: dt.datetime | None = None, ran_by: str = "worker") -> str:
@@ -640,7 +649,8 @@ def alert_step_run(*, step_id: int, now: dt.datetime | None = None, ran_by: str 
             AlertStep.objects.filter(pk=step.pk).update(status=AlertStep.Status.CANCELLED)
             return AlertStep.Status.CANCELLED
         subject, body = _alert_text(alert)
-        users = list(User.objects.filter(pk__in=_level_users(alert.chain, step.level), is_active=True).order_by("pk"))
+        users = list(User.objects.filter(pk__in=_level_users(alert.chain, step.level), is_active=True)
+                     .select_related("person").order_by("pk"))
         for user in users:
             notify(to=user, kind=ALERT_KIND, subject=subject, body=body,
                    link=reverse("care:ack", args=[ack_token(alert, user)]),
@@ -648,7 +658,7 @@ def alert_step_run(*, step_id: int, now: dt.datetime | None = None, ran_by: str 
         AlertStep.objects.filter(pk=step.pk).update(status=AlertStep.Status.DONE, ran_at=now, ran_by=ran_by[:100],
                                                     notified=[u.pk for u in users])
         Alert.objects.filter(pk=alert.pk).update(current_level=step.level, calls=alert.calls + 1)
-        names = "、".join(u.get_full_name() or u.get_username() for u in users) or "无人"
+        names = "、".join(display_name(u) for u in users) or "无人"
         AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.CALLED if users else AlertEvent.Kind.SKIPPED,
                                   level=step.level, detail=f"{LEVEL_LABELS.get(step.level, '')}：{names}"[:500])
         following = _next_level(alert.chain, step.level)
@@ -710,7 +720,7 @@ def alert_acknowledge(*, alert: Alert, by: Any, now: dt.datetime | None = None) 
         raise AlertClosed(f"该警报已由 {alert.acknowledged_by or '他人'} 响应")
     alert.refresh_from_db()
     _cancel_pending_steps(alert)
-    name = by.get_full_name() or by.get_username()
+    name = display_name(by)
     AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.ACKNOWLEDGED, by=by,
                               detail=f"{name} 响应（{seconds:.0f} 秒）")
     User = get_user_model()

@@ -44,7 +44,7 @@ def _errors(request, exc: ValidationError) -> None:
 
 def _open_alerts(user):
     return (Alert.objects.restrict(user, "view").filter(status__in=Alert.OPEN_STATES)
-            .select_related("device__holder", "org", "acknowledged_by").order_by("status", "raised_at"))
+            .select_related("device__holder", "org", "acknowledged_by__person").order_by("status", "raised_at"))
 
 
 def _console_context(request) -> dict:
@@ -52,7 +52,7 @@ def _console_context(request) -> dict:
     alerts = list(_open_alerts(request.user)[:200])
     User = get_user_model()
     called_ids = {u for a in alerts for lv in a.chain for u in lv.get("users", [])}
-    names = {u.pk: u.get_full_name() or u.get_username() for u in User.objects.filter(pk__in=called_ids)}
+    names = {u.pk: services.display_name(u) for u in User.objects.filter(pk__in=called_ids).select_related("person")}
     for a in alerts:
         a.elapsed = int((now - a.raised_at).total_seconds())
         level = next((lv for lv in a.chain if lv["level"] == a.current_level), None)

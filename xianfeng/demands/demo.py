@@ -28,7 +28,7 @@ from xianfeng.orgs.models import Member, Organisation, OrgKind, Resident
 from xianfeng.points.models import Award, Redemption, Reward
 from xianfeng.points.services import issuing_account, points_rule_set, reward_create, rules_for, shop_account
 
-from .models import Category, Claim, Demand, Pairing, ServiceRecord
+from .models import Claim, Demand, Pairing, ServiceRecord
 
 TZ = timezone.get_default_timezone()
 START = DEMO_TODAY - dt.timedelta(days=365)

@@ -315,23 +315,21 @@ def pairings(request):
     qs = Pairing.objects.restrict(request.user, "view").select_related("member__person", "org").order_by(
         "end", "-start")
     form = PairingForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            member = Member.objects.restrict(request.user, "change").filter(pk=form.cleaned_data["member"]).first()
-            if member is None:
-                form.add_error("member", _("No such member in your organisations."))
+    if request.method == "POST" and form.is_valid():
+        member = Member.objects.restrict(request.user, "change").filter(pk=form.cleaned_data["member"]).first()
+        if member is None:
+            form.add_error("member", _("No such member in your organisations."))
+        else:
+            try:
+                services.pairing_create(org=community_of(member.org), member=member,
+                                        household=form.cleaned_data["household"], start=form.cleaned_data["start"],
+                                        notes=form.cleaned_data["notes"], by=request.user)
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errs)
             else:
-                try:
-                    services.pairing_create(org=community_of(member.org), member=member,
-                                            household=form.cleaned_data["household"],
-                                            start=form.cleaned_data["start"], notes=form.cleaned_data["notes"],
-                                            by=request.user)
-                except ValidationError as exc:
-                    for field, errs in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errs)
-                else:
-                    messages.success(request, _("Pairing created."))
-                    return redirect("demands:pairings")
+                messages.success(request, _("Pairing created."))
+                return redirect("demands:pairings")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "demands/pairings.html", {"page": page, "form": form},
                   status=400 if form.errors else 200)

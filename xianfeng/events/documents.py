@@ -3,7 +3,6 @@ system provides (Debian's fonts-wqy-microhei; `make system-deps` installs it).""
 
 from __future__ import annotations
 
-
 import segno
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -28,7 +27,8 @@ def certificate_pdf(cert: Certificate) -> bytes:
     svg = segno.make(verify_url(cert), error="m").svg_data_uri(scale=4)
     html = render_to_string("events/certificate_pdf.html", {
         "cert": cert, "person": cert.person,
-        "rows": [(day, title, round(minutes / 60, 2)) for _pk, day, title, minutes in cert.entries], "verify_url": verify_url(cert), "qr": svg,
+        "rows": [(day, title, round(minutes / 60, 2)) for _pk, day, title, minutes in cert.entries],
+        "verify_url": verify_url(cert), "qr": svg,
         "code": "-".join(cert.code[i:i + 4] for i in range(0, len(cert.code), 4)),
         "issued": timezone.localtime(cert.issued_at).date(),
     })

@@ -23,7 +23,7 @@ from django.db.models.functions import Substr
 from xianfeng.core.scoping import SEGMENT, subtree_q
 from xianfeng.orgs.models import Member, Organisation
 
-from .models import Activity, ActivityKind, Attendance, Audience, Team, TeamMember
+from .models import Activity, Attendance, Audience, Team, TeamMember
 
 
 def _ancestors(path: str) -> list[str]:

@@ -37,7 +37,7 @@ def fold(line: str) -> str:
 
 
 def _utc(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def calendar(name: str, activities: Iterable[Activity], *, host: str, now: dt.datetime) -> str:

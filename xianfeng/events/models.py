@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from xianfeng.core.models import AppendOnlyModel
-from xianfeng.core.scoping import ScopedQuerySet, scope_paths, scope_q, subtree_q
+from xianfeng.core.scoping import ScopedQuerySet, scope_paths, scope_q
 from xianfeng.orgs.models import Member, Organisation, Person
 
 
@@ -242,13 +242,6 @@ class Registration(models.Model):
         return f"{self.person} → {self.activity}"
 
 
-class AttendanceQuerySet(ScopedQuerySet):
-    def expected_lessons(self):
-        """Lesson attendances of members who were in the lesson's audience (the rate's numerator)."""
-        return self.filter(activity__kind=ActivityKind.LESSON, activity__audience=Audience.SUBTREE,
-                           member__isnull=False, member_expected=True).exclude(activity__status="cancelled")
-
-
 class Attendance(models.Model):
     """One person at one activity: when they checked in (and out), how it was recorded, and the volunteer hours."""
 
@@ -285,7 +278,7 @@ class Attendance(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = AttendanceQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = "签到"
@@ -341,7 +334,3 @@ class Certificate(AppendOnlyModel):
     @property
     def hours(self) -> float:
         return round(self.minutes / 60, 2)
-
-
-def in_subtree(field: str, org: Organisation) -> Q:
-    return subtree_q(field, org.path)

@@ -139,7 +139,8 @@ def team_invite(*, team: Team, person: Person, by: Any = None) -> TeamMember:
         from xianfeng.notify.services import notify
 
         notify(to=user, kind="events.team_invitation", subject=f"邀请您加入服务团：{team.name}",
-               link=f"/events/teams/{team.pk}/", key=f"events:team:{team.pk}:invite:{membership.pk}:{int(membership.updated_at.timestamp())}")
+               link=f"/events/teams/{team.pk}/",
+               key=f"events:team:{team.pk}:invite:{membership.pk}:{int(membership.updated_at.timestamp())}")
     return membership
 
 
@@ -512,7 +513,7 @@ def attendance_close_missing(*, now: dt.datetime | None = None) -> int:
 def hours_approve(*, attendance: Attendance, by: Any = None, minutes: int | None = None) -> Attendance:
     """Approve pending volunteer hours (optionally corrected to `minutes`, never above what was counted); a
     member's approved hours earn points once (points_award is keyed by this attendance)."""
-    att = Attendance.objects.select_for_update().select_related("activity", "member").get(pk=attendance.pk)
+    att = Attendance.objects.select_for_update(of=("self",)).select_related("activity", "member").get(pk=attendance.pk)
     if minutes is not None:
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= att.minutes:
             raise ValidationError({"minutes": [f"认定分钟须在 0 到 {att.minutes} 之间"]})

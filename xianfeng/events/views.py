@@ -86,10 +86,8 @@ def activity_list(request):
     period_form, start, end = _period(request)
     qs = qs.between(start, end)
     upcoming = request.GET.get("upcoming") == "1"
-    if upcoming:
-        qs = qs.filter(ends_at__gte=timezone.now()).order_by("starts_at", "id")
-    else:
-        qs = qs.order_by("-starts_at", "-id")
+    qs = (qs.filter(ends_at__gte=timezone.now()).order_by("starts_at", "id") if upcoming
+          else qs.order_by("-starts_at", "-id"))
     page = Paginator(qs.annotate(n_attended=Count("attendances")), PAGE_SIZE).get_page(request.GET.get("page"))
     may_create = scope_paths(request.user, "change") != []
     return render(request, "events/activity_list.html", {

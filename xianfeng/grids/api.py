@@ -14,10 +14,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from xianfeng.core.api import Pagination, ScopedReadOnlyViewSet, StrictInputSerializer
-
-from . import services
 from xianfeng.orgs.models import Organisation, Role
 
+from . import services
 from .models import Case, CaseCategory, Grid
 from .views import ALL_ACTIONS, _visible_case, perform
 

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class GridsConfig(AppConfig):
@@ -9,10 +9,10 @@ class GridsConfig(AppConfig):
     url_prefix = "grids/"  # xianfeng/urls.py mounts this app's urls.py here
     # Menu entries: (url name, label, bootstrap icon, scoping action or None for any signed-in user)
     navigation: list[tuple] = [
-        ("grids:case_list", _("Cases"), "megaphone", "view"),
-        ("grids:grid_list", _("Grids"), "grid-3x3", "view"),
-        ("grids:overdue", _("Overdue"), "alarm", "view"),
-        ("grids:map", _("Map"), "map", "view"),
-        ("grids:figures", _("Grid figures"), "bar-chart", "view"),
+        ("grids:case_list", pgettext_lazy("grids", "Cases"), "megaphone", "view"),
+        ("grids:grid_list", pgettext_lazy("grids", "Grids"), "grid-3x3", "view"),
+        ("grids:overdue", pgettext_lazy("grids", "Overdue"), "alarm", "view"),
+        ("grids:map", pgettext_lazy("grids", "Map"), "map", "view"),
+        ("grids:figures", pgettext_lazy("grids", "Grid figures"), "bar-chart", "view"),
     ]
 

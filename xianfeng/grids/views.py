@@ -17,10 +17,10 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.core.scoping import can, scope_paths
 from xianfeng.orgs.models import Organisation, OrgKind, Role
 
 from . import services
@@ -159,9 +159,9 @@ def visit_new(request, pk: int):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, _("Visit recorded."))
+                messages.success(request, pgettext("grids", "Visit recorded."))
                 if visit.case_id:
-                    messages.info(request, _("Case %(number)s opened.") % {"number": visit.case.number})
+                    messages.info(request, pgettext("grids", "Case %(number)s opened.") % {"number": visit.case.number})
                 return redirect("grids:grid_detail", pk=household.grid_id)
         status = 400
     return render(request, "grids/visit_form.html", {"form": form, "household": household}, status=status)
@@ -197,7 +197,7 @@ def _case_filter(request, qs):
     within = _int(request.GET.get("within"))
     within_org = Organisation.objects.restrict(request.user, "view").filter(pk=within).first() if within else None
     if within_org:
-        qs = qs.filter(subtree_q("org__path", within_org.path) | subtree_q("handling_unit__path", within_org.path))
+        qs = qs.within(within_org)
     q = (request.GET.get("q") or "").strip()[:20]
     if q:
         qs = qs.filter(number__startswith=q)
@@ -264,11 +264,13 @@ def report(request):
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:
-                messages.success(request, _("Thank you. Your report is case %(number)s.") % {"number": case.number})
+                messages.success(request, pgettext("grids", "Thank you. Your report is case %(number)s.") % {"number": case.number})
                 return redirect("grids:case_detail", pk=case.pk)
         status = 400
     return render(request, "grids/report.html", {"form": form, "tile_url": services.settings_tile_url(),
-                                                 "center": _map_center(home)}, status=status)
+                                                 "center": _map_center(home),
+                                                 "show_grids": scope_paths(request.user, "view") != []},
+                  status=status)
 
 
 @login_required
@@ -287,11 +289,12 @@ def case_new(request):
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:
-                messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
+                messages.success(request, pgettext("grids", "Case %(number)s opened.") % {"number": case.number})
                 return redirect("grids:case_detail", pk=case.pk)
         status = 400
     return render(request, "grids/case_new.html", {"form": form, "tile_url": services.settings_tile_url(),
-                                                   "center": _map_center(orgs.first())}, status=status)
+                                                   "center": _map_center(orgs.first()), "show_grids": True},
+                  status=status)
 
 
 @login_required
@@ -348,13 +351,13 @@ def perform(case: Case, user, action: str, p) -> None:
         if not (mine or staff or (action in HANDLER_ACTIONS and handler)):
             raise Http404
         if action in ("verify", "reject") and case.handler_id == by.pk:
-            raise services.TransitionError({"by": [_("Verification must be done by someone other than the handler.")]})
+            raise services.TransitionError({"by": [pgettext("grids", "Verification must be done by someone other than the handler.")]})
         raise services.TransitionError({"status": [
-            _("The case is %(status)s; this step is not possible now.") % {"status": case.get_status_display()}]})
+            pgettext("grids", "The case is %(status)s; this step is not possible now.") % {"status": case.get_status_display()}]})
     if action == "dispatch":
         unit = Organisation.objects.restrict(by, "view").filter(pk=_int(p.get("unit"))).first()
         if unit is None:
-            raise ValidationError({"unit": [_("Choose the handling unit.")]})
+            raise ValidationError({"unit": [pgettext("grids", "Choose the handling unit.")]})
         services.case_dispatch(case=case, unit=unit, by=by, note=p.get("note", ""))
     elif action == "accept":
         services.case_accept(case=case, by=by)
@@ -378,14 +381,14 @@ def perform(case: Case, user, action: str, p) -> None:
     elif action == "merge":
         into = Case.objects.restrict(by, "view").filter(number=(p.get("into") or "").strip()[:20]).first()
         if into is None:
-            raise ValidationError({"into": [_("No case with that number in your scope.")]})
+            raise ValidationError({"into": [pgettext("grids", "No case with that number in your scope.")]})
         services.case_merge(case=case, into=into, by=by)
     elif action == "reopen":
         services.case_reopen(case=case, by=by, reason=p.get("reason", ""))
     elif action == "rate":
         form = RateForm(p)
         if not form.is_valid():
-            raise ValidationError({"rating": [_("Choose a rating.")]})
+            raise ValidationError({"rating": [pgettext("grids", "Choose a rating.")]})
         services.case_rate(case=case, by=by, rating=form.cleaned_data["rating"], note=form.cleaned_data["note"])
 
 
@@ -403,7 +406,7 @@ def case_act(request, pk: int, action: str):
             else exc.messages
         case = _visible_case(request.user, pk)
         return render(request, "grids/case_detail.html", _detail_context(request, case, errors=errors), status=400)
-    messages.success(request, _("Done."))
+    messages.success(request, pgettext("grids", "Done."))
     return redirect("grids:case_detail", pk=pk)
 
 

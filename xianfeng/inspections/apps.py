@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class InspectionsConfig(AppConfig):
@@ -9,6 +9,6 @@ class InspectionsConfig(AppConfig):
     url_prefix = "inspections/"  # xianfeng/urls.py mounts this app's urls.py here
     # Menu entries: (url name, label, bootstrap icon, scoping action or None for any signed-in user)
     navigation: list[tuple] = [
-        ("inspections:list", _("Inspections"), "clipboard-check", "inspect"),
-        ("inspections:my_rectifications", _("Rectification tasks"), "list-check", "change"),
+        ("inspections:list", pgettext_lazy("inspections", "Inspections"), "clipboard-check", "inspect"),
+        ("inspections:my_rectifications", pgettext_lazy("inspections", "Rectification tasks"), "list-check", "change"),
     ]

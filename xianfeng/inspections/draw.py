@@ -19,6 +19,7 @@ not promised stable across versions, and a draw must re-run identically years la
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,6 +64,20 @@ def sha256_of(value: Any) -> str:
 
 def rank_key(seed: str, *parts: str) -> str:
     return hashlib.sha256("|".join((seed, *parts)).encode("utf-8")).hexdigest()
+
+
+def _ranked(seed: str, codes: list[str], enough: int) -> list[str]:
+    """Codes ordered by rank_key(seed, code); only the first `enough` when that is all that can be needed."""
+    prefix = hashlib.sha256(f"{seed}|".encode())
+
+    def key(code: str) -> tuple[str, str]:
+        h = prefix.copy()
+        h.update(code.encode("utf-8"))
+        return (h.hexdigest(), code)
+
+    if enough < len(codes) // 4:
+        return heapq.nsmallest(enough, codes, key=key)
+    return sorted(codes, key=key)
 
 
 def check_quotas(frame: Sequence[Sequence[str]], quotas: Mapping[str, int]) -> None:
@@ -113,9 +128,11 @@ def run_draw(*, frame: Sequence[Sequence[str]], quotas: Mapping[str, int], seed:
     passed: list[str] = []
     for stratum in sorted(by_stratum):
         quota = quotas[stratum]
-        ranked = sorted(by_stratum[stratum], key=lambda c: (rank_key(seed, c), c))
+        codes = by_stratum[stratum]
+        # a unit is passed over only for a conflict: the quota plus every conflicting unit always suffices
+        enough = quota + sum(len(c) for c in conflicts.values())
         taken: list[str] = []
-        for code in ranked:
+        for code in _ranked(seed, codes, enough):
             if len(taken) >= quota:
                 break
             eligible = [i for i in ids if code not in conflicts[i]] if ids else []

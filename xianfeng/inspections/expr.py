@@ -208,9 +208,7 @@ def _truth(value: Any) -> bool:
 def _is_number(value: Any) -> bool:
     if isinstance(value, bool):
         return False
-    if isinstance(value, (int, float)):
-        return True
-    return False
+    return isinstance(value, (int, float))
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:

@@ -125,6 +125,9 @@ class SpotCheck(models.Model):
         ordering = ["date", "id"]
         constraints = [models.UniqueConstraint(fields=["inspection", "org"], name="spot_check_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.org} {self.date}"
+
 
 class Draw(models.Model):
     """The inspection's random draw (双随机、一公开): frozen frame, announced seed, published result and hashes."""
@@ -175,6 +178,9 @@ class DrawUnit(models.Model):
     class Meta:
         ordering = ["stratum", "position"]
         constraints = [models.UniqueConstraint(fields=["draw", "org"], name="draw_unit_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.stratum} #{self.position} {self.org}"
 
     @property
     def stratum_label(self) -> str:
@@ -245,6 +251,9 @@ class Response(models.Model):
         constraints = [models.UniqueConstraint(fields=["questionnaire", "client_key"], name="response_key_unique")]
         indexes = [models.Index(fields=["inspection", "questionnaire"])]
 
+    def __str__(self) -> str:
+        return f"{self.questionnaire} #{self.pk}"
+
 
 class Interview(models.Model):
     """A recorded conversation with one member or resident (door to door, in the street, at a seminar)."""
@@ -268,6 +277,9 @@ class Interview(models.Model):
 
     class Meta:
         ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.date}"
 
 
 # Records (台账) to check, per unit type.
@@ -305,6 +317,9 @@ class RecordReview(models.Model):
     class Meta:
         ordering = ["date", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.unit} {self.date}"
+
 
 class Seminar(models.Model):
     """A members' and residents' seminar (党员群众座谈会) held by the group, with its attendance."""
@@ -325,6 +340,9 @@ class Seminar(models.Model):
 
     class Meta:
         ordering = ["date", "id"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class Finding(models.Model):
@@ -400,6 +418,9 @@ class Rectification(models.Model):
     class Meta:
         ordering = ["deadline", "id"]
         indexes = [models.Index(fields=["status", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"{self.org} · {self.task[:30]}"
 
 
 class RectificationEvent(AppendOnlyModel):

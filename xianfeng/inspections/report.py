@@ -160,7 +160,8 @@ def draft_intro(inspection: Inspection, f: dict[str, Any], rates: list[dict[str,
     if aware and satisfied:
         parts.append(f"从现场点评情况看，群众知晓率和满意度分别达到了{stats.format_percent(aware['estimate'])}和"
                      f"{stats.format_percent(satisfied['estimate'])}（95%置信区间分别为{_ci(aware)}和{_ci(satisfied)}，"
-                     f"有效样本分别为{aware['n']}份和{satisfied['n']}份）。")
+                     + (f"有效样本均为{aware['n']}份）。" if aware["n"] == satisfied["n"]
+                      else f"有效样本分别为{aware['n']}份和{satisfied['n']}份）。"))
     elif aware:
         parts.append(f"从现场点评情况看，群众知晓率达到了{stats.format_percent(aware['estimate'])}"
                      f"（95%置信区间{_ci(aware)}，n={aware['n']}）。")
@@ -234,6 +235,8 @@ def draft_recommendations(findings: list[Finding]) -> str:
     lasting = analysis.RECOMMENDATIONS["lasting"]
     if lasting not in recs:
         recs.append(lasting)
+    canonical = list(analysis.RECOMMENDATIONS.values())  # the seed's order: targeted, interactive, lasting
+    recs.sort(key=lambda text: canonical.index(text) if text in canonical else len(canonical) - 0.5)
     return "我们建议：\n" + "\n".join(f"{i}、{text}" for i, text in enumerate(recs, start=1))
 
 

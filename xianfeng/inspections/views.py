@@ -20,7 +20,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from xianfeng.core.audit import audit_record
@@ -106,9 +106,9 @@ def inspection_new(request):
             members = list(User.objects.filter(username__in=names, is_active=True))
             missing = sorted(set(names) - {u.username for u in members})
             if org is None:
-                form.add_error("org_code", _("No organisation with this code in your scope."))
+                form.add_error("org_code", pgettext("inspections", "No organisation with this code in your scope."))
             elif missing:
-                form.add_error("members", _("Unknown usernames: %(names)s") % {"names": ", ".join(missing)})
+                form.add_error("members", pgettext("inspections", "Unknown usernames: %(names)s") % {"names": ", ".join(missing)})
             else:
                 try:
                     inspection = services.inspection_create(
@@ -175,13 +175,13 @@ def inspection_plan(request, pk: int):
             except ValidationError as exc:
                 _errors_to_form(plan_form, exc)
             else:
-                messages.success(request, _("The plan was saved."))
+                messages.success(request, pgettext("inspections", "The plan was saved."))
                 return redirect("inspections:plan", pk=pk)
         elif request.POST.get("form") == "spot" and spot_form.is_valid():
             d = spot_form.cleaned_data
             org = _org(request, d["org_code"])
             if org is None:
-                spot_form.add_error("org_code", _("No organisation with this code in your scope."))
+                spot_form.add_error("org_code", pgettext("inspections", "No organisation with this code in your scope."))
             else:
                 try:
                     services.spot_check_add(inspection=inspection, org=org, date=d["date"], notes=d["notes"],
@@ -189,7 +189,7 @@ def inspection_plan(request, pk: int):
                 except ValidationError as exc:
                     _errors_to_form(spot_form, exc)
                 else:
-                    messages.success(request, _("The spot check was added."))
+                    messages.success(request, pgettext("inspections", "The spot check was added."))
                     return redirect("inspections:plan", pk=pk)
     return render(request, "inspections/plan.html", {
         "inspection": inspection, "plan_form": plan_form, "spot_form": spot_form,
@@ -212,11 +212,11 @@ def draw_page(request, pk: int):
         try:
             if request.POST.get("action") == "freeze":
                 services.draw_freeze(inspection=inspection, by=request.user)
-                messages.success(request, _("The unit list is frozen and its SHA-256 published."))
+                messages.success(request, pgettext("inspections", "The unit list is frozen and its SHA-256 published."))
                 return redirect("inspections:draw", pk=pk)
             if request.POST.get("action") == "publish" and draw is not None and seed_form.is_valid():
                 services.draw_publish(draw=draw, by=request.user, **seed_form.cleaned_data)
-                messages.success(request, _("The draw was made and published."))
+                messages.success(request, pgettext("inspections", "The draw was made and published."))
                 return redirect("inspections:draw", pk=pk)
         except ValidationError as exc:
             if request.POST.get("action") == "publish":
@@ -262,10 +262,10 @@ def questionnaire_list(request, pk: int):
             if request.POST.get("form") == "import" and import_form.is_valid():
                 upload = import_form.cleaned_data["file"]
                 if upload.size > survey.MAX_UPLOAD_BYTES:
-                    raise ValidationError({"file": [_("The file is too large (5 MB at most).")]})
+                    raise ValidationError({"file": [pgettext("inspections", "The file is too large (5 MB at most).")]})
                 q = services.questionnaire_import(inspection=inspection, data=upload.read(), filename=upload.name,
                                                   by=request.user)
-                messages.success(request, _("The questionnaire was imported."))
+                messages.success(request, pgettext("inspections", "The questionnaire was imported."))
                 return redirect("inspections:questionnaire", qid=q.pk)
             if request.POST.get("form") == "new" and new_form.is_valid():
                 q = services.questionnaire_create(inspection=inspection, title=new_form.cleaned_data["title"],
@@ -291,13 +291,13 @@ def questionnaire_detail(request, qid: int):
         try:
             if request.POST.get("form") == "question" and question_form.is_valid():
                 services.questionnaire_add_question(questionnaire=q, by=request.user, **question_form.cleaned_data)
-                messages.success(request, _("The question was added."))
+                messages.success(request, pgettext("inspections", "The question was added."))
                 return redirect("inspections:questionnaire", qid=q.pk)
             if request.POST.get("form") == "rate" and rate_form.is_valid():
                 d = rate_form.cleaned_data
                 services.questionnaire_set_rate(questionnaire=q, rate=d["rate"], question=d["question"],
                                                 positive=d["positive"].split(), weights=d["weights"], by=request.user)
-                messages.success(request, _("The rate was set."))
+                messages.success(request, pgettext("inspections", "The rate was set."))
                 return redirect("inspections:questionnaire", qid=q.pk)
         except ValidationError as exc:
             _errors_to_form(question_form if request.POST.get("form") == "question" else rate_form, exc)
@@ -316,10 +316,21 @@ def questionnaire_fill(request, qid: int):
     units = list(Organisation.objects.filter(pk__in=DrawUnit.objects.filter(draw__inspection=inspection)
                                              .values("org_id")).order_by("code").values("id", "name"))
     lang = "en" if (request.LANGUAGE_CODE or "").startswith("en") else "zh"
-    return render(request, "inspections/fill.html", {
-        "q": q, "inspection": inspection, "units": units, "lang": lang,
-        "form_json": q.form, "submit_url": reverse("inspections-response-list"),
-    })
+    from django.middleware.csrf import get_token
+
+    from .models import Method, RespondentType
+
+    conf = {
+        "questionnaire": q.pk, "lang": lang, "submit_url": reverse("inspections-response-list"),
+        "csrf": get_token(request), "units": units,
+        "respondent_types": [[RespondentType.MEMBER, pgettext("inspections", "Member")],
+                             [RespondentType.RESIDENT, pgettext("inspections", "Resident")]],
+        "methods": [[Method.DOOR_TO_DOOR, pgettext("inspections", "Door to door")],
+                    [Method.STREET, pgettext("inspections", "Street interview")],
+                    [Method.SEMINAR, pgettext("inspections", "Seminar")]],
+    }
+    return render(request, "inspections/fill.html", {"q": q, "inspection": inspection, "form_json": q.form,
+                                                     "conf": conf})
 
 
 def _answer_text(form_def: dict, question: dict, value) -> str:
@@ -379,7 +390,7 @@ def fieldwork(request, pk: int):
             code = d.pop("unit_code", "")
             unit = _org(request, code)
             if code and unit is None:
-                form.add_error("unit_code", _("No organisation with this code in your scope."))
+                form.add_error("unit_code", pgettext("inspections", "No organisation with this code in your scope."))
             else:
                 try:
                     if kind == "interview":
@@ -391,7 +402,7 @@ def fieldwork(request, pk: int):
                 except ValidationError as exc:
                     _errors_to_form(form, exc)
                 else:
-                    messages.success(request, _("Recorded."))
+                    messages.success(request, pgettext("inspections", "Recorded."))
                     return redirect(reverse("inspections:fieldwork", args=[pk]) + f"#{kind}")
     reviews = list(RecordReview.objects.filter(inspection=inspection).select_related("unit"))
     for review in reviews:
@@ -449,7 +460,7 @@ def findings_page(request, pk: int):
         try:
             if action == "draft":
                 created = services.findings_draft(inspection=inspection, by=request.user)
-                messages.success(request, _("%(n)d findings were drafted from the data.") % {"n": len(created)})
+                messages.success(request, pgettext("inspections", "%(n)d findings were drafted from the data.") % {"n": len(created)})
                 return redirect("inspections:findings", pk=pk)
             if action == "add" and new_form.is_valid():
                 services.finding_add(inspection=inspection, by=request.user, **new_form.cleaned_data)
@@ -461,7 +472,7 @@ def findings_page(request, pk: int):
                     if edit.is_valid():
                         services.finding_update(finding=finding, by=request.user, **edit.cleaned_data)
                         return redirect("inspections:findings", pk=pk)
-                    messages.error(request, _("The finding needs a title and details."))
+                    messages.error(request, pgettext("inspections", "The finding needs a title and details."))
                 else:
                     services.finding_update(finding=finding, by=request.user,
                                             status=Finding.Status.ACCEPTED if action == "accept"
@@ -474,7 +485,7 @@ def findings_page(request, pk: int):
                     d = form.cleaned_data
                     org = _org(request, d["org_code"])
                     if org is None:
-                        form.add_error("org_code", _("No organisation with this code in your scope."))
+                        form.add_error("org_code", pgettext("inspections", "No organisation with this code in your scope."))
                     else:
                         try:
                             services.rectification_create(finding=finding, org=org, task=d["task"],
@@ -482,7 +493,7 @@ def findings_page(request, pk: int):
                         except ValidationError as exc:
                             _errors_to_form(form, exc)
                         else:
-                            messages.success(request, _("The task was put on the rectification list."))
+                            messages.success(request, pgettext("inspections", "The task was put on the rectification list."))
                             return redirect("inspections:findings", pk=pk)
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
@@ -539,7 +550,7 @@ def rectification_detail(request, rid: int):
         try:
             if action == "report" and answers_for and report_form.is_valid():
                 services.rectification_report(rectification=item, by=request.user, **report_form.cleaned_data)
-                messages.success(request, _("Your report was sent for verification."))
+                messages.success(request, pgettext("inspections", "Your report was sent for verification."))
                 return redirect("inspections:rectification_detail", rid=rid)
             if action == "verify" and inspects and verify_form.is_valid():
                 d = verify_form.cleaned_data
@@ -583,10 +594,10 @@ def report_page(request, pk: int):
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         else:
-            messages.success(request, _("The section was saved."))
+            messages.success(request, pgettext("inspections", "The section was saved."))
         return redirect(reverse("inspections:report", args=[pk]) + f"#section-{key}")
     rep = report_builder.build(inspection, with_funnels=False)
-    labels = {"intro": _("Introduction"), "practices": "一、基本做法", "achievements": "二、主要特点和成效",
+    labels = {"intro": pgettext("inspections", "Introduction"), "practices": "一、基本做法", "achievements": "二、主要特点和成效",
               "problems": "三、意见和建议（问题）", "recommendations": "三、意见和建议（建议）"}
     sections = [{"key": k, "label": labels[k], "text": rep.sections[k], "edited": bool(inspection.report_sections.get(k)),
                  "draft": rep.drafts[k]} for k in services.REPORT_SECTION_KEYS]

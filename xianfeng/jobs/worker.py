@@ -144,7 +144,9 @@ class Worker:
         self.stats.ran += 1
         spec = registry.get(job.name)
         if spec is None:
-            self._record_failure(job, f"没有名为 {job.name} 的后台任务（代码中已删除或未加载）", permanent=True)
+            # Retried like any failure, not parked at once: during a rolling deploy an older worker may meet a job
+            # that only the newer code knows, and a newer worker will take it on a later try.
+            self._record_failure(job, f"没有名为 {job.name} 的后台任务（代码中已删除或未加载）")
             return False
         beat = _Heartbeat(job.pk, self.worker_id, self.heartbeat_every) if self.heartbeat_thread else None
         if beat is not None:

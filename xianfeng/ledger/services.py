@@ -289,7 +289,8 @@ def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: An
 
     Same rules as ledger_post, checked for every posting in order — the floor too, posting by posting — but with a
     handful of statements per batch instead of a handful per posting. Postings whose key was posted before are
-    returned as they were and not written again. Raises LedgerError naming the first bad posting.
+    returned as they were and not written again. Raises LedgerError naming the first bad posting; if another client
+    commits one of the batch's keys while it runs, the batch fails with IntegrityError and is safe to retry.
     """
     specs = [p if isinstance(p, PostingSpec) else PostingSpec(**p) for p in postings]
     cleaned: list[tuple[str, str, str, list[tuple[int, int]]]] = []
@@ -448,51 +449,28 @@ def account_statement(account: AccountRef, *, since: dt.datetime | None = None, 
 
 
 def statement_xlsx(*, account: Account, by: Any = None) -> bytes:
-    """The account's statement as an .xlsx workbook (written streaming). Audited as an export."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    """The account's statement as an .xlsx workbook (core.excel: streamed rows, user text never run as a formula).
+    Amounts in fen are written as yuan. Audited as an export."""
+    from xianfeng.core.excel import Sheet, write_xlsx
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title="对账单")
-    ws.column_dimensions["A"].width = 20
-    ws.column_dimensions["E"].width = 40
     cny = account.unit == Unit.CNY
-    number_format = "#,##0.00" if cny else "#,##0"
-    bold = Font(bold=True)
-    ws.append([WriteOnlyCell(ws, value=f"{account.name}（{account.get_unit_display()}）")])
-    header = ["时间", "交易号", "类型", "经办人", "摘要", "金额" + ("（元）" if cny else ""),
-              "余额" + ("（元）" if cny else "")]
-    ws.append([_bold_cell(ws, h, bold) for h in header])
-    count = 0
-    for entry in account_statement(account).iterator(chunk_size=2000):
-        txn = entry.transaction
-        amount, running = (entry.amount / 100, entry.running_balance / 100) if cny else (entry.amount,
-                                                                                          entry.running_balance)
-        row = [txn.created_at.astimezone().replace(tzinfo=None), txn.pk, txn.kind,
-               txn.created_by.get_username() if txn.created_by else "", txn.memo, amount, running]
-        cells = []
-        for i, value in enumerate(row):
-            cell = WriteOnlyCell(ws, value=value)
-            if i == 0:
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-            elif i >= 5:
-                cell.number_format = number_format
-            cells.append(cell)
-        ws.append(cells)
-        count += 1
+    suffix = "（元）" if cny else ""
+    headers = ["时间", "交易号", "类型", "经办人", "摘要", f"金额{suffix}", f"余额{suffix}"]
+
+    def rows():
+        for entry in account_statement(account).iterator(chunk_size=2000):
+            txn = entry.transaction
+            amount, running = entry.amount, entry.running_balance
+            if cny:
+                amount, running = amount / 100, running / 100
+            yield [timezone.localtime(txn.created_at), txn.pk, txn.kind,
+                   txn.created_by.get_username() if txn.created_by else "", txn.memo, amount, running]
+
     buffer = io.BytesIO()
-    wb.save(buffer)
+    count = write_xlsx(buffer, [Sheet(title="对账单", headers=headers, rows=rows(),
+                                      widths={"时间": 20, "摘要": 40, "类型": 16})])
     audit_record(by=by, action="export", obj=account, summary=f"导出对账单 {account.name}（{count} 行）")
     return buffer.getvalue()
-
-
-def _bold_cell(ws: Any, value: Any, font: Any) -> Any:
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font = font
-    return cell
 
 
 @dataclass

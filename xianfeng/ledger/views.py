@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from xianfeng.core.excel import XLSX_CONTENT_TYPE, content_disposition
 from xianfeng.core.scoping import can, scope_paths
 
 from .models import Account, OwnerType, Unit, member_id_of
@@ -59,6 +60,7 @@ def account_statement_xlsx(request, pk: int):
     if not _may_export(request.user, account):
         raise Http404
     data = statement_xlsx(account=account, by=request.user)
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="statement-{account.pk}.xlsx"'
+    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition(f"{account.name}-对账单.xlsx")
+    response["Cache-Control"] = "no-store"
     return response

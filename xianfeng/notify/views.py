@@ -127,7 +127,8 @@ def preferences(request):
             messages.error(request, "；".join(exc.messages))
         return redirect("notify:preferences")
     prefs = list(ChannelPreference.objects.filter(user=user))
-    known = set(Notification.objects.filter(recipient=user).values_list("kind", flat=True).distinct()[:100])
+    known = set(Notification.objects.filter(recipient=user).order_by("kind").values_list("kind", flat=True)
+                .distinct()[:100])
     known -= {p.kind for p in prefs}
     return render(request, "notify/preferences.html", {
         "prefs": prefs, "other_kinds": sorted(known), "channels": Channel.choices,

@@ -28,6 +28,7 @@ NUM_PERM = 128
 BANDS, ROWS = 32, 4  # b·r = NUM_PERM; candidates from about Jaccard 0.42 up, then verified at THRESHOLD
 THRESHOLD = 0.6
 SEED = 20100401
+TEXTS_PER_BATCH = 100_000
 CHUNK_SHINGLES = 1 << 10  # shingles hashed at once: a (shingles × permutations) scratch array that stays in cache
 
 _STRIP = re.compile(r"[\W_]+")
@@ -91,11 +92,13 @@ class MinHasher:
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """uint32 signatures, shape (len(texts), num_perm); texts are normalised first. A text with no n-gram
         (shorter than the smallest n) gets the all-max signature, which matches nothing in verification."""
-        texts = [normalise(t) for t in texts]
         sig = np.full((len(texts), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-        for n in self.ngrams:
-            hashes, counts = self.shingles(texts, n)
-            self._fold(sig, hashes, counts)
+        for start in range(0, len(texts), TEXTS_PER_BATCH):  # bounded scratch memory however many texts
+            batch = [normalise(t) for t in texts[start:start + TEXTS_PER_BATCH]]
+            part = sig[start:start + len(batch)]
+            for n in self.ngrams:
+                hashes, counts = self.shingles(batch, n)
+                self._fold(part, hashes, counts)
         return sig
 
     def _fold(self, sig: np.ndarray, hashes: np.ndarray, counts: np.ndarray) -> None:
@@ -126,9 +129,10 @@ class MinHasher:
             doc = stop
 
 
-def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Connected-component labels (the smallest member index) of n nodes joined by the edges left[i]–right[i]."""
-    labels = np.arange(n, dtype=np.int64)
+def _components(n: int, left: np.ndarray, right: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """Connected-component labels (the smallest member index) of n nodes joined by the edges left[i]–right[i],
+    starting from earlier `labels` (each node labelled with its component's smallest index) if given."""
+    labels = np.arange(n, dtype=np.int64) if labels is None else labels.copy()
     if len(left) == 0:
         return labels
     while True:
@@ -156,7 +160,7 @@ def lsh_clusters(sig: np.ndarray, *, bands: int = BANDS, rows: int = ROWS, thres
     rng = np.random.default_rng(SEED + 1)
     mult = rng.integers(1, 2**63, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     empty = (sig == np.iinfo(np.uint32).max).all(axis=1)
-    lefts, rights = [], []
+    labels = np.arange(n, dtype=np.int64)
     for band in range(bands):
         block = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
         keys = _mix64((block * mult[None, :]).sum(axis=1, dtype=np.uint64))
@@ -169,15 +173,17 @@ def lsh_clusters(sig: np.ndarray, *, bands: int = BANDS, rows: int = ROWS, thres
         leaders = order[leader_pos]
         linked = ~new_group
         docs, heads = order[linked], leaders[linked]
+        new = labels[docs] != labels[heads]  # pairs an earlier band already joined need no second look
+        docs, heads = docs[new], heads[new]
         if len(docs) == 0:
             continue
-        agree = (sig[docs] == sig[heads]).mean(axis=1)
-        keep = (agree >= threshold) & ~empty[docs] & ~empty[heads]
-        lefts.append(docs[keep])
-        rights.append(heads[keep])
-    left = np.concatenate(lefts) if lefts else np.zeros(0, dtype=np.int64)
-    right = np.concatenate(rights) if rights else np.zeros(0, dtype=np.int64)
-    return _components(n, left, right)
+        keep = np.zeros(len(docs), dtype=bool)
+        for start in range(0, len(docs), 65_536):  # bounded memory for the row comparisons
+            d, h = docs[start:start + 65_536], heads[start:start + 65_536]
+            keep[start:start + len(d)] = (sig[d] == sig[h]).mean(axis=1) >= threshold
+        keep &= ~empty[docs] & ~empty[heads]
+        labels = _components(n, docs[keep], heads[keep], labels)
+    return labels
 
 
 # --- specificity ---------------------------------------------------------------------------------------------------
@@ -193,9 +199,10 @@ DATE = re.compile(
     r"清明|汛期|暑假|寒假|开学|农忙|雨季|台风季|[一二三四五六七八九十\d]+天内")
 _PLACE_SUFFIX = (r"村|社区|小区|街道|路|街|巷|弄|桥|河|港|塘|浦|湾|公园|广场|菜场|菜市场|市场|码头|车站|敬老院|养老院|"
                  r"幼儿园|小学|中学|学校|文化礼堂|卫生室|卫生院|服务站|活动室|便民服务中心|老年活动中心|组|号楼|幢|栋|单元")
-PLACE = re.compile(rf"(?:[\u4e00-\u9fff]{{2,4}}|\d+)(?:{_PLACE_SUFFIX})")
+PLACE_SUFFIX = re.compile("(?=[" + "".join(sorted({w[0] for w in _PLACE_SUFFIX.split("|")})) + "])(?:" + _PLACE_SUFFIX + ")")
+_PLACE_HEAD = re.compile(r"(?:[\u4e00-\u9fff]{2,4}|\d+)$")
 _GENERIC_PLACE = re.compile(
-    r"(?:服务|为|和谐|美丽|文明|平安|所在|本|全|各|辖区|建设|基层|城乡|农村|乡村|新农村|群众|广大|周边|走进|深入|扎根|"
+    r"(?:服务|为|乡|和谐|美丽|文明|平安|所在|本|全|各|辖区|建设|基层|城乡|农村|乡村|新农村|群众|广大|周边|走进|深入|扎根|"
     r"立足|我们|我的|家乡|到|进|在|了|和|及|与|联系|帮扶|结对|美好|幸福|温馨|宜居|绿色|生态|网格|全体|所属|居住)"
     r"(?:村|社区|小区|街道|组)")
 PERSON = re.compile(
@@ -218,8 +225,11 @@ def specificity_features(text: str) -> dict[str, bool]:
     """Which of the five concrete things the text names."""
     t = unicodedata.normalize("NFKC", text or "")
     numberless = _GENERIC_ONE.sub("", t)
-    places = [m.group(0) for m in PLACE.finditer(t)]
-    specific_places = [p for p in places if not _GENERIC_PLACE.search(p)]
+    specific_places = []
+    for m in PLACE_SUFFIX.finditer(t):  # a place suffix (村, 路, 号楼 …) with a name of 2–4 characters or a number before it
+        head = _PLACE_HEAD.search(t, max(0, m.start() - 4), m.start())
+        if head and not _GENERIC_PLACE.search(t, head.start(), m.end()):
+            specific_places.append(t[head.start():m.end()])
     return {
         "number": bool(NUMBER.search(numberless)),
         "place": bool(specific_places),
@@ -268,9 +278,9 @@ class Detection:
 
 def detect(texts: Sequence[str], authors: Sequence[str], *, min_authors: int = 5, specificity_threshold: float = 0.4,
            hasher: MinHasher | None = None, threshold: float = THRESHOLD, bands: int = BANDS,
-           rows: int = ROWS) -> Detection:
+           rows: int = ROWS, scores: Sequence[float | None] | None = None) -> Detection:
     """Cluster `texts` and flag each formulaic one. `authors[i]` names who wrote text i (a template is a cluster
-    used by at least `min_authors` distinct authors)."""
+    used by at least `min_authors` distinct authors). `scores` are specificities already computed (None: compute)."""
     if len(texts) != len(authors):
         raise ValueError("one author per text")
     hasher = hasher or MinHasher()
@@ -288,7 +298,7 @@ def detect(texts: Sequence[str], authors: Sequence[str], *, min_authors: int = 5
         clusters.append(Cluster(indices=idx, authors=len({authors[i] for i in idx}), text=wording))
     templates = sorted((c for c in clusters if c.authors >= min_authors), key=lambda c: (-c.authors, c.indices[0]))
     template_of = {i: t for t, c in enumerate(templates) for i in c.indices}
-    spec = [specificity(t) for t in texts]
+    spec = [specificity(t) if scores is None or scores[i] is None else float(scores[i]) for i, t in enumerate(texts)]
     formulaic = [i in template_of or spec[i] < specificity_threshold for i in range(len(texts))]
     return Detection(labels=labels, clusters=clusters, templates=templates, template_of=template_of,
                      specificity=spec, formulaic=formulaic, signatures=sig)

@@ -265,6 +265,9 @@ class Photo(AppendOnlyModel):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return self.image.name
+
 
 class Rating(models.Model):
     """A resident's satisfaction with a pledge (群众评): one per resident per pledge."""
@@ -302,6 +305,9 @@ class PeerRating(models.Model):
             models.CheckConstraint(condition=Q(score__lte=100), name="peer_rating_score_percent"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.pledge_id} {self.score}"
+
 
 class Comment(models.Model):
     """A resident's comment on a published pledge; shown as plain text, hidden or restored by moderators."""
@@ -334,6 +340,9 @@ class CommentReport(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["comment", "reporter"], name="one_report_per_user_per_comment")]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id} {self.reason}"
 
 
 class ModerationAction(AppendOnlyModel):
@@ -399,3 +408,6 @@ class SignupCode(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}**** {self.created_at:%Y-%m-%d %H:%M}"

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Count, F
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record
@@ -31,9 +31,7 @@ from xianfeng.orgs.models import Member, Organisation, OrgKind, Person, Resident
 
 from . import formulaic
 from .models import (
-    FULFILLED_STATES,
     OPEN_STATES,
-    PUBLIC_STATES,
     Comment,
     CommentReport,
     Milestone,
@@ -727,7 +725,8 @@ def formulaic_detect(*, round: PledgeRound, by: Any = None) -> dict[str, int]:
     texts = [row[2] for row in items]
     authors = [f"m{row[4]}" if row[4] else f"o{row[5]}" for row in items]
     result = formulaic.detect(texts, authors, min_authors=round.template_min_members,
-                              specificity_threshold=round.specificity_threshold, hasher=hasher())
+                              specificity_threshold=round.specificity_threshold, hasher=hasher(),
+                              scores=[row[3] for row in items])
     TemplateCluster.objects.filter(round=round).delete()
     clusters = TemplateCluster.objects.bulk_create([
         TemplateCluster(round=round, text=c.text[:300], members=c.authors, item_count=len(c.indices),

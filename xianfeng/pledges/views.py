@@ -10,16 +10,21 @@ sign-up. Residents rate and comment from the board.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -300,9 +305,9 @@ def claim(request, pk: int):
 def peer_rate(request, pk: int):
     pledge = get_object_or_404(Pledge.objects.select_related("org"), pk=pk)
     member = Member.objects.filter(person_id=request.user.person_id or 0).first()
-    if member is None or member.org_id != pledge.org_id:  # only the branch's members know this pledge exists here
-        if not visible_pledges(request.user).filter(pk=pk).exists():
-            raise Http404
+    # only the branch's members (or those who may see the pledge) learn that it exists
+    if (member is None or member.org_id != pledge.org_id) and not visible_pledges(request.user).filter(pk=pk).exists():
+        raise Http404
     try:
         services.peer_rating_post(pledge=pledge, by=request.user, score=request.POST.get("score"))
     except services.AlreadyRated:
@@ -497,17 +502,27 @@ def _public_org(org_id: int) -> Organisation:
 @require_GET
 def board(request, org_id: int):
     """公示栏: an organisation subtree's published pledges with items, state and progress; member by name and
-    organisation only."""
+    organisation only. The list part is the same for every visitor, so it is cached for PLEDGES_BOARD_CACHE_SECONDS
+    (default 30 s; a change shows within that time) per organisation, search, page and language."""
     org = _public_org(org_id)
     q = (request.GET.get("q") or "").strip()[:50]
-    qs = (Pledge.objects.public().filter(subtree_q("org__path", org.path)).search(q)
-          .select_related("org", "member__person").prefetch_related(
-              Prefetch("items", queryset=PledgeItem.objects.order_by("position", "id")))
-          .order_by("org__path", "id"))
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    recognised = (Pledge.objects.filter(subtree_q("org__path", org.path), status=Status.RECOGNISED)
-                  .select_related("org", "member__person").order_by("-score_total", "id")[:50])
-    return render(request, "pledges/board.html", {"org": org, "page": page, "q": q, "recognised": recognised,
+    page_number = request.GET.get("page") or "1"
+    page_number = page_number if page_number.isdigit() and len(page_number) < 7 else "1"
+    key = "pledges:board:" + hashlib.sha256(
+        f"{org.pk}|{q}|{page_number}|{get_language()}".encode()).hexdigest()
+    listing = cache.get(key)
+    if listing is None:
+        qs = (Pledge.objects.public().filter(subtree_q("org__path", org.path)).search(q)
+              .select_related("org", "member__person").prefetch_related(
+                  Prefetch("items", queryset=PledgeItem.objects.order_by("position", "id")))
+              .order_by("org__path", "id"))
+        page = Paginator(qs, PAGE_SIZE).get_page(page_number)
+        recognised = (Pledge.objects.filter(subtree_q("org__path", org.path), status=Status.RECOGNISED)
+                      .select_related("org", "member__person").order_by("-score_total", "id")[:50])
+        listing = render_to_string("pledges/_board_list.html", {"org": org, "page": page, "q": q,
+                                                                "recognised": recognised}, request=request)
+        cache.set(key, listing, int(services.setting("PLEDGES_BOARD_CACHE_SECONDS", 30)))
+    return render(request, "pledges/board.html", {"org": org, "q": q, "listing": listing,
                                                   "poster_url": reverse("pledges:poster", args=[org.pk])})
 
 
@@ -655,9 +670,9 @@ def photo(request, pk: int):
     from .models import Photo
 
     item = get_object_or_404(Photo.objects.select_related("pledge"), pk=pk)
-    if not item.pledge.is_public:
-        if not request.user.is_authenticated or not visible_pledges(request.user).filter(pk=item.pledge_id).exists():
-            raise Http404
+    if not item.pledge.is_public and (not request.user.is_authenticated
+                                      or not visible_pledges(request.user).filter(pk=item.pledge_id).exists()):
+        raise Http404
     try:
         handle = item.image.open("rb")
     except (FileNotFoundError, OSError):

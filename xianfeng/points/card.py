@@ -8,7 +8,7 @@ from typing import Any
 from django.core import signing
 
 from xianfeng.core.scoping import subtree_q
-from xianfeng.ledger.models import Account, Entry, OwnerType, Unit
+from xianfeng.ledger.models import Account, OwnerType, Unit
 from xianfeng.orgs.models import Member, Organisation
 
 from .models import Award, CardSetting, Redemption

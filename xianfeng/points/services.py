@@ -182,10 +182,9 @@ def points_rule_set(*, org: Organisation, by: Any = None, **values: Any) -> Poin
     if unknown:
         raise ValidationError({"__all__": [f"未知的规则字段：{', '.join(sorted(unknown))}"]})
     base = values.get("base_by_category")
-    if base is not None:
-        if not isinstance(base, dict) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1000 for v in base.values()):
-            raise ValidationError({"base_by_category": ["各类基础分必须是 0–1000 的整数"]})
+    if base is not None and (not isinstance(base, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1000 for v in base.values())):
+        raise ValidationError({"base_by_category": ["各类基础分必须是 0–1000 的整数"]})
     rule = PointsRule.objects.select_for_update().filter(org=org).first()
     before = snapshot(rule) if rule else {}
     if rule is None:

@@ -7,6 +7,7 @@ leaderboard is shown for the member's own community or for organisations in the 
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 
 import segno
 from django.contrib import messages
@@ -36,6 +37,12 @@ def _member_or_404(request):
     return member
 
 
+@lru_cache(maxsize=2048)
+def qr_svg(url: str) -> str:
+    """The card's QR code as inline SVG (the URL is the same on every visit, so it is drawn once per process)."""
+    return segno.make_qr(url, error="m").svg_inline(scale=4, dark="#212529")
+
+
 @login_required
 def card(request):
     """The member's balance, rank, history with sources, and the QR code the shop scans."""
@@ -46,7 +53,7 @@ def card(request):
     community = community_of(member.org)
     rank, ranked = rank_in(member, community, balance)
     url = request.build_absolute_uri(reverse("points:scan") + "?t=" + card_token(member))
-    qr = segno.make_qr(url, error="m").svg_inline(scale=4, dark="#212529")
+    qr = qr_svg(url)
     setting = CardSetting.objects.filter(member=member).first()
     return render(request, "points/card.html", {
         "member": member, "balance": balance, "rank": rank, "ranked": ranked, "community": community,

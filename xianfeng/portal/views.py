@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -28,8 +29,10 @@ PUBLIC_ROUNDS = (AwardRound.Status.VOTING, AwardRound.Status.SCORING, AwardRound
 # url takes the county's organisation id.
 PUBLIC_BOARDS: list[tuple[str, str | None, Any, str]] = [
     ("pledges:board", "county", gettext_lazy("Members' pledges"), "megaphone"),
+    ("grids:report", None, gettext_lazy("Report a problem"), "exclamation-diamond"),
     ("pledges:resident_signup", None, gettext_lazy("Residents' sign-up"), "person-plus"),
 ]
+PUBLISHED_LIMIT = 5  # the latest published draws and rectification lists shown on the front page
 
 
 def _boards() -> list[tuple[str, str, str]]:
@@ -49,6 +52,39 @@ def _boards() -> list[tuple[str, str, str]]:
     return links
 
 
+def _reverse(name: str, args: list) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _inspection_boards() -> list[tuple[str, str, str]]:
+    """The inspections module's published random draws and rectification lists (双随机、一公开), latest first; none
+    when that module or its public pages are absent."""
+    try:
+        draw_model = apps.get_model("inspections", "Draw")
+        rectification_model = apps.get_model("inspections", "Rectification")
+    except LookupError:
+        return []
+    links = []
+    draws = (draw_model.objects.filter(status="published").select_related("inspection")
+             .order_by("-published_at", "-pk")[:PUBLISHED_LIMIT])
+    for draw in draws:
+        url = _reverse("inspections:public_draw", [draw.pk])
+        if url:
+            links.append((_("Random draw: %(name)s") % {"name": draw.inspection.name}, url, "shuffle"))
+    inspection_ids = (rectification_model.objects.order_by("-inspection_id").values_list("inspection_id", flat=True)
+                      .distinct()[:PUBLISHED_LIMIT])
+    names = dict(apps.get_model("inspections", "Inspection").objects.filter(pk__in=list(inspection_ids))
+                 .values_list("pk", "name"))
+    for pk, name in sorted(names.items(), reverse=True):
+        url = _reverse("inspections:public_rectifications", [pk])
+        if url:
+            links.append((_("Rectification list: %(name)s") % {"name": name}, url, "list-check"))
+    return links
+
+
 @require_GET
 def index(request):
     now = timezone.now()
@@ -59,7 +95,7 @@ def index(request):
         "news": Bulletin.objects.filter(published_at__isnull=False, published_at__lte=now).select_related("org")
         .order_by("-published_at")[:8],
         "rounds": rounds,
-        "boards": _boards(),
+        "boards": _boards() + _inspection_boards(),
     }
     return render(request, "portal/index.html", context)
 

@@ -1,4 +1,4 @@
-"""The demo step builds the report's campaign figures (on a small county: the foundation at a tenth of its scale)."""
+"""The demo step builds the report's campaign figures (on a small county: the foundation at 3 % of its scale)."""
 
 import pytest
 
@@ -22,7 +22,7 @@ from xianfeng.orgs.demo import build_foundation
 
 @pytest.mark.django_db
 def test_demo_step_has_the_reports_figures():
-    ctx = DemoContext(seed=2010, scale=0.1, log=lambda s: None)
+    ctx = DemoContext(seed=2010, scale=0.03, log=lambda s: None)
     build_foundation(ctx)
     build_campaigns(ctx)
     assert Meeting.objects.count() == 7

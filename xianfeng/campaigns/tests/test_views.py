@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from xianfeng.campaigns import services
@@ -81,7 +81,8 @@ def test_contact_map_places_units_at_their_own_or_an_ancestors_location(world, c
     org_services.contact_point_create(leader=make_person("县长"), org=world.qinshan_village, kind="village", start=start)
     response = client_for("county_admin").get(reverse("campaigns:contact_map"))
     assert response.status_code == 200
-    assert '"value": [120.94, 30.52]' in response.context["markers_json"]
+    assert [m["value"] for m in response.context["markers"]] == [[120.94, 30.52]]
+    assert '"value": [120.94, 30.52]' in response.content.decode()
     assert [p.org.name for p in response.context["unplaced"]] == ["杨柳村"]
     response = client_for("hebin_secretary").get(reverse("campaigns:contact_map"))
     assert [p.org.name for p in response.context["points"]] == ["河滨社区"]
@@ -241,3 +242,26 @@ def test_portal_front_page_links_every_resolvable_board(world, monkeypatch):
     html = Client().get(reverse("portal:index")).content.decode()
     assert reverse("portal:bulletin_list") in html and "不存在" not in html
     assert reverse("portal:award", args=[world.county.pk]) in html
+
+
+def test_portal_front_page_links_the_other_modules_public_boards(world):
+    html = Client().get(reverse("portal:index")).content.decode()
+    for name, args in (("pledges:board", [world.county.pk]), ("pledges:resident_signup", []), ("grids:report", [])):
+        try:
+            url = reverse(name, args=args)
+        except NoReverseMatch:
+            continue  # that module's board is not built: the front page leaves it out
+        assert f'href="{url}"' in html, name
+
+
+def test_list_pages_use_a_bounded_number_of_queries(world, client_for, django_assert_max_num_queries):
+    campaign = make_campaign(world)
+    for org in (world.hebin_branch, world.qinshan_branch):
+        services.plan_submit(plan=services.plan_save(campaign=campaign, org=org, title="方案", text="x"))
+    client = client_for("county_admin")
+    with django_assert_max_num_queries(15):
+        assert client.get(reverse("campaigns:campaign_detail", args=[campaign.pk])).status_code == 200
+    for i in range(5):
+        services.bulletin_create(org=world.county, title=f"新闻{i}", body="正文", publish=True)
+    with django_assert_max_num_queries(10):
+        assert Client().get(reverse("portal:index")).status_code == 200

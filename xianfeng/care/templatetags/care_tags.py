@@ -1,6 +1,6 @@
 from django import template
 
-from xianfeng.care.services import format_yuan
+from xianfeng.care.services import display_name, format_yuan
 
 register = template.Library()
 
@@ -22,3 +22,9 @@ def seconds(value):
     if s < 3600:
         return f"{s // 60} 分 {s % 60} 秒"
     return f"{s // 3600} 小时 {s % 3600 // 60} 分"
+
+
+@register.filter
+def who(user):
+    """The name responders know a user by (full name, else the person's name, else the username)."""
+    return display_name(user)

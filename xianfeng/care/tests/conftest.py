@@ -11,7 +11,6 @@ from django.utils import timezone
 from xianfeng.care import services
 from xianfeng.care.models import CareCase, CareFund, Device, EscalationPolicy
 from xianfeng.core.testing import make_person, make_user
-from xianfeng.orgs import services as org_services
 from xianfeng.orgs.models import Member, Role
 
 T0 = timezone.make_aware(dt.datetime(2026, 3, 1, 9, 0, 0))
@@ -35,6 +34,11 @@ class Care:
 
 @pytest.fixture
 def care(world):
+    return make_care(world)
+
+
+def make_care(world) -> Care:
+    """Responders, a default policy, a care case, a device with its chain and a fund tree (also used by bench/)."""
     w = world
     volunteer = make_user("volunteer", None, None, person=make_person("赵志愿", phone="13900000001"))
     family = make_user("family", None, None, person=make_person("李家属", phone="13900000002"))

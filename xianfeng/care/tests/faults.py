@@ -12,6 +12,7 @@ Needs PostgreSQL: the worker is another process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -92,10 +93,8 @@ def run_fault_scenario(*, device, responder, alerts: int, kills: int, seed: int 
                 worker = start_worker(url, f"fault-{killed}")
             for alert in Alert.objects.filter(status=Alert.Status.OPEN, steps__level=4,
                                               steps__status=AlertStep.Status.DONE).distinct():
-                try:
+                with contextlib.suppress(services.AlertClosed):
                     services.alert_acknowledge(alert=alert, by=responder)
-                except services.AlertClosed:
-                    pass
             done = raised == alerts and killed == kills and not Alert.objects.filter(
                 status=Alert.Status.OPEN).exists()
             if done and not Delivery.objects.filter(status=Delivery.Status.PENDING).exists():

@@ -101,10 +101,10 @@ def test_outsider_gets_404_everywhere(world, client_for, private_demand):
     assert outsider.post(f"/demands/{private_demand.pk}/assign/", {"member": 1}).status_code == 404
     assert outsider.post(f"/demands/{private_demand.pk}/close/", {"reason": "x"}).status_code == 404
     assert outsider.get(f"/demands/{private_demand.pk}/record/").status_code == 404
-    assert outsider.get("/demands/figures/?org=%d" % world.hebin.pk).status_code == 404
-    assert outsider.get("/points/board/?org=%d" % world.hebin.pk).status_code == 404
-    assert outsider.get("/points/shop/?shop=%d" % world.hebin.pk).status_code == 404
-    assert outsider.get("/points/rules/?org=%d" % world.hebin.pk).status_code == 404
+    assert outsider.get(f"/demands/figures/?org={world.hebin.pk}").status_code == 404
+    assert outsider.get(f"/points/board/?org={world.hebin.pk}").status_code == 404
+    assert outsider.get(f"/points/shop/?shop={world.hebin.pk}").status_code == 404
+    assert outsider.get(f"/points/rules/?org={world.hebin.pk}").status_code == 404
     assert private_demand.pk not in [d["id"] for d in outsider.get("/api/v1/demands/").json()["results"]]
     m = world.members["hebin_a"]
     demand_claim(demand=private_demand, member=m)

@@ -395,3 +395,18 @@ def test_a_visit_with_a_bad_need_records_nothing(gw, world):
         services.visit_record(household=gw.household, date=timezone.localdate(), notes="走访", by=world.grid_worker,
                               need={"category": "不存在", "description": "x"})
     assert not Visit.objects.exists()
+
+
+def test_the_import_command_reports_every_bad_feature_and_imports_nothing(gw, world, tmp_path):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "grids.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "新网格"}, "geometry": square(120.95, 30.52)},
+        {"type": "Feature", "properties": {"name": "坏"}, "geometry": {"type": "LineString", "coordinates": []}}]}))
+    count = Grid.objects.count()
+    with pytest.raises(CommandError) as exc:
+        call_command("grids_import", world.hebin.code, str(path))
+    assert "第2个要素（坏）" in str(exc.value) and Grid.objects.count() == count

@@ -107,3 +107,12 @@ def test_funnel_flags_only_organisations_below_the_lower_limit_ordered_by_id_not
 
 def test_percent_format_follows_the_report():
     assert stats.format_percent(0.995) == "99.5%" and stats.format_percent(0.99) == "99%"
+
+
+def test_own_binomial_quantile_agrees_with_scipy_stats():
+    from scipy.stats import binom
+
+    ns = np.concatenate([np.arange(1, 400), np.array([1000, 5000, 20000, 123457])]).astype(float)
+    for p in (0.01, 0.5, 0.9, 0.995, 0.9999):
+        for q in (0.001, 0.025, 0.975, 0.999):
+            assert np.array_equal(stats.binom_ppf(q, ns, p), binom.ppf(q, ns, p)), (p, q)

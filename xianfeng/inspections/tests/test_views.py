@@ -128,7 +128,9 @@ def test_rates_page_shows_n_and_interval(client_for, questionnaire, inspection):
     services.response_submit(questionnaire=questionnaire, answers=answers(), respondent_type="member",
                              method="seminar", client_key="1")
     html = client_for("inspector").get(reverse("inspections:rates", args=[inspection.pk])).content.decode()
-    assert "n = 1" in html and "Wilson" not in html.split("rate-awareness-summary")[0] or "wilson" in html
+    summary = html.split('data-testid="rate-awareness-summary"')[1].split("</div>")[0]
+    assert "<strong>100%</strong>" in summary and "n = 1" in summary and "wilson" in summary
+    assert "95% 20.7%–100.0%" in summary  # Wilson at 1/1
 
 
 def test_responses_export_xlsx_and_csv_are_audited(client_for, questionnaire):

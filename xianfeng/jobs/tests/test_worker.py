@@ -47,12 +47,16 @@ def test_one_bad_job_never_stops_the_loop():
     assert crash.status == Job.Status.PENDING and "SystemExit" in crash.last_error
 
 
-def test_a_job_whose_code_is_gone_is_parked_at_once():
-    job = job_schedule(name="tests.record")
+def test_a_job_whose_code_is_gone_is_retried_then_parked():
+    job = job_schedule(name="tests.record", max_attempts=2)
     Job.objects.filter(pk=job.pk).update(name="tests.removed_long_ago")
     make_worker().run()
     job.refresh_from_db()
-    assert job.status == Job.Status.PARKED and "tests.removed_long_ago" in job.last_error
+    assert job.status == Job.Status.PENDING and "tests.removed_long_ago" in job.last_error
+    Job.objects.filter(pk=job.pk).update(due_at=job.created_at)
+    make_worker().run()
+    job.refresh_from_db()
+    assert job.status == Job.Status.PARKED and job.attempts == 2
 
 
 def test_max_jobs_stops_the_worker():

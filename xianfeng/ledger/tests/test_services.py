@@ -227,8 +227,14 @@ def test_statement_exports_to_xlsx_and_the_export_is_audited(book, award, world,
     path = tmp_path / "s.xlsx"
     path.write_bytes(data)
     rows = list(load_workbook(path).active.iter_rows(values_only=True))
-    assert rows[1][-1] == "余额（元）"
-    assert rows[2][4] == "捐赠" and rows[2][5] == pytest.approx(123.45) and rows[2][6] == pytest.approx(123.45)
+    assert rows[0][-1] == "余额（元）"
+    assert rows[1][4] == "捐赠" and rows[1][5] == pytest.approx(123.45) and rows[1][6] == pytest.approx(123.45)
+    # a memo is user text: one that looks like a formula stays text
+    ledger_post(entries=[(book.donors, -1), (book.fund, 1)], memo="=HYPERLINK(\"x\")", kind="fund.donation",
+                key="x:3")
+    path.write_bytes(statement_xlsx(account=book.fund, by=world.county_admin))
+    cell = load_workbook(path).active.cell(row=3, column=5)
+    assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s"
     assert AuditEvent.objects.filter(action="export", model="ledger.Account", object_id=str(book.fund.pk)).exists()
 
 
@@ -306,7 +312,7 @@ def test_post_many_refuses_a_replayed_key_with_other_entries_and_returns_replays
                                                key="pm:2")])
 
 
-def test_ledger_check_lists_at_most_the_limit():
+def test_ledger_check_lists_at_most_the_limit(db):
     from xianfeng.ledger.services import LedgerCheck
 
     check = LedgerCheck()

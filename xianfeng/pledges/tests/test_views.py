@@ -234,8 +234,8 @@ def test_resident_signup_through_the_page(world):
     code = SmsMessage.objects.get().text.split("是")[1][:6]
     response = client.post(reverse("pledges:resident_signup"), {
         "phone": "13700001111", "code": code, "name": "钱居民", "org": world.hebin.pk, "password": "a-good-pass-9",
-        "step": "register", "next": "/pledges/board/%d/" % world.hebin.pk})
-    assert response.status_code == 302 and response["Location"] == "/pledges/board/%d/" % world.hebin.pk
+        "step": "register", "next": f"/pledges/board/{world.hebin.pk}/"})
+    assert response.status_code == 302 and response["Location"] == f"/pledges/board/{world.hebin.pk}/"
     assert client.get(reverse("home")).status_code == 200  # signed in
     response = client.post(reverse("pledges:resident_signup"), {"phone": "abc", "step": "code"})
     assert response.status_code == 400
@@ -268,3 +268,15 @@ def test_member_list_page_and_peer_rating(world, client_for):
     client.post(reverse("pledges:peer_rate", args=[pledge.pk]), {"score": "88"})
     assert pledge.peer_ratings.get().score == 88
     assert client_for("member").get(reverse("pledges:mine")).status_code == 200
+
+
+def test_board_list_is_cached_for_a_short_time(world, settings):
+    pledge = published(world)
+    url = reverse("pledges:board", args=[world.hebin.pk])
+    assert "张建国" in Client().get(url).content.decode()
+    Pledge.objects.filter(pk=pledge.pk).update(status="approved")  # not public any more
+    assert "张建国" in Client().get(url).content.decode()  # the cached list, for at most the cache time
+    from django.core.cache import cache
+
+    cache.clear()
+    assert "张建国" not in Client().get(url).content.decode()

@@ -14,6 +14,8 @@ LOGINS = [
     ("member_demo", "党员 · 河滨社区"),
     ("resident_demo", "群众 · 河滨社区"),
     ("inspector_demo", "督查员 · 现场点评第七组"),
+    ("hebin_grid", "网格员 · 河滨社区"),
+    ("hebin_duty", "值班员 · 河滨社区（一键通告警）"),
 ]
 
 
@@ -42,6 +44,10 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _print_logins(self):
+        from xianfeng.orgs.models import User
+
+        present = set(User.objects.filter(username__in=[u for u, _ in LOGINS]).values_list("username", flat=True))
         self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")
         for username, what in LOGINS:
-            self.stdout.write(f"  {username:<18} {what}")
+            if username in present:
+                self.stdout.write(f"  {username:<18} {what}")

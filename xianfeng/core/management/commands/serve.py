@@ -20,9 +20,11 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, dev, with_worker, **options):
         call_command("collectstatic", interactive=False, verbosity=0)
         children: list[subprocess.Popen] = []
-        if with_worker and self._has_worker():
-            children.append(subprocess.Popen([sys.executable, "-m", "xianfeng.cli", "worker"]))
-            self.stdout.write("background worker started")
+        if with_worker:
+            for command in ("worker", "mqtt"):  # the background worker; the MQTT subscriber for call devices
+                if self._has_command(command):
+                    children.append(subprocess.Popen([sys.executable, "-m", "xianfeng.cli", command]))
+                    self.stdout.write(f"started `xianfeng {command}`")
         self.stdout.write(f"serving on http://{host}:{port}/")
         if dev:
             cmd = [sys.executable, "-m", "xianfeng.cli", "runserver", f"{host}:{port}"]
@@ -41,7 +43,7 @@ class Command(BaseCommand):
                 child.wait(timeout=10)
 
     @staticmethod
-    def _has_worker() -> bool:
+    def _has_command(name: str) -> bool:
         from django.core.management import get_commands
 
-        return "worker" in get_commands()
+        return name in get_commands()
