@@ -28,7 +28,9 @@ def test_member_signs_up_and_checks_in_by_the_rotating_code(world, live_server, 
     member = open_page("phone")
     sign_in(member, "member_demo")
     member.click("button.navbar-toggler")
-    member.get_by_role("navigation", name="主菜单").get_by_role("link", name="活动", exact=True).click()
+    menu = member.get_by_role("navigation", name="主菜单")
+    menu.get_by_role("button", name="活动与党课", exact=True).click()  # the events module's dropdown
+    menu.get_by_role("link", name="活动", exact=True).click()
     member.wait_for_url(re.compile(r"/events/$"))
     member.get_by_role("link", name="河滨社区环境整治志愿服务").click()
     member.get_by_role("button", name="报名").click()

@@ -27,7 +27,9 @@ def export_url() -> str | None:
 def find_member_on_phone(page, live_server, name: str) -> None:
     """From the home page, through the collapsed phone menu to the member list, filtered by name."""
     page.click("button.navbar-toggler")
-    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="党员", exact=True).click()
+    menu = page.get_by_role("navigation", name="主菜单")
+    menu.get_by_role("button", name="组织", exact=True).click()  # the organisation pages' dropdown
+    menu.get_by_role("link", name="党员", exact=True).click()
     page.wait_for_url(re.compile(r"/orgs/members/"))
     page.fill("#id_q", name)
     page.get_by_role("button", name="筛选").click()

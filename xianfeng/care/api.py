@@ -4,6 +4,7 @@ resolve) for responders. Device messages do not come here: gateways use the sign
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ class FundSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "org", "parent", "owner", "account", "balance"]
 
 
+@extend_schema_serializer(component_name="CareCase")
 class CaseSerializer(serializers.ModelSerializer):
     member_name = serializers.CharField(source="member.person.name", read_only=True)
 

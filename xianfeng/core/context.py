@@ -17,33 +17,55 @@ NAVIGATION = [
 
 def navigation_entries() -> list[tuple]:
     """The core entries, then each xianfeng app's AppConfig.navigation, in INSTALLED_APPS order."""
+    return [entry for _group, _label, entries in navigation_groups() for entry in entries]
+
+
+def navigation_groups() -> list[tuple[str, str, list[tuple]]]:
+    """(group key, group label, entries): the home page, the organisation pages, then one group per app."""
     from django.apps import apps
 
-    entries = list(NAVIGATION)
+    groups = [("home", _("Home"), NAVIGATION[:1]), ("orgs", _("Organisations"), NAVIGATION[1:])]
     for config in apps.get_app_configs():
-        if config.name.startswith("xianfeng."):
-            entries.extend(getattr(config, "navigation", []))
-    return entries
+        if config.name.startswith("xianfeng.") and getattr(config, "navigation", None):
+            groups.append((config.label, config.verbose_name, list(config.navigation)))
+    return groups
 
 
 def navigation(request):
+    """Menu context, computed only if the template uses it (htmx partials don't)."""
+    from django.utils.functional import SimpleLazyObject
+
+    computed = SimpleLazyObject(lambda: _navigation(request))
+    return {"nav_items": SimpleLazyObject(lambda: computed["nav_items"]),
+            "nav_groups": SimpleLazyObject(lambda: computed["nav_groups"])}
+
+
+def _navigation(request):
     """The menu entries this user may use; the one whose address is the longest prefix of this page is active."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
-    items = []
-    for name, label, icon, action in navigation_entries():
-        if action is not None:
-            paths = scope_paths(user, action)
-            if paths is not None and not paths:
+        return {"nav_items": [], "nav_groups": []}
+    items, groups = [], []
+    for key, group_label, entries in navigation_groups():
+        group = {"key": key, "label": group_label, "icon": entries[0][2] if entries else "", "items": []}
+        for name, label, icon, action in entries:
+            if action is not None:
+                paths = scope_paths(user, action)
+                if paths is not None and not paths:
+                    continue
+            try:
+                url = reverse(name)
+            except NoReverseMatch:
                 continue
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
-            continue
-        items.append({"url": url, "label": label, "icon": icon, "active": False})
+            item = {"url": url, "label": label, "icon": icon, "active": False}
+            items.append(item)
+            group["items"].append(item)
+        if group["items"]:
+            groups.append(group)
     path = request.path
     matches = [item for item in items if path == item["url"] or (item["url"] != "/" and path.startswith(item["url"]))]
     if matches:
         max(matches, key=lambda item: len(item["url"]))["active"] = True
-    return {"nav_items": items}
+    for group in groups:
+        group["active"] = any(item["active"] for item in group["items"])
+    return {"nav_items": items, "nav_groups": groups}

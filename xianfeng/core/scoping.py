@@ -85,10 +85,11 @@ def scope_paths(user: Any, action: str) -> list[str] | None:
         kinds = ROLE_ACTIONS.get(action)
         if kinds is None:
             raise ValueError(f"unknown action {action!r}")
-        from xianfeng.orgs.models import Role
+        if "_roles" not in cache:  # one query per user object, however many actions are asked
+            from xianfeng.orgs.models import Role
 
-        paths = Role.objects.filter(user=user, kind__in=kinds).values_list("org__path", flat=True)
-        cache[action] = minimal_paths(paths)
+            cache["_roles"] = list(Role.objects.filter(user=user).values_list("kind", "org__path"))
+        cache[action] = minimal_paths(path for kind, path in cache["_roles"] if kind in kinds)
     return cache[action]
 
 

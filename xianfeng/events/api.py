@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -69,6 +69,7 @@ class CheckInInput(StrictInputSerializer):
     token = serializers.CharField(max_length=300, help_text="the rotating code from the organiser's screen")
 
 
+@extend_schema_serializer(component_name="AttendanceRecordInput")
 class RecordInput(StrictInputSerializer):
     person_code = serializers.CharField(max_length=300, required=False,
                                         help_text="an attendee's personal code (organiser's scan)")
