@@ -233,7 +233,7 @@ def _advisors(ctx: DemoContext, county: Organisation, admin) -> None:
         birth = dt.date(1948 + i % 8, 1 + i % 12, 1 + i)
         gender = "M" if rng.random() < 0.85 else "F"
         person = org_services.person_upsert(
-            name=ctx.faker.name_male() if gender == "M" else ctx.faker.name_female(),
+            name=ctx.person_name(gender),
             id_number=_unique_id(ctx, "330424", birth, gender), phone="")
         advisor = services.advisor_place(batch=batch, person=person, enterprise=firm, former_post=rng.choice(posts),
                                          by=admin)

@@ -48,6 +48,13 @@ class DemoContext:
         self.faker = Faker("zh_CN")
         self.faker.seed_instance(self.seed)
 
+    def person_name(self, gender: str) -> str:
+        """A Chinese name whose given name fits the gender ("M"/"F"); Faker's zh_CN name_male/name_female don't."""
+        from faker.providers.person.zh_CN import Provider
+
+        given = Provider.first_names_male if gender == "M" else Provider.first_names_female
+        return self.faker.last_name() + self.rng.choice(given)
+
 
 def steps() -> list[tuple[int, str, Callable[[DemoContext], None]]]:
     from django.apps import apps

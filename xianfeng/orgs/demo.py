@@ -247,7 +247,7 @@ def _build_members(ctx: DemoContext, tree: dict) -> None:
                 status = "流动党员"
             edu_hi = 3 if age > 65 else 5 if age > 45 else 6
             rows.append({
-                "姓名": ctx.faker.name_male() if gender == "M" else ctx.faker.name_female(),
+                "姓名": ctx.person_name(gender),
                 "性别": "男" if gender == "M" else "女",
                 "民族": "汉族" if rng.random() < 0.985 else rng.choice(["回族", "满族", "土家族", "苗族", "壮族"]),
                 "出生日期": birth,
@@ -277,7 +277,7 @@ def _build_residents(ctx: DemoContext) -> None:
         gender = "M" if rng.random() < 0.5 else "F"
         birth = DEMO_TODAY - dt.timedelta(days=rng.randint(18 * 365, 95 * 365))
         rows.append({
-            "name": ctx.faker.name_male() if gender == "M" else ctx.faker.name_female(),
+            "name": ctx.person_name(gender),
             "id_number": _unique_id(ctx, COUNTY_CODE, birth, gender),
             "phone": f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}",
             "org": unit,
@@ -321,7 +321,7 @@ def _build_contact_points(ctx: DemoContext, tree: dict) -> None:
     for i, (title, gender) in enumerate(LEADERS):
         birth = dt.date(1962 + i % 12, 1 + i % 12, 3 + i)
         person = services.person_upsert(
-            name=ctx.faker.name_male() if gender == "M" else ctx.faker.name_female(),
+            name=ctx.person_name(gender),
             id_number=_unique_id(ctx, COUNTY_CODE, birth, gender), phone="", gender="",
         )
         leaders.append((person, title))
