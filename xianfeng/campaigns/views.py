@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths
 from xianfeng.orgs.models import ContactPoint, Organisation
 
@@ -52,12 +53,6 @@ PAGE_SIZE = 50
 MATRIX_PAGE_SIZE = 100
 
 
-def add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _orgs_in(request, action: str = "view"):
@@ -164,7 +159,7 @@ def plan_edit(request, pk: int, org_id: int):
                 return redirect("campaigns:plan", pk=campaign.pk, org_id=org.pk)
             raise ValidationError(_("Unknown operation."))
         except ValidationError as exc:
-            add_errors(review if op in ("return", "accept") else form, exc)
+            add_service_errors(review if op in ("return", "accept") else form, exc)
             status = 400
     context = {
         "campaign": campaign, "org": org, "plan": plan, "form": form, "review": review,
@@ -390,7 +385,7 @@ def drive_detail(request, pk: int):
                 raise ValidationError({})
             services.drive_progress_report(target=target, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
             status = 400
         else:
             messages.success(request, _("The progress was reported."))
@@ -424,7 +419,7 @@ def bulletin_list(request):
             services.bulletin_create(org=org, kind=data["kind"], issue=data["issue"], title=data["title"],
                                      body=data["body"], image=data["image"], publish=data["publish"], by=request.user)
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
             status = 400
         else:
             messages.success(request, _("The bulletin was saved."))

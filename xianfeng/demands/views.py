@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths, subtree_q
 from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Role
 
@@ -113,8 +114,7 @@ def create(request):
             demand = services.demand_create(org=org, by=request.user, resident=resident,
                                             source="staff" if orgs is not None else "resident", **data)
         except ValidationError as exc:
-            for field, errs in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errs)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The need has been recorded."))
             return redirect("demands:detail", pk=demand.pk)
@@ -325,8 +325,7 @@ def pairings(request):
                                         household=form.cleaned_data["household"], start=form.cleaned_data["start"],
                                         notes=form.cleaned_data["notes"], by=request.user)
             except ValidationError as exc:
-                for field, errs in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errs)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Pairing created."))
                 return redirect("demands:pairings")

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths, subtree_q
 from xianfeng.core.throttle import client_ip
 from xianfeng.orgs.models import Member, Organisation, Person
@@ -44,12 +45,6 @@ def _person(request) -> Person | None:
     return getattr(request.user, "person", None)
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _visible_activity(request, pk: int) -> Activity:
@@ -110,7 +105,7 @@ def activity_create(request):
         try:
             activity = services.activity_create(by=request.user, **data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The activity was created."))
             return redirect("events:activity_detail", pk=activity.pk)
@@ -467,7 +462,7 @@ def team_create(request):
         try:
             team = services.team_create(by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("events:team_detail", pk=team.pk)
     return render(request, "events/team_form.html", {"form": form}, status=400 if form.errors else 200)
@@ -628,7 +623,7 @@ def certificates(request):
                                                   start=form.cleaned_data["start"], end=form.cleaned_data["end"],
                                                   by=request.user)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("The certificate was issued."))
                 return redirect(reverse("events:certificates") + f"#cert-{cert.pk}")

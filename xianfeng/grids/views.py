@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths
 from xianfeng.orgs.models import Organisation, OrgKind, Role
 
@@ -156,8 +157,7 @@ def visit_new(request, pk: int):
                 visit = services.visit_record(household=household, date=d["date"], notes=d["notes"],
                                               by=request.user, need=need, problem=problem)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, pgettext("grids", "Visit recorded."))
                 if visit.case_id:
@@ -243,9 +243,6 @@ def _open_case(request, form, *, org, source):
         reporter_phone=d.get("reporter_phone") or "")
 
 
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @login_required
@@ -262,7 +259,7 @@ def report(request):
             try:
                 case = _open_case(request, form, org=home, source=Case.Source.PORTAL)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, pgettext("grids", "Thank you. Your report is case %(number)s.") % {"number": case.number})
                 return redirect("grids:case_detail", pk=case.pk)
@@ -287,7 +284,7 @@ def case_new(request):
             try:
                 case = _open_case(request, form, org=form.cleaned_data["org"], source=Case.Source.STAFF)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, pgettext("grids", "Case %(number)s opened.") % {"number": case.number})
                 return redirect("grids:case_detail", pk=case.pk)

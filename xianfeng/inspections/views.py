@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, content_disposition, xlsx_response
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths
 from xianfeng.orgs.models import Organisation, User
 
@@ -65,12 +66,6 @@ def _org(request, code: str, action: str = "view") -> Organisation | None:
     return Organisation.objects.restrict(request.user, action).filter(code=code).first()
 
 
-def _errors_to_form(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _may_inspect_somewhere(user) -> bool:
@@ -116,7 +111,7 @@ def inspection_new(request):
                         end=data["end"], leader=request.user, members=members, reported_by=data["reported_by"],
                         by=request.user)
                 except ValidationError as exc:
-                    _errors_to_form(form, exc)
+                    add_service_errors(form, exc)
                 else:
                     return redirect("inspections:detail", pk=inspection.pk)
         status = 400
@@ -173,7 +168,7 @@ def inspection_plan(request, pk: int):
             try:
                 services.inspection_update(inspection=inspection, by=request.user, **fields)
             except ValidationError as exc:
-                _errors_to_form(plan_form, exc)
+                add_service_errors(plan_form, exc)
             else:
                 messages.success(request, pgettext("inspections", "The plan was saved."))
                 return redirect("inspections:plan", pk=pk)
@@ -187,7 +182,7 @@ def inspection_plan(request, pk: int):
                     services.spot_check_add(inspection=inspection, org=org, date=d["date"], notes=d["notes"],
                                             by=request.user)
                 except ValidationError as exc:
-                    _errors_to_form(spot_form, exc)
+                    add_service_errors(spot_form, exc)
                 else:
                     messages.success(request, pgettext("inspections", "The spot check was added."))
                     return redirect("inspections:plan", pk=pk)
@@ -220,7 +215,7 @@ def draw_page(request, pk: int):
                 return redirect("inspections:draw", pk=pk)
         except ValidationError as exc:
             if request.POST.get("action") == "publish":
-                _errors_to_form(seed_form, exc)
+                add_service_errors(seed_form, exc)
             else:
                 messages.error(request, "；".join(exc.messages))
     units = DrawUnit.objects.filter(draw=draw).select_related("org", "inspector") if draw else []
@@ -272,7 +267,7 @@ def questionnaire_list(request, pk: int):
                                                   by=request.user)
                 return redirect("inspections:questionnaire", qid=q.pk)
         except ValidationError as exc:
-            _errors_to_form(import_form if request.POST.get("form") == "import" else new_form, exc)
+            add_service_errors(import_form if request.POST.get("form") == "import" else new_form, exc)
     items = Questionnaire.objects.filter(inspection=inspection).annotate(n=Count("responses")).order_by("id")
     return render(request, "inspections/questionnaires.html", {
         "inspection": inspection, "items": items, "import_form": import_form, "new_form": new_form,
@@ -300,7 +295,7 @@ def questionnaire_detail(request, qid: int):
                 messages.success(request, pgettext("inspections", "The rate was set."))
                 return redirect("inspections:questionnaire", qid=q.pk)
         except ValidationError as exc:
-            _errors_to_form(question_form if request.POST.get("form") == "question" else rate_form, exc)
+            add_service_errors(question_form if request.POST.get("form") == "question" else rate_form, exc)
     return render(request, "inspections/questionnaire.html", {
         "q": q, "inspection": q.inspection, "form_def": q.form, "question_form": question_form, "rate_form": rate_form,
         "responses": q.responses.count(),
@@ -400,7 +395,7 @@ def fieldwork(request, pk: int):
                     else:
                         services.seminar_record(inspection=inspection, unit=unit, by=request.user, **d)
                 except ValidationError as exc:
-                    _errors_to_form(form, exc)
+                    add_service_errors(form, exc)
                 else:
                     messages.success(request, pgettext("inspections", "Recorded."))
                     return redirect(reverse("inspections:fieldwork", args=[pk]) + f"#{kind}")
@@ -491,7 +486,7 @@ def findings_page(request, pk: int):
                             services.rectification_create(finding=finding, org=org, task=d["task"],
                                                           deadline=d["deadline"], by=request.user)
                         except ValidationError as exc:
-                            _errors_to_form(form, exc)
+                            add_service_errors(form, exc)
                         else:
                             messages.success(request, pgettext("inspections", "The task was put on the rectification list."))
                             return redirect("inspections:findings", pk=pk)
@@ -561,7 +556,7 @@ def rectification_detail(request, rid: int):
                     action == "verify" and not inspects):
                 raise Http404
         except ValidationError as exc:
-            _errors_to_form(report_form if action == "report" else verify_form, exc)
+            add_service_errors(report_form if action == "report" else verify_form, exc)
     return render(request, "inspections/rectification.html", {
         "item": item, "events": item.events.select_related("by"), "inspects": inspects, "answers_for": answers_for,
         "report_form": report_form, "verify_form": verify_form, "today": timezone.localdate(),

@@ -27,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xianfeng.core.audit import audit_record
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import SEGMENT, can, scope_paths, subtree_q
 from xianfeng.core.throttle import client_ip
 
@@ -295,7 +296,7 @@ def contact_point_detail(request, pk: int):
             try:
                 services.guidance_visit_record(contact_point=cp, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _add_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("The guidance visit was recorded."))
                 return redirect("orgs:contact_point_detail", pk=cp.pk)
@@ -310,12 +311,6 @@ def contact_point_detail(request, pk: int):
     return render(request, "orgs/contact_point_detail.html", context, status=status)
 
 
-def _add_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @login_required

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths, subtree_q
 from xianfeng.core.throttle import client_ip
 from xianfeng.orgs.models import Member, Organisation
@@ -266,11 +267,7 @@ def progress(request, pk: int):
                                       date=form.cleaned_data["date"], photos=form.cleaned_data["photos"],
                                       by=request.user)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, msgs in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, msgs)
-            else:
-                form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The progress was recorded."))
             return redirect("pledges:detail", pk=pledge.pk)
@@ -288,11 +285,7 @@ def claim(request, pk: int):
             services.pledge_claim(pledge=pledge, evidence=form.cleaned_data["evidence"], on=form.cleaned_data["on"],
                                   photos=form.cleaned_data["photos"], by=request.user)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, msgs in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, msgs)
-            else:
-                form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The fulfilment was reported; the secretary will confirm it."))
             return redirect("pledges:detail", pk=pledge.pk)
@@ -588,11 +581,7 @@ def board_comment(request, pk: int):
             services.comment_post(pledge=pledge, author=request.user, text=form.cleaned_data["text"],
                                   agreed=form.cleaned_data["agreed"])
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, msgs in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, msgs)
-            else:
-                form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Your comment was posted."))
             return redirect("pledges:board_pledge", pk=pledge.pk)
@@ -652,11 +641,7 @@ def resident_signup(request):
                     return redirect("pledges:board", org_id=data["org"].pk)
             except ValidationError as exc:
                 code_sent = request.POST.get("step") != "code"
-                if hasattr(exc, "error_dict"):
-                    for field, msgs in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, msgs)
-                else:
-                    form.add_error(None, exc.messages)
+                add_service_errors(form, exc)
     return render(request, "pledges/signup.html", {"form": form, "code_sent": code_sent,
                                                    "next": request.GET.get("next") or request.POST.get("next") or ""},
                   status=status)

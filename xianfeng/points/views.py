@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths, subtree_q
 from xianfeng.demands.access import community_of, member_of
 from xianfeng.orgs.models import PARTY_KINDS, Organisation
@@ -202,8 +203,7 @@ def rules(request):
             services.points_rule_set(org=org, by=request.user, **{
                 k: (v if k != "base_by_category" else (v or {})) for k, v in form.cleaned_data.items()})
         except ValidationError as exc:
-            for field, errs in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errs)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Rules saved."))
             return redirect(f"{reverse('points:rules')}?org={org.pk}")
