@@ -49,16 +49,21 @@ xianfeng/static/vendor/.copied: package.json package-lock.json scripts/copy_asse
 assets: xianfeng/static/vendor/.copied
 
 ## Debian packages: runtime-deps for documents (CJK fonts, pango for WeasyPrint), system-deps adds chromium for the
-## browser tests. Installed with apt-get when missing (needs root).
+## browser tests and LibreOffice + poppler-utils to check that the report's .docx is set as a 公文. Installed with
+## apt-get when missing (needs root).
 RUNTIME_PKGS := fonts-wqy-microhei texlive-lang-chinese libpango-1.0-0 libpangoft2-1.0-0
 runtime-deps:
 	@missing=""; for p in $(RUNTIME_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing from Debian:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
+DOC_CHECK_PKGS := libreoffice-writer-nogui poppler-utils
 system-deps: runtime-deps
 	@if [ ! -x /usr/bin/chromium ]; then echo "installing chromium from Debian"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	@missing=""; for p in $(DOC_CHECK_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing from Debian:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 messages: setup
 	bash scripts/messages.sh

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,3 +94,32 @@ def build_county() -> County:
     world.users["resident"] = make_user("resident_demo", Role.Kind.RESIDENT, hebin)
     world.users["inspector"] = make_user("inspector_demo", Role.Kind.INSPECTOR, county)
     return world
+
+
+def race(n: int, work: Callable[[int], Any], *, timeout: float = 120) -> list[Any]:
+    """Run work(0) … work(n-1) in n threads released together by a barrier (for PostgreSQL race tests).
+
+    Returns each call's result in index order; a call that raised gives its exception instead, so the test decides
+    which exceptions are expected. Each thread closes its own database connection."""
+    from django.db import connection
+
+    barrier = threading.Barrier(n)
+    outcomes: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = work(i)
+        except BaseException as exc:  # handed back to the caller, which asserts on it
+            outcomes[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    if any(t.is_alive() for t in threads):
+        raise TimeoutError(f"race: a thread was still running after {timeout} s")
+    return outcomes

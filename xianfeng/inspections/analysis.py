@@ -204,7 +204,9 @@ def draft_findings(inspection: Inspection, *, today: dt.date | None = None) -> l
         if not f["below998"] and not f["below95"]:
             continue
         fn = f["funnel"]
-        text = f"{f['label']}（全{_scope_name(inspection)}{stats.format_percent(fn.target)}，{fn.x}/{fn.n}）："
+        # pooled over the funnel's units (villages, communities, departments, enterprises …), not the whole tree
+        text = (f"{f['label']}（{len(fn.points)}个基层单位合计{stats.format_percent(fn.target)}，"
+                f"{fn.x}/{fn.n}）：")
         if f["below998"]:
             text += (f"{len(f['below998'])}个单位低于99.8%控制下限——"
                      + "、".join(f"{name}（{p.x}/{p.n}）" for name, p in f["below998"][:12])
@@ -265,7 +267,3 @@ def draft_findings(inspection: Inspection, *, today: dt.date | None = None) -> l
             "evidence": [{"label": f"整改任务 #{r.pk}", "url": reverse("inspections:rectification_detail", args=[r.pk])}
                          for r in earlier[:10]]})
     return drafts
-
-
-def _scope_name(inspection: Inspection) -> str:
-    return {"county": "县", "town": "镇"}.get(inspection.org.kind, "")

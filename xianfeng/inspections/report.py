@@ -5,8 +5,10 @@ Structure of the seed report: a title, the group's name, an introduction with th
 until the inspector edits it (Inspection.report_sections keeps the edited text).
 
 Layout (.docx): A4; margins top 37 mm, bottom 35 mm, left (binding) 28 mm, right 26 mm; body 3号 (16 pt) 仿宋 with
-仿宋_GB2312 as the East-Asian font; title 2号 (22 pt) 方正小标宋简体; 22 lines × 28 characters through the
-document grid (w:docGrid linesAndChars, line pitch 579 twips); page numbers 4号 (14 pt) "— 1 —", odd pages right,
+仿宋_GB2312 as the East-Asian font; title 2号 (22 pt) 方正小标宋简体; 22 lines through the document grid
+(w:docGrid type "lines", line pitch 579 twips) × 28 characters through a character pitch of 15.75 pt (body runs
+carry w:spacing −0.25 pt; Word's "linesAndChars" grid would do the same in Word, but LibreOffice then gives every
+16-pt character two 15.8-pt cells and sets 14 characters a line); page numbers 4号 (14 pt) "— 1 —", odd pages right,
 even pages left. The named fonts are what Word users in government offices have; PDFs are set in FandolFang
 (texlive-lang-chinese) or, failing that, any CJK font fontconfig knows, embedded as a subset.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +39,8 @@ BODY_PT, TITLE_PT, PAGE_NUMBER_PT = 16, 22, 14
 LINES, CHARS = 22, 28
 LINE_PITCH_TWIPS = 579  # 225 mm / 22 lines ≈ 28.95 pt
 TEXT_WIDTH_PT = (PAGE_W_MM - MARGINS_MM["left"] - MARGINS_MM["right"]) / 25.4 * 72
-# Word's character pitch is the default font size plus charSpace/4096 pt: 28 characters fill 156 mm.
-CHAR_SPACE = round((TEXT_WIDTH_PT / CHARS - BODY_PT) * 4096)
+# 28 characters must fit in 156 mm: each body character is narrowed by whole twentieths of a point (rounded down).
+CHAR_SPACING_TWIPS = math.floor((TEXT_WIDTH_PT / CHARS - BODY_PT) * 20)
 FONT_BODY, FONT_TITLE, FONT_HEADING, FONT_KAI = "仿宋_GB2312", "方正小标宋简体", "黑体", "楷体_GB2312"
 PDF_FONTS = (
     "/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/FandolFang-Regular.otf",
@@ -297,8 +300,25 @@ def _run(paragraph, text: str, *, font: str = FONT_BODY, size: float = BODY_PT, 
     run = paragraph.add_run(text)
     run.font.size = Pt(size)
     run.font.bold = bold
-    _set_fonts(run._element.get_or_add_rPr(), east_asia=font)
+    rpr = run._element.get_or_add_rPr()
+    _set_fonts(rpr, east_asia=font)
+    if size == BODY_PT:
+        _narrow(rpr)
     return run
+
+
+def _narrow(rpr) -> None:
+    """Character spacing for the 28-character line; w:spacing precedes w:sz in CT_RPr's sequence."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:val"), str(CHAR_SPACING_TWIPS))
+    size = rpr.find(qn("w:sz"))
+    if size is not None:
+        size.addprevious(spacing)
+    else:
+        rpr.append(spacing)
 
 
 def _page_number_footer(footer, align) -> None:
@@ -344,9 +364,8 @@ def render_docx(report: Report) -> bytes:
     for old in sect_pr.findall(qn("w:docGrid")):
         sect_pr.remove(old)
     grid = OxmlElement("w:docGrid")
-    grid.set(qn("w:type"), "linesAndChars")
+    grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(LINE_PITCH_TWIPS))
-    grid.set(qn("w:charSpace"), str(CHAR_SPACE))
     sect_pr.append(grid)
 
     normal = doc.styles["Normal"]

@@ -79,10 +79,15 @@ def test_docx_has_the_gb_t_9704_geometry_fonts_and_grid(done, test_rates, units)
     assert (int(size.get(f"{W}w")), int(size.get(f"{W}h"))) == (twips(210), twips(297))
     assert int(margins.get(f"{W}top")) == twips(37) and int(margins.get(f"{W}bottom")) == twips(35)
     assert int(margins.get(f"{W}left")) == twips(28) and int(margins.get(f"{W}right")) == twips(26)
-    assert grid.get(f"{W}type") == "linesAndChars" and grid.get(f"{W}linePitch") == "579"
-    # 28 characters of 16 pt plus charSpace/4096 pt fill the 156 mm text width
-    pitch = 16 + int(grid.get(f"{W}charSpace")) / 4096
-    assert 156 / 25.4 * 72 / pitch == pytest.approx(28, abs=0.01)
+    assert grid.get(f"{W}type") == "lines" and grid.get(f"{W}linePitch") == "579"  # 22 lines of 28.95 pt
+    # every 16-pt body run is narrowed so that exactly 28 characters fit the 156 mm text width
+    width_pt = 156 / 25.4 * 72
+    body_runs = [r for r in doc.iter(f"{W}r") if (sz := r.find(f".//{W}sz")) is not None and sz.get(f"{W}val") == "32"]
+    assert body_runs
+    spacings = {r.find(f".//{W}spacing").get(f"{W}val") for r in body_runs}
+    assert len(spacings) == 1
+    pitch = 16 + int(spacings.pop()) / 20
+    assert 28 * pitch <= width_pt < 29 * pitch
     styles = _xml(data, "word/styles.xml")
     normal = styles.find(f".//{W}style[@{W}styleId='Normal']")
     fonts = normal.find(f".//{W}rFonts")
@@ -135,3 +140,33 @@ def test_unknown_format_is_refused(done):
         report.render(report.build(done), "odt")
 
 
+
+
+def test_libreoffice_sets_the_docx_in_22_lines_of_28_characters(done, tmp_path):
+    """Open the .docx in LibreOffice (Debian's libreoffice-writer-nogui, installed by `make system-deps`), print it
+    to PDF and read the text back: A4 pages, no full line of Chinese longer than 28 characters and some exactly 28,
+    at most 22 body lines a page."""
+    import re
+    import shutil
+    import subprocess
+
+    if not (shutil.which("soffice") and shutil.which("pdftotext")):
+        pytest.fail("LibreOffice and poppler-utils are missing: run `make system-deps`")
+    (tmp_path / "report.docx").write_bytes(report.render_docx(report.build(done)))
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(tmp_path / "report.docx")], check=True, capture_output=True,
+                   timeout=180)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "report.pdf")], capture_output=True, text=True).stdout
+    assert "(A4)" in info
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "report.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert len(pages) >= 2
+    chinese_only = re.compile(r"^[\u4e00-\u9fff，。、；：（）]+$")
+    widths = []
+    for page in pages:
+        lines = [line.replace(" ", "") for line in page.splitlines() if line.strip()]
+        body = [line for line in lines if not re.fullmatch(r"—\d+—", line)]
+        assert len(body) <= 22, body
+        widths += [len(line) for line in body if chinese_only.match(line)]
+    assert max(widths) == 28, sorted(widths)[-10:]

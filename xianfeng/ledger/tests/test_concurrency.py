@@ -1,12 +1,11 @@
 """Real concurrent clients on PostgreSQL: 20 threads, each with its own connection, post against one account that
 sits at (or near) its floor. The floor holds, nothing is lost, the ledger checks clean. Skipped loudly on SQLite."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
+from xianfeng.core.testing import race
 from xianfeng.ledger.models import OwnerType, Unit
 from xianfeng.ledger.services import (
     FloorCrossed,
@@ -22,29 +21,11 @@ THREADS = 20
 
 
 def run_threads(work) -> Counter:
-    results: Counter = Counter()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(THREADS)
-    lock = threading.Lock()
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            for outcome in work(i):
-                with lock:
-                    results[outcome] += 1
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()  # this thread's own connection
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    """Each thread's `work(i)` yields outcomes; they are counted, and any exception fails the test."""
+    outcomes = race(THREADS, lambda i: list(work(i)))
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
     assert not errors, errors
-    return results
+    return Counter(outcome for results in outcomes for outcome in results)
 
 
 def open_pair():

@@ -502,7 +502,7 @@ def test_command_refuses_unknown_user_and_unreadable_file(world, tmp_path):
 def test_two_imports_of_the_same_new_people_at_once_write_them_once(world, postgres_only, monkeypatch):
     import threading
 
-    from django.db import connection
+    from xianfeng.core.testing import race
 
     rows = [a_row() for _ in range(50)]
     barrier = threading.Barrier(2, timeout=30)
@@ -513,21 +513,8 @@ def test_two_imports_of_the_same_new_people_at_once_write_them_once(world, postg
         return write(*args, **kwargs)
 
     monkeypatch.setattr(roster, "_write", write_together)
-    results, failures = [], []
-
-    def run():
-        try:
-            results.append(roster.roster_import(rows=rows, by=world.hebin_secretary))
-        except Exception as exc:  # the test fails on any exception, with it shown
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race(2, lambda i: roster.roster_import(rows=rows, by=world.hebin_secretary))
+    failures = [r for r in results if isinstance(r, BaseException)]
 
     assert not failures
     assert sorted(r.ok for r in results) == [False, True]
