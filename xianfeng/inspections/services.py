@@ -305,19 +305,38 @@ def questionnaire_create(*, inspection: Inspection, title: str, by: Any = None) 
     return q
 
 
-@transaction.atomic
-def questionnaire_add_question(*, questionnaire: Questionnaire, by: Any = None, **fields: Any) -> Questionnaire:
-    """Append a question built in the UI. Not once responses exist (the answers would no longer match the form)."""
+def _edit_form(questionnaire: Questionnaire, change, *, by: Any, summary: str) -> Questionnaire:
+    """Apply `change(form) -> form` to a questionnaire without responses (answers would no longer match the form)."""
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
     if questionnaire.responses.exists():
         raise ValidationError("问卷已有答卷，不能再修改题目")
     try:
-        questionnaire.form = survey.add_question(questionnaire.form, **fields)
+        questionnaire.form = change(questionnaire.form)
     except survey.FormError as exc:
         raise ValidationError({"__all__": exc.messages}) from None
     questionnaire.save(update_fields=["form"])
-    audit_record(by=by, action="update", obj=questionnaire, summary=f"问卷增加题目 {fields.get('name')}")
+    audit_record(by=by, action="update", obj=questionnaire, summary=summary)
     return questionnaire
+
+
+@transaction.atomic
+def questionnaire_add_question(*, questionnaire: Questionnaire, by: Any = None, **fields: Any) -> Questionnaire:
+    """Append a question built in the UI."""
+    return _edit_form(questionnaire, lambda form: survey.add_question(form, **fields), by=by,
+                      summary=f"问卷增加题目 {fields.get('name')}")
+
+
+@transaction.atomic
+def questionnaire_move_question(*, questionnaire: Questionnaire, name: str, offset: int,
+                                by: Any = None) -> Questionnaire:
+    return _edit_form(questionnaire, lambda form: survey.move_question(form, name=name, offset=offset), by=by,
+                      summary=f"问卷题目 {name} {'上移' if offset < 0 else '下移'}")
+
+
+@transaction.atomic
+def questionnaire_remove_question(*, questionnaire: Questionnaire, name: str, by: Any = None) -> Questionnaire:
+    return _edit_form(questionnaire, lambda form: survey.remove_question(form, name=name), by=by,
+                      summary=f"问卷删除题目 {name}")
 
 
 @transaction.atomic

@@ -432,8 +432,7 @@ def add_question(form: dict[str, Any], *, section: str, name: str, kind: str, la
             errors.append("选项名称重复")
     if errors:
         raise FormError(errors)
-    form = {**form, "sections": [dict(s, questions=list(s["questions"])) for s in form["sections"]],
-            "choices": dict(form["choices"])}
+    form = _copy(form)
     target = next((s for s in form["sections"] if s["name"] == section.strip() or (not section.strip() and
                                                                                    s is form["sections"][-1])), None)
     if target is None:
@@ -455,4 +454,63 @@ def add_question(form: dict[str, Any], *, section: str, name: str, kind: str, la
     if name in RATE_KEYS and kind == "select_one" and name not in form.get("rates", {}):
         form["rates"] = {**form.get("rates", {}), name: {"question": name, "positive": [items[0]["name"]],
                                                          "weights": {}}}
+    return form
+
+
+def _dependencies(q: Mapping[str, Any]) -> set[str]:
+    """The questions whose answers `q`'s relevant, constraint and choice_filter read."""
+    found: set[str] = set()
+    for column in ("relevant", "constraint", "choice_filter"):
+        if q.get(column) is not None:
+            found |= expr.references(q[column])
+    return found - {q["name"]}
+
+
+def _copy(form: Mapping[str, Any]) -> dict[str, Any]:
+    return {**form, "sections": [dict(s, questions=list(s["questions"])) for s in form["sections"]],
+            "choices": dict(form["choices"])}
+
+
+def move_question(form: Mapping[str, Any], *, name: str, offset: int) -> dict[str, Any]:
+    """Move question `name` up (offset −1) or down (+1) within its section. A question may not come before one whose
+    answer it reads (skip logic runs in order), nor after one that reads it. Returns the new form; raises FormError."""
+    if offset not in (-1, 1):
+        raise FormError(["只能上移或下移一位"])
+    form = _copy(form)
+    for section in form["sections"]:
+        names = [q["name"] for q in section["questions"]]
+        if name not in names:
+            continue
+        i = names.index(name)
+        j = i + offset
+        if not 0 <= j < len(names):
+            raise FormError([f"题目 {name} 已在本节{'最前' if offset < 0 else '最后'}"])
+        first, second = sorted((i, j))
+        earlier, later = section["questions"][first], section["questions"][second]
+        if earlier["name"] in _dependencies(later):
+            raise FormError([f"题目 {later['name']} 的条件引用了 {earlier['name']}，不能排在它前面"])
+        section["questions"][i], section["questions"][j] = section["questions"][j], section["questions"][i]
+        return form
+    raise FormError([f"没有题目 {name}"])
+
+
+def remove_question(form: Mapping[str, Any], *, name: str) -> dict[str, Any]:
+    """Remove question `name` (and its choice list when no other question uses it). Refused while another question's
+    condition or a rate reads it. Returns the new form; raises FormError."""
+    form = _copy(form)
+    target = next((q for q in questions(form) if q["name"] == name), None)
+    if target is None:
+        raise FormError([f"没有题目 {name}"])
+    readers = sorted(q["name"] for q in questions(form) if name in _dependencies(q))
+    if readers:
+        raise FormError([f"题目 {', '.join(readers)} 的条件引用了 {name}，请先修改它们"])
+    rates = sorted(key for key, rc in form.get("rates", {}).items() if rc.get("question") == name)
+    if rates:
+        raise FormError([f"比率 {', '.join(rates)} 以 {name} 计算，请先修改比率"])
+    for section in form["sections"]:
+        section["questions"] = [q for q in section["questions"] if q["name"] != name]
+    form["sections"] = [s for s in form["sections"] if s["questions"]]
+    list_name = target.get("list")
+    if list_name and not any(q.get("list") == list_name for q in questions(form)):
+        form["choices"].pop(list_name, None)
     return form

@@ -281,9 +281,19 @@ def questionnaire_detail(request, qid: int):
     question_form = forms.QuestionForm(request.POST if request.POST.get("form") == "question" else None)
     rate_form = forms.RateForm(request.POST if request.POST.get("form") == "rate" else None)
     status = 200
+    edit_errors: list[str] = []
     if request.method == "POST":
         status = 400
         try:
+            if request.POST.get("form") in ("move", "remove"):
+                name = request.POST.get("name", "")
+                if request.POST["form"] == "remove":
+                    services.questionnaire_remove_question(questionnaire=q, name=name, by=request.user)
+                    messages.success(request, pgettext("inspections", "The question was removed."))
+                else:
+                    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""), 0)
+                    services.questionnaire_move_question(questionnaire=q, name=name, offset=offset, by=request.user)
+                return redirect("inspections:questionnaire", qid=q.pk)
             if request.POST.get("form") == "question" and question_form.is_valid():
                 services.questionnaire_add_question(questionnaire=q, by=request.user, **question_form.cleaned_data)
                 messages.success(request, pgettext("inspections", "The question was added."))
@@ -295,10 +305,13 @@ def questionnaire_detail(request, qid: int):
                 messages.success(request, pgettext("inspections", "The rate was set."))
                 return redirect("inspections:questionnaire", qid=q.pk)
         except ValidationError as exc:
-            add_service_errors(question_form if request.POST.get("form") == "question" else rate_form, exc)
+            if request.POST.get("form") in ("move", "remove"):
+                edit_errors = exc.messages
+            else:
+                add_service_errors(question_form if request.POST.get("form") == "question" else rate_form, exc)
     return render(request, "inspections/questionnaire.html", {
         "q": q, "inspection": q.inspection, "form_def": q.form, "question_form": question_form, "rate_form": rate_form,
-        "responses": q.responses.count(),
+        "responses": q.responses.count(), "edit_errors": edit_errors,
     }, status=status)
 
 

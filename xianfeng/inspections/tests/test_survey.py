@@ -121,5 +121,43 @@ def test_questions_built_in_the_ui_check_names_choices_and_references():
     assert errors == {}
 
 
+def _ui_form():
+    form = survey.empty_form("UI")
+    form = survey.add_question(form, section="", name="awareness", kind="select_one", label_zh="知道吗",
+                               choices="yes=是\nno=否")
+    form = survey.add_question(form, section="", name="why", kind="text", label_zh="为什么",
+                               relevant="${awareness} = 'no'")
+    return survey.add_question(form, section="", name="age", kind="integer", label_zh="年龄")
+
+
+def _names(form):
+    return [q["name"] for q in survey.questions(form)]
+
+
+def test_questions_move_within_their_section_but_never_before_what_they_read():
+    form = _ui_form()
+    moved = survey.move_question(form, name="age", offset=-1)
+    assert _names(moved) == ["awareness", "age", "why"] and _names(form) == ["awareness", "why", "age"]
+    with pytest.raises(survey.FormError, match="引用了 awareness"):
+        survey.move_question(form, name="why", offset=-1)  # would come before the answer it reads
+    with pytest.raises(survey.FormError, match="引用了 awareness"):
+        survey.move_question(form, name="awareness", offset=1)
+    with pytest.raises(survey.FormError, match="最前"):
+        survey.move_question(form, name="awareness", offset=-1)
+    with pytest.raises(survey.FormError, match="没有题目"):
+        survey.move_question(form, name="nothing", offset=1)
+
+
+def test_questions_are_removed_unless_a_condition_or_a_rate_reads_them():
+    form = _ui_form()
+    with pytest.raises(survey.FormError, match="why"):
+        survey.remove_question(form, name="awareness")
+    form = survey.remove_question(form, name="why")
+    with pytest.raises(survey.FormError, match="比率 awareness"):
+        survey.remove_question(form, name="awareness")  # the awareness rate is computed from it
+    form = survey.remove_question(form, name="age")
+    assert _names(form) == ["awareness"] and "awareness" in form["choices"]
+
+
 def test_the_shared_fixture_lists_stay_consistent():
     assert SURVEY[0][0] == "type" and CHOICES[0][0] == "list_name"

@@ -198,3 +198,25 @@ def test_report_page_edits_a_section_and_downloads_a_docx(client_for, inspection
     assert "一、基本做法" in html and "1、领导重视，周密部署。" in html
     assert client_for("hebin_secretary").get(reverse("inspections:report_download",
                                                      args=[inspection.pk, "docx"])).status_code == 404
+
+
+def test_the_builder_moves_and_removes_questions_until_responses_exist(client_for, inspection, world):
+    q = services.questionnaire_create(inspection=inspection, title="自建问卷", by=world.inspector)
+    for name in ("first", "second"):
+        services.questionnaire_add_question(questionnaire=q, section="", name=name, kind="text", label_zh=name)
+    url = reverse("inspections:questionnaire", args=[q.pk])
+    inspector = client_for("inspector")
+    assert inspector.post(url, {"form": "move", "name": "second", "direction": "up"}).status_code == 302
+    q.refresh_from_db()
+    assert [x["name"] for x in q.form["sections"][0]["questions"]] == ["second", "first"]
+    page = inspector.post(url, {"form": "move", "name": "second", "direction": "up"})
+    assert page.status_code == 400 and "已在本节最前" in page.content.decode()
+    assert client_for("qinshan_secretary").post(url, {"form": "remove", "name": "first"}).status_code == 404
+    assert inspector.post(url, {"form": "remove", "name": "first"}).status_code == 302
+    q.refresh_from_db()
+    assert [x["name"] for x in q.form["sections"][0]["questions"]] == ["second"]
+    assert AuditEvent.objects.filter(summary="问卷删除题目 first").exists()
+    services.response_submit(questionnaire=q, answers={"second": "好"}, respondent_type="resident",
+                             method="street", client_key="k1", by=world.inspector)
+    page = inspector.post(url, {"form": "remove", "name": "second"})
+    assert page.status_code == 400 and "已有答卷" in page.content.decode()
