@@ -23,7 +23,7 @@ urlpatterns = [
 ]
 
 urlpatterns += [
-    path(config.url_prefix, include(f"{config.name}.urls"))
+    path(prefix, include(f"{config.name}.urls"))
     for config in apps.get_app_configs()
-    if config.name.startswith("xianfeng.") and getattr(config, "url_prefix", None)
+    if config.name.startswith("xianfeng.") and (prefix := getattr(config, "url_prefix", None))
 ]

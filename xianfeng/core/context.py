@@ -1,5 +1,7 @@
 """Template context shared by every page: the navigation the user's roles allow."""
 
+from typing import Any
+
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -20,14 +22,15 @@ def navigation_entries() -> list[tuple]:
     return [entry for _group, _label, entries in navigation_groups() for entry in entries]
 
 
-def navigation_groups() -> list[tuple[str, str, list[tuple]]]:
+def navigation_groups() -> list[tuple[str, Any, list[tuple]]]:
     """(group key, group label, entries): the home page, the organisation pages, then one group per app."""
     from django.apps import apps
 
-    groups = [("home", _("Home"), NAVIGATION[:1]), ("orgs", _("Organisations"), NAVIGATION[1:])]
+    groups: list[tuple[str, Any, list[tuple]]] = [("home", _("Home"), NAVIGATION[:1]),
+                                                  ("orgs", _("Organisations"), NAVIGATION[1:])]
     for config in apps.get_app_configs():
-        if config.name.startswith("xianfeng.") and getattr(config, "navigation", None):
-            groups.append((config.label, config.verbose_name, list(config.navigation)))
+        if config.name.startswith("xianfeng.") and (entries := getattr(config, "navigation", None)):
+            groups.append((config.label, config.verbose_name, list(entries)))
     return groups
 
 

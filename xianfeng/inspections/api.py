@@ -33,7 +33,7 @@ class InspectionSerializer(serializers.ModelSerializer):
 
 class RateSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     x = serializers.FloatField()
     n = serializers.IntegerField()
     estimate = serializers.FloatField(allow_null=True)

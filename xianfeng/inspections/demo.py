@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 from xianfeng.core.demo import DEMO_TODAY, DemoContext, demo_step
 from xianfeng.orgs import services as org_services
@@ -134,7 +135,7 @@ def build_inspection(ctx: DemoContext) -> None:
     for i in range(200):
         u = units[i % len(units)]
         aware = i not in unaware
-        answers = {"who": "member" if i % 4 == 0 else "resident", "age": rng.randint(20, 82),
+        answers: dict[str, Any] = {"who": "member" if i % 4 == 0 else "resident", "age": rng.randint(20, 82),
                    "awareness": "yes" if aware else "no",
                    "satisfaction": ("3" if i == order[1] else "4") if i in unsatisfied else rng.choice("1112"),
                    "recognition": "no" if i in unrecognising else "yes",
@@ -159,9 +160,10 @@ def build_inspection(ctx: DemoContext) -> None:
                                       task="梳理群众认同感偏低的原因，面向群众公开承诺践诺成果",
                                       deadline=DEMO_TODAY + dt.timedelta(days=30), by=leader, today=DEMO_TODAY)
     formulaic = Finding.objects.filter(inspection=inspection, kind="formulaic_pledges").first()
-    for u in units[:2]:
-        services.rectification_create(finding=formulaic, org=u.org, task="组织党员重新审定公开承诺，逐项明确可检验的内容和时限",
-                                      deadline=DEMO_TODAY + dt.timedelta(days=20), by=leader, today=DEMO_TODAY)
+    if formulaic is not None:
+        for u in units[:2]:
+            services.rectification_create(finding=formulaic, org=u.org, task="组织党员重新审定公开承诺，逐项明确可检验的内容和时限",
+                                          deadline=DEMO_TODAY + dt.timedelta(days=20), by=leader, today=DEMO_TODAY)
     services.inspection_update(inspection=inspection, status=Inspection.Status.REPORTING, by=leader)
 
 

@@ -150,8 +150,8 @@ def parse(text: str) -> list | None:
         return None
     parser = _Parser(tokenize(str(text)))
     tree = parser.expression()
-    if parser.peek() is not None:
-        raise ExpressionError(f"多余的内容：{parser.peek()[1]!r}")
+    if (extra := parser.peek()) is not None:
+        raise ExpressionError(f"多余的内容：{extra[1]!r}")
     return tree
 
 

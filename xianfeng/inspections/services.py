@@ -714,5 +714,6 @@ def report_section_save(*, inspection: Inspection, key: str, text: str, by: Any 
 
 
 def in_group(user: Any, inspection: Inspection) -> bool:
-    return InspectionMember.objects.filter(inspection=inspection, user_id=getattr(user, "pk", None)).exists()
+    pk = getattr(user, "pk", None)
+    return pk is not None and InspectionMember.objects.filter(inspection=inspection, user_id=pk).exists()
 

@@ -223,7 +223,7 @@ def _rates_sheet(data: bytes, form: dict[str, Any]) -> dict[str, Any]:
     questions = {q["name"]: q for s in form["sections"] for q in s["questions"]}
     if rows:
         header = [str(h or "").strip().lower() for h in rows[0]]
-        errors = []
+        errors: list[str] = []
         for i, row in enumerate(rows[1:], start=2):
             cells = {h: str(row[j]).strip() if j < len(row) and row[j] is not None else "" for j, h in enumerate(header)}
             if not any(cells.values()):
@@ -357,10 +357,10 @@ def _coerce(form: Mapping[str, Any], q: Mapping[str, Any], value: Any, answers: 
         try:
             if isinstance(value, bool):
                 raise ValueError
-            number = float(Decimal(str(value).strip()))
-            if number != number or abs(number) > 1e12:
+            decimal = float(Decimal(str(value).strip()))
+            if decimal != decimal or abs(decimal) > 1e12:
                 raise ValueError
-            return number
+            return decimal
         except (InvalidOperation, ValueError):
             raise ValueError("请填写数字") from None
     if kind == "date":

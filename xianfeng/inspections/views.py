@@ -347,7 +347,7 @@ def _answer_text(form_def: dict, question: dict, value) -> str:
     if question["type"] in ("select_one", "select_multiple"):
         labels = {c["name"]: survey.label(c["label"], "zh") for c in form_def["choices"].get(question["list"], [])}
         values = value if isinstance(value, list) else [value]
-        return "、".join(labels.get(v, v) for v in values)
+        return "、".join(labels.get(v) or str(v) for v in values)
     return str(value)
 
 
@@ -404,6 +404,7 @@ def fieldwork(request, pk: int):
                     if kind == "interview":
                         services.interview_record(inspection=inspection, unit=unit, by=request.user, **d)
                     elif kind == "review":
+                        assert unit is not None  # the review form requires a unit code
                         services.record_review_record(inspection=inspection, unit=unit, by=request.user, **d)
                     else:
                         services.seminar_record(inspection=inspection, unit=unit, by=request.user, **d)

@@ -6,7 +6,7 @@ from .models import ContactPoint, GuidanceGroup, Member, Organisation, Role, Use
 
 @admin.register(User)
 class XianfengUserAdmin(UserAdmin):
-    fieldsets = (*UserAdmin.fieldsets, ("人员", {"fields": ("person",)}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("人员", {"fields": ("person",)}))
     raw_id_fields = ("person",)
 
 

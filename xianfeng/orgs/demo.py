@@ -58,7 +58,7 @@ ORG_KIND_WEIGHT = {  # relative size of a party branch, by the unit it sits in
     OrgKind.VILLAGE: 1.0, OrgKind.COMMUNITY: 0.8, OrgKind.DEPARTMENT: 0.9, OrgKind.ENTERPRISE: 0.35,
     OrgKind.SCHOOL: 0.6, OrgKind.HOSPITAL: 1.2, OrgKind.SOCIAL: 0.2, OrgKind.TOWN: 0.9,
 }
-OCCUPATION = {
+OCCUPATION: dict[str, list[str]] = {
     OrgKind.VILLAGE: ["农民", "个体经营者", "村干部", "企业职工"], OrgKind.COMMUNITY: ["社区工作者", "企业职工", "个体经营者"],
     OrgKind.DEPARTMENT: ["公务员", "事业单位人员"], OrgKind.ENTERPRISE: ["企业职工", "企业管理人员", "专业技术人员"],
     OrgKind.SCHOOL: ["教师"], OrgKind.HOSPITAL: ["医务人员"], OrgKind.SOCIAL: ["社会组织从业人员"],
@@ -93,7 +93,7 @@ def _create(ctx: DemoContext, *, name: str, code: str, kind: str, parent: Organi
 
 
 def _village_names(ctx: DemoContext, count: int, taken: set[str]) -> list[str]:
-    names = []
+    names: list[str] = []
     while len(names) < count:
         name = "".join(ctx.rng.sample(VILLAGE_SYLLABLES, 2)) + "村"
         if name not in taken:

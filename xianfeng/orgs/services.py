@@ -89,7 +89,7 @@ def org_update(*, org: Organisation, by: Any = None, **fields: Any) -> Organisat
         setattr(org, key, normalise_text(value) if key in {"name", "address", "system"} else value)
     if "name" in fields:
         org.initials = pinyin_initials(org.name)
-        org.full_name = (org.parent.full_name + "/" if org.parent_id else "") + org.name
+        org.full_name = (org.parent.full_name + "/" if org.parent is not None else "") + org.name
     org.full_clean()
     org.save()
     if org.full_name != old_full:
@@ -321,7 +321,9 @@ def residents_bulk_create(*, rows: list[dict[str, Any]], by: Any = None) -> int:
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str, person: Person | None = None, by: Any = None, **extra: Any) -> User:
+def user_create(*, username: str, password: str | None, person: Person | None = None, by: Any = None,
+                **extra: Any) -> User:
+    """A login; `password=None` makes an unusable password (a member of staff who signs in some other way)."""
     user = User(username=username, person=person, **extra)
     user.set_password(password)
     user.full_clean()
