@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, F, FloatField, Q, Value
 
 from xianfeng.core.scoping import can, scope_paths, subtree_q
-from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Role
+from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Resident, Role
 
 from .models import Claim, Demand
 
@@ -41,22 +41,32 @@ def community_of(org: Organisation) -> Organisation:
 
 
 def community_paths(user: Any) -> list[str]:
-    """Paths of the communities whose open demands the user may browse: the member's community, the communities
-    where the user holds a member or resident role."""
+    """Paths of the communities whose open demands the user may browse: the member's community (and 双管 community),
+    the communities where the user holds a member or resident role. One query beyond the member and the roles
+    (which the scoping cache already holds); cached on the user object."""
     if not getattr(user, "is_authenticated", False):
         return []
     cache = user.__dict__.setdefault("_demands_member", {})
     if "c" in cache:
         return cache["c"]
-    orgs: list[Organisation] = []
+    paths: set[str] = set()
     member = member_of(user)
     if member is not None:
-        orgs.append(community_of(member.org))
+        paths.add(member.org.path)
         if member.managing_org_id:
-            orgs.append(community_of(member.managing_org))
-    for role in Role.objects.filter(user=user, kind__in=[Role.Kind.MEMBER, Role.Kind.RESIDENT]).select_related("org"):
-        orgs.append(community_of(role.org))
-    cache["c"] = sorted({o.path for o in orgs})
+            paths.add(member.managing_org.path)
+    scope_paths(user, "view")  # fills the roles cache
+    roles = user.__dict__.get("_scope_cache", {}).get("_roles")
+    if roles is None:
+        roles = list(Role.objects.filter(user=user).values_list("kind", "org__path"))
+    paths.update(path for kind, path in roles if kind in (Role.Kind.MEMBER, Role.Kind.RESIDENT))
+    units = set(Organisation.objects.filter(path__in={p[:i] for p in paths for i in range(4, len(p) + 1, 4)})
+                .exclude(kind__in=PARTY_KINDS).values_list("path", flat=True))
+    communities = set()
+    for path in paths:
+        above = [u for u in units if path.startswith(u)]
+        communities.add(max(above, key=len) if above else path)
+    cache["c"] = sorted(communities)
     return cache["c"]
 
 
@@ -96,16 +106,41 @@ def access(user: Any, demand: Demand) -> str | None:
     return None
 
 
-def near(qs, lat: float, lng: float, km: float):
-    """Demands within a box of `km` around (lat, lng); the caller sorts by true distance if it wants to."""
-    dlat = km / 111.0
-    dlng = km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
-    return qs.filter(latitude__range=(lat - dlat, lat + dlat), longitude__range=(lng - dlng, lng + dlng))
+KM_PER_DEGREE = 111.2
+
+
+def with_distance(qs, lat: float, lng: float, km: float | None = None):
+    """Annotate `dist2` (squared km from (lat, lng), the flat-earth approximation — off by well under 1 % across a
+    county) in SQL, so filtering and ordering by distance need no per-row Python; demands without a position get
+    NULL. With `km`, keep those within `km` (a bounding box the indexes can use, then the circle)."""
+    ky = KM_PER_DEGREE
+    kx = KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01)
+    dy = (F("latitude") - Value(lat)) * Value(ky)
+    dx = (F("longitude") - Value(lng)) * Value(kx)
+    qs = qs.annotate(dist2=ExpressionWrapper(dy * dy + dx * dx, output_field=FloatField()))
+    if km:
+        qs = qs.filter(latitude__range=(lat - km / ky, lat + km / ky), longitude__range=(lng - km / kx, lng + km / kx),
+                       dist2__lte=km * km)
+    return qs
 
 
 def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine) in km."""
     r = 6371.0
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * r * math.asin(math.sqrt(a))
+
+
+def home_position(member: Member | None) -> tuple[float, float] | None:
+    """The member's household position from the grid register (when the member is registered as a resident of a
+    household there), or None."""
+    if member is None:
+        return None
+    from .services import household_position
+
+    resident = Resident.objects.filter(person_id=member.person_id).select_related("org").first()
+    if resident is None:
+        return None
+    return household_position(resident.org, resident.household, resident)

@@ -7,7 +7,7 @@ is ever in a response. Conflicts (already claimed, closed, confirmed twice) answ
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,8 +20,11 @@ from xianfeng.core.scoping import can, scope_paths, scope_q
 from xianfeng.orgs.models import Member, Organisation, Role
 
 from . import services
-from .access import access, board_queryset, member_of
-from .models import Category, Claim, Demand, Pairing, ServiceRecord
+from .access import access, board_queryset, community_paths, distance_km, member_of, with_distance
+from .categories import category_list
+from .filters import filter_board
+from .forms import FilterForm
+from .models import Claim, Demand, Pairing, ServiceRecord
 
 NOT_FOUND = OpenApiResponse(description="missing, or not visible to the caller (the same answer)")
 CONFLICT = OpenApiResponse(description="the demand or record's state forbids it (already claimed, closed, confirmed)")
@@ -65,7 +68,7 @@ class DemandFullSerializer(DemandDetailSerializer):
 
 class DemandInput(StrictInputSerializer):
     org = serializers.IntegerField(required=False)
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = serializers.CharField(max_length=20, help_text="one of the categories the community offers")
     description = serializers.CharField(max_length=2000)
     household = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -75,6 +78,8 @@ class DemandInput(StrictInputSerializer):
     recurring = serializers.BooleanField(default=False)
     preferred_times = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     capacity = serializers.IntegerField(min_value=1, max_value=50, default=1)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
 
 
 class ClaimSerializer(serializers.ModelSerializer):
@@ -145,19 +150,33 @@ class DemandViewSet(viewsets.ViewSet):
     pagination_class = Pagination
 
     def list(self, request):
-        qs = board_queryset(request.user).select_related("org").order_by("-created_at", "-id")
+        """?status= ?category= ?urgency= ?days= ?when= ?org=, and ?lat=&lng= (with ?km= and ?sort=near) for
+        distance: each result then carries `distance_km` (rounded to 0.1 km; never the demand's coordinates)."""
         params = request.query_params
-        qs = qs.filter(status=params.get("status") or Demand.Status.OPEN)
-        if params.get("category"):
-            qs = qs.filter(category=params["category"])
-        if params.get("urgency"):
-            qs = qs.filter(urgency=params["urgency"])
+        # Any category name is a valid filter here (one no community offers matches nothing).
+        form = FilterForm(params, categories=[params["category"][:20]] if params.get("category") else ())
+        if not form.is_valid():
+            raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
+        qs = filter_board(board_queryset(request.user), form)
         if str(params.get("org", "")).isdigit():
             org = Organisation.objects.filter(pk=int(params["org"])).first()
             qs = qs.in_subtree(org) if org else qs.none()
+        data = form.cleaned_data
+        origin = (data["lat"], data["lng"]) if data.get("lat") is not None and data.get("lng") is not None else None
+        order = ["-created_at", "-id"]
+        if origin is not None:
+            qs = with_distance(qs, origin[0], origin[1], data.get("km"))
+            if data.get("sort") == "near":
+                order = [F("dist2").asc(nulls_last=True), *order]
+        qs = qs.select_related("org").order_by(*order)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(DemandPublicSerializer(page, many=True).data)
+        rows = DemandPublicSerializer(page, many=True).data
+        if origin is not None:
+            for row, demand in zip(rows, page, strict=True):
+                row["distance_km"] = (round(distance_km(origin[0], origin[1], demand.latitude, demand.longitude), 1)
+                                      if demand.latitude is not None and demand.longitude is not None else None)
+        return paginator.get_paginated_response(rows)
 
     @extend_schema(responses={200: DemandFullSerializer, 404: NOT_FOUND})
     def retrieve(self, request, pk=None):
@@ -315,8 +334,29 @@ class PairingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                              "org").order_by("-start", "-id")
 
 
+class CategoryViewSet(viewsets.ViewSet):
+    """GET /api/v1/demand-categories/?org=: the categories an organisation offers (what a new demand may take);
+    without ?org=, the caller's own community. An organisation outside the caller's scope and communities: 404."""
+
+    @extend_schema(responses={200: OpenApiResponse(description="{org, categories, list_of}"), 404: NOT_FOUND})
+    def list(self, request):
+        org_id = str(request.query_params.get("org", ""))
+        communities = community_paths(request.user)
+        if org_id.isdigit():
+            org = Organisation.objects.filter(pk=int(org_id)).first()
+            if org is None or not (can(request.user, "view", org) or org.path in communities):
+                raise Http404
+        elif communities:
+            org = Organisation.objects.get(path=communities[0])
+        else:
+            raise Http404
+        current = category_list(org)
+        return Response({"org": org.pk, "categories": list(current.names), "list_of": current.owner_id})
+
+
 def register(router) -> None:
     router.register("demands", DemandViewSet, basename="demand")
     router.register("demand-claims", ClaimViewSet, basename="demand-claim")
     router.register("service-records", RecordViewSet, basename="service-record")
     router.register("pairings", PairingViewSet, basename="pairing")
+    router.register("demand-categories", CategoryViewSet, basename="demand-category")

@@ -13,4 +13,5 @@ class DemandsConfig(AppConfig):
         ("demands:mine", _("My services"), "person-check", None),
         ("demands:pairings", _("Pairings"), "link-45deg", "view"),
         ("demands:figures", _("Service figures"), "bar-chart", "view"),
+        ("demands:categories", _("Service categories"), "tags", "change"),
     ]

@@ -28,7 +28,8 @@ from xianfeng.orgs.models import Member, Organisation, OrgKind, Resident
 from xianfeng.points.models import Award, Redemption, Reward
 from xianfeng.points.services import issuing_account, points_rule_set, reward_create, rules_for, shop_account
 
-from .models import Claim, Demand, Pairing, ServiceRecord
+from .models import DEFAULT_CATEGORIES, Claim, Demand, Pairing, ServiceRecord
+from .services import category_list_set
 
 TZ = timezone.get_default_timezone()
 START = DEMO_TODAY - dt.timedelta(days=365)
@@ -291,6 +292,7 @@ def build_services(ctx: DemoContext) -> None:
     hebin = Organisation.objects.get(name="河滨社区")
     wuyuan = hebin.parent
     users = {"secretary": ctx.users.get("hebin_secretary")}
+    category_list_set(org=county, names=list(DEFAULT_CATEGORIES))  # the county's list; every unit inherits it
     points_rule_set(org=county, base_by_category={"助老": 3, "助残": 3, "医疗": 3, "心理": 3, "助学": 2, "法律": 2,
                                                   "就业": 2, "维修": 2, "其他": 1},
                     default_base=1, per_hour=2, daily_cap=20, yearly_cap=600, satisfied_bonus=2, year_end="carry")
@@ -378,3 +380,26 @@ def _demo_logins(ctx: DemoContext, plan: _Plan, hebin: Organisation, members: li
     plan.records.append((d_idx, None, ServiceRecord(org=hebin, member=member, category="助老",
                                                     served_on=DEMO_TODAY - dt.timedelta(days=1), minutes=120,
                                                     notes="陪同体检，取回报告", created_at=now)))
+
+
+@demo_step(510)
+def place_demands(ctx: DemoContext) -> None:
+    """After the grid register exists (step 500): each demo demand gets its household's position, so members can
+    browse by distance. One read of the households of the communities concerned, one bulk update."""
+    demands = list(Demand.objects.filter(latitude__isnull=True).exclude(household="").only("id", "org_id",
+                                                                                          "household"))
+    if not demands:
+        return
+    from xianfeng.grids.models import Household
+
+    where = {(org_id, number): (lat, lng) for org_id, number, lat, lng in Household.objects.filter(
+        grid__org_id__in={d.org_id for d in demands}, latitude__isnull=False, longitude__isnull=False)
+        .values_list("grid__org_id", "number", "latitude", "longitude").iterator(chunk_size=5000)}
+    placed = []
+    for d in demands:
+        position = where.get((d.org_id, d.household))
+        if position is not None:
+            d.latitude, d.longitude = position
+            placed.append(d)
+    Demand.objects.bulk_update(placed, ["latitude", "longitude"], batch_size=2000)
+    ctx.log(f"    demands placed on the map: {len(placed)} of {len(demands)}")

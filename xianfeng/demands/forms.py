@@ -1,7 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Category, Demand, ServiceRecord
+from .models import DEFAULT_CATEGORIES, Demand, ServiceRecord
+
+
+def _choices(names) -> list[tuple[str, str]]:
+    return [(n, n) for n in names]
 
 
 class BootstrapMixin:
@@ -21,7 +25,7 @@ class DemandForm(BootstrapMixin, forms.Form):
     """A new demand; `org` is offered only to staff (a resident's demand goes to the resident's community)."""
 
     org = forms.ModelChoiceField(queryset=None, required=False, label=_("Community"))
-    category = forms.ChoiceField(choices=Category.choices, label=_("Category"))
+    category = forms.ChoiceField(choices=(), label=_("Category"))
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=_("What is needed"))
     household = forms.CharField(max_length=40, required=False, label=_("Household"))
     address = forms.CharField(max_length=200, required=False, label=_("Address"))
@@ -31,9 +35,13 @@ class DemandForm(BootstrapMixin, forms.Form):
     recurring = forms.BooleanField(required=False, label=_("Recurring need"))
     preferred_times = forms.CharField(max_length=100, required=False, label=_("Preferred times"))
     capacity = forms.IntegerField(min_value=1, max_value=50, initial=1, label=_("People needed"))
+    latitude = forms.FloatField(min_value=-90, max_value=90, required=False, label=_("Latitude"),
+                                help_text=_("Optional: taken from the household in the grid register if empty"))
+    longitude = forms.FloatField(min_value=-180, max_value=180, required=False, label=_("Longitude"))
 
-    def __init__(self, *args, orgs=None, **kwargs):
+    def __init__(self, *args, orgs=None, categories=DEFAULT_CATEGORIES, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["category"].choices = _choices(categories)
         if orgs is None:
             del self.fields["org"]
             del self.fields["capacity"]
@@ -45,7 +53,12 @@ class DemandForm(BootstrapMixin, forms.Form):
 
 
 class FilterForm(BootstrapMixin, forms.Form):
-    category = forms.ChoiceField(choices=[("", _("Any"))] + Category.choices, required=False, label=_("Category"))
+    """The board's filters: category, urgency, status, time (posted within, preferred time), distance. The position
+    for distance is the browser's (lat, lng, filled by the page's script) or else the member's household."""
+
+    SORTS = [("new", _("Newest first")), ("near", _("Nearest first"))]
+
+    category = forms.ChoiceField(choices=(), required=False, label=_("Category"))
     urgency = forms.ChoiceField(choices=[("", _("Any"))] + Demand.Urgency.choices, required=False,
                                 label=_("Urgency"))
     status = forms.ChoiceField(choices=[("", _("Open"))] + Demand.Status.choices, required=False, label=_("Status"))
@@ -54,6 +67,23 @@ class FilterForm(BootstrapMixin, forms.Form):
     lat = forms.FloatField(min_value=-90, max_value=90, required=False)
     lng = forms.FloatField(min_value=-180, max_value=180, required=False)
     km = forms.FloatField(min_value=0.1, max_value=100, required=False, label=_("Within (km)"))
+    sort = forms.ChoiceField(choices=SORTS, required=False, label=_("Order"))
+
+    def __init__(self, *args, categories=DEFAULT_CATEGORIES, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("Any"))] + _choices(categories)
+        self.style()
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("lat") is None) != (data.get("lng") is None):
+            raise forms.ValidationError(_("A position needs both latitude and longitude."))
+        return data
+
+
+class CategoriesForm(BootstrapMixin, forms.Form):
+    names = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), max_length=1000,
+                            label=_("Categories, one per line, in order"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,9 @@ from xianfeng.core.scoping import ScopedQuerySet
 
 
 class Category(models.TextChoices):
+    """The nine default categories: what an organisation offers until it (or one above it) sets its own list
+    (DemandCategory). Kept as choices for callers that need the defaults (the grids visit form)."""
+
     ELDERLY = "助老", "助老"
     DISABLED = "助残", "助残"
     STUDY = "助学", "助学"
@@ -19,6 +22,39 @@ class Category(models.TextChoices):
     REPAIR = "维修", "维修"
     MENTAL = "心理", "心理"
     OTHER = "其他", "其他"
+
+
+DEFAULT_CATEGORIES: tuple[str, ...] = tuple(Category.values)
+
+
+class DemandCategory(models.Model):
+    """One category of demands an organisation offers (服务类别). An organisation with no list of its own uses the
+    list of the nearest organisation above it that has one (like the points rules), and the nine defaults when none
+    has. A demand stores the category's name, so points rules keyed by name keep working; a category is never
+    renamed, only switched off (is_active) — demands already filed under it keep it."""
+
+    scope_org_fields = ("org",)
+
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="demand_categories",
+                            verbose_name="组织")
+    name = models.CharField("类别", max_length=20)
+    position = models.PositiveSmallIntegerField("顺序", default=0)
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "服务类别"
+        verbose_name_plural = "服务类别"
+        ordering = ["org", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="demand_category_unique_per_org"),
+            models.CheckConstraint(condition=~Q(name=""), name="demand_category_named"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class DemandQuerySet(ScopedQuerySet):
@@ -57,7 +93,7 @@ class Demand(models.Model):
 
     org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="demands",
                             verbose_name="村社区")
-    category = models.CharField("类别", max_length=20, choices=Category.choices)
+    category = models.CharField("类别", max_length=20, help_text="a name from the organisation's DemandCategory list")
     description = models.TextField("需求描述", max_length=2000)
     resident = models.ForeignKey("orgs.Resident", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="demands", verbose_name="居民")
@@ -91,10 +127,11 @@ class Demand(models.Model):
             models.CheckConstraint(condition=Q(capacity__gte=1) & Q(capacity__lte=50), name="demand_capacity_range"),
             models.CheckConstraint(condition=Q(claimed_count__lte=F("capacity")), name="demand_not_overclaimed"),
         ]
-        indexes = [models.Index(fields=["org", "status", "created_at"])]
+        indexes = [models.Index(fields=["org", "status", "created_at"]),
+                   models.Index(fields=["status", "org", "category"])]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} #{self.pk}"
+        return f"{self.category} #{self.pk}"
 
     @property
     def public_place(self) -> str:
@@ -200,7 +237,7 @@ class ServiceRecord(models.Model):
     demand = models.ForeignKey(Demand, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
     pairing = models.ForeignKey(Pairing, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
     member = models.ForeignKey("orgs.Member", on_delete=models.PROTECT, related_name="service_records")
-    category = models.CharField("类别", max_length=20, choices=Category.choices)
+    category = models.CharField("类别", max_length=20)
     served_on = models.DateField("服务日期")
     minutes = models.PositiveIntegerField("时长（分钟）")
     notes = models.TextField("服务内容", max_length=2000)

@@ -26,7 +26,8 @@ from xianfeng.core.audit import audit_record, snapshot
 from xianfeng.core.scoping import can
 from xianfeng.orgs.models import Member, Organisation, Resident, User
 
-from .models import Category, Claim, Demand, Pairing, ServiceRecord
+from .categories import categories_for, category_list
+from .models import Category, Claim, Demand, DemandCategory, Pairing, ServiceRecord
 
 MAX_MINUTES = 24 * 60
 
@@ -91,6 +92,109 @@ def _secretaries(org: Organisation) -> list[User]:
                 .distinct()) or list(User.objects.filter(roles__org=org, roles__kind__in=STAFF_KINDS).distinct())
 
 
+def clean_position(latitude: Any, longitude: Any) -> tuple[float | None, float | None]:
+    """(lat, lon) as floats in range, or (None, None) when both are empty. Raises ValidationError naming the
+    field: one without the other, not a number, out of range."""
+    if latitude in (None, "") and longitude in (None, ""):
+        return None, None
+    errors: dict[str, list[str]] = {}
+    values = []
+    for name, value, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            errors[name] = ["请填写经纬度数值" if value in (None, "") else "经纬度必须是数字"]
+            continue
+        if isinstance(value, bool) or number != number or not -limit <= number <= limit:
+            errors[name] = [f"必须在 -{limit} 到 {limit} 之间"]
+            continue
+        values.append(number)
+    if errors:
+        raise ValidationError(errors)
+    return values[0], values[1]
+
+
+def household_position(org: Organisation, household: str, resident: Resident | None = None,
+                       ) -> tuple[float, float] | None:
+    """Where a household is, from the grid register: the resident's own household row (grids.HouseholdMember), else
+    the household of that number in the grids of `org`'s subtree. None when the register does not know."""
+    from xianfeng.core.scoping import subtree_q
+    from xianfeng.grids.models import Household
+
+    rows = Household.objects.filter(latitude__isnull=False, longitude__isnull=False)
+    if resident is not None:
+        found = rows.filter(people__resident=resident).values_list("latitude", "longitude").first()
+        if found:
+            return found
+    if household:
+        return (rows.filter(subtree_q("grid__org__path", org.path), number=household)
+                .values_list("latitude", "longitude").first())
+    return None
+
+
+# ---- categories ---------------------------------------------------------------------------------------------------
+
+MAX_CATEGORIES = 30
+
+
+def _clean_names(names: Any) -> list[str]:
+    if isinstance(names, str):
+        names = names.splitlines()
+    try:
+        cleaned = [str(n).strip() for n in names]
+    except TypeError:
+        raise ValidationError({"names": ["类别必须是名称列表"]}) from None
+    cleaned = [n for n in cleaned if n]
+    if not cleaned:
+        raise ValidationError({"names": ["至少要有一个服务类别"]})
+    if len(cleaned) > MAX_CATEGORIES:
+        raise ValidationError({"names": [f"服务类别不能超过 {MAX_CATEGORIES} 个"]})
+    too_long = [n for n in cleaned if len(n) > 20]
+    if too_long:
+        raise ValidationError({"names": [f"类别名称不能超过20个字符：{too_long[0]}"]})
+    seen: set[str] = set()
+    twice = [n for n in cleaned if n in seen or seen.add(n)]
+    if twice:
+        raise ValidationError({"names": [f"类别重复：{twice[0]}"]})
+    return cleaned
+
+
+@transaction.atomic
+def category_list_set(*, org: Organisation, names: Any, by: Any = None) -> list[DemandCategory]:
+    """Give `org` its own list of demand categories, in this order; organisations below it without a list of their
+    own follow it. Names no longer in the list are switched off, not deleted (demands filed under them keep their
+    category); a name switched off before comes back on. Raises ValidationError (empty, too many, too long,
+    repeated) and writes nothing then."""
+    cleaned = _clean_names(names)
+    before = category_list(org)
+    own = {c.name: c for c in DemandCategory.objects.select_for_update().filter(org=org)}
+    for position, name in enumerate(cleaned):
+        row = own.get(name)
+        if row is None:
+            own[name] = DemandCategory.objects.create(org=org, name=name, position=position)
+        elif row.position != position or not row.is_active:
+            DemandCategory.objects.filter(pk=row.pk).update(position=position, is_active=True)
+    DemandCategory.objects.filter(org=org).exclude(name__in=cleaned).update(is_active=False)
+    audit_record(by=by, action="update", model="demands.DemandCategory", object_id=org.pk,
+                 before={"categories": list(before.names)},
+                 after={"categories": cleaned}, summary=f"服务类别 {org.name}：{'、'.join(cleaned)}")
+    return list(DemandCategory.objects.filter(org=org, is_active=True).order_by("position", "id"))
+
+
+@transaction.atomic
+def category_list_inherit(*, org: Organisation, by: Any = None) -> None:
+    """`org` drops its own list and follows the list of the nearest organisation above it again (or the defaults).
+    Raises DemandConflict when it has no list of its own."""
+    own = DemandCategory.objects.filter(org=org)
+    names = list(own.filter(is_active=True).values_list("name", flat=True))
+    if not own.exists():
+        raise DemandConflict("该组织没有自己的服务类别，已在执行上级的类别")
+    own.delete()
+    audit_record(by=by, action="update", model="demands.DemandCategory", object_id=org.pk,
+                 before={"categories": names},
+                 after={"categories": categories_for(org)}, summary=f"服务类别 {org.name}：改为执行上级类别")
+
+
 # ---- demands -------------------------------------------------------------------------------------------------------
 
 
@@ -104,8 +208,9 @@ def demand_create(*, org: Organisation, category: str, description: str, residen
     every bad field; nothing is written then. A resident given must live in `org`'s subtree; the household and
     address default to the resident's."""
     errors: dict[str, list[str]] = {}
-    if category not in Category.values:
-        errors["category"] = [f"未知的类别：{category}"]
+    offered = categories_for(org)
+    if category not in offered:
+        errors["category"] = [f"本村社区没有这个服务类别：{category}（可选：{'、'.join(offered)}）"]
     if urgency not in Demand.Urgency.values:
         errors["urgency"] = [f"未知的紧急程度：{urgency}"]
     if source not in Demand.Source.values:
@@ -127,8 +232,14 @@ def demand_create(*, org: Organisation, category: str, description: str, residen
         grid = _text(grid, "grid", 60)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    try:
+        latitude, longitude = clean_position(latitude, longitude)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    if latitude is None:
+        latitude, longitude = household_position(org, household, resident) or (None, None)
     demand = Demand(org=org, category=category, description=description, resident=resident, household=household,
                     address=address, area=area, grid=grid, urgency=urgency, recurring=bool(recurring),
                     preferred_times=preferred_times, capacity=capacity, source=source, expires_on=expires_on,
@@ -137,7 +248,7 @@ def demand_create(*, org: Organisation, category: str, description: str, residen
     demand.full_clean()
     demand.save()
     audit_record(by=by, action="create", obj=demand, after=snapshot(demand, ["org", "category", "source", "urgency"]),
-                 summary=f"登记服务需求 {demand.get_category_display()}")
+                 summary=f"登记服务需求 {demand.category}")
     return demand
 
 

@@ -8,14 +8,16 @@ exactly like a missing one; the board and every page below "claimer" level show 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, F, Max, Q, Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,13 +25,24 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.core.scoping import can, minimal_paths, scope_paths, subtree_q
 from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Role
 
 from . import services
-from .access import access, board_queryset, community_of, community_paths, member_of, near
+from .access import (
+    access,
+    board_queryset,
+    community_of,
+    community_paths,
+    distance_km,
+    home_position,
+    member_of,
+    with_distance,
+)
+from .categories import categories_for, categories_under, category_list
 from .figures import figures_for
-from .forms import ConfirmForm, DemandForm, FilterForm, PairingForm, RecordForm
+from .filters import filter_board
+from .forms import CategoriesForm, ConfirmForm, DemandForm, FilterForm, PairingForm, RecordForm
 from .models import Claim, Demand, Pairing, ServiceRecord
 from .suggest import suggest
 
@@ -48,34 +61,100 @@ def _demand_or_404(user, pk) -> tuple[Demand, str]:
     return demand, level
 
 
-def filter_board(qs, form: FilterForm):
+HOME_KEY = "demands_home"
+
+
+def _origin(request, form: FilterForm, member) -> tuple[float, float, str] | None:
+    """Where distances are measured from: the browser's position (lat, lng on the query string), else the member's
+    household in the grid register (looked up once per session)."""
     data = form.cleaned_data if form.is_valid() else {}
-    status = data.get("status") or Demand.Status.OPEN
-    qs = qs.filter(status=status)
-    if data.get("category"):
-        qs = qs.filter(category=data["category"])
-    if data.get("urgency"):
-        qs = qs.filter(urgency=data["urgency"])
-    if data.get("days"):
-        qs = qs.filter(created_at__gte=timezone.now() - dt.timedelta(days=data["days"]))
-    if data.get("when"):
-        qs = qs.filter(preferred_times__icontains=data["when"])
-    if data.get("lat") is not None and data.get("lng") is not None and data.get("km"):
-        qs = near(qs, data["lat"], data["lng"], data["km"])
-    return qs
+    if data.get("lat") is not None and data.get("lng") is not None:
+        return data["lat"], data["lng"], "browser"
+    if member is None:
+        return None
+    if HOME_KEY not in request.session:
+        home = home_position(member)
+        request.session[HOME_KEY] = list(home) if home else None
+    home = request.session[HOME_KEY]
+    return (home[0], home[1], "home") if home else None
+
+
+@dataclass
+class BoardRow:
+    """One line of the board: what anyone of the community may see (no name, phone, address or coordinates)."""
+
+    pk: int
+    category: str
+    place: str
+    urgency: str
+    urgent: bool
+    created_at: dt.datetime
+    preferred_times: str
+    recurring: bool
+    places: str
+    status: str
+    km: float | None
+
+
+BOARD_FIELDS = ("id", "category", "area", "grid", "urgency", "recurring", "preferred_times", "capacity",
+                "claimed_count", "status", "created_at", "latitude", "longitude")
+
+
+def board_rows(objects, origin) -> list[BoardRow]:
+    urgency, status = dict(Demand.Urgency.choices), dict(Demand.Status.choices)
+    rows = []
+    for d in objects:
+        km = None
+        if origin is not None and d.latitude is not None and d.longitude is not None:
+            km = round(distance_km(origin[0], origin[1], d.latitude, d.longitude), 1)
+        rows.append(BoardRow(pk=d.pk, category=d.category, place=d.area or d.grid or d.org_name,
+                             urgency=urgency.get(d.urgency, d.urgency), urgent=d.urgency == Demand.Urgency.URGENT,
+                             created_at=d.created_at, preferred_times=d.preferred_times, recurring=d.recurring,
+                             places=f"{d.claimed_count}/{d.capacity}" if d.capacity > 1 else "",
+                             status=status.get(d.status, d.status), km=km))
+    return rows
+
+
+def _board_categories(user) -> list[str]:
+    paths = scope_paths(user, "view")
+    if paths is None:
+        paths = list(Organisation.objects.filter(parent__isnull=True).values_list("path", flat=True))
+    return categories_under(minimal_paths(paths + community_paths(user)))
 
 
 @login_required
 def board(request):
-    """Open demands of the user's communities (and, for staff, of the scope): category, area, time — no one's name."""
-    form = FilterForm(request.GET or None)
-    qs = filter_board(board_queryset(request.user), form).select_related("org").order_by("-created_at", "-id")
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    """Open demands of the user's communities (and, for staff, of the scope): category, area, time, distance — no
+    one's name, phone or address. A handful of queries whatever the number of demands: the distance is computed,
+    filtered and sorted in SQL; Python touches only the page's rows."""
     member = member_of(request.user)
+    form = FilterForm(request.GET or None, categories=_board_categories(request.user))
+    qs = filter_board(board_queryset(request.user), form)
+    origin = _origin(request, form, member)
+    data = form.cleaned_data if form.is_valid() else {}
+    order = ["-created_at", "-id"]
+    if origin is not None:
+        qs = with_distance(qs, origin[0], origin[1], data.get("km"))
+        if data.get("sort") == "near":
+            order = [F("dist2").asc(nulls_last=True), "-created_at", "-id"]
+    qs = qs.annotate(org_name=F("org__name")).only(*BOARD_FIELDS).order_by(*order)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(request, "demands/board.html", {
-        "form": form, "page": page, "member": member,
-        "may_create": _create_orgs(request.user) is not None or _resident_org(request.user) is not None,
+        "form": form, "page": page, "rows": board_rows(page.object_list, origin), "member": member,
+        "origin": origin[2] if origin else "", "query": query.urlencode(),
+        "may_create": _may_create(request.user),
     })
+
+
+def _may_create(user) -> bool:
+    """Staff with `change` somewhere, or a resident (from the roles the scoping cache already holds)."""
+    paths = scope_paths(user, "change")
+    if paths is None or paths:
+        return True
+    roles = user.__dict__.get("_scope_cache", {}).get("_roles") or []
+    return any(kind == Role.Kind.RESIDENT for kind, _path in roles)
 
 
 def _create_orgs(user):
@@ -105,7 +184,13 @@ def create(request):
     resident_org = _resident_org(request.user) if orgs is None else None
     if orgs is None and resident_org is None:
         raise Http404
-    form = DemandForm(request.POST or None, orgs=orgs)
+    if orgs is not None:
+        paths = scope_paths(request.user, "change")
+        categories = categories_under(paths) if paths is not None else categories_under(
+            list(Organisation.objects.filter(parent__isnull=True).values_list("path", flat=True)))
+    else:
+        categories = categories_for(resident_org)
+    form = DemandForm(request.POST or None, orgs=orgs, categories=categories)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         org = data.pop("org", None) or resident_org
@@ -312,8 +397,13 @@ def pairings(request):
     """Staff: the pairings in scope, and a new one."""
     if scope_paths(request.user, "view") == []:
         raise Http404
-    qs = Pairing.objects.restrict(request.user, "view").select_related("member__person", "org").order_by(
-        "end", "-start")
+    confirmed = Q(records__status=ServiceRecord.Status.CONFIRMED)
+    qs = (Pairing.objects.restrict(request.user, "view").select_related("member__person", "org")
+          .annotate(services=Count("records", filter=confirmed), minutes=Sum("records__minutes", filter=confirmed),
+                    last_served=Max("records__served_on", filter=confirmed))
+          .order_by(F("end").desc(nulls_first=True), "-start", "-id"))
+    if request.method == "POST" and request.POST.get("action") == "end":
+        return _pairing_end(request)
     form = PairingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         member = Member.objects.restrict(request.user, "change").filter(pk=form.cleaned_data["member"]).first()
@@ -332,6 +422,24 @@ def pairings(request):
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "demands/pairings.html", {"page": page, "form": form},
                   status=400 if form.errors else 200)
+
+
+def _pairing_end(request):
+    """End a pairing in the user's `change` scope (today, or the date given)."""
+    pk = request.POST.get("pairing", "")
+    pairing = Pairing.objects.restrict(request.user, "change").filter(pk=int(pk)).first() if pk.isdigit() else None
+    if pairing is None:
+        raise Http404
+    try:
+        end = dt.date.fromisoformat(request.POST.get("end") or timezone.localdate().isoformat())
+        services.pairing_end(pairing=pairing, end=end, by=request.user)
+    except ValueError:
+        messages.error(request, _("The date is not valid."))
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, _("Pairing ended."))
+    return redirect("demands:pairings")
 
 
 def _figures_org(request) -> Organisation:
@@ -362,21 +470,94 @@ def figures(request):
                                                     "ancestors": org.ancestors()})
 
 
+def _local(value):
+    return timezone.localtime(value).replace(tzinfo=None) if value else None
+
+
 @login_required
 def export(request):
-    """Staff: the demands of an organisation subtree as .xlsx (no personal data beyond the household; audited)."""
+    """Staff: an organisation subtree's demands, claims, service records and redemptions as one .xlsx (no resident's
+    name, phone or address; members by name), audited with the row count."""
     org = _figures_org(request)
     if not can(request.user, "export", org):
         raise Http404
-    qs = Demand.objects.filter(subtree_q("org__path", org.path)).select_related("org").order_by("-created_at")
-    rows = ((d.pk, d.org.name, d.get_category_display(), d.description, d.household, d.public_place,
-             d.get_urgency_display(), d.get_status_display(), d.capacity, d.claimed_count,
-             timezone.localtime(d.created_at).replace(tzinfo=None),
-             timezone.localtime(d.first_claimed_at).replace(tzinfo=None) if d.first_claimed_at else None,
-             timezone.localtime(d.done_at).replace(tzinfo=None) if d.done_at else None)
-            for d in qs.iterator(chunk_size=2000))
-    audit_record(by=request.user, action="export", obj=org, summary=f"导出服务需求 {org.name}")
-    headers = ["编号", "村社区", "类别", "需求", "户号", "片区", "紧急程度", "状态", "需要人数", "已认领",
-               "登记时间", "首次认领", "完成时间"]
-    return xlsx_response(f"服务需求-{org.name}.xlsx", [Sheet(title="服务需求", headers=headers, rows=rows,
-                                                            widths={"需求": 40})])
+    from xianfeng.points.models import Redemption
+
+    demands = Demand.objects.filter(subtree_q("org__path", org.path)).select_related("org").order_by("-created_at")
+    claims = (Claim.objects.filter(subtree_q("demand__org__path", org.path))
+              .select_related("member__person", "demand").order_by("-claimed_at"))
+    records = (ServiceRecord.objects.filter(subtree_q("org__path", org.path))
+               .select_related("member__person", "org").order_by("-served_on", "-id"))
+    redemptions = (Redemption.objects.filter(subtree_q("member__org__path", org.path))
+                   .select_related("member__person", "reward__shop").order_by("-created_at"))
+    sheets = [
+        Sheet(title="服务需求", headers=["编号", "村社区", "类别", "需求", "户号", "片区", "紧急程度", "状态", "需要人数",
+                                     "已认领", "登记时间", "首次认领", "完成时间"],
+              rows=((d.pk, d.org.name, d.category, d.description, d.household, d.public_place,
+                     d.get_urgency_display(), d.get_status_display(), d.capacity, d.claimed_count,
+                     _local(d.created_at), _local(d.first_claimed_at), _local(d.done_at))
+                    for d in demands.iterator(chunk_size=2000)), widths={"需求": 40}),
+        Sheet(title="认领", headers=["编号", "需求编号", "类别", "党员", "状态", "指派", "认领时间", "开始时间", "结束时间"],
+              rows=((c.pk, c.demand_id, c.demand.category, c.member.person.name, c.get_status_display(),
+                     "是" if c.assigned_by_id else "", _local(c.claimed_at), _local(c.started_at), _local(c.ended_at))
+                    for c in claims.iterator(chunk_size=2000))),
+        Sheet(title="服务记录", headers=["编号", "村社区", "需求编号", "结对编号", "党员", "类别", "服务日期", "时长（分钟）",
+                                     "状态", "评价", "代为确认", "积分"],
+              rows=((r.pk, r.org.name, r.demand_id, r.pairing_id, r.member.person.name, r.category, r.served_on,
+                     r.minutes, r.get_status_display(), r.get_rating_display() if r.rating else "",
+                     "是" if r.on_behalf else "", r.points) for r in records.iterator(chunk_size=2000))),
+        Sheet(title="积分兑换", headers=["编号", "爱心超市", "物品", "党员", "数量", "积分", "时间"],
+              rows=((x.pk, x.reward.shop.name, x.reward.name, x.member.person.name, x.quantity, x.points,
+                     _local(x.created_at)) for x in redemptions.iterator(chunk_size=2000))),
+    ]
+    audit_record(by=request.user, action="export", obj=org, summary=f"导出服务需求、认领、服务记录、积分兑换 {org.name}",
+                 after={"demands": demands.count(), "claims": claims.count(), "records": records.count(),
+                        "redemptions": redemptions.count()})
+    return xlsx_response(f"服务需求-{org.name}.xlsx", sheets)
+
+
+def _unit_in_scope(request, action: str, value) -> Organisation:
+    """A unit (not a party organisation) where the user may do `action`: ?org=, else the first of the scope."""
+    qs = Organisation.objects.restrict(request.user, action).exclude(kind__in=PARTY_KINDS)
+    org = qs.filter(pk=int(value)).first() if str(value or "").isdigit() else qs.order_by("path").first()
+    if org is None:
+        raise Http404
+    return org
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def categories(request):
+    """Secretaries and admins: the demand categories an organisation offers (its own list, or the one it inherits),
+    set as a list, or dropped to follow the organisation above again."""
+    org = _unit_in_scope(request, "change", request.GET.get("org") or request.POST.get("org"))
+    current = category_list(org)
+    owner = Organisation.objects.filter(pk=current.owner_id).first() if current.owner_id else None
+    form = CategoriesForm(request.POST if request.POST.get("action") == "set" else None,
+                          initial={"names": "\n".join(current.names)})
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "inherit":
+                services.category_list_inherit(org=org, by=request.user)
+                messages.success(request, _("This organisation now follows the categories of the one above it."))
+                return redirect(f"{reverse('demands:categories')}?org={org.pk}")
+            if form.is_valid():
+                services.category_list_set(org=org, names=form.cleaned_data["names"], by=request.user)
+                messages.success(request, _("Categories saved."))
+                return redirect(f"{reverse('demands:categories')}?org={org.pk}")
+        except services.DemandConflict as exc:
+            messages.error(request, _errors(exc))
+        except ValidationError as exc:
+            if form.is_bound:
+                add_service_errors(form, exc)
+            else:
+                messages.error(request, _errors(exc))
+        status = 400
+    else:
+        status = 200
+    children = (Organisation.objects.filter(parent=org).exclude(kind__in=PARTY_KINDS).order_by("path")
+                .values_list("pk", "name"))
+    return render(request, "demands/categories.html", {
+        "org": org, "current": current, "owner": owner, "own": owner is not None and owner.pk == org.pk,
+        "form": form, "ancestors": org.ancestors(), "children": list(children[:200]),
+    }, status=status)

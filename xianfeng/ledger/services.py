@@ -410,7 +410,8 @@ def account_open(
         return existing
     account = Account(name=str(name).strip()[:200], owner_type=owner_type, owner_id=owner_id, unit=unit, org=org,
                       floor=floor, purpose=purpose)
-    account.full_clean()
+    # uniqueness is left to the unique constraint: a check here would race with a concurrent opening
+    account.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             account.save()

@@ -77,22 +77,42 @@ def rules_for(org: Organisation) -> Rules:
     return Rules(org=rule.org, **{name: getattr(rule, name) for name in RULE_FIELDS})
 
 
+def _account(*, name: str, owner_type: str, owner_id: int, org: Organisation, purpose: str = "main",
+             floor: int | None = None) -> Account:
+    """account_open that survives a concurrent first opening.
+
+    account_open looks the account up, then validates the new row (full_clean checks the unique constraint with a
+    SELECT), then inserts it. When another transaction commits the same account between the look-up and the
+    validation, full_clean raises ValidationError instead of the IntegrityError account_open already handles —
+    two members' first awards (or two first redemptions at a new shop) at the same instant failed that way. The
+    account then exists and is committed: read it."""
+    try:
+        return account_open(name=name, owner_type=owner_type, owner_id=owner_id, unit=Unit.POINT, org=org,
+                            floor=floor, purpose=purpose)
+    except ValidationError:
+        existing = Account.objects.filter(owner_type=owner_type, owner_id=owner_id, unit=Unit.POINT,
+                                          purpose=purpose).first()
+        if existing is None:
+            raise
+        return existing
+
+
 def member_account(member: Member) -> Account:
     """The member's points account (opened on first use), floor 0."""
-    return account_open(name=f"{member.person.name} 积分", owner_type=OwnerType.MEMBER, owner_id=member.pk,
-                        unit=Unit.POINT, org=member.org, floor=0)
+    return _account(name=f"{member.person.name} 积分", owner_type=OwnerType.MEMBER, owner_id=member.pk,
+                    org=member.org, floor=0)
 
 
 def issuing_account(org: Organisation) -> Account:
     """The organisation's points-issuing account (no floor: its balance is minus what it has issued)."""
-    return account_open(name=f"{org.name} 积分发放", owner_type=OwnerType.ORGANISATION, owner_id=org.pk,
-                        unit=Unit.POINT, org=org, purpose="points_issued")
+    return _account(name=f"{org.name} 积分发放", owner_type=OwnerType.ORGANISATION, owner_id=org.pk, org=org,
+                    purpose="points_issued")
 
 
 def shop_account(shop: Organisation) -> Account:
     """The shop's account: points redeemed there."""
-    return account_open(name=f"{shop.name} 爱心超市", owner_type=OwnerType.SHOP, owner_id=shop.pk, unit=Unit.POINT,
-                        org=shop, purpose="points_shop")
+    return _account(name=f"{shop.name} 爱心超市", owner_type=OwnerType.SHOP, owner_id=shop.pk, org=shop,
+                    purpose="points_shop")
 
 
 def _root_of(org: Organisation) -> Organisation:
@@ -137,9 +157,12 @@ def points_award(*, member: Member, source: str, source_id: str | int, category:
     if existing is not None:
         return existing
 
+    # Serialise this member's awards: caps are read and written under a lock on the member's row, taken before
+    # anything else (so also before the member's account is opened on a first award: two first awards at once
+    # cannot both open it, nor both read an empty day). Lock order everywhere here: member row → member account →
+    # issuing account (the ledger then locks accounts in id order; only this path holds two of them).
+    Member.objects.select_for_update(no_key=True).filter(pk=member.pk).values_list("pk", flat=True).get()
     account = member_account(member)
-    # Serialise this member's awards: caps are read and written under the lock.
-    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True).get()
     existing = LedgerTransaction.objects.filter(key=key).first()
     if existing is not None:
         return existing

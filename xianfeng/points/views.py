@@ -23,10 +23,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths, subtree_q
 from xianfeng.demands.access import community_of, member_of
+from xianfeng.demands.categories import categories_for
 from xianfeng.orgs.models import PARTY_KINDS, Organisation
 
 from . import services
-from .card import card_token, history, leaderboard, member_from_token, rank_in
+from .card import card_account, card_token, history, leaderboard, member_from_token, rank_in
 from .forms import RedeemForm, RestockForm, RewardForm, RuleForm
 from .models import CardSetting, PointsRule, Redemption, Reward
 
@@ -50,15 +51,15 @@ def card(request):
     member = member_of(request.user)
     if member is None:
         return render(request, "points/card.html", {"member": None})
-    balance = services.balance_of(member)
+    account_id, balance = card_account(member)
     community = community_of(member.org)
     rank, ranked = rank_in(member, community, balance)
     url = request.build_absolute_uri(reverse("points:scan") + "?t=" + card_token(member))
-    qr = qr_svg(url)
-    setting = CardSetting.objects.filter(member=member).first()
+    hidden = CardSetting.objects.filter(member=member, hide_name=True).exists()
     return render(request, "points/card.html", {
         "member": member, "balance": balance, "rank": rank, "ranked": ranked, "community": community,
-        "lines": history(member), "qr": qr, "scan_url": url, "hide_name": bool(setting and setting.hide_name),
+        "lines": history(member, account_id=account_id) if account_id else [], "qr": qr_svg(url), "scan_url": url,
+        "hide_name": hidden,
     })
 
 
@@ -196,12 +197,17 @@ def rules(request):
     org = _shop_or_404(request, request.GET.get("org"))
     rule = PointsRule.objects.filter(org=org).first()
     effective = services.rules_for(org)
-    initial = {name: getattr(effective, name) for name in services.RULE_FIELDS}
-    form = RuleForm(request.POST or None, initial=initial)
+    initial = {name: getattr(effective, name) for name in services.RULE_FIELDS if name != "base_by_category"}
+    from xianfeng.events.services import POINTS_CATEGORY as VOLUNTEER  # volunteer hours earn under this category
+
+    categories = categories_for(org)
+    if VOLUNTEER not in categories:
+        categories.append(VOLUNTEER)
+    form = RuleForm(request.POST or None, initial=initial, categories=categories,
+                    base_by_category=effective.base_by_category)
     if request.method == "POST" and form.is_valid():
         try:
-            services.points_rule_set(org=org, by=request.user, **{
-                k: (v if k != "base_by_category" else (v or {})) for k, v in form.cleaned_data.items()})
+            services.points_rule_set(org=org, by=request.user, **form.rule_values(effective.base_by_category))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

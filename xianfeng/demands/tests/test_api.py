@@ -68,6 +68,25 @@ def test_claiming_a_closed_demand_is_409(world, client_for, demand):
     assert client_for("member").post(f"/api/v1/demands/{demand.pk}/claim/").status_code == 409
 
 
+def test_claiming_a_lapsed_or_expired_demand_is_409_and_a_lapsed_claim_cannot_record(world, client_for):
+    import datetime as dt
+
+    from xianfeng.demands.services import claims_lapse, demand_claim, demands_expire
+
+    expired = demand_create(org=world.hebin, category="助老", description="过期", expires_on=dt.date(2026, 1, 1))
+    demands_expire(today=dt.date(2026, 2, 1))
+    r = client_for("member").post(f"/api/v1/demands/{expired.pk}/claim/")
+    assert r.status_code == 409 and "过期" in r.json()["detail"]
+
+    lapsing = demand_create(org=world.hebin, category="助老", description="超期")
+    demand_claim(demand=lapsing, member=world.members["hebin_a"], at=timezone.now() - dt.timedelta(days=30))
+    assert claims_lapse() == 1
+    r = client_for("member").post("/api/v1/service-records/", {
+        "demand": lapsing.pk, "served_on": str(timezone.localdate()), "minutes": 30, "notes": "x"},
+        content_type="application/json")
+    assert r.status_code == 409
+
+
 def test_outsider_gets_404(world, client_for, demand):
     outsider = client_for("qinshan_secretary")
     assert outsider.get(f"/api/v1/demands/{demand.pk}/").status_code == 404

@@ -1,14 +1,13 @@
 """Races decided by the database, with real threads on PostgreSQL (skipped, loudly, on SQLite)."""
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import close_old_connections, connection
+from django.core.management import call_command
 
-from xianfeng.core.testing import make_member
-from xianfeng.demands.models import Claim, Demand
-from xianfeng.demands.services import AlreadyClaimed, demand_claim, demand_create
+from xianfeng.core.testing import make_member, race
+from xianfeng.demands.models import Claim, Demand, ServiceRecord
+from xianfeng.demands.services import AlreadyClaimed, demand_claim, demand_create, service_confirm, service_record
 from xianfeng.ledger.services import ledger_verify
 from xianfeng.orgs.models import Member
 from xianfeng.points.models import Redemption, Reward
@@ -22,16 +21,24 @@ from xianfeng.points.services import (
 )
 
 
-def _run(fn, jobs, workers=16):
-    def wrapped(job):
-        try:
-            return fn(job)
-        finally:
-            close_old_connections()
-            connection.close()
+def _spread(jobs, work, threads=16):
+    """Run `work` over `jobs` in `threads` threads released together (each thread takes every threads-th job);
+    the outcomes in job order. An exception is an outcome too (the caller asserts there are none it did not
+    expect)."""
+    per_thread = race(threads, lambda i: [_outcome(work, job) for job in jobs[i::threads]])
+    outcomes = [None] * len(jobs)
+    for i, results in enumerate(per_thread):
+        if isinstance(results, BaseException):
+            raise results
+        outcomes[i::threads] = results
+    return outcomes
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(wrapped, jobs))
+
+def _outcome(work, job):
+    try:
+        return work(job)
+    except Exception as exc:  # counted by the caller
+        return exc
 
 
 @pytest.mark.django_db(transaction=True)
@@ -52,12 +59,34 @@ def test_1000_claims_on_100_demands_give_exactly_100_winners(world, postgres_onl
         except Exception as exc:  # counted: the test demands there are none
             return f"error: {exc!r}"
 
-    outcomes = _run(attempt, attempts)
+    outcomes = _spread(attempts, attempt)
     assert outcomes.count("won") == 100
     assert outcomes.count("already claimed") == 900
     assert [o for o in outcomes if o.startswith("error")] == []
     assert Claim.objects.count() == 100
     assert not Demand.objects.exclude(status=Demand.Status.CLAIMED, claimed_count=1).exists()
+
+    # The winners serve and the secretary confirms on the residents' behalf, in parallel too: every confirmed
+    # service awards once under the caps, and the ledger checks clean after all of it.
+    claims = list(Claim.objects.values_list("pk", flat=True))
+    secretary = world.hebin_secretary
+
+    def serve(claim_id):
+        claim = Claim.objects.select_related("demand__org", "member__org", "member__person").get(pk=claim_id)
+        record = service_record(member=claim.member, demand=claim.demand, served_on=dt.date(2026, 4, 1),
+                                minutes=60, notes="上门服务")
+        service_confirm(record=record, rating="satisfied", by=secretary)
+        return "ok"
+
+    outcomes = _spread(claims, serve, threads=8)
+    assert outcomes == ["ok"] * 100
+    assert ServiceRecord.objects.filter(status="confirmed").count() == 100
+    assert not Demand.objects.exclude(status=Demand.Status.DONE).exists()
+    # Each service earns 6 under the default rules (base 2, 2 per hour, 2 for 满意), all on one day: the daily
+    # cap (20) holds for every member however many demands the member won.
+    won = {m.pk: Claim.objects.filter(member=m).count() for m in members}
+    assert {m.pk: balance_of(m) for m in members} == {pk: min(20, 6 * n) for pk, n in won.items()}
+    call_command("ledger_check")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -72,7 +101,7 @@ def test_group_job_fills_exactly_to_capacity_under_a_race(world, postgres_only):
         except AlreadyClaimed:
             return False
 
-    assert sum(_run(attempt, members)) == 5
+    assert sum(o is True for o in race(len(members), lambda i: attempt(members[i]))) == 5
     demand.refresh_from_db()
     assert demand.claimed_count == 5 and demand.status == Demand.Status.CLAIMED
 
@@ -93,7 +122,7 @@ def test_last_item_goes_to_exactly_one_member_and_balances_hold(world, postgres_
         except OutOfStock:
             return "out"
 
-    outcomes = _run(attempt, members, workers=10)
+    outcomes = race(len(members), lambda i: attempt(members[i]))
     assert outcomes.count("won") == 1 and outcomes.count("out") == 9
     assert Reward.objects.get(pk=last.pk).stock == 0
     assert Redemption.objects.count() == 1
@@ -111,11 +140,12 @@ def test_last_item_goes_to_exactly_one_member_and_balances_hold(world, postgres_
         except NotEnoughPoints:
             return "poor"
 
-    outcomes = _run(spend, range(6), workers=6)
+    outcomes = race(6, spend)
     assert outcomes.count("won") == 1 and balance_of(rich) == 4
     assert Reward.objects.get(pk=soap.pk).stock == 9
     check = ledger_verify()
     assert check.ok, check.problems
+    call_command("ledger_check")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,6 +159,27 @@ def test_concurrent_awards_respect_the_daily_cap(world, postgres_only):
         return points_award(member=Member.objects.get(pk=member.pk), source="race", source_id=i, minutes=60,
                             on=dt.date(2026, 4, 1))
 
-    _run(award, range(8), workers=8)
+    outcomes = race(8, award)
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
     assert balance_of(member) == 25
     assert ledger_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_awards_of_many_members_at_once_open_each_account_once(world, postgres_only):
+    """Eight members' first awards at the same instant: each opens its own account and the organisation's issuing
+    account is opened once (a concurrent first opening used to fail with "account already exists")."""
+    members = [make_member(f"首次{i}", world.hebin_branch) for i in range(8)]
+
+    def award(i):
+        member = Member.objects.select_related("org").get(pk=members[i].pk)
+        points_award(member=member, source="first", source_id=i, minutes=60, on=dt.date(2026, 4, 1))
+        points_award(member=member, source="second", source_id=i, minutes=60, on=dt.date(2026, 4, 1))
+
+    outcomes = race(8, award)
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
+    assert [balance_of(m) for m in members] == [2 + 2] * 8  # default rules, no category: 2 per hour, twice
+    from xianfeng.ledger.models import Account
+    assert Account.objects.filter(purpose="points_issued").count() == 1
+    assert ledger_verify().ok
+    call_command("ledger_check")

@@ -67,6 +67,29 @@ def test_demo_step_builds_hebin_history(db):
             fn(ctx)
     hebin = Organisation.objects.get(name="河滨社区")
     assert Demand.objects.filter(org=hebin).count() >= 20
+    from xianfeng.demands.categories import category_list
+    assert category_list(hebin).owner_id == Organisation.objects.get(parent__isnull=True).pk
     assert Award.objects.filter(org__path__startswith=hebin.path).exists()
     assert ctx.data["services"]["awards"] > 0
     assert ledger_verify().ok
+
+
+def test_demo_places_demands_at_their_households_once_the_register_exists(world):
+    from xianfeng.core.demo import DemoContext
+    from xianfeng.demands.demo import place_demands
+    from xianfeng.grids.services import grid_create, household_create
+
+    grid = grid_create(org=world.hebin, name="一网格")
+    household_create(grid=grid, number="8-808", address="河滨路8号", latitude=30.52, longitude=120.93)
+    at_home = Demand.objects.create(org=world.hebin, category="助老", description="x", household="8-808",
+                                    created_at=timezone.now())
+    unknown = Demand.objects.create(org=world.hebin, category="助老", description="y", household="9-999",
+                                    created_at=timezone.now())
+    elsewhere = Demand.objects.create(org=world.qinshan_village, category="助老", description="z",
+                                      household="8-808", created_at=timezone.now())
+    place_demands(DemoContext(seed=1, log=lambda s: None))
+    at_home.refresh_from_db()
+    unknown.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert (at_home.latitude, at_home.longitude) == (30.52, 120.93)
+    assert unknown.latitude is None and elsewhere.latitude is None  # same number, another community: not placed

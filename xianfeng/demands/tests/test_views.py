@@ -146,9 +146,47 @@ def test_figures_and_export(world, client_for, private_demand):
     staff = client_for("wuyuan_admin")
     r = staff.get(f"/demands/figures/?org={world.wuyuan.pk}")
     assert r.status_code == 200 and "河滨社区" in _body(r)
+    m = world.members["hebin_a"]
+    demand_claim(demand=private_demand, member=m)
+    service_record(member=m, demand=private_demand, served_on=dt.date(2026, 1, 5), minutes=30, notes="取药")
     r = staff.get(f"/demands/export.xlsx?org={world.wuyuan.pk}")
     assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert AuditEvent.objects.filter(action="export").exists()
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(b"".join(r.streaming_content)))
+    assert book.sheet_names == ["服务需求", "认领", "服务记录", "积分兑换"]
+    rows = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+    assert len(rows["服务需求"]) == 2 and rows["认领"][1][3] == "张建国" and rows["服务记录"][1][7] == 30
+    text = repr(rows)
+    assert SECRET_NAME not in text and SECRET_PHONE not in text and SECRET_ADDRESS not in text
+    event = AuditEvent.objects.get(action="export")
+    assert event.after == {"demands": 1, "claims": 1, "records": 1, "redemptions": 0}
+    assert client_for("member").get(f"/demands/export.xlsx?org={world.hebin.pk}").status_code == 404
+
+
+def test_pairings_page_tracks_services_and_ends_a_pairing(world, client_for):
+    from xianfeng.demands.services import pairing_create, service_confirm
+
+    m = world.members["hebin_b"]
+    pairing = pairing_create(org=world.hebin, member=m, household="5-101", start=dt.date(2026, 1, 1))
+    for day in (3, 17):
+        rec = service_record(member=m, pairing=pairing, served_on=dt.date(2026, 2, day), minutes=60, notes="陪伴")
+        service_confirm(record=rec, rating="satisfied", by=world.hebin_secretary)
+    staff = client_for("hebin_secretary")
+    body = _body(staff.get("/demands/pairings/"))
+    assert "5-101" in body and "120" in body and "2026-02-17" in body
+    assert client_for("qinshan_secretary").post("/demands/pairings/", {"action": "end", "pairing": pairing.pk}
+                                                ).status_code == 404
+    r = staff.post("/demands/pairings/", {"action": "end", "pairing": pairing.pk, "end": "2025-01-01"})
+    pairing.refresh_from_db()
+    assert r.status_code == 302 and pairing.end is None  # before the start: refused
+    r = staff.post("/demands/pairings/", {"action": "end", "pairing": pairing.pk, "end": "2026-03-01"})
+    pairing.refresh_from_db()
+    assert pairing.end == dt.date(2026, 3, 1)
+    assert staff.post("/demands/pairings/", {"action": "end", "pairing": "x"}).status_code == 404
+    assert client_for("member").get("/demands/pairings/").status_code == 404
 
 
 def test_board_list_has_bounded_queries(world, client_for, django_assert_max_num_queries):

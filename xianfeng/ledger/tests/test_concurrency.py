@@ -76,3 +76,11 @@ def test_twenty_threads_earning_and_spending_at_the_floor_never_go_below_it(post
     running = [e.running_balance for e in account_statement(member)]
     assert min(running) >= 0 and running[-1] == expected
     assert ledger_verify().ok
+
+
+def test_one_account_when_many_open_it_at_once():
+    opened = race(THREADS, lambda i: account_open(name="党员积分", owner_type=OwnerType.MEMBER, owner_id=7,
+                                                  unit=Unit.POINT, floor=0))
+    errors = [o for o in opened if isinstance(o, BaseException)]
+    assert not errors, errors
+    assert len({a.pk for a in opened}) == 1
