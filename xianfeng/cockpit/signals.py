@@ -1,0 +1,84 @@
+"""Dirty marks: every saved or deleted row of a rolled-up table marks its organisation(s) in the same transaction.
+
+Services change state with `save()` and, for conditional UPDATEs that send no signal, append a history row (a
+PledgeEvent, CaseEvent, AlertEvent, Claim, …) that is saved: those rows are watched too. Bulk loads send no
+signals; they end with `xianfeng rollups_rebuild`, and the nightly rebuild repairs anything missed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.db.models.signals import post_delete, post_save
+
+# model → attribute paths to the organisation ids whose own rollups the row counts in
+WATCHED: dict[str, tuple[str, ...]] = {
+    "orgs.Organisation": ("id",),
+    "orgs.Member": ("org_id",),
+    "orgs.Membership": ("org_id",),
+    "pledges.Pledge": ("org_id",),
+    "pledges.PledgeEvent": ("pledge.org_id",),
+    "demands.Demand": ("org_id",),
+    "demands.Claim": ("demand.org_id",),
+    "demands.ServiceRecord": ("org_id",),
+    "points.Award": ("org_id",),
+    "points.Redemption": ("reward.shop_id",),
+    "events.Team": ("org_id",),
+    "events.Activity": ("org_id",),
+    "events.Attendance": ("activity.org_id",),
+    "grids.Household": ("grid.org_id",),
+    "grids.Visit": ("grid.org_id",),
+    "grids.Case": ("org_id",),
+    "grids.CaseEvent": ("case.org_id", "unit_id"),
+    "care.Alert": ("org_id",),
+    "care.AlertEvent": ("alert.org_id",),
+    "care.CareAction": ("case.org_id",),
+    "care.Disbursement": ("case.org_id",),
+}
+
+
+def _resolve(instance: Any, path: str) -> Any:
+    value = instance
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def org_ids_of(instance: Any) -> set[int]:
+    paths = WATCHED.get(instance._meta.label, ())
+    return {int(v) for v in (_resolve(instance, p) for p in paths) if v is not None}
+
+
+def mark(org_ids: set[int]) -> None:
+    from .models import DirtyOrg
+
+    if org_ids:
+        DirtyOrg.objects.bulk_create([DirtyOrg(org_id=pk) for pk in sorted(org_ids)])
+
+
+def _on_change(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw:  # fixture loading
+        return
+    mark(org_ids_of(instance))
+
+
+def _on_audit(sender: Any, instance: Any, created: bool = False, raw: bool = False, **kwargs: Any) -> None:
+    """org_move re-parents a subtree with UPDATEs (no model signal) and audits it: the subtree totals must be
+    rebuilt (the per-organisation rows do not change)."""
+    from .metrics import TREE_CHANGED
+
+    if created and not raw and instance.action == "move" and instance.model == "orgs.Organisation":
+        mark({TREE_CHANGED})
+
+
+def connect() -> None:
+    from xianfeng.core.models import AuditEvent
+
+    post_save.connect(_on_audit, sender=AuditEvent, dispatch_uid="cockpit-tree-moved")
+    for label in WATCHED:
+        model = apps.get_model(label)
+        post_save.connect(_on_change, sender=model, dispatch_uid=f"cockpit-dirty-save-{label}")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=f"cockpit-dirty-delete-{label}")
