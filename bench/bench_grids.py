@@ -4,7 +4,8 @@ Measured:
 - grid lookup (point-in-polygon, shapely STRtree over 783 grid boundaries): goal ≥ 10,000 lookups/s, one point per
   call as intake does (the vectorised lookup printed beside it);
 - the case list page of a town with 10,000 open cases (a town admin, first page, through the test client, SQLite):
-  goal p95 ≤ 100 ms;
+  goal p95 ≤ 100 ms (wall time; the CPU time of the same requests is printed beside it, since wall time on a shared
+  machine measures the queue for the CPU as much as the page);
 - the escalation sweep over 1,000,000 cases on PostgreSQL, 1 % of them past their escalation time and 1 % past
   their reminder time: goal ≤ 10 s for the whole sweep (events, updates, notifications).
 Not measured: building the data (bulk inserts).
@@ -19,12 +20,17 @@ import os
 import random
 import time
 
-from bench.common import BENCH_DIR, fresh_sqlite, percentile, setup_django, summary, timed, verdict
+from bench.common import BENCH_DIR, fresh_sqlite, percentile, setup_django, summary, verdict
 
 SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 PG_DB = "xf_bench_grids"
 TOTAL_CASES = int(os.environ.get("BENCH_GRIDS_CASES", "1000000"))
 GRIDS = 783
+PARTS = set(os.environ.get("BENCH_GRIDS_PARTS", "sqlite,pg").split(","))  # run only some parts while tuning
+
+
+def load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def rectangles(n: int) -> list[dict]:
@@ -52,7 +58,7 @@ def bench_lookup() -> None:
     rate = len(points) / (time.perf_counter() - started)
     print(f"grid lookup, {GRIDS} grids, one point per call: {rate:,.0f} lookups/s ({found:,} of {len(points):,} "
           f"inside a grid) — goal ≥ 10,000/s: {verdict(rate, 10_000, lower_is_better=False)} "
-          f"(ratio {rate / 10_000:.1f}×)")
+          f"(ratio {rate / 10_000:.1f}×; {load()})")
     arr = np.array(points)
     started = time.perf_counter()
     index.locate_many(arr)
@@ -86,10 +92,19 @@ def bench_case_list() -> None:
     client.force_login(world.wuyuan_admin)
     url = reverse("grids:case_list") + f"?within={world.wuyuan.pk}"
     assert client.get(url).status_code == 200
-    times = timed(lambda: client.get(url), 100)
+    times, cpu = [], []
+    for _ in range(200):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     p95 = percentile(times, 95)
     print(f"case list of a town with 10,000 open cases (SQLite): {summary(times)} — goal p95 ≤ 100 ms: "
-          f"{verdict(p95, 100)} (ratio {p95 / 100:.2f})")
+          f"{verdict(p95, 100)} (ratio {p95 / 100:.2f}; {load()})")
+    # CPU time of the request (the test client runs it in this process, SQLite included): what it costs when the
+    # machine is not shared, so the figure to compare across loads
+    print(f"  same requests, CPU time: p50 {percentile(cpu, 50):.1f} ms, p95 {percentile(cpu, 95):.1f} ms "
+          f"(ratio to goal {percentile(cpu, 95) / 100:.2f})")
 
 
 def admin(sql: str) -> None:
@@ -144,7 +159,8 @@ def bench_sweep() -> None:
     seconds = time.perf_counter() - started
     print(f"escalation sweep over {TOTAL_CASES:,} cases (PostgreSQL): {seconds:.2f} s — {totals['escalated']:,} "
           f"escalated, {totals['reminded']:,} reminded, {totals['notified']} notifications, "
-          f"{CaseEvent.objects.count():,} events — goal ≤ 10 s: {verdict(seconds, 10)} (ratio {seconds / 10:.2f})")
+          f"{CaseEvent.objects.count():,} events — goal ≤ 10 s: {verdict(seconds, 10)} (ratio {seconds / 10:.2f}; "
+          f"{load()})")
 
 
 def main() -> None:
@@ -174,7 +190,9 @@ def main() -> None:
 
     # Django is set up once per process, so each database gets its own process.
     ctx = mp.get_context("fork")
-    for part in (sqlite_part, pg_part):
+    for name, part in (("sqlite", sqlite_part), ("pg", pg_part)):
+        if name not in PARTS:
+            continue
         proc = ctx.Process(target=part)
         proc.start()
         proc.join()

@@ -33,7 +33,8 @@ def test_a_reported_problem_is_handled_verified_closed_and_rated(world, live_ser
                                                                 settings):
     if not LEAFLET.exists():
         pytest.skip("Leaflet is not in static/vendor: `npm install` (package leaflet) and scripts/copy_assets.sh")
-    settings.MEDIA_ROOT = tmp_path
+    settings.GRIDS_PHOTO_DIR = tmp_path
+    settings.GRIDS_MAP_TILE_URL = ""  # no tile server: the maps must still work
     grid = services.grid_create(org=world.hebin, name="河滨一网格", boundary=square(120.94, 30.52))
     services.category_create(code="101", name="道路破损", deadline_value=3)
     make_user("hebin_grid", Role.Kind.GRID_WORKER, world.hebin)
@@ -81,9 +82,19 @@ def test_a_reported_problem_is_handled_verified_closed_and_rated(world, live_ser
     secretary.fill("#verify-note", "现场查看，已修复")
     secretary.get_by_role("button", name="核查通过").click()
     secretary.wait_for_selector("text=已核查")
+    # the photo is served to the secretary through the permission-checked view
+    assert secretary.evaluate("document.querySelector('[data-testid=case-photo]').naturalWidth") == 40
     secretary.select_option("#close-outcome", "resolved")
     secretary.get_by_role("button", name="结案").click()
     assert secretary.inner_text("[data-testid=case-status]") == "已结案"
+    no_sideways_scroll(secretary)
+
+    # the map works with no tile server: the grid's polygon on a blank background
+    secretary.goto(live_server.url + reverse("grids:map"))
+    secretary.wait_for_selector("#xf-grid-map[data-features]")
+    assert secretary.get_attribute("#xf-grid-map", "data-features") == "1"
+    assert secretary.locator(".leaflet-overlay-pane path").count() == 1
+    assert secretary.locator(".leaflet-tile").count() == 0
     no_sideways_scroll(secretary)
 
     # 4. the resident rates it

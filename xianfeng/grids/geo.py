@@ -67,10 +67,111 @@ def parse_boundary(value: Any) -> Polygon | MultiPolygon:
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise bad("边界坐标超出经纬度范围（GeoJSON 坐标顺序为 [经度, 纬度]）")
     if not geom.is_valid:
-        raise bad(f"边界不是有效的多边形：{explain_validity(geom)}")
+        raise bad(f"边界不是有效的多边形：{explain_invalid(geom)}")
     if geom.area <= 0:
         raise bad("边界面积为零")
     return geom
+
+
+# shapely's (GEOS's) reasons, in the words a person fixing the file needs
+INVALID_REASONS = {
+    "Self-intersection": "边界自相交",
+    "Ring Self-intersection": "边界环自相交",
+    "Too few points": "点数太少，构不成多边形",
+    "Hole lies outside shell": "内洞在外边界之外",
+    "Nested holes": "内洞相互嵌套",
+    "Interior is disconnected": "内部不连通",
+    "Nested shells": "多个外边界相互嵌套",
+    "Duplicate Rings": "环重复",
+    "Invalid Coordinate": "坐标无效",
+    "Ring not closed": "环未闭合（首尾坐标须相同）",
+}
+
+
+def explain_invalid(geom) -> str:
+    """Why a geometry is not a valid polygon, in Chinese, with the place shapely points at."""
+    text = explain_validity(geom)
+    reason, _, place = text.partition("[")
+    words = INVALID_REASONS.get(reason.strip(), reason.strip())
+    return f"{words}（位置 {place.rstrip(']').strip()}）" if place else words
+
+
+@dataclass(frozen=True)
+class BoundaryFeature:
+    """One feature of an uploaded FeatureCollection that passed every check: its place in the file (from 1), the
+    grid code and name from its properties, and its geometry as a valid (Multi)Polygon."""
+
+    index: int
+    code: str
+    name: str
+    geometry: Polygon | MultiPolygon
+
+
+MAX_FEATURES = 5000
+
+
+def parse_feature_collection(value: Any, *, require_code: bool = True) -> list[BoundaryFeature]:
+    """Grid boundaries from a GeoJSON FeatureCollection (text, bytes or a parsed dict): each feature a Polygon or
+    MultiPolygon, valid by shapely, with the grid's code in `properties.code` (and optionally `properties.name`).
+
+    Pure (no database), so it can be tested on any input. Checks the whole file and raises one
+    ValidationError({"file": [reason, …]}) naming every bad feature 「第n个要素（编码 …）：reason」; nothing is returned
+    unless every feature is good. Codes must be unique within the file."""
+    def fail(reasons: list[str]) -> ValidationError:
+        return ValidationError({"file": reasons})
+
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = value.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise fail(["文件不是 UTF-8 编码的文本"]) from None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise fail(["文件不是有效的 JSON"]) from None
+    if not isinstance(value, dict) or value.get("type") != "FeatureCollection" or not isinstance(
+            value.get("features"), list):
+        raise fail(["须为 GeoJSON FeatureCollection（type 为 FeatureCollection，含 features 列表）"])
+    features = value["features"]
+    if not features:
+        raise fail(["文件中没有要素"])
+    if len(features) > MAX_FEATURES:
+        raise fail([f"要素过多（{len(features)} 个），一次最多 {MAX_FEATURES} 个"])
+    errors: list[str] = []
+    parsed: list[BoundaryFeature] = []
+    first_seen: dict[str, int] = {}
+    for i, feature in enumerate(features, start=1):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        props = props if isinstance(props, dict) else {}
+        code = props.get("code")
+        code = str(code).strip()[:40] if isinstance(code, (str, int)) and not isinstance(code, bool) else ""
+        name = props.get("name")
+        name = " ".join(str(name).split())[:60] if isinstance(name, (str, int)) and not isinstance(name, bool) else ""
+        label = f"第{i}个要素（{'编码 ' + code if code else name or '无编码'}）"
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            errors.append(f"{label}：不是 GeoJSON Feature")
+            continue
+        try:
+            geom = parse_boundary(feature)
+        except ValidationError as exc:
+            errors.append(f"{label}：{exc.message_dict['boundary'][0]}")
+            continue
+        if require_code and not code:
+            errors.append(f"{label}：properties 中缺少网格编码 code")
+            continue
+        if not code and not name:
+            errors.append(f"{label}：properties 中缺少网格编码 code 或名称 name")
+            continue
+        if code and code in first_seen:
+            errors.append(f"{label}：网格编码与第{first_seen[code]}个要素重复")
+            continue
+        if code:
+            first_seen[code] = i
+        parsed.append(BoundaryFeature(index=i, code=code, name=name, geometry=geom))
+    if errors:
+        raise fail(errors)
+    return parsed
 
 
 def bounds_of(geom: Polygon | MultiPolygon) -> dict[str, float]:

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from xianfeng.core.models import AppendOnlyModel
 from xianfeng.core.scoping import ScopedQuerySet
 from xianfeng.orgs.models import Organisation, Person, Resident
+
+
+class CasePhotoStorage(FileSystemStorage):
+    """Case photos live under VAR_DIR/private/grids (never under MEDIA_ROOT, which a web server may publish) and are
+    served only by the case_photo view, to those who may see the case. GRIDS_PHOTO_DIR overrides the place; it is
+    read at each use, so a changed setting (a test's temporary folder) takes effect at once."""
+
+    @property
+    def base_location(self):
+        return str(getattr(settings, "GRIDS_PHOTO_DIR", None) or Path(settings.VAR_DIR) / "private" / "grids")
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def case_photo_storage() -> CasePhotoStorage:
+    return CasePhotoStorage()
 
 
 class WorkCalendarDay(models.Model):
@@ -259,32 +284,51 @@ class Status(models.TextChoices):
 
 
 CLOSED_STATES = frozenset({Status.CLOSED, Status.MERGED})
+# The same states as a sorted tuple: queries must spell `status NOT IN (...)` identically every time, so that the
+# partial index on open cases (whose condition is written the same way) matches on SQLite.
+CLOSED_LIST = ("closed", "merged")
 UNACCEPTED_STATES = frozenset({Status.OPENED, Status.DISPATCHED, Status.RETURNED, Status.REOPENED})
 # States whose clock runs (reminders and escalation apply); a suspended case has its clock stopped.
 CLOCK_STATES = frozenset(set(Status) - CLOSED_STATES - {Status.SUSPENDED})
 
 
+def _unit_exists(org_q: Q) -> Exists:
+    """A case whose village/community or handling unit is an organisation matching `org_q` (checked per row)."""
+    return Exists(Organisation.objects.filter(org_q).filter(Q(pk=OuterRef("org_id"))
+                                                            | Q(pk=OuterRef("handling_unit_id"))))
+
+
 class CaseQuerySet(ScopedQuerySet):
-    def restrict(self, user, action: str = "view"):
-        """Cases of a village/community or dispatched to a unit in the user's scope for `action`. The scope is
-        resolved to organisation ids first (one indexed subquery) rather than joining the tree twice per row."""
-        from xianfeng.core.scoping import scope_paths
+    """Two spellings of the same scope. The default resolves the scope to organisation ids first (one indexed
+    subquery each): best for counts and sets. `per_row=True` checks each row's two organisations by primary key: best
+    for reading the first rows of a list in index order (newest first, keyset), where the planner would otherwise
+    gather every case of the scope and sort them."""
+
+    def restrict(self, user, action: str = "view", *, per_row: bool = False):
+        """Cases of a village/community or dispatched to a unit in the user's scope for `action`."""
+        from xianfeng.core.scoping import scope_paths, scope_q
 
         paths = scope_paths(user, action)
         if paths is None:
             return self.all()
         if not paths:
             return self.none()
+        if per_row:
+            return self.filter(_unit_exists(scope_q(["path"], paths)))
         orgs = Organisation.objects.restrict(user, action).values("pk")
         return self.filter(Q(org_id__in=orgs) | Q(handling_unit_id__in=orgs))
 
-    def within(self, org: Organisation):
+    def within(self, org: Organisation, *, per_row: bool = False):
         """Cases of `org`'s subtree, or dispatched to a unit in it."""
+        from xianfeng.core.scoping import subtree_q
+
+        if per_row:
+            return self.filter(_unit_exists(subtree_q("path", org.path)))
         orgs = Organisation.objects.in_subtree(org).values("pk")
         return self.filter(Q(org_id__in=orgs) | Q(handling_unit_id__in=orgs))
 
     def open(self):
-        return self.exclude(status__in=CLOSED_STATES)
+        return self.exclude(status__in=CLOSED_LIST)
 
     def overdue(self, now: dt.datetime):
         return self.filter(status__in=CLOCK_STATES, due_at__lt=now)
@@ -321,7 +365,7 @@ class Case(models.Model):
     address = models.CharField("地址", max_length=200, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
-    photo = models.ImageField("照片", upload_to="cases/%Y/%m/", blank=True)
+    photo = models.ImageField("照片", upload_to="cases/%Y/%m/", storage=case_photo_storage, blank=True)
     media_url = models.URLField("图片链接", max_length=500, blank=True)
     source = models.CharField("来源", max_length=10, choices=Source.choices)
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -360,12 +404,15 @@ class Case(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "诉求"
         verbose_name_plural = "诉求"
+        # Few indexes on purpose: every one is rewritten when the sweep moves a case's timers.
         indexes = [
-            models.Index(fields=["org", "status"]),
-            models.Index(fields=["status", "created_at"]),
+            # the case lists: newest open cases first, read in index order and cut by a keyset (no sort, no scan)
+            models.Index(F("created_at").desc(), F("id").desc(), condition=~Q(status__in=CLOSED_LIST),
+                         name="case_open_recent"),
             models.Index(fields=["escalate_at"], condition=Q(escalate_at__isnull=False), name="case_escalate_due"),
             models.Index(fields=["remind_at"], condition=Q(remind_at__isnull=False), name="case_remind_due"),
-            models.Index(fields=["category", "status"]),
+            models.Index(fields=["category", "latitude"], condition=~Q(status__in=CLOSED_LIST),
+                         name="case_open_category_place"),
             models.Index(fields=["due_at"]),
         ]
         constraints = [

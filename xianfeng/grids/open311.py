@@ -1,9 +1,13 @@
-"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2): services, requests, one request; JSON only.
+"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2): services, a service definition, requests (GET and
+POST), one request — each in the spec's XML (`.xml`, the required format) and JSON (`.json`).
 
-Mounted at /grids/open311/v2/ (and at /open311/v2/ by the root URL map). Errors come in the spec's shape,
-`[{"code": 400, "description": "..."}]`. Our states map to open/closed; `status_notes` carries our state, the
-outcome, and for merged duplicates the original's id. Reading is public (no personal data is shown: no names,
-phones or photos); posting needs an `api_key` of an Open311Client, whose organisation bounds where reports may land.
+Mounted at /grids/open311/v2/ (and at /open311/v2/ by the root URL map). Errors come in the spec's shape:
+`[{"code": 400, "description": "..."}]` in JSON, `<errors><error><code>400</code><description>…` in XML. Our states
+map to open/closed; `status_notes` carries our state, the outcome, and for merged duplicates the original's id.
+Reading is public, so nothing personal is shown: no reporter's name or phone, no photo (photos stay private to those
+who may see the case; `media_url` is only a link an outside client itself sent), and no place for cases found on a
+household visit (their place is the household's home). Posting needs an `api_key` of an Open311Client, whose
+organisation bounds where reports may land.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
@@ -28,8 +32,51 @@ DEFAULT_DAYS = 90  # the spec's default window for requests.json
 MAX_RESULTS = 1000  # the spec's suggested cap
 
 
-def error(code: int, description: str) -> JsonResponse:
-    return JsonResponse([{"code": code, "description": description}], status=code, safe=False)
+XML_CONTENT_TYPE = "text/xml; charset=utf-8"
+# The spec's element names: a list's root and the name of each item in it.
+LIST_ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
+              "values": "value"}
+
+
+def _xml_value(parent, name: str, value) -> None:
+    from xml.etree.ElementTree import SubElement
+
+    node = SubElement(parent, name)
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _xml_value(node, key, inner)
+    elif isinstance(value, list):
+        for inner in value:
+            _xml_value(node, LIST_ITEMS.get(name, "item"), inner)
+    elif isinstance(value, bool):
+        node.text = "true" if value else "false"
+    elif value is not None:
+        node.text = str(value)
+
+
+def to_xml(root: str, data) -> bytes:
+    """`data` (a list of dicts under `root`, or one dict as `root`) as the spec's XML, UTF-8, with its declaration."""
+    from xml.etree.ElementTree import Element, tostring
+
+    top = Element(root)
+    if isinstance(data, list):
+        for item in data:
+            _xml_value(top, LIST_ITEMS[root], item)
+    else:
+        for key, value in data.items():
+            _xml_value(top, key, value)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + tostring(top, encoding="utf-8", xml_declaration=False)
+
+
+def answer(fmt: str, root: str, data, status: int = 200) -> HttpResponse:
+    """The same answer as JSON or as the spec's XML, by the format the client asked for (the URL's suffix)."""
+    if fmt == "xml":
+        return HttpResponse(to_xml(root, data), content_type=XML_CONTENT_TYPE, status=status)
+    return JsonResponse(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
+
+
+def error(code: int, description: str, fmt: str = "json") -> HttpResponse:
+    return answer(fmt, "errors", [{"code": code, "description": description}], status=code)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -55,6 +102,8 @@ def status_notes(case: Case) -> str:
 
 
 def request_json(case: Case) -> dict:
+    """One request as the spec describes it, with nothing personal (see the module's docstring)."""
+    private_place = case.source == Case.Source.VISIT
     return {
         "service_request_id": case.number,
         "status": "closed" if case.status in CLOSED_STATES else "open",
@@ -67,11 +116,11 @@ def request_json(case: Case) -> dict:
         "requested_datetime": _iso(case.created_at),
         "updated_datetime": _iso(case.updated_at),
         "expected_datetime": _iso(case.due_at) if case.status not in CLOSED_STATES else None,
-        "address": case.address,
+        "address": "" if private_place else case.address,
         "address_id": "",
         "zipcode": "",
-        "lat": case.latitude,
-        "long": case.longitude,
+        "lat": None if private_place else case.latitude,
+        "long": None if private_place else case.longitude,
         "media_url": case.media_url,
     }
 
@@ -81,17 +130,17 @@ def _cases():
 
 
 @require_GET
-def services_list(request):
-    return JsonResponse([service_json(c) for c in CaseCategory.objects.filter(is_active=True).order_by("code")],
-                        safe=False)
+def services_list(request, fmt: str = "json"):
+    return answer(fmt, "services",
+                  [service_json(c) for c in CaseCategory.objects.filter(is_active=True).order_by("code")])
 
 
 @require_GET
-def service_definition(request, code: str):
+def service_definition(request, code: str, fmt: str = "json"):
     category = CaseCategory.objects.filter(code=code, is_active=True).first()
     if category is None:
-        return error(404, f"service_code {code} not found")
-    return JsonResponse({"service_code": category.code, "attributes": []})
+        return error(404, f"service_code {code[:40]} not found", fmt)
+    return answer(fmt, "service_definition", {"service_code": category.code, "attributes": []})
 
 
 def _parse_when(value: str, name: str) -> dt.datetime:
@@ -105,23 +154,23 @@ def _parse_when(value: str, name: str) -> dt.datetime:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def requests_view(request):
+def requests_view(request, fmt: str = "json"):
     if request.method == "POST":
-        return _post_request(request)
+        return _post_request(request, fmt)
     params = request.GET
     qs = _cases()
     ids = [i.strip() for i in (params.get("service_request_id") or "").split(",") if i.strip()]
     if ids:  # the spec: with ids, every other parameter is ignored
-        return JsonResponse([request_json(c) for c in qs.filter(number__in=ids[:MAX_RESULTS]).order_by("id")],
-                            safe=False)
+        return answer(fmt, "service_requests",
+                      [request_json(c) for c in qs.filter(number__in=ids[:MAX_RESULTS]).order_by("id")])
     try:
         end = _parse_when(params["end_date"], "end_date") if params.get("end_date") else timezone.now()
         start = (_parse_when(params["start_date"], "start_date") if params.get("start_date")
                  else end - dt.timedelta(days=DEFAULT_DAYS))
     except ValidationError as exc:
-        return error(400, exc.messages[0])
+        return error(400, exc.messages[0], fmt)
     if start > end:
-        return error(400, "start_date is after end_date")
+        return error(400, "start_date is after end_date", fmt)
     qs = qs.filter(created_at__gte=start, created_at__lte=end)
     codes = [c.strip() for c in (params.get("service_code") or "").split(",") if c.strip()]
     if codes:
@@ -130,33 +179,33 @@ def requests_view(request):
     if status:
         wanted = {s.strip() for s in status.split(",")}
         if not wanted <= {"open", "closed"}:
-            return error(400, "status must be open or closed")
+            return error(400, "status must be open or closed", fmt)
         if wanted == {"open"}:
             qs = qs.exclude(status__in=CLOSED_STATES)
         elif wanted == {"closed"}:
             qs = qs.filter(status__in=CLOSED_STATES)
-    return JsonResponse([request_json(c) for c in qs.order_by("-created_at", "-id")[:MAX_RESULTS]], safe=False)
+    return answer(fmt, "service_requests", [request_json(c) for c in qs.order_by("-created_at", "-id")[:MAX_RESULTS]])
 
 
-def _post_request(request):
+def _post_request(request, fmt: str):
     p = request.POST
     client = Open311Client.objects.select_related("org").filter(api_key=p.get("api_key") or "", is_active=True).first()
     if client is None:
-        return error(403, "api_key is missing or not valid")
+        return error(403, "api_key is missing or not valid", fmt)
     code = (p.get("service_code") or "").strip()
     category = CaseCategory.objects.filter(code=code, is_active=True).first() if code else None
     if category is None:
-        return error(400, f"service_code {code[:40]} not found" if code else "service_code is required")
+        return error(400, f"service_code {code[:40]} not found" if code else "service_code is required", fmt)
     lat, lng = p.get("lat"), p.get("long")
     address = normalise_text(p.get("address_string"))[:200]
     if not (lat and lng) and not address:
-        return error(400, "a location is required: lat and long, or address_string")
+        return error(400, "a location is required: lat and long, or address_string", fmt)
     if not (lat and lng) and client.org.kind not in services.GRID_ORG_KINDS:
-        return error(400, "address_string alone cannot be placed in a grid for this client; send lat and long")
+        return error(400, "address_string alone cannot be placed in a grid for this client; send lat and long", fmt)
     name = " ".join(x for x in (normalise_text(p.get("last_name")), normalise_text(p.get("first_name"))) if x)
     media_url = (p.get("media_url") or "").strip()[:500]
     if media_url and not media_url.startswith(("http://", "https://")):
-        return error(400, "media_url must be an http(s) address")
+        return error(400, "media_url must be an http(s) address", fmt)
     try:
         with transaction.atomic():
             lat_f = lng_f = None
@@ -173,14 +222,14 @@ def _post_request(request):
                 raise ValidationError({"location": ["the location lies outside the area this client may report in"]})
     except ValidationError as exc:
         messages = [m for ms in exc.message_dict.values() for m in ms] if hasattr(exc, "error_dict") else exc.messages
-        return error(400, "; ".join(messages))
-    return JsonResponse([{"service_request_id": case.number, "service_notice": "",
-                          "account_id": None}], safe=False)
+        return error(400, "; ".join(messages), fmt)
+    return answer(fmt, "service_requests", [{"service_request_id": case.number, "service_notice": "",
+                                             "account_id": None}])
 
 
 @require_GET
-def request_detail(request, number: str):
+def request_detail(request, number: str, fmt: str = "json"):
     case = _cases().filter(number=number).first()
     if case is None:
-        return error(404, f"service_request_id {number[:40]} not found")
-    return JsonResponse([request_json(case)], safe=False)
+        return error(404, f"service_request_id {number[:40]} not found", fmt)
+    return answer(fmt, "service_requests", [request_json(case)])

@@ -73,14 +73,40 @@ def grids_visit_coverage(orgs, *, start=None, end=None) -> dict[int, tuple[int, 
     return _roll_up(orgs, rows)
 
 
-def case_figures(orgs, *, start=None, end=None) -> dict[int, dict[str, tuple[int, int]]]:
-    """For the figures page: per org subtree, on-time, closure, reopen and satisfaction as (x, n)."""
+CASE_FIGURES = ("on_time", "closure", "reopen", "satisfaction")
+
+
+def _opened(cases, start, end):
     lo, hi = _period(start, end)
-    opened = Case.objects.exclude(status=Status.MERGED)
+    opened = cases.exclude(status=Status.MERGED)
     if lo:
         opened = opened.filter(created_at__gte=lo)
     if hi:
         opened = opened.filter(created_at__lt=hi)
+    return opened
+
+
+def figure_sets(cases, key: str, *, start=None, end=None):
+    """(numerator, denominator) querysets of one figure over `cases`: the records behind the number, for the
+    drill-down. The same conditions case_figures counts with."""
+    if key == "on_time":
+        due = on_time_counts(cases, start=start, end=end)
+        return due.filter(status=Status.CLOSED, closed_on_time=True), due
+    opened = _opened(cases, start, end)
+    if key == "closure":
+        return opened.filter(status=Status.CLOSED), opened
+    if key == "reopen":
+        ever_closed = opened.filter(Q(status=Status.CLOSED) | Q(reopen_count__gt=0))
+        return ever_closed.filter(reopen_count__gt=0), ever_closed
+    if key == "satisfaction":
+        rated = opened.exclude(rating="")
+        return rated.filter(rating__in=["satisfied", "basic"]), rated
+    raise KeyError(key)
+
+
+def case_figures(orgs, *, start=None, end=None) -> dict[int, dict[str, tuple[int, int]]]:
+    """For the figures page: per org subtree, on-time, closure, reopen and satisfaction as (x, n)."""
+    opened = _opened(Case.objects.all(), start, end)
     rows = list(opened.order_by().values("org__path").annotate(
         n=Count("id"), closed=Count("id", filter=Q(status=Status.CLOSED)),
         reopened=Count("id", filter=Q(reopen_count__gt=0)),

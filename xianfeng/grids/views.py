@@ -7,6 +7,7 @@ missing. A resident sees only the cases he or she reported.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,9 +28,10 @@ from xianfeng.orgs.models import Organisation, OrgKind, Role
 from . import services
 from .forms import RateForm, ReportForm, StaffCaseForm, VisitForm
 from .models import CLOCK_STATES, Case, CaseCategory, Grid, GridTeam, Household, Status, TeamMember
-from .rates import case_figures
+from .rates import CASE_FIGURES, case_figures, figure_sets
 
 PAGE_SIZE = 50
+OVERDUE_ROWS = 200  # the board shows the 200 oldest deadlines; the level counts above it cover every case
 MAP_LIMIT = 3000
 
 # Which actions each state allows (the services enforce the same; this decides which buttons a page shows).
@@ -121,7 +123,8 @@ def grid_list(request):
     c90 = services.visit_coverage(ids, days=90)
     for grid in page:
         grid.c30, grid.c90 = c30[grid.pk], c90[grid.pk]
-    return render(request, "grids/grid_list.html", {"page": page, "q": q, "within": within_org})
+    return render(request, "grids/grid_list.html", {"page": page, "q": q, "within": within_org,
+                                                    "can_import": scope_paths(request.user, "change") != []})
 
 
 @login_required
@@ -130,13 +133,16 @@ def grid_detail(request, pk: int):
     grid = get_object_or_404(Grid.objects.restrict(request.user, "view").select_related("org"), pk=pk)
     days = 90 if request.GET.get("days") == "90" else 30
     households = grid.households.annotate(n_people=Count("people")).order_by("number")
+    vulnerable_only = request.GET.get("vulnerable") == "1"
+    if vulnerable_only:
+        households = households.filter(Q(elderly_alone=True) | Q(disabled=True) | Q(hardship=True))
     page = Paginator(households, PAGE_SIZE).get_page(request.GET.get("page"))
     teams = GridTeam.objects.filter(grids=grid).prefetch_related("seats__person", "seats__department")
     coverage = {d: services.visit_coverage([grid.pk], days=d)[grid.pk] for d in (30, 90)}
     unvisited = list(services.unvisited_households(grid, days=days)[:200])
     return render(request, "grids/grid_detail.html", {
         "grid": grid, "page": page, "teams": teams, "coverage": coverage, "days": days, "unvisited": unvisited,
-        "can_visit": can(request.user, "view", grid.org),
+        "can_visit": can(request.user, "view", grid.org), "vulnerable_only": vulnerable_only,
     })
 
 
@@ -167,22 +173,75 @@ def visit_new(request, pk: int):
     return render(request, "grids/visit_form.html", {"form": form, "household": household}, status=status)
 
 
+MAX_GEOJSON_BYTES = 20 * 1024 * 1024
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def boundaries_upload(request):
+    """Upload grid boundaries as GeoJSON (a FeatureCollection of Polygon/MultiPolygon, grid code in properties.code):
+    checked whole, imported all or nothing, audited. For staff who may change grids; 404 for anyone else."""
+    grids = Grid.objects.restrict(request.user, "change")
+    if scope_paths(request.user, "change") == []:
+        raise Http404
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors = [pgettext("grids", "Choose a GeoJSON file.")]
+        elif upload.size > MAX_GEOJSON_BYTES:
+            errors = [pgettext("grids", "The file is larger than 20 MB.")]
+        else:
+            try:
+                changed = services.grid_boundaries_import(data=upload.read(), grids=grids, by=request.user,
+                                                          file_name=upload.name)
+            except ValidationError as exc:
+                errors = [m for ms in exc.message_dict.values() for m in ms]
+            else:
+                messages.success(request, pgettext("grids", "Boundaries of %(n)s grids imported.") % {
+                    "n": len(changed)})
+                return redirect("grids:grid_list")
+        status = 400
+    return render(request, "grids/boundaries.html", {"errors": errors}, status=status)
+
+
 # ---- cases --------------------------------------------------------------------------------------------------------
 
 
-def _case_filter(request, qs):
-    """?status=open|closed|overdue|<state>, ?category=, ?within=, ?q=number, ?due=soon, ?level=, ?grid=."""
+def figure_labels() -> dict[str, str]:
+    return {"on_time": pgettext("grids", "On-time closure rate"), "closure": pgettext("grids", "Closure rate"),
+            "reopen": pgettext("grids", "Reopen rate"), "satisfaction": pgettext("grids", "Satisfaction")}
+
+
+def _by_status(qs, status: str, now: dt.datetime):
+    if status == "open":
+        return qs.open(), status
+    if status == "overdue":
+        return qs.overdue(now), status
+    if status in Status.values:
+        return qs.filter(status=status), status
+    if status == "all":
+        return qs, status
+    return qs.open(), "open"
+
+
+def _case_filter(request, qs, *, per_row: bool = False):
+    """?status=open|closed|overdue|<state>, ?category=, ?within=, ?q=number, ?due=soon, ?level=, ?grid=;
+    ?figure=on_time|closure|reopen|satisfaction&part=x|n&start=&end= lists the cases behind a figure."""
     now = timezone.now()
     status = request.GET.get("status") or "open"
-    if status == "open":
-        qs = qs.open()
-    elif status == "overdue":
-        qs = qs.overdue(now)
-    elif status in Status.values:
-        qs = qs.filter(status=status)
-    elif status != "all":
-        status = "open"
-        qs = qs.open()
+    figure = request.GET.get("figure")
+    drill = None
+    if figure in CASE_FIGURES:  # the drill-down of a figure: the records behind its numerator or denominator
+        start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
+        part = "x" if request.GET.get("part") == "x" else "n"
+        numerator, denominator = figure_sets(qs, figure, start=start, end=end)
+        qs = numerator if part == "x" else denominator
+        status = "all"
+        drill = {"figure": figure, "part": part, "start": start, "end": end, "label": figure_labels()[figure]}
+    else:
+        qs, status = _by_status(qs, status, now)
     if request.GET.get("due") == "soon":
         qs = qs.filter(status__in=CLOCK_STATES, due_at__gte=now, due_at__lt=now + dt.timedelta(days=1))
     category = _int(request.GET.get("category"))
@@ -196,12 +255,77 @@ def _case_filter(request, qs):
         qs = qs.filter(escalation_level=level)
     within = _int(request.GET.get("within"))
     within_org = Organisation.objects.restrict(request.user, "view").filter(pk=within).first() if within else None
-    if within_org:
-        qs = qs.within(within_org)
+    if within_org and drill:  # figures count a case where it arose (its village/community), so does their list
+        qs = qs.in_subtree(within_org)
+    elif within_org:
+        qs = qs.within(within_org, per_row=per_row)
     q = (request.GET.get("q") or "").strip()[:20]
     if q:
         qs = qs.filter(number__startswith=q)
-    return qs, {"status": status, "category": category, "within": within_org, "q": q}
+    return qs, {"status": status, "category": category, "within": within_org, "q": q, "drill": drill}
+
+
+ROW_FIELDS = ("id", "number", "status", "due_at", "escalation_level", "description", "created_at", "category__name",
+              "org__name", "handling_unit__name")
+COUNT_CAP = 1000
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _cursor_text(created_at: dt.datetime, pk: int) -> str:
+    return f"{(created_at - EPOCH) // dt.timedelta(microseconds=1)}_{pk}"
+
+
+def _cursor(value) -> tuple[dt.datetime, int] | None:
+    """A keyset cursor 「<microseconds since 1970>_<id>」, or None when missing or malformed."""
+    try:
+        micros, pk = str(value or "").split("_")
+        return EPOCH + dt.timedelta(microseconds=int(micros)), int(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _decorate(rows: list[dict], now: dt.datetime) -> None:
+    """What a list row shows besides its columns: the status label, overdue, the deadline as text, a short summary."""
+    labels = dict(Status.choices)
+    tz = timezone.get_current_timezone()
+    for row in rows:
+        row["status_label"] = labels.get(row["status"], row["status"])
+        row["overdue"] = bool(row["due_at"] and row["due_at"] < now and row["status"] in CLOCK_STATES)
+        row["due_text"] = row["due_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M") if row["due_at"] else "—"
+        text = row.pop("description")
+        row["summary"] = text if len(text) <= 120 else text[:119] + "…"
+
+
+def keyset_page(qs, params, size: int | None = None) -> dict:
+    """Newest first by (created_at, id), read in index order and cut by a keyset: ?after=<cursor> gives the next
+    page, ?before=<cursor> the previous. No OFFSET and no sort, so page 200 costs what page 1 does."""
+    size = size or PAGE_SIZE
+    after, before = _cursor(params.get("after")), _cursor(params.get("before"))
+    if after:
+        at, pk = after
+        qs = qs.filter(created_at__lte=at).filter(Q(created_at__lt=at) | Q(id__lt=pk))
+    elif before:
+        at, pk = before
+        qs = qs.filter(created_at__gte=at).filter(Q(created_at__gt=at) | Q(id__gt=pk))
+    order = ("created_at", "id") if before else ("-created_at", "-id")
+    rows = list(qs.order_by(*order).values(*ROW_FIELDS)[:size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if before:
+        rows.reverse()
+    _decorate(rows, timezone.now())
+    has_next = more if not before else True
+    has_prev = (more if before else bool(after)) and bool(rows)
+    return {"rows": rows,
+            "next": _cursor_text(rows[-1]["created_at"], rows[-1]["id"]) if rows and has_next else None,
+            "prev": _cursor_text(rows[0]["created_at"], rows[0]["id"]) if has_prev else None}
+
+
+def capped_count(qs, cap: int | None = None) -> tuple[int, bool]:
+    """How many rows, reading at most cap + 1 of them: (count, True) means 'more than cap'."""
+    cap = cap or COUNT_CAP
+    n = qs.order_by().values("id")[:cap + 1].count()
+    return min(n, cap), n > cap
 
 
 @login_required
@@ -209,12 +333,13 @@ def _case_filter(request, qs):
 def case_list(request):
     if scope_paths(request.user, "view") == []:
         raise Http404
-    qs = Case.objects.restrict(request.user, "view").select_related("category", "org", "handling_unit")
-    qs, filters = _case_filter(request, qs)
-    page = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The same filters twice: counted by organisation ids (a few index lookups), listed row by row in index order.
+    counted, filters = _case_filter(request, Case.objects.restrict(request.user, "view"))
+    listed, _ = _case_filter(request, Case.objects.restrict(request.user, "view", per_row=True), per_row=True)
+    count, more = capped_count(counted)
     return render(request, "grids/case_list.html", {
-        "page": page, "filters": filters, "now": timezone.now(), "statuses": Status.choices,
-        "categories": CaseCategory.objects.order_by("code"),
+        "page": keyset_page(listed, request.GET), "count": count, "count_more": more, "filters": filters,
+        "statuses": Status.choices, "categories": CaseCategory.objects.order_by("code").values("pk", "name"),
     })
 
 
@@ -228,9 +353,15 @@ def overdue_board(request):
     qs = (Case.objects.restrict(request.user, "view").filter(status__in=CLOCK_STATES)
           .filter(Q(due_at__lt=now) | Q(escalation_level__gt=0)).select_related("category", "org", "handling_unit"))
     levels = dict(qs.order_by().values_list("escalation_level").annotate(n=Count("id")))
-    page = Paginator(qs.order_by("due_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "grids/overdue.html", {"page": page, "levels": [(i, levels.get(i, 0)) for i in range(4)],
-                                                  "now": now})
+    rows = list(qs.order_by("due_at", "id").values(*ROW_FIELDS)[:OVERDUE_ROWS])
+    _decorate(rows, now)
+    return render(request, "grids/overdue.html", {"page": {"rows": rows}, "now": now, "shown": len(rows),
+                                                  "levels": [(i, levels.get(i, 0)) for i in range(4)]})
+
+
+def _person_name(user) -> str:
+    person = getattr(user, "person", None)
+    return user.get_full_name() or (person.name if person is not None else "") or user.username
 
 
 def _open_case(request, form, *, org, source):
@@ -239,7 +370,7 @@ def _open_case(request, form, *, org, source):
         category=d["category"], description=d["description"], by=request.user, source=source, org=org,
         lat=d.get("latitude"), lng=d.get("longitude"), address=d.get("address") or "", photo=d.get("photo"),
         reporter=request.user if source == Case.Source.PORTAL else None,
-        reporter_name=d.get("reporter_name") or (request.user.get_full_name() if source == Case.Source.PORTAL else ""),
+        reporter_name=d.get("reporter_name") or (_person_name(request.user) if source == Case.Source.PORTAL else ""),
         reporter_phone=d.get("reporter_phone") or "")
 
 
@@ -333,6 +464,32 @@ def case_detail(request, pk: int):
     return render(request, "grids/case_detail.html", _detail_context(request, case))
 
 
+PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
+               "webp": "image/webp", "bmp": "image/bmp"}
+
+
+@login_required
+@require_GET
+def case_photo(request, pk: int):
+    """A case's photo, to those who may see the case (its reporter, staff of its village/community or handling
+    unit); 404 to anyone else, exactly like a missing photo. Photos are stored outside MEDIA_ROOT, so this view is
+    the only way to them."""
+    from django.http import FileResponse
+
+    case = _visible_case(request.user, pk)
+    if not case.photo:
+        raise Http404
+    try:
+        handle = case.photo.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    kind = PHOTO_TYPES.get(case.photo.name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    response = FileResponse(handle, content_type=kind)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def perform(case: Case, user, action: str, p) -> None:
     """Run `action` on `case` for `user` with the submitted fields `p` (a QueryDict or dict).
 
@@ -410,10 +567,8 @@ def case_act(request, pk: int, action: str):
 @login_required
 @require_GET
 def my_cases(request):
-    cases = (Case.objects.filter(reporter=request.user).select_related("category", "org", "handling_unit")
-             .order_by("-created_at"))
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "grids/my_cases.html", {"page": page, "now": timezone.now()})
+    return render(request, "grids/my_cases.html",
+                  {"page": keyset_page(Case.objects.filter(reporter=request.user), request.GET)})
 
 
 # ---- map and figures ----------------------------------------------------------------------------------------------
@@ -490,19 +645,41 @@ def figures(request):
                                                                           "satisfaction", "coverage")],
                       "has_children": o is not org})
     return render(request, "grids/figures.html", {"org": org, "table": table, "start": start, "end": end,
-                                                  "ancestors": [a for a in org.ancestors() if a in visible]})
+                                                  "ancestors": [a for a in org.ancestors() if a in visible],
+                                                  "totals": services.grid_totals(org)})
 
 
 @login_required
 @require_GET
 def team_list(request):
-    teams = (GridTeam.objects.restrict(request.user, "view").select_related("org")
-             .annotate(n_seats=Count("seats", distinct=True), n_grids=Count("grids", distinct=True)).order_by("org__path", "name"))
+    teams = GridTeam.objects.restrict(request.user, "view").select_related("org")
+    within = _int(request.GET.get("within"))
+    within_org = Organisation.objects.restrict(request.user, "view").filter(pk=within).first() if within else None
+    if within_org:
+        teams = teams.in_subtree(within_org)
+    teams = teams.annotate(n_seats=Count("seats", distinct=True), n_grids=Count("grids", distinct=True)).order_by(
+        "org__path", "name")
     page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
     seats = {}
     for seat in TeamMember.objects.filter(team__in=list(page), role=TeamMember.Role.LEADER).select_related("person"):
         seats.setdefault(seat.team_id, seat.person.name)
     for team in page:
         team.leader_name = seats.get(team.pk, "")
-    return render(request, "grids/team_list.html", {"page": page})
+    return render(request, "grids/team_list.html", {"page": page, "within": within_org})
 
+
+@login_required
+@require_GET
+def team_detail(request, pk: int):
+    """A grid team: the grids it serves and its cadres with their roles (a department cadre with the department that
+    sent him or her), and for each cadre the other teams he or she sits in."""
+    team = get_object_or_404(GridTeam.objects.restrict(request.user, "view").select_related("org"), pk=pk)
+    seats = list(team.seats.select_related("person", "department").order_by("role", "person__name"))
+    others = defaultdict(list)
+    for person_id, name in (TeamMember.objects.filter(person_id__in=[s.person_id for s in seats])
+                            .exclude(team=team).values_list("person_id", "team__name").order_by("team__name")):
+        others[person_id].append(name)
+    for seat in seats:
+        seat.other_teams = others.get(seat.person_id, [])
+    return render(request, "grids/team_detail.html", {"team": team, "seats": seats,
+                                                      "grids": team.grids.order_by("code")})

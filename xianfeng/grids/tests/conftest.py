@@ -24,6 +24,12 @@ def square(lng0: float, lat0: float, size: float = 0.005) -> dict:
                                                 [lng0, lat0 + size], [lng0, lat0]]]}
 
 
+@pytest.fixture(autouse=True)
+def _photos_in_tmp(settings, tmp_path):
+    """Case photos go to a temporary folder, never to the project's var/."""
+    settings.GRIDS_PHOTO_DIR = tmp_path / "photos"
+
+
 @dataclass
 class GridWorld:
     grid_a: Grid

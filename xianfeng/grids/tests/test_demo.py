@@ -7,6 +7,7 @@ from xianfeng.grids import geo, services
 from xianfeng.grids.demo import build_grids
 from xianfeng.grids.models import Case, CaseEvent, Grid, GridTeam, Household, HouseholdMember, Status, TeamMember
 from xianfeng.orgs.demo import build_foundation
+from xianfeng.orgs.models import Organisation
 
 
 @pytest.mark.django_db
@@ -19,6 +20,10 @@ def test_small_demo_is_consistent():
     assert GridTeam.objects.count() == summary["grid teams"] >= Grid.objects.count()
     assert summary["grid cadres"] == TeamMember.objects.values("person").distinct().count() == round(6951 * 0.04)
     assert HouseholdMember.objects.count() == summary["residents in grid households"] == round(37825 * 0.04)
+    county = Organisation.objects.filter(depth=1).first()
+    totals = services.grid_totals(county)  # what the figures page shows for the county
+    assert (totals["grids"], totals["teams"], totals["cadres"], totals["residents"]) == (
+        summary["grids"], summary["grid teams"], summary["grid cadres"], summary["residents in grid households"])
     for grid in Grid.objects.select_related("org"):
         assert grid.code == f"{grid.org.code}{grid.seq:03d}"
         geo.parse_boundary(grid.boundary)

@@ -1,5 +1,7 @@
 """Open311 GeoReport v2 with the spec's own examples: services, definitions, requests (GET filters, POST), errors."""
 
+import xml.etree.ElementTree as ET
+
 import pytest
 from django.urls import reverse
 
@@ -20,8 +22,11 @@ def post(client, **data):
     return client.post(BASE + "requests.json", data)
 
 
-def test_open311_is_mounted_under_the_app(gw):
-    assert reverse("grids:open311_services") == BASE + "services.json"
+def test_open311_is_mounted_under_the_app_and_at_its_conventional_place(gw, client):
+    assert reverse("grids:open311_services", kwargs={"fmt": "json"}) == BASE + "services.json"
+    assert reverse("grids:open311_services", kwargs={"fmt": "xml"}) == BASE + "services.xml"
+    assert client.get("/open311/v2/services.xml").status_code == 200
+    assert client.get(BASE + "services.html").status_code == 404  # only the spec's two formats
 
 
 def test_services_list_follows_the_spec(gw, client):
@@ -131,3 +136,111 @@ def test_unknown_request_is_404_in_the_spec_format(gw, client):
     response = client.get(BASE + "requests/nope.json")
     assert response.status_code == 404 and response.json() == [
         {"code": 404, "description": "service_request_id nope not found"}]
+
+
+# ---- the spec's XML format -----------------------------------------------------------------------------------------
+
+REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name", "service_code", "description",
+                  "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
+                  "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"]
+
+
+def xml(response):
+    assert response["Content-Type"] == "text/xml; charset=utf-8"
+    assert response.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    return ET.fromstring(response.content)
+
+
+def test_services_xml_follows_the_spec_example(gw, client):
+    # the spec: <services><service><service_code>001</service_code><service_name>…<metadata>true</metadata>…
+    root = xml(client.get(BASE + "services.xml"))
+    assert root.tag == "services" and [s.tag for s in root] == ["service"] * 3
+    first = root[0]
+    assert [c.tag for c in first] == ["service_code", "service_name", "description", "metadata", "type", "keywords",
+                                      "group"]
+    assert first.findtext("service_code") == "101" and first.findtext("service_name") == "道路破损"
+    assert first.findtext("metadata") == "false" and first.findtext("type") == "realtime"
+    assert first.findtext("group") == "市政"
+
+
+def test_service_definition_xml(gw, client):
+    # the spec: <service_definition><service_code>DMV66</service_code><attributes>…</attributes></service_definition>
+    root = xml(client.get(BASE + "services/101.xml"))
+    assert root.tag == "service_definition" and root.findtext("service_code") == "101"
+    assert root.find("attributes") is not None and list(root.find("attributes")) == []
+
+
+def test_post_and_read_a_request_in_xml(gw, client, api_key):
+    # the spec's POST example, answered as <service_requests><request><service_request_id>…<account_id/>
+    response = client.post(BASE + "requests.xml", {
+        "api_key": api_key, "service_code": "101", "lat": LAT, "long": LNG, "address_string": "1234 5th street",
+        "email": "smit222@sfgov.edu", "device_id": "tt222111", "first_name": "john", "last_name": "smith",
+        "description": "A large sinkhole is destroying the street",
+        "media_url": "http://city.gov.s3.amazonaws.com/requests/media/638344.jpg"})
+    assert response.status_code == 200
+    root = xml(response)
+    assert root.tag == "service_requests" and root[0].tag == "request"
+    number = root[0].findtext("service_request_id")
+    assert [c.tag for c in root[0]] == ["service_request_id", "service_notice", "account_id"]
+    assert Case.objects.get(number=number).description == "A large sinkhole is destroying the street"
+    # GET requests/{id}.xml: one <request> with the spec's fields in the spec's order
+    root = xml(client.get(BASE + f"requests/{number}.xml"))
+    [request] = list(root)
+    assert [c.tag for c in request] == REQUEST_FIELDS
+    assert request.findtext("status") == "open" and request.findtext("lat") == str(LAT)
+    assert request.findtext("media_url") == "http://city.gov.s3.amazonaws.com/requests/media/638344.jpg"
+    assert "smith" not in response.content.decode() + ET.tostring(root, encoding="unicode")
+    # GET requests.xml with the spec's filter example: start_date, end_date, status
+    root = xml(client.get(BASE + "requests.xml", {"start_date": "2000-05-24T00:00:00Z",
+                                                 "end_date": "2099-06-24T00:00:00Z", "status": "open"}))
+    assert [r.findtext("service_request_id") for r in root] == [number]
+    assert list(xml(client.get(BASE + "requests.xml", {"status": "closed"}))) == []
+
+
+@pytest.mark.parametrize("method, path, data, code, message", [
+    ("post", "requests.xml", {"service_code": "999", "lat": LAT, "long": LNG, "description": "x"}, "400",
+     "service_code 999 not found"),
+    ("post", "requests.xml", {"service_code": "101", "description": "x"}, "400", "location is required"),
+    ("post", "requests.xml", {"api_key": "wrong", "service_code": "101"}, "403", "api_key"),
+    ("get", "requests.xml", {"status": "pending"}, "400", "status"),
+    ("get", "requests/nope.xml", {}, "404", "nope not found"),
+    ("get", "services/999.xml", {}, "404", "service_code 999 not found"),
+])
+def test_errors_in_the_spec_xml_format(gw, client, api_key, method, path, data, code, message):
+    if method == "post":
+        data = {"api_key": api_key, **data}
+    response = getattr(client, method)(BASE + path, data)
+    assert response.status_code == int(code)
+    root = xml(response)
+    assert root.tag == "errors" and [e.tag for e in root] == ["error"]
+    assert root[0].findtext("code") == code and message in root[0].findtext("description")
+    assert not Case.objects.exists()
+
+
+# ---- nothing personal in the public output -------------------------------------------------------------------------
+
+
+def test_public_output_has_no_photo_and_no_reporter_data(gw, world, client, client_for):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buf, "PNG")
+    client_for("resident").post(reverse("grids:report"), {
+        "category": gw.quick.pk, "description": "井盖缺失", "latitude": LAT, "longitude": LNG,
+        "photo": SimpleUploadedFile("my-home.png", buf.getvalue(), content_type="image/png")})
+    case = Case.objects.get()
+    assert case.photo and case.reporter_name
+    visit = services.visit_record(household=gw.household, date=services.timezone.localdate(), notes="走访",
+                                  by=world.grid_worker,
+                                  problem={"category": gw.quick, "description": "屋后排水沟堵塞"})
+    for fmt in ("json", "xml"):
+        body = client.get(BASE + f"requests.{fmt}").content.decode()
+        assert "my-home" not in body and case.photo.name not in body and "/photo/" not in body
+        assert case.reporter_name not in body and "陈大伯" not in body
+    [read] = client.get(BASE + f"requests/{visit.case.number}.json").json()
+    assert read["address"] == "" and read["lat"] is None and read["long"] is None  # a household's home stays private
+    [read] = client.get(BASE + f"requests/{case.number}.json").json()
+    assert read["media_url"] == "" and read["lat"] == LAT

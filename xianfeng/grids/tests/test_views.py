@@ -30,7 +30,7 @@ def report(client, gw, **data):
 
 
 def test_the_whole_lifecycle_through_http(gw, world, client_for, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+    settings.GRIDS_PHOTO_DIR = tmp_path
     resident, worker, secretary = client_for("resident"), client_for("grid_worker"), client_for("hebin_secretary")
     assert resident.get(reverse("grids:report")).status_code == 200
     response = report(resident, gw, photo=png())
@@ -203,7 +203,44 @@ def test_case_list_counts_queries(gw, world, client_for, django_assert_max_num_q
     client = client_for("hebin_secretary")
     with django_assert_max_num_queries(12):
         response = client.get(reverse("grids:case_list"))
-    assert len(response.context["page"]) == 5
+    assert len(response.context["page"]["rows"]) == 5
+    assert "5 " in response.content.decode()  # the count
+
+
+def test_the_case_list_pages_by_keyset_both_ways(gw, world, client_for, monkeypatch):
+    from xianfeng.grids import views
+
+    for _ in range(5):
+        report(client_for("resident"), gw)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    numbers = list(Case.objects.order_by("-created_at", "-id").values_list("number", flat=True))
+    client = client_for("hebin_secretary")
+    url = reverse("grids:case_list")
+    seen, page, pages = [], client.get(url).context["page"], []
+    while True:
+        pages.append(page)
+        seen += [r["number"] for r in page["rows"]]
+        if not page["next"]:
+            break
+        page = client.get(url, {"after": page["next"]}).context["page"]
+    assert seen == numbers and [len(p["rows"]) for p in pages] == [2, 2, 1]
+    back = client.get(url, {"before": pages[2]["prev"]}).context["page"]
+    assert [r["number"] for r in back["rows"]] == numbers[2:4] and back["next"] and back["prev"]
+    first = client.get(url, {"before": back["prev"]}).context["page"]
+    assert [r["number"] for r in first["rows"]] == numbers[:2] and first["prev"] is None
+    assert client.get(url, {"after": "garbage"}).status_code == 200  # a bad cursor reads as the first page
+    html = client.get(url, {"after": pages[0]["next"]}).content.decode()
+    assert 'rel="next"' in html and 'rel="prev"' in html
+
+
+def test_the_count_is_capped_rather_than_scanning(gw, world, client_for, monkeypatch):
+    from xianfeng.grids import views
+
+    for _ in range(3):
+        report(client_for("resident"), gw)
+    monkeypatch.setattr(views, "COUNT_CAP", 2)
+    response = client_for("hebin_secretary").get(reverse("grids:case_list"))
+    assert response.context["count"] == 2 and response.context["count_more"]
 
 
 # ---- scope --------------------------------------------------------------------------------------------------------
@@ -253,3 +290,114 @@ def test_a_county_department_sees_cases_dispatched_to_it(gw, world, client_for):
     officer = client_for("health_officer")
     assert officer.get(reverse("grids:case_detail", args=[case.pk])).status_code == 200
     assert act(officer, case, "accept").status_code == 302
+
+
+# ---- photos --------------------------------------------------------------------------------------------------------
+
+
+def test_a_photo_is_served_only_to_those_who_may_see_the_case(gw, world, client, client_for, settings):
+    report(client_for("resident"), gw, photo=png())
+    case = Case.objects.get()
+    url = reverse("grids:case_photo", args=[case.pk])
+    assert url in client_for("resident").get(reverse("grids:case_detail", args=[case.pk])).content.decode()
+    for who in ("resident", "grid_worker", "hebin_secretary", "wuyuan_admin"):
+        response = client_for(who).get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    for who in ("qinshan_secretary", "resident2", "health_officer"):
+        assert client_for(who).get(url).status_code == 404
+    assert client.get(url).status_code == 302  # anonymous: to the sign-in page
+    # stored outside MEDIA_ROOT, under the private photo folder
+    assert str(settings.GRIDS_PHOTO_DIR) in case.photo.path
+    assert not str(case.photo.path).startswith(str(settings.MEDIA_ROOT))
+
+
+def test_a_case_without_a_photo_answers_404_for_its_photo(gw, world, client_for):
+    report(client_for("resident"), gw)
+    case = Case.objects.get()
+    assert client_for("hebin_secretary").get(reverse("grids:case_photo", args=[case.pk])).status_code == 404
+    assert client_for("hebin_secretary").get(reverse("grids:case_photo", args=[99999])).status_code == 404
+
+
+# ---- figures, teams, households ------------------------------------------------------------------------------------
+
+
+def _closed_case(gw, world, *, on_time=True, rating=None):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    t0 = timezone.now() - dt.timedelta(days=20)
+    case = services.case_open(category=gw.quick, description="路灯不亮", by=world.resident, source="portal",
+                              org=world.hebin, lat=LAT, lng=LNG, reporter=world.resident, now=t0)
+    for step in (services.case_accept, services.case_start):
+        case = step(case=case, by=world.grid_worker, now=t0)
+    case = services.case_report_back(case=case, by=world.grid_worker, note="已修", now=t0)
+    case = services.case_verify(case=case, by=world.hebin_secretary, passed=True, now=t0)
+    done = t0 + (dt.timedelta(hours=1) if on_time else dt.timedelta(days=15))
+    case = services.case_close(case=case, by=world.hebin_secretary, outcome="resolved", now=done)
+    if rating:
+        services.case_rate(case=case, by=world.resident, rating=rating, now=done)
+    return case
+
+
+def test_each_figure_drills_down_to_the_cases_behind_it(gw, world, client_for):
+    import re
+
+    on_time = _closed_case(gw, world, rating="satisfied")
+    late = _closed_case(gw, world, on_time=False, rating="unsatisfied")
+    report(client_for("resident"), gw)  # open, not yet due
+    client = client_for("wuyuan_admin")
+    html = client.get(reverse("grids:figures"), {"org": world.wuyuan.pk}).content.decode()
+    found = re.findall(r'href="([^"]*figure=on_time&(?:amp;)?part=(x|n)&(?:amp;)?within='
+                       + str(world.wuyuan.pk) + r'&[^"]*)"', html)
+    links = {part: url.replace("&amp;", "&") for url, part in found}
+    assert set(links) == {"x", "n"}
+    numbers = {part: [r["number"] for r in client.get(url).context["page"]["rows"]] for part, url in links.items()}
+    assert numbers == {"x": [on_time.number], "n": [late.number, on_time.number]}
+    for figure, x, n in (("closure", 2, 3), ("satisfaction", 1, 2), ("reopen", 0, 2)):
+        for part, expected in (("x", x), ("n", n)):
+            page = client.get(reverse("grids:case_list"), {"figure": figure, "part": part,
+                                                           "within": world.wuyuan.pk}).context
+            assert page["count"] == expected, (figure, part)
+    assert "50.0%" in html  # on time: 1 of the 2 that fell due
+
+
+def test_the_figures_page_shows_the_reports_grid_totals(gw, world, client_for):
+    team = services.team_create(org=world.hebin, name="河滨一组团", grids=[gw.grid_a, gw.grid_b])
+    services.team_seat_add(team=team, person=world.members["hebin_a"].person, role="leader")
+    other = services.team_create(org=world.hebin, name="河滨二组团", grids=[gw.grid_b])
+    services.team_seat_add(team=other, person=world.members["hebin_a"].person, role="grid_worker")
+    services.team_seat_add(team=other, person=world.members["hebin_b"].person, role="department",
+                           department=world.health_bureau)
+    response = client_for("wuyuan_admin").get(reverse("grids:figures"), {"org": world.wuyuan.pk})
+    totals = response.context["totals"]
+    assert totals == {"grids": 2, "teams": 2, "cadres": 2, "households": 2, "vulnerable": 1, "residents": 1}
+    outsider = client_for("qinshan_secretary").get(reverse("grids:figures"), {"org": world.wuyuan.pk})
+    assert outsider.context["totals"]["grids"] == 0  # another town's figures are not offered
+
+
+def test_a_team_page_lists_grids_and_cadres_with_roles(gw, world, client_for):
+    team = services.team_create(org=world.hebin, name="河滨一组团", grids=[gw.grid_a])
+    services.team_seat_add(team=team, person=world.members["hebin_a"].person, role="leader")
+    services.team_seat_add(team=team, person=world.members["hebin_b"].person, role="department",
+                           department=world.health_bureau)
+    other = services.team_create(org=world.hebin, name="河滨四区联动组团", grids=[gw.grid_b])
+    services.team_seat_add(team=other, person=world.members["hebin_b"].person, role="department",
+                           department=world.health_bureau)
+    url = reverse("grids:team_detail", args=[team.pk])
+    html = client_for("grid_worker").get(url).content.decode()
+    assert "组团长" in html and "部门联络干部" in html and "县卫生局" in html and "河滨四区联动组团" in html
+    assert gw.grid_a.name in html
+    assert client_for("qinshan_secretary").get(url).status_code == 404
+    assert client_for("resident").get(url).status_code == 404
+    assert "河滨一组团" in client_for("grid_worker").get(reverse("grids:team_list")).content.decode()
+
+
+def test_vulnerable_households_are_flagged_and_filtered(gw, world, client_for):
+    url = reverse("grids:grid_detail", args=[gw.grid_a.pk])
+    client = client_for("grid_worker")
+    html = client.get(url, {"vulnerable": "1"}).content.decode()
+    assert "独居老人" in html and "H001" in html
+    assert len(client.get(url, {"vulnerable": "1"}).context["page"]) == 1
+    assert len(client.get(url).context["page"]) == 2
