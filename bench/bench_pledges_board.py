@@ -4,6 +4,10 @@
 A fresh SQLite file gets the test county and one branch with 300 published pledges (through the services). Load: 4
 client processes × 8 keep-alive connections for 10 s per URL, on this same machine (so client and server share the
 2 cores; the ratio, not the absolute rate, is the figure). Goal: board requests/s ≥ 0.4 × hello-world's.
+
+Both URLs go through the same server, settings and middleware. The board is requested as a phone would on its first
+visit: no cookie and no If-None-Match, so every answer is the full 30-pledge page (checked below), served from the
+board's page cache after a database lookup of the organisation and of the board's version (two queries a request).
 """
 
 from __future__ import annotations
@@ -106,15 +110,20 @@ def main() -> None:
         wait_for_port()
         board = f"/pledges/board/{org_id}/"
         for path in ("/bench-hello/", board):  # warm up
-            rate_path = path
             conn = http.client.HTTPConnection("127.0.0.1", PORT)
-            conn.request("GET", rate_path)
-            assert conn.getresponse().status == 200
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read().decode()
+            assert response.status == 200
+        if body.count('data-testid="board-pledge"') != 30 or "300" not in body:
+            raise SystemExit("the board page does not show 30 of the 300 pledges")
         hello = rate("/bench-hello/")
         board_rate = rate(board)
         ratio = board_rate / hello
-        print(f"hello-world: {hello:,.0f} req/s; board of a 300-pledge organisation (30 per page): {board_rate:,.0f} "
-              f"req/s; ratio {ratio:.2f}; goal ≥ 0.4 — {'meets goal' if ratio >= 0.4 else 'MISSES goal'}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"hello-world: {hello:,.0f} req/s; board of a 300-pledge organisation (30 per page, {len(body.encode()):,} bytes): "
+              f"{board_rate:,.0f} req/s; ratio {ratio:.2f}; goal ≥ 0.4 — {'meets goal' if ratio >= 0.4 else 'MISSES goal'}"
+              f"; load average {load}")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -22,7 +22,10 @@ def test_member_drafts_secretary_approves_resident_rates(world, live_server, ope
 
     page = open_page("phone")
     sign_in(page, "member_demo")
-    page.goto(live_server.url + reverse("pledges:mine"))
+    page.goto(live_server.url + reverse("home"))
+    page.click(".navbar-toggler")  # the menu is collapsed on a phone
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="我的承诺").click()
+    page.wait_for_url(re.compile(r"/pledges/$"))
     page.click("[data-testid=new-pledge]")
     page.wait_for_url(re.compile(r"/pledges/new/$"))
     page.select_option("#id_items-0-kind", "service")

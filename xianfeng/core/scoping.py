@@ -28,6 +28,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "unmask": STAFF_KINDS,  # see ID numbers and phones unmasked (each view audited)
     "export": STAFF_KINDS,  # download lists (each export audited)
     "inspect": frozenset({"inspector", "county_admin"}),
+    "take_part": STAFF_KINDS | {"member"},  # act as a party member (one's own pledges, …): menu entries for members
 }
 
 

@@ -53,6 +53,9 @@ class ItemInput(StrictInputSerializer):
 
 class PledgeInput(StrictInputSerializer):
     round = serializers.PrimaryKeyRelatedField(queryset=PledgeRound.objects.all())
+    org = serializers.IntegerField(min_value=1, required=False,
+                                   help_text="for an organisation's pledge (组织承诺): an organisation the caller may "
+                                             "change; omitted: the caller's own pledge as a member")
     title = serializers.CharField(max_length=100, required=False, allow_blank=True)
     items = ItemInput(many=True)
 
@@ -116,17 +119,25 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def _done(self, pledge: Pledge) -> Response:
         return Response(PledgeSerializer(self.get_queryset().get(pk=pledge.pk)).data)
 
-    @extend_schema(summary="Draft a pledge as the signed-in member", request=PledgeInput,
-                   responses={201: PledgeSerializer, 400: BAD_INPUT})
+    @extend_schema(summary="Draft a pledge: the signed-in member's own, or an organisation's (组织承诺)",
+                   request=PledgeInput, responses={201: PledgeSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
     def create(self, request):
         data = _parse(PledgeInput, request)
-        from xianfeng.orgs.models import Member
+        from xianfeng.orgs.models import Member, Organisation
 
-        member = Member.objects.filter(person_id=request.user.person_id or 0).first()
-        if member is None:
-            raise services.PledgeError("只有党员可以作出承诺")
-        pledge = services.pledge_create(round=data["round"], member=member, title=data.get("title", ""),
-                                        items=[dict(i) for i in data["items"]], by=request.user)
+        items = [dict(i) for i in data["items"]]
+        if "org" in data:
+            org = Organisation.objects.restrict(request.user, "change").filter(pk=data["org"]).first()
+            if org is None:
+                raise Http404
+            pledge = services.pledge_create(round=data["round"], org=org, title=data.get("title", ""), items=items,
+                                            by=request.user)
+        else:
+            member = Member.objects.filter(person_id=request.user.person_id or 0).first()
+            if member is None:
+                raise services.PledgeError("只有党员可以作出承诺")
+            pledge = services.pledge_create(round=data["round"], member=member, title=data.get("title", ""),
+                                            items=items, by=request.user)
         return Response(PledgeSerializer(self.get_queryset().get(pk=pledge.pk)).data, status=status.HTTP_201_CREATED)
 
     @_transition("Submit a draft or returned pledge for review")
@@ -180,6 +191,13 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def confirm(self, request, pk=None):
         return self._done(services.pledge_confirm(pledge=self.get_object(), by=request.user))
 
+    @_transition("Send a reported fulfilment back with the reason (the secretary)", ReasonInput)
+    @action(detail=True, methods=["post"], url_path="reject-claim")
+    def reject_claim(self, request, pk=None):
+        data = _parse(ReasonInput, request)
+        return self._done(services.pledge_reject_claim(pledge=self.get_object(), reason=data["reason"],
+                                                       by=request.user))
+
     @_transition("Declare a published pledge not fulfilled, with the public explanation", ReasonInput)
     @action(detail=True, methods=["post"], url_path="not-fulfilled")
     def not_fulfilled(self, request, pk=None):
@@ -198,6 +216,12 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def recognise(self, request, pk=None):
         return self._done(services.pledge_recognise(pledge=self.get_object(), by=request.user))
+
+    @_transition("Close an evaluated pledge without recognition", ReasonInput)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        data = _parse(ReasonInput, request)
+        return self._done(services.pledge_close(pledge=self.get_object(), reason=data["reason"], by=request.user))
 
     @extend_schema(summary="Rate a public pledge as a resident (once)", request=RateInput,
                    responses={201: OpenApiResponse(description="rated"), 400: BAD_INPUT, 404: NOT_FOUND,

@@ -132,6 +132,7 @@ def build_pledges(ctx: DemoContext) -> None:
     with transaction.atomic():
         _insert(ctx, pledge_round, pledges, plans)
         _ratings(ctx, pledge_round)
+        services.board_touch_many(p.org_id for p in pledges)
     services.formulaic_detect(round=pledge_round)
     _hebin_evaluation(ctx, pledge_round, hebin_paths)
     _member_demo(ctx, pledge_round)

@@ -411,3 +411,15 @@ class SignupCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone[:3]}**** {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BoardStamp(models.Model):
+    """How many times the published pledges of one organisation (its own, not its subtree's) changed. A public
+    board's version is the sum of these counters over its subtree: every pledge write bumps its organisation's row in
+    the same transaction, so a board page cached under a version is never served after a change."""
+
+    org = models.OneToOneField(Organisation, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.org_id}@{self.version}"

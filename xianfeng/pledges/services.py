@@ -32,6 +32,7 @@ from xianfeng.orgs.models import Member, Organisation, OrgKind, Person, Resident
 from . import formulaic
 from .models import (
     OPEN_STATES,
+    BoardStamp,
     Comment,
     CommentReport,
     Milestone,
@@ -68,13 +69,17 @@ class AlreadyRated(Exception):
 
 
 def is_owner(pledge: Pledge, user: Any) -> bool:
-    """The member who made the pledge; for an organisation's pledge, whoever may change that organisation."""
+    """The member who made the pledge; for an organisation's pledge (组织承诺), whoever drafted it and whoever may
+    change that organisation but not its parent (its own secretary, not the reviewers above it)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if pledge.member_id is not None:
         person_id = getattr(user, "person_id", None)
         return person_id is not None and pledge.member.person_id == person_id
-    return can(user, "change", pledge.org)
+    if pledge.created_by_id == user.pk:
+        return True
+    parent = pledge.org.parent
+    return can(user, "change", pledge.org) and (parent is None or not can(user, "change", parent))
 
 
 def is_reviewer(pledge: Pledge, user: Any) -> bool:
@@ -100,6 +105,58 @@ def _require_reviewer(pledge: Pledge, by: Any) -> None:
         raise PledgeError("只有所在党组织的书记或管理员可以这样做")
 
 
+# --- the public board's version ----------------------------------------------------------------------------------------
+
+
+def board_touch(org_id: int) -> None:
+    """Count one change of `org_id`'s pledges for the public boards (its own and every ancestor's, which sum over
+    their subtree). Call inside the transaction that makes the change: the row is then committed with it. The
+    insert-if-missing comes before the increment, so two first writes at once still count twice."""
+    if BoardStamp.objects.filter(org_id=org_id).update(version=F("version") + 1) == 0:
+        BoardStamp.objects.bulk_create([BoardStamp(org_id=org_id, version=0)], ignore_conflicts=True)
+        BoardStamp.objects.filter(org_id=org_id).update(version=F("version") + 1)
+
+
+def board_touch_many(org_ids: Iterable[int]) -> None:
+    """board_touch for many organisations at once (bulk writers such as the demo). Call inside their transaction."""
+    ids = sorted(set(org_ids))
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        BoardStamp.objects.bulk_create([BoardStamp(org_id=i, version=0) for i in chunk], ignore_conflicts=True)
+        BoardStamp.objects.filter(org_id__in=chunk).update(version=F("version") + 1)
+
+
+def board_version(path: str) -> tuple[int, int]:
+    """(sum of the change counters, number of counters) over the subtree at `path`: grows with every pledge write
+    in the subtree, so it keys the board's cached pages. One range query on the organisations' unique path index,
+    written as SQL because it runs on every board request and the ORM's compilation would cost more than it."""
+    from django.db import connection
+
+    from xianfeng.core.scoping import path_upper_bound
+
+    upper = path_upper_bound(path)
+    sql = (f"SELECT COALESCE(SUM(s.version), 0), COUNT(*) FROM {BoardStamp._meta.db_table} s "  # noqa: S608 (names)
+           f"JOIN {Organisation._meta.db_table} o ON o.id = s.org_id WHERE o.path >= %s"
+           + (" AND o.path < %s" if upper is not None else ""))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [path, upper] if upper is not None else [path])
+        version, count = cursor.fetchone()
+    return int(version), int(count)
+
+
+def board_org(org_id: int) -> tuple[str, str] | None:
+    """(path, name) of an active organisation, or None: the board's first lookup, as plain SQL for the same reason."""
+    from django.db import connection
+
+    if not 0 < org_id < 2**63:
+        return None
+    sql = f"SELECT path, name FROM {Organisation._meta.db_table} WHERE id = %s AND is_active = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [org_id, True])
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def _move(pledge: Pledge, *, allowed: Iterable[str], to: str, action: str, by: Any, reason: str = "",
           **fields: Any) -> Pledge:
     """Move `pledge` to `to` if it is in one of `allowed` (decided by a conditional UPDATE); one event, one audit row."""
@@ -116,6 +173,7 @@ def _move(pledge: Pledge, *, allowed: Iterable[str], to: str, action: str, by: A
             setattr(pledge, key, value)
     PledgeEvent.objects.create(pledge=pledge, by=by if getattr(by, "is_authenticated", False) else None,
                                action=action, from_status=before, to_status=to, reason=reason[:500])
+    board_touch(pledge.org_id)
     audit_record(by=by, action="update", obj=pledge, before={"status": before}, after={"status": to},
                  summary=f"{action} 承诺#{pledge.pk}" + (f"：{reason[:100]}" if reason else ""))
     return pledge
@@ -247,6 +305,7 @@ def pledge_create(*, round: PledgeRound, items: Sequence[dict], by: Any, member:
                                    created_by=by if getattr(by, "is_authenticated", False) else None)
     _save_items(pledge, cleaned)
     PledgeEvent.objects.create(pledge=pledge, by=pledge.created_by, action="起草", to_status=Status.DRAFT)
+    board_touch(pledge.org_id)
     audit_record(by=by, action="create", obj=pledge, summary=f"起草承诺 {pledge.owner_name}")
     return pledge
 
@@ -265,6 +324,7 @@ def pledge_update(*, pledge: Pledge, items: Sequence[dict], by: Any, title: str 
         pledge.title = _text(title, "title", required=False, max_length=100)
         Pledge.objects.filter(pk=pledge.pk).update(title=pledge.title)
     _save_items(pledge, cleaned)
+    board_touch(pledge.org_id)
     audit_record(by=by, action="update", obj=pledge, summary=f"修改承诺#{pledge.pk}")
     return pledge
 
@@ -338,7 +398,9 @@ def clean_photo(upload: Any) -> tuple[int, int]:
     limit = int(setting("PLEDGES_PHOTO_MAX_BYTES", 5 * 1024 * 1024))
     name = getattr(upload, "name", "photo")
     if getattr(upload, "size", 0) > limit:
-        raise ValidationError({"photos": [f"{name}：照片不能超过{limit // (1024 * 1024)}MB"]})
+        from django.template.defaultfilters import filesizeformat
+
+        raise ValidationError({"photos": [f"{name}：照片不能超过{filesizeformat(limit)}"]})
     try:
         upload.seek(0)
         with Image.open(upload) as image:
@@ -388,6 +450,7 @@ def milestone_record(*, pledge: Pledge, percent: int, text: str, by: Any, date: 
         _move(pledge, allowed=(Status.PUBLISHED,), to=Status.IN_PROGRESS, action="开始践诺", by=by)
     Pledge.objects.filter(pk=pledge.pk).update(progress=percent)
     pledge.progress = percent
+    board_touch(pledge.org_id)
     milestone = Milestone.objects.create(pledge=pledge, item=item, date=date, percent=percent, text=text,
                                          recorded_by=by if getattr(by, "is_authenticated", False) else None)
     _save_photos(pledge, photos, by, milestone)

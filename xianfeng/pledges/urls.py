@@ -23,6 +23,7 @@ urlpatterns = [
     path("comments/<int:pk>/<str:verb>/", views.comment_moderate, name="comment_moderate"),
     # public: no sign-in, no personal data
     path("board/<int:org_id>/", views.board, name="board"),
+    path("board/language/", views.language, name="language"),
     path("board/<int:org_id>/poster/", views.poster, name="poster"),
     path("board/pledge/<int:pk>/", views.board_pledge, name="board_pledge"),
     path("board/pledge/<int:pk>/rate/", views.board_rate, name="board_rate"),

@@ -11,19 +11,23 @@ sign-up. Residents rate and comment from the board.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Prefetch, Q
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -100,25 +104,49 @@ def mine(request):
                .order_by("-round__year", "-id"))
     pledge_round = current_round()
     can_create = bool(member and pledge_round and not pledges.filter(round=pledge_round).exists())
+    orgs = pledge_orgs(request.user) if pledge_round else []
+    org_pledges = list(Pledge.objects.filter(member__isnull=True, org__in=orgs).select_related("round", "org")
+                       .order_by("-round__year", "-id")[:50]) if orgs else []
     colleagues = []
     if member is not None:
         colleagues = list(Pledge.objects.filter(org_id=member.org_id, status__in=[Status.FULFILLED, Status.NOT_FULFILLED])
                           .exclude(member=member).exclude(peer_ratings__rater=member)
                           .select_related("member__person").order_by("id")[:50])
     return render(request, "pledges/mine.html", {"pledges": pledges, "member": member, "round": pledge_round,
-                                                 "can_create": can_create, "colleagues": colleagues})
+                                                 "can_create": can_create, "colleagues": colleagues, "orgs": orgs,
+                                                 "org_pledges": org_pledges})
 
 
 def _items_from(formset) -> list[dict]:
     return [form.cleaned_data for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
 
 
+def pledge_orgs(user) -> list[Organisation]:
+    """Party organisations the user may make a pledge for (组织承诺): those in change scope at most one level below
+    the user's own roles (a community secretary: the community's branch), 50 at most."""
+    paths = scope_paths(user, "change")
+    if not paths:
+        return []
+    depth = min(len(p) for p in paths) // 4 + 1
+    return list(Organisation.objects.restrict(user, "change").party().filter(is_active=True, depth__lte=depth)
+                .order_by("path")[:50])
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def pledge_new(request):
-    member = Member.objects.filter(person_id=request.user.person_id or 0).first()
+    """A member's own pledge, or with ?org=… an organisation's pledge drafted by whoever may change it."""
     pledge_round = current_round()
-    if member is None or pledge_round is None:
+    if pledge_round is None:
+        raise Http404
+    org_id = request.GET.get("org", "")
+    if org_id:
+        org = next((o for o in pledge_orgs(request.user) if str(o.pk) == org_id), None)
+        if org is None:
+            raise Http404
+        return _edit(request, None, None, pledge_round, org=org)
+    member = Member.objects.filter(person_id=request.user.person_id or 0).first()
+    if member is None:
         raise Http404
     return _edit(request, None, member, pledge_round)
 
@@ -132,15 +160,16 @@ def pledge_edit(request, pk: int):
     return _edit(request, pledge, pledge.member, pledge.round)
 
 
-def _edit(request, pledge, member, pledge_round):
+def _edit(request, pledge, member, pledge_round, org=None):
     if request.method == "POST":
         form = PledgeForm(request.POST)
         formset = ItemFormSet(request.POST, prefix="items")
         if form.is_valid() and formset.is_valid():
             try:
                 if pledge is None:
-                    pledge = services.pledge_create(round=pledge_round, member=member, items=_items_from(formset),
-                                                    title=form.cleaned_data["title"], by=request.user)
+                    pledge = services.pledge_create(round=pledge_round, member=member, org=org,
+                                                    items=_items_from(formset), title=form.cleaned_data["title"],
+                                                    by=request.user)
                 else:
                     services.pledge_update(pledge=pledge, items=_items_from(formset), title=form.cleaned_data["title"],
                                            by=request.user)
@@ -159,7 +188,9 @@ def _edit(request, pledge, member, pledge_round):
         formset = ItemFormSet(prefix="items", initial=initial)
         status = 200
     return render(request, "pledges/pledge_form.html", {"form": form, "formset": formset, "pledge": pledge,
-                                                        "round": pledge_round}, status=status)
+                                                        "round": pledge_round,
+                                                        "org": org or (pledge.org if pledge and pledge.is_org_pledge
+                                                                       else None)}, status=status)
 
 
 # --- one pledge and its actions --------------------------------------------------------------------------------------
@@ -492,31 +523,132 @@ def _public_org(org_id: int) -> Organisation:
     return get_object_or_404(Organisation.objects.filter(is_active=True), pk=org_id)
 
 
+class PageCache:
+    """Rendered public pages kept in this process (a small LRU with a lifetime). Keys carry the board's version from
+    the database, so no process ever serves a page older than the last pledge write; a process-local store avoids
+    pickling 25 KB per request (and a network round trip where the shared cache is Redis)."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self.pages: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            hit = self.pages.get(key)
+            if hit is None:
+                return None
+            if hit[0] < time.monotonic():
+                del self.pages[key]
+                return None
+            self.pages.move_to_end(key)
+            return hit[1]
+
+    def set(self, key: str, page: bytes, ttl: float) -> None:
+        with self.lock:
+            self.pages[key] = (time.monotonic() + ttl, page)
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+
+
+BOARD_PAGES = PageCache()
+
+
+def _board_listing(org: Organisation, q: str, page_number: str, request) -> str:
+    qs = (Pledge.objects.public().filter(subtree_q("org__path", org.path)).search(q)
+          .select_related("org", "member__person").prefetch_related(
+              Prefetch("items", queryset=PledgeItem.objects.order_by("position", "id")))
+          .order_by("org__path", "id"))
+    page = Paginator(qs, PAGE_SIZE).get_page(page_number)
+    recognised = (Pledge.objects.filter(subtree_q("org__path", org.path), status=Status.RECOGNISED)
+                  .select_related("org", "member__person").order_by("-score_total", "id")[:50])
+    return render_to_string("pledges/_board_list.html", {"org": org, "page": page, "q": q, "recognised": recognised},
+                            request=request)
+
+
+def _signed_in(request) -> bool:
+    """Whether the visitor is signed in, without loading a session when there is no session cookie."""
+    from django.conf import settings
+
+    return settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated
+
+
 @require_GET
 def board(request, org_id: int):
     """公示栏: an organisation subtree's published pledges with items, state and progress; member by name and
-    organisation only. The list part is the same for every visitor, so it is cached for PLEDGES_BOARD_CACHE_SECONDS
-    (default 30 s; a change shows within that time) per organisation, search, page and language."""
-    org = _public_org(org_id)
+    organisation only.
+
+    The board's version (services.board_version: the subtree's change counters, bumped by every pledge write in the
+    same transaction) keys the cached pages, so a change shows on the next request. A visitor who is not signed in
+    gets the page in the public layout (no menu, no form, no session or CSRF work) straight from the cache, with a
+    weak ETag for conditional GETs; a signed-in user gets the cached list inside the usual layout (menu, messages).
+    Entries also expire after PLEDGES_BOARD_CACHE_SECONDS, which bounds changes made outside this module (an
+    organisation or a person renamed)."""
+    row = services.board_org(org_id)
+    if row is None:
+        raise Http404
+    path, name = row
     q = (request.GET.get("q") or "").strip()[:50]
     page_number = request.GET.get("page") or "1"
     page_number = page_number if page_number.isdigit() and len(page_number) < 7 else "1"
-    key = "pledges:board:" + hashlib.sha256(
-        f"{org.pk}|{q}|{page_number}|{get_language()}".encode()).hexdigest()
-    listing = cache.get(key)
+    version, stamps = services.board_version(path)
+    tag = hashlib.sha256(f"{org_id}|{path}|{name}|{version}|{stamps}|{q}|{page_number}|{get_language()}"
+                         .encode()).hexdigest()[:32]
+    ttl = int(services.setting("PLEDGES_BOARD_CACHE_SECONDS", 300))
+    if not _signed_in(request) and "messages" not in request.COOKIES:
+        etag = f'W/"{tag}"'
+        if etag in request.headers.get("If-None-Match", ""):
+            response = HttpResponseNotModified()
+        else:
+            page = BOARD_PAGES.get(f"page:{tag}")
+            if page is None:
+                org = Organisation.objects.get(pk=org_id)
+                page = render_to_string("pledges/board.html", _board_page_context(
+                    org, q, page_number, _board_listing(org, q, page_number, request),
+                    layout="pledges/public_base.html"), request=request).encode()
+                BOARD_PAGES.set(f"page:{tag}", page, ttl)
+            response = HttpResponse(page)
+        response["ETag"] = etag
+        response["Cache-Control"] = "no-cache"
+        patch_vary_headers(response, ("Cookie",))
+        return response
+    org = Organisation.objects.get(pk=org_id)
+    listing = BOARD_PAGES.get(f"list:{tag}")
     if listing is None:
-        qs = (Pledge.objects.public().filter(subtree_q("org__path", org.path)).search(q)
-              .select_related("org", "member__person").prefetch_related(
-                  Prefetch("items", queryset=PledgeItem.objects.order_by("position", "id")))
-              .order_by("org__path", "id"))
-        page = Paginator(qs, PAGE_SIZE).get_page(page_number)
-        recognised = (Pledge.objects.filter(subtree_q("org__path", org.path), status=Status.RECOGNISED)
-                      .select_related("org", "member__person").order_by("-score_total", "id")[:50])
-        listing = render_to_string("pledges/_board_list.html", {"org": org, "page": page, "q": q,
-                                                                "recognised": recognised}, request=request)
-        cache.set(key, listing, int(services.setting("PLEDGES_BOARD_CACHE_SECONDS", 30)))
-    return render(request, "pledges/board.html", {"org": org, "q": q, "listing": listing,
-                                                  "poster_url": reverse("pledges:poster", args=[org.pk])})
+        listing = _board_listing(org, q, page_number, request).encode()
+        BOARD_PAGES.set(f"list:{tag}", listing, ttl)
+    return render(request, "pledges/board.html", _board_page_context(org, q, page_number, listing.decode(),
+                                                                     layout="base.html"))
+
+
+@require_GET
+def language(request):
+    """The public pages' language switch (they carry no form): remember the language, go back to the page."""
+    from django.conf import settings
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    code = request.GET.get("language", "")
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or not target.startswith("/"):
+        target = "/"
+    response = redirect(target)
+    if code in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            samesite="Lax")
+    return response
+
+
+def _board_page_context(org: Organisation, q: str, page_number: str, listing: str, **extra) -> dict:
+    """The page around the list; nothing in it depends on the visitor except through `extra` (the CSRF token)."""
+    params = {k: v for k, v in (("q", q), ("page", page_number if page_number != "1" else "")) if v}
+    here = reverse("pledges:board", args=[org.pk]) + (f"?{urlencode(params)}" if params else "")
+    return {"org": org, "q": q, "listing": listing, "here": here,
+            "poster_url": reverse("pledges:poster", args=[org.pk]), **extra}
 
 
 @require_GET

@@ -1,10 +1,11 @@
 import pytest
-from django.core.cache import cache
+
+from ..views import BOARD_PAGES
 
 
 @pytest.fixture(autouse=True)
-def _fresh_board_cache():
-    """The public board caches its list for a few seconds; each test starts without another test's pages."""
-    cache.clear()
+def _fresh_board_pages():
+    """Board pages are cached per process under the board's version; tests that rebuild the database start empty."""
+    BOARD_PAGES.clear()
     yield
-    cache.clear()
+    BOARD_PAGES.clear()

@@ -1,11 +1,11 @@
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from ..models import Pledge, Rating
+from xianfeng.core.testing import race
+
+from .. import services
+from ..models import Pledge, PledgeEvent, Rating
 from .factories import draft, make_round, published, resident
 
 API = "/api/v1/pledges/"
@@ -69,34 +69,94 @@ def test_unknown_fields_and_bad_values_are_400(world, client_for):
                        content_type="application/json").status_code == 400
 
 
-def test_openapi_documents_the_actions(db, client_for, world):
+ACTIONS = ("submit", "review-item", "approve", "return", "publish", "progress", "fulfil", "confirm", "reject-claim",
+           "not-fulfilled", "evaluate", "recognise", "close", "rate")
+
+
+def test_openapi_documents_every_action(db, client_for, world):
     schema = client_for("county_admin").get("/api/schema/?format=json").json()
     paths = schema["paths"]
-    for action in ("submit", "approve", "return", "publish", "progress", "fulfil", "evaluate", "rate"):
-        assert f"/api/v1/pledges/{{id}}/{action}/" in paths, action
+    for action in ACTIONS:
+        operation = paths[f"/api/v1/pledges/{{id}}/{action}/"]["post"]
+        assert operation.get("summary"), action
+        assert {"400", "404"} <= set(operation["responses"]), action
+    assert "409" in paths["/api/v1/pledges/{id}/rate/"]["post"]["responses"]
+    create = paths["/api/v1/pledges/"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert "org" in schema["components"]["schemas"][create.rsplit("/", 1)[1]]["properties"]
+
+
+def test_organisation_pledge_through_the_api(world, client_for):
+    """组织承诺: the branch's secretary drafts it for the organisation; the town reviews it; an outsider gets 404."""
+    pledge_round = make_round(world)
+    due = timezone.localdate().isoformat()
+    body = {"round": pledge_round.pk, "org": world.hebin_branch.pk, "items": [
+        {"kind": "service", "text": "年内为河滨社区修好3处破损路灯", "due_date": due}]}
+    assert client_for("qinshan_secretary").post(API, body, content_type="application/json").status_code == 404
+    secretary = client_for("hebin_secretary")
+    response = secretary.post(API, body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    pledge = response.json()
+    assert pledge["member"] is None and pledge["owner_name"] == "河滨社区党支部"
+    response = secretary.post(f"{API}{pledge['id']}/submit/")
+    assert response.json().get("status") == "submitted", response.json()
+    assert secretary.post(f"{API}{pledge['id']}/approve/").status_code == 400  # not one's own
+    town = client_for("wuyuan_admin")
+    response = town.post(f"{API}{pledge['id']}/approve/")
+    assert response.json().get("status") == "approved", response.json()
+    assert client_for("qinshan_secretary").get(f"{API}{pledge['id']}/").status_code == 404
+
+
+def test_reject_claim_and_close_through_the_api(world, client_for):
+    pledge = published(world)
+    member, secretary = client_for("member"), client_for("hebin_secretary")
+    assert member.post(f"{API}{pledge.pk}/fulfil/", {"evidence": "全部送到"}, content_type="application/json").json()[
+        "status"] == "claimed"
+    assert secretary.post(f"{API}{pledge.pk}/reject-claim/", {"reason": "请补充照片"},
+                          content_type="application/json").json()["status"] == "in_progress"
+    assert member.post(f"{API}{pledge.pk}/fulfil/", {"evidence": "已补充照片三张"}, content_type="application/json").status_code == 200
+    assert secretary.post(f"{API}{pledge.pk}/confirm/").json()["status"] == "fulfilled"
+    assert secretary.post(f"{API}{pledge.pk}/close/", {"reason": "x"}, content_type="application/json").status_code == 400
+    assert secretary.post(f"{API}{pledge.pk}/evaluate/", {"org_score": 70},
+                          content_type="application/json").status_code == 200
+    assert secretary.post(f"{API}{pledge.pk}/close/", {"reason": "未获表彰"},
+                          content_type="application/json").json()["status"] == "closed"
+    assert client_for("qinshan_secretary").post(f"{API}{pledge.pk}/close/", {"reason": "x"},
+                                                content_type="application/json").status_code == 404
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_ratings_leave_one_row(postgres_only, world):
-    """Eight threads post the same resident's rating at once: one 201, the rest 409, one row (PostgreSQL)."""
+    """Eight clients post the same resident's rating at once: one 201, the rest 409, one row (PostgreSQL)."""
     pledge = published(world)
     user = resident(world)
-    results = []
-    barrier = threading.Barrier(8)
-
-    def post():
+    clients = []
+    for _ in range(8):
         client = Client()
         client.force_login(user)
-        barrier.wait()
-        results.append(client.post(f"{API}{pledge.pk}/rate/", {"value": "satisfied"},
-                                   content_type="application/json").status_code)
-        connection.close()
+        clients.append(client)
 
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == [201] + [409] * 7
+    def post(i):
+        return clients[i].post(f"{API}{pledge.pk}/rate/", {"value": "satisfied"},
+                               content_type="application/json").status_code
+
+    assert sorted(race(8, post)) == [201] + [409] * 7
     assert Rating.objects.filter(pledge=pledge).count() == 1
     assert Pledge.objects.get(pk=pledge.pk).status == "published"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reviews_move_a_pledge_once(postgres_only, world, django_user_model):
+    """Two reviewers approve the same pledge at once: one wins, the other gets 400, one event row (PostgreSQL)."""
+    pledge = draft(world)
+    services.pledge_submit(pledge=pledge, by=world.member)
+    reviewers = []
+    for user in (world.hebin_secretary, world.wuyuan_admin):
+        client = Client()
+        client.force_login(user)
+        reviewers.append(client)
+
+    def approve(i):
+        return reviewers[i].post(f"{API}{pledge.pk}/approve/").status_code
+
+    assert sorted(race(2, approve)) == [200, 400]
+    assert PledgeEvent.objects.filter(pledge=pledge, to_status="approved").count() == 1

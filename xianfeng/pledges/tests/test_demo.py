@@ -36,3 +36,10 @@ def test_demo_step_builds_a_consistent_round_at_small_scale():
     assert TemplateCluster.objects.exists() and pledges.filter(formulaic=True).exists()
     assert pledges.filter(formulaic=False).exclude(status=Status.DRAFT).exists()
     assert Rating.objects.exists() and pledges.filter(status__in=[Status.EVALUATED, Status.RECOGNISED]).exists()
+    # the bulk insert counts as a change for every board that shows its pledges
+    from ..models import BoardStamp
+    from ..services import board_version
+
+    county = Organisation.objects.get(depth=1)
+    assert BoardStamp.objects.count() == pledges.values("org").distinct().count()
+    assert board_version(county.path)[0] >= BoardStamp.objects.count()

@@ -345,3 +345,27 @@ def test_reminders_notify_member_and_secretary_once_a_day(world):
     recipients = set(Notification.objects.values_list("recipient__username", flat=True))
     assert recipients == {"member_demo", "hebin_secretary"}
     assert Notification.objects.count() == 4  # two items × two people, the second run sent nothing new
+
+
+def test_the_worker_sends_the_daily_reminders(world):
+    """The `pledges.reminders` job, declared @daily in jobs.py, run by the worker like any other due job."""
+    from xianfeng.jobs.models import Job
+    from xianfeng.jobs.services import periodic_sync
+    from xianfeng.jobs.worker import Worker
+
+    pledge_round = make_round(world)
+    pledge = services.pledge_create(round=pledge_round, member=world.members["hebin_a"], by=world.member,
+                                    items=items(due=timezone.localdate() - dt.timedelta(days=1)))
+    services.pledge_submit(pledge=pledge, by=world.member)
+    services.pledge_approve(pledge=pledge, by=world.hebin_secretary)
+    services.pledge_publish(pledge=pledge, by=world.hebin_secretary)
+    periodic_sync()
+    now = timezone.now()
+    Job.objects.update(due_at=now + dt.timedelta(days=1))
+    assert Job.objects.filter(name="pledges.reminders").update(due_at=now - dt.timedelta(seconds=1)) == 1
+    stats = Worker(exit_when_idle=True, heartbeat_thread=False, sync_periodic=False).run()
+    assert stats.ran == 1 and stats.failed == 0
+    subjects = set(Notification.objects.filter(recipient=world.member).values_list("subject", flat=True))
+    assert subjects and all(s.startswith("承诺事项已逾期") for s in subjects)
+    assert Notification.objects.filter(recipient=world.hebin_secretary).exists()
+    assert Job.objects.get(name="pledges.reminders").due_at > now  # rescheduled for tomorrow

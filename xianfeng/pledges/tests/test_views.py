@@ -270,13 +270,79 @@ def test_member_list_page_and_peer_rating(world, client_for):
     assert client_for("member").get(reverse("pledges:mine")).status_code == 200
 
 
-def test_board_list_is_cached_for_a_short_time(world, settings):
-    pledge = published(world)
-    url = reverse("pledges:board", args=[world.hebin.pk])
-    assert "张建国" in Client().get(url).content.decode()
-    Pledge.objects.filter(pk=pledge.pk).update(status="approved")  # not public any more
-    assert "张建国" in Client().get(url).content.decode()  # the cached list, for at most the cache time
-    from django.core.cache import cache
+def test_my_pledges_is_in_the_menu_of_members_and_not_of_residents(world, client_for):
+    url = reverse("pledges:mine")
+    for persona in ("member", "hebin_secretary"):
+        html = client_for(persona).get(reverse("home")).content.decode()
+        assert f'href="{url}"' in html, persona
+    assert f'href="{url}"' not in client_for("resident").get(reverse("home")).content.decode()
+    member = client_for("member")
+    make_round(world)
+    page = member.get(url).content.decode()
+    assert 'data-testid="new-pledge"' in page
+    due = timezone.localdate() + dt.timedelta(days=20)
+    response = member.post(reverse("pledges:new"), item_post(due, submit=True))
+    assert response.status_code == 302
+    assert Pledge.objects.get(member=world.members["hebin_a"]).status == "submitted"
 
-    cache.clear()
-    assert "张建国" not in Client().get(url).content.decode()
+
+def test_secretary_drafts_an_organisation_pledge_and_the_town_reviews_it(world, client_for):
+    make_round(world)
+    secretary = client_for("hebin_secretary")
+    page = secretary.get(reverse("pledges:mine")).content.decode()
+    assert 'data-testid="org-pledge-form"' in page and "河滨社区党支部" in page
+    new = reverse("pledges:new") + f"?org={world.hebin_branch.pk}"
+    assert secretary.get(new).status_code == 200
+    due = timezone.localdate() + dt.timedelta(days=20)
+    response = secretary.post(new, item_post(due, texts=("年内为河滨社区修好3处破损路灯",), submit=True))
+    assert response.status_code == 302, response.content.decode()[:500]
+    pledge = Pledge.objects.get(member__isnull=True)
+    assert pledge.org == world.hebin_branch and pledge.status == "submitted"
+    assert secretary.post(reverse("pledges:action", args=[pledge.pk, "approve"])).status_code == 400  # own pledge
+    assert client_for("wuyuan_admin").post(reverse("pledges:action", args=[pledge.pk, "approve"])).status_code == 302
+    pledge.refresh_from_db()
+    assert pledge.status == "approved"
+    assert client_for("qinshan_secretary").get(new).status_code == 404
+    assert client_for("member").get(new).status_code == 404
+
+
+def test_a_photo_that_is_not_an_image_or_too_big_is_a_field_error_on_the_page(world, client_for, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from ..models import Milestone, Photo
+
+    pledge = published(world)
+    member = client_for("member")
+    url = reverse("pledges:progress", args=[pledge.pk])
+    fake = SimpleUploadedFile("x.jpg", b"<script>not an image</script>", content_type="image/jpeg")
+    response = member.post(url, {"percent": "30", "text": "已走访3户", "photos": [fake]})
+    assert response.status_code == 400 and "不是有效的图片" in response.content.decode()
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 120, 10)).save(buffer, format="PNG")
+    settings.PLEDGES_PHOTO_MAX_BYTES = 50
+    big = SimpleUploadedFile("big.png", buffer.getvalue(), content_type="image/png")
+    response = member.post(url, {"percent": "30", "text": "已走访3户", "photos": [big]})
+    assert response.status_code == 400 and "不能超过" in response.content.decode()
+    assert not Milestone.objects.exists() and not Photo.objects.exists()
+    pledge.refresh_from_db()
+    assert pledge.status == "published" and pledge.progress == 0
+
+
+def test_outsider_gets_404_on_progress_claims_peer_ratings_and_moderation(world, client_for):
+    pledge = published(world)
+    resident_client = Client()
+    resident_client.force_login(resident(world))
+    resident_client.post(reverse("pledges:board_comment", args=[pledge.pk]), {"text": "很好", "agreed": "on"})
+    comment = Comment.objects.get()
+    outsider = client_for("qinshan_secretary")
+    assert outsider.post(reverse("pledges:progress", args=[pledge.pk]), {"percent": "50", "text": "x"}).status_code == 404
+    assert outsider.post(reverse("pledges:claim", args=[pledge.pk]), {"evidence": "已完成全部"}).status_code == 404
+    assert outsider.post(reverse("pledges:peer_rate", args=[pledge.pk]), {"score": "90"}).status_code == 404
+    assert outsider.post(reverse("pledges:comment_moderate", args=[comment.pk, "hide"]),
+                         {"reason": "x"}).status_code == 404
+    assert outsider.post(reverse("pledges:action", args=[pledge.pk, "not_fulfilled"]),
+                         {"reason": "没有完成的原因"}).status_code == 404
+    pledge.refresh_from_db()
+    comment.refresh_from_db()
+    assert pledge.status == "published" and pledge.progress == 0 and comment.state == "visible"
