@@ -156,6 +156,7 @@ def _votes() -> None:
     refused = [o[1] for o in outcomes]
     errors = [e for o in outcomes for e in o[2]]
     client_cpu = sum(o[3] for o in outcomes)
+    server_cpu = sum(o[4] for o in outcomes)
     stored = Vote.objects.count()
     doubles = (Vote.objects.values("category", "voter").annotate(n=Count("id"))
                .filter(n__gt=1).count())
@@ -165,6 +166,10 @@ def _votes() -> None:
           f"{sum(refused):,} second votes refused, {len(errors)} errors")
     print(f"client CPU {client_cpu:.1f} s in all: {sum(won) / client_cpu:,.0f} counted votes per client CPU-second "
           f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    per_vote = (client_cpu + server_cpu) / len(plan) * 1000
+    print(f"server CPU (the clients' PostgreSQL backends) {server_cpu:.1f} s: {per_vote:.2f} ms of CPU per attempt, "
+          f"client and server together — {os.cpu_count()} idle cores would take "
+          f"{os.cpu_count() * 1000 / per_vote * sum(won) / len(plan):,.0f} counted votes/s")
     print(f"stored {stored:,} (expected {expected:,}), double votes {doubles}, "
           f"lost {expected - stored if stored <= expected else 0}")
     ok = not errors and stored == expected == sum(won) and doubles == 0
@@ -183,9 +188,13 @@ def _client(chunk, barrier, results) -> None:
     connection.close()
     users = {u.pk: u for u in User.objects.filter(pk__in={u for u, _ in chunk})}
     noms = {n.pk: n for n in Nomination.objects.select_related("category__round")}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     won = refused = 0
     errors: list[str] = []
     barrier.wait()
+    server = _process_cpu(backend)
     cpu = time.process_time()
     for user_id, nomination_id in chunk:
         try:
@@ -196,8 +205,16 @@ def _client(chunk, barrier, results) -> None:
         except Exception as exc:  # reported by the parent
             errors.append(repr(exc))
     cpu = time.process_time() - cpu
+    server = _process_cpu(backend) - server
     connection.close()
-    results.put((won, refused, errors, cpu))
+    results.put((won, refused, errors, cpu, server))
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process on this machine has used: the client's PostgreSQL backend."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from xianfeng.core.api import Conflict, ScopedReadOnlyViewSet, StrictInputSerial
 from xianfeng.core.scoping import scope_paths
 from xianfeng.core.throttle import client_ip
 
-from . import services
+from . import api_edit, services
 from .models import AwardCategory, AwardRound, Bulletin, Campaign, CampaignPlan, Deliverable, Nomination, Venture
 
 NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope (the same answer)")
@@ -53,6 +53,12 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Campaign.objects.visible_to(self.request.user).select_related("org").prefetch_related("deliverables")
+
+    @extend_schema(request=api_edit.CampaignInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
+                                                              404: NOT_FOUND})
+    def create(self, request):
+        """A campaign over a subtree the caller administers, with its deliverables."""
+        return api_edit.campaign_create(self, request)
 
     @extend_schema(summary="The progress matrix (organisations × deliverables) of the caller's part of the campaign",
                    responses={200: MatrixRowSerializer(many=True), 404: NOT_FOUND})
@@ -134,8 +140,27 @@ class AwardRoundSerializer(serializers.ModelSerializer):
 
 
 class AwardRoundViewSet(ScopedReadOnlyViewSet):
+    """Rounds in scope; POST creates one (admin right); POST …/nominate/ nominates for a round covering the caller's
+    organisations (change right over the nominating organisation)."""
+
     queryset = AwardRound.objects.prefetch_related("categories__nominations")
     serializer_class = AwardRoundSerializer
+
+    def get_queryset(self):
+        if self.action == "nominate":
+            return AwardRound.objects.visible_to(self.request.user).select_related("org")
+        return super().get_queryset()
+
+    @extend_schema(request=api_edit.AwardRoundInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
+                                                                404: NOT_FOUND})
+    def create(self, request):
+        return api_edit.award_round_create(self, request)
+
+    @extend_schema(request=api_edit.NominationInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
+                                                                404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def nominate(self, request, pk=None):
+        return api_edit.award_round_nominate(self, request, pk)
 
     @extend_schema(summary="Votes and scores per category; 403 until the voting window closes",
                    responses={200: OpenApiResponse(), 403: OpenApiResponse(), 404: NOT_FOUND})
@@ -207,8 +232,29 @@ class VentureSerializer(serializers.ModelSerializer):
 
 
 class VentureViewSet(ScopedReadOnlyViewSet):
+    """Ventures in scope; POST creates one, …/figures/ and …/supports/ record on one (change right; a grant also
+    needs the admin right over the fund's organisation)."""
+
     queryset = Venture.objects.prefetch_related("figures")
     serializer_class = VentureSerializer
+    scope_actions = {"figures": "change", "supports": "change"}
+
+    @extend_schema(request=api_edit.VentureInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
+                                                             404: NOT_FOUND})
+    def create(self, request):
+        return api_edit.venture_create(self, request)
+
+    @extend_schema(request=api_edit.FigureInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
+                                                            404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def figures(self, request, pk=None):
+        return api_edit.venture_figures(self, request, pk)
+
+    @extend_schema(request=api_edit.SupportInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
+                                                             404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def supports(self, request, pk=None):
+        return api_edit.venture_supports(self, request, pk)
 
 
 def register(router) -> None:
@@ -218,4 +264,5 @@ def register(router) -> None:
     router.register("votes", VoteViewSet, basename="vote")
     router.register("bulletins", BulletinViewSet, basename="bulletin")
     router.register("ventures", VentureViewSet, basename="venture")
+    api_edit.register(router)
 

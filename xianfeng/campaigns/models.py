@@ -16,9 +16,12 @@ ORG = "orgs.Organisation"
 # ---- campaigns ------------------------------------------------------------------------------------------------------
 
 
-class CampaignQuerySet(ScopedQuerySet):
+class CoveringQuerySet(ScopedQuerySet):
+    """For things an organisation runs over its subtree (campaigns, award rounds, drives): those inside the user's
+    scope, and those whose organisation is above it (the user's units take part in them)."""
+
     def visible_to(self, user):
-        """Campaigns over a subtree the user sees, and those covering the user's scope (it owes their deliverables)."""
+        """Those over a subtree the user sees, and those covering the user's scope (it owes their deliverables)."""
         from xianfeng.core.scoping import scope_paths
 
         paths = scope_paths(user, "view")
@@ -52,7 +55,7 @@ class Campaign(models.Model):
     description = models.TextField("说明", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = CampaignQuerySet.as_manager()
+    objects = CoveringQuerySet.as_manager()
 
     class Meta:
         verbose_name = "活动"
@@ -246,7 +249,7 @@ class AwardRound(models.Model):
     votes_per_ip_per_hour = models.PositiveIntegerField("每地址每小时票数上限", default=300)
     published_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CoveringQuerySet.as_manager()
 
     class Meta:
         verbose_name = "评创"
@@ -323,7 +326,8 @@ class Nomination(models.Model):
 class Vote(models.Model):
     """A resident's one vote in one category of a round (the database refuses a second)."""
 
-    category = models.ForeignKey(AwardCategory, on_delete=models.CASCADE, related_name="votes")
+    # No index of its own on category: the unique indexes below lead with it (one index fewer to write per vote).
+    category = models.ForeignKey(AwardCategory, on_delete=models.CASCADE, related_name="votes", db_index=False)
     nomination = models.ForeignKey(Nomination, on_delete=models.CASCADE, related_name="votes")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -555,6 +559,10 @@ class VentureSupport(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def amount_yuan(self) -> str:
+        return f"{self.amount_fen / 100:,.2f}"
+
 
 # ---- the 100-day drive (百日双提升) ---------------------------------------------------------------------------------
 
@@ -569,7 +577,7 @@ class Drive(models.Model):
     start = models.DateField("开始日期")
     end = models.DateField("结束日期")
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CoveringQuerySet.as_manager()
 
     class Meta:
         ordering = ["-start", "id"]

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
-from xianfeng.core.audit import audit_record, snapshot
+from xianfeng.core.audit import audit_record, changed, snapshot
 from xianfeng.core.ids import normalise_text, parse_phone
 from xianfeng.core.scoping import path_upper_bound, subtree_q
 from xianfeng.orgs.models import PARTY_KINDS, GuidanceVisit, Member, Organisation, OrgKind, Person, Role
@@ -112,18 +112,71 @@ def campaign_create(*, name: str, org: Organisation, start: dt.date, implement_f
                         evaluate_from=evaluate_from, end=end, description=description)
     campaign.full_clean()
     campaign.save()
+    codes = [str(d.get("code") or "") for d in deliverables or []]
+    if len(set(codes)) != len(codes):
+        raise ValidationError({"deliverables": ["交付物代码不能重复"]})
     for i, d in enumerate(deliverables or []):
-        kinds = list(d.get("org_kinds") or [])
-        bad = [k for k in kinds if k not in OrgKind.values]
-        if bad or not kinds:
-            raise ValidationError({"deliverables": [f"交付物“{d.get('name')}”的适用组织类型不正确"]})
-        if not start <= d["due"] <= end:
-            raise ValidationError({"deliverables": [f"交付物“{d.get('name')}”的截止日期不在活动期间"]})
-        item = Deliverable(campaign=campaign, code=d["code"], name=_text(d["name"], "deliverables", 100),
-                           org_kinds=kinds, due=d["due"], order=i)
-        item.full_clean()
-        item.save()
+        _deliverable_save(campaign, d, order=i)
     audit_record(by=by, action="create", obj=campaign, after=snapshot(campaign), summary=f"新建活动 {campaign.name}")
+    return campaign
+
+
+def _deliverable_save(campaign: Campaign, d: dict[str, Any], *, order: int) -> Deliverable:
+    kinds = list(d.get("org_kinds") or [])
+    bad = [k for k in kinds if k not in OrgKind.values]
+    if bad or not kinds:
+        raise ValidationError({"deliverables": [f"交付物“{d.get('name')}”的适用组织类型不正确"]})
+    due = d.get("due")
+    if not isinstance(due, dt.date) or not campaign.start <= due <= campaign.end:
+        raise ValidationError({"deliverables": [f"交付物“{d.get('name')}”的截止日期不在活动期间"]})
+    item = Deliverable(campaign=campaign, code=str(d.get("code") or ""), name=_text(d.get("name"), "deliverables", 100),
+                       org_kinds=kinds, due=due, order=order)
+    try:
+        item.full_clean()
+    except ValidationError as exc:
+        raise ValidationError({"deliverables": [f"交付物“{item.name}”：{'；'.join(exc.messages)}"]}) from None
+    item.save()
+    return item
+
+
+@transaction.atomic
+def deliverable_add(*, campaign: Campaign, code: str, name: str, org_kinds: list[str], due: dt.date,
+                    by: Any = None) -> Deliverable:
+    """One more deliverable for a campaign that has not closed; its code is unique within the campaign."""
+    if campaign.phase == Campaign.Phase.CLOSED:
+        raise ValidationError({"campaign": ["活动已结束"]})
+    if campaign.deliverables.filter(code=code).exists():
+        raise ValidationError({"code": ["该代码已使用"]})
+    order = (campaign.deliverables.order_by("-order").values_list("order", flat=True).first() or 0) + 1
+    item = _deliverable_save(campaign, {"code": code, "name": name, "org_kinds": org_kinds, "due": due}, order=order)
+    audit_record(by=by, action="create", obj=item, after=snapshot(item), summary=f"{campaign.name} 新增交付物 {item.name}")
+    return item
+
+
+CAMPAIGN_EDITABLE = ("name", "description", "start", "implement_from", "evaluate_from", "end")
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, by: Any = None, **changes: Any) -> Campaign:
+    """Change a campaign's name, description or phase dates; every deliverable's due date must stay inside it."""
+    unknown = set(changes) - set(CAMPAIGN_EDITABLE)
+    if unknown:
+        raise ValidationError({"__all__": [f"不能修改：{', '.join(sorted(unknown))}"]})
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    before = snapshot(campaign, list(CAMPAIGN_EDITABLE))
+    for key, value in changes.items():
+        setattr(campaign, key, value)
+    campaign.name = _text(campaign.name, "name", 200)
+    if not campaign.start <= campaign.implement_from <= campaign.evaluate_from <= campaign.end:
+        raise ValidationError({"end": ["阶段日期须依次为：开始 ≤ 实施 ≤ 评估 ≤ 结束"]})
+    outside = [d.name for d in campaign.deliverables.all() if not campaign.start <= d.due <= campaign.end]
+    if outside:
+        raise ValidationError({"end": [f"交付物截止日期不在活动期间：{'、'.join(outside)}"]})
+    campaign.full_clean()
+    campaign.save()
+    b, a = changed(before, snapshot(campaign, list(CAMPAIGN_EDITABLE)))
+    if a:
+        audit_record(by=by, action="update", obj=campaign, before=b, after=a, summary=f"修改活动 {campaign.name}")
     return campaign
 
 
@@ -405,6 +458,9 @@ def follow_up_create(*, org: Organisation, text: str, due: dt.date, meeting: Mee
         raise ValidationError({"source": ["后续事项须来自一次会议或一次指导"]})
     source = meeting if meeting is not None else visit
     assert source is not None
+    owner = meeting.org if meeting is not None else visit.contact_point.org  # type: ignore[union-attr]
+    if not _in_subtree(org, owner):
+        raise ValidationError({"org": ["责任单位须在会议或联系点单位的范围内"]})
     source_date = source.date
     if due < source_date:
         raise ValidationError({"due": ["完成时限早于会议或指导日期"]})
@@ -469,18 +525,37 @@ class ResultsHidden(PermissionDenied):
 @transaction.atomic
 def award_round_create(*, org: Organisation, name: str, vote_start: dt.datetime, vote_end: dt.datetime,
                        categories: list[tuple[str, str, str, int]] | None = None, vote_weight: int = 40,
-                       publicity_days: int = 7, by: Any = None) -> AwardRound:
-    """A round with its categories (default: 先进基层党组织 + 9 pioneer categories)."""
+                       publicity_days: int = 7, votes_per_ip_per_hour: int = 300, by: Any = None) -> AwardRound:
+    """A round with its categories, each (code, name, nominee kind, quota) (default: 先进基层党组织 + 9 pioneer
+    categories), the vote window, the public vote's weight (%) in the final score, the publicity days."""
     if vote_end <= vote_start:
         raise ValidationError({"vote_end": ["评议结束时间须晚于开始时间"]})
-    if not 0 <= vote_weight <= 100:
+    if not isinstance(vote_weight, int) or not 0 <= vote_weight <= 100:
         raise ValidationError({"vote_weight": ["权重须在0到100之间"]})
+    if not isinstance(publicity_days, int) or not 1 <= publicity_days <= 60:
+        raise ValidationError({"publicity_days": ["公示天数须在1到60之间"]})
+    if not isinstance(votes_per_ip_per_hour, int) or votes_per_ip_per_hour < 0:
+        raise ValidationError({"votes_per_ip_per_hour": ["须为非负整数"]})
+    rows = list(categories if categories is not None else DEFAULT_CATEGORIES)
+    if not rows:
+        raise ValidationError({"categories": ["至少设置一个类别"]})
+    if len({str(code) for code, *_ in rows}) != len(rows):
+        raise ValidationError({"categories": ["类别代码不能重复"]})
     award = AwardRound(org=org, name=_text(name, "name", 200), vote_start=vote_start, vote_end=vote_end,
-                       vote_weight=vote_weight, publicity_days=publicity_days)
+                       vote_weight=vote_weight, publicity_days=publicity_days,
+                       votes_per_ip_per_hour=votes_per_ip_per_hour)
     award.full_clean()
     award.save()
-    for i, (code, cname, kind, quota) in enumerate(categories or DEFAULT_CATEGORIES):
-        AwardCategory.objects.create(round=award, code=code, name=cname, nominee_kind=kind, quota=quota, order=i)
+    for i, (code, cname, kind, quota) in enumerate(rows):
+        category = AwardCategory(round=award, code=code, name=_text(cname, "categories", 100), nominee_kind=kind,
+                                 quota=quota, order=i)
+        if not isinstance(quota, int) or quota < 1:
+            raise ValidationError({"categories": [f"类别“{category.name}”的名额须为正整数"]})
+        try:
+            category.full_clean(exclude=["round"])
+        except ValidationError as exc:
+            raise ValidationError({"categories": [f"类别“{category.name}”：{'；'.join(exc.messages)}"]}) from None
+        category.save()
     audit_record(by=by, action="create", obj=award, after=snapshot(award), summary=f"新建评创 {award.name}")
     return award
 
@@ -563,30 +638,108 @@ def vote_cast(*, nomination: Nomination, user: Any, ip: str | None = None, now: 
     """One vote by a registered resident for `nomination` inside the round's window.
 
     Raises VoteRefused (outside the window, not a resident, round not open), RateLimited (too many votes from one
-    address this hour), AlreadyVoted (the database's unique constraints: one per account and one per person in each
-    category — so a second account of the same person cannot vote again). The vote and its audit row are one
-    transaction (a savepoint when the caller has one open); the checks before it only read.
+    address this hour), AlreadyVoted (one per account and one per person in each category — so a second account of
+    the same person cannot vote again).
+
+    The window and the nomination's state are checked on the objects in hand; everything else is one INSERT … SELECT
+    (`_insert_vote`): it inserts only if the voter is a registered resident and the address is under its hourly limit,
+    and the unique indexes decide "one vote" (ON CONFLICT DO NOTHING). On PostgreSQL the vote and its audit row are one
+    statement; elsewhere two, in one transaction. Only a refused vote costs further queries, to say why. Concurrent
+    votes from one address may pass its limit by at most the number of them in flight (the limit is a brake, the
+    unique indexes are the rule).
     """
     now = _now(now)
     category = nomination.category
     award = category.round
     if award.status != AwardRound.Status.VOTING or not award.vote_start <= now < award.vote_end:
         raise VoteRefused(f"评议时间为 {window_text(award)}", award)
-    if not is_registered_resident(user):
+    if not getattr(user, "is_authenticated", False):
         raise VoteRefused("只有登记的居民可以参加评议", award)
     if nomination.status != Nomination.Status.NOMINATED:
         raise VoteRefused("该推荐对象不在评议之列", award)
-    if ip and award.votes_per_ip_per_hour and Vote.objects.filter(
-            ip=ip, at__gte=now - dt.timedelta(hours=1)).count() >= award.votes_per_ip_per_hour:
-        raise RateLimited(ip)
-    vote = Vote(category=category, nomination=nomination, voter=user, person_id=user.person_id, ip=ip)
-    try:
-        with transaction.atomic():
-            vote.save()
-            audit_record(by=user, action="create", obj=vote, ip=ip, summary=f"评议投票 {category.name}")
-    except IntegrityError:
-        raise AlreadyVoted(category.pk) from None
-    return vote
+    limit = award.votes_per_ip_per_hour if ip else 0
+    vote_id = _insert_vote(category_id=category.pk, nomination_id=nomination.pk, user_id=user.pk,
+                           person_id=user.person_id, ip=ip, now=now, limit=limit,
+                           summary=f"评议投票 {category.name}"[:300])
+    if vote_id is None:  # say why, most common reason first
+        who = Q(voter=user) | Q(person_id=user.person_id) if user.person_id else Q(voter=user)
+        if Vote.objects.filter(who, category=category).exists():
+            raise AlreadyVoted(category.pk)
+        if not is_registered_resident(user):
+            raise VoteRefused("只有登记的居民可以参加评议", award)
+        if limit and Vote.objects.filter(ip=ip, at__gte=now - dt.timedelta(hours=1)).count() >= limit:
+            raise RateLimited(ip)
+        raise AlreadyVoted(category.pk)
+    return Vote(pk=vote_id, category=category, nomination=nomination, voter=user, person_id=user.person_id, ip=ip,
+                at=now)
+
+
+def _vote_sql(vendor: str, with_limit: bool) -> tuple[str, str]:
+    """(the vote's INSERT … SELECT, the audit row's INSERT) for the backend; cached per (vendor, with_limit)."""
+    key = (vendor, with_limit)
+    if key not in _VOTE_SQL:
+        from django.db import connection
+
+        from xianfeng.core.models import AuditEvent
+        from xianfeng.orgs.models import Resident
+
+        q = connection.ops.quote_name
+        vote, role, resident = (q(m._meta.db_table) for m in (Vote, Role, Resident))
+        audit = q(AuditEvent._meta.db_table)
+        # PostgreSQL types the parameters of a SELECT list only when told (NULL and text would not fit).
+        pg = vendor == "postgresql"
+        ip, person, at = (("CAST(%(ip)s AS inet)", "CAST(%(person)s AS bigint)", "CAST(%(at)s AS timestamptz)")
+                          if pg else ("%(ip)s", "%(person)s", "%(at)s"))
+        # The table names come from the models' metadata, quoted; every value is a parameter.
+        limit = (f" AND (SELECT COUNT(*) FROM (SELECT 1 FROM {vote} WHERE ip = {ip} AND at >= %(since)s "  # noqa: S608
+                 f"LIMIT %(limit)s) recent) < %(limit)s") if with_limit else ""
+        insert = (f"INSERT INTO {vote} (category_id, nomination_id, voter_id, person_id, ip, at) "  # noqa: S608
+                  f"SELECT %(category)s, %(nomination)s, %(voter)s, {person}, {ip}, {at} "
+                  f"WHERE (EXISTS (SELECT 1 FROM {role} WHERE user_id = %(voter)s AND kind = 'resident') "
+                  f"OR EXISTS (SELECT 1 FROM {resident} WHERE person_id = {person})){limit} "
+                  f"ON CONFLICT DO NOTHING RETURNING id")
+        columns = f"INSERT INTO {audit} (at, actor_id, action, model, object_id, summary, ip) "
+        if pg:
+            _VOTE_SQL[key] = (f"WITH v AS ({insert}) {columns}SELECT {at}, %(voter)s, 'create', "  # noqa: S608
+                              f"'campaigns.Vote', v.id::text, CAST(%(summary)s AS text), {ip} FROM v "
+                              f"RETURNING object_id", "")
+        else:
+            _VOTE_SQL[key] = (insert, f"{columns}VALUES (%(at)s, %(voter)s, 'create', 'campaigns.Vote', %(id)s, "
+                                      f"%(summary)s, %(ip)s)")
+    return _VOTE_SQL[key]
+
+
+_VOTE_SQL: dict[tuple[str, bool], tuple[str, str]] = {}
+
+
+def _insert_vote(*, category_id: int, nomination_id: int, user_id: int, person_id: int | None, ip: str | None,
+                 now: dt.datetime, limit: int, summary: str) -> int | None:
+    """Insert the vote (and its audit row) if the rules let it in; its id, or None when it was not inserted."""
+    from django.db import connection
+
+    at = connection.ops.adapt_datetimefield_value(now)
+    params = {"category": category_id, "nomination": nomination_id, "voter": user_id, "person": person_id,
+              "ip": connection.ops.adapt_ipaddressfield_value(ip) if ip else None, "at": at, "limit": limit,
+              "since": connection.ops.adapt_datetimefield_value(now - dt.timedelta(hours=1)), "summary": summary}
+    vote_sql, audit_sql = _vote_sql(connection.vendor, bool(limit))
+    if connection.vendor == "postgresql":
+        # One statement is its own transaction (or part of the caller's); a server-side prepared statement on the
+        # driver's connection skips parsing and planning it again for every vote.
+        import psycopg
+
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(vote_sql, params, prepare=True)
+            row = cursor.fetchone()
+        return None if row is None else int(row[0])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(vote_sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        vote_id = int(row[0])
+        cursor.execute(audit_sql, {**params, "id": str(vote_id)})
+    return vote_id
 
 
 def voted_categories(award: AwardRound, user: Any) -> dict[int, int]:

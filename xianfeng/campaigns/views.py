@@ -6,6 +6,8 @@ Thin: parse → restrict → call a service → render. Out of scope answers 404
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -21,15 +23,20 @@ from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths
 from xianfeng.orgs.models import ContactPoint, Organisation
 
-from . import services
+from . import services, views_edit
 from .forms import (
     BulletinForm,
+    DeliverableForm,
     DriveReportForm,
+    DriveTargetForm,
     FollowUpCloseForm,
+    FollowUpForm,
     ObjectionAnswerForm,
     PlanForm,
     ReviewForm,
     ScoreForm,
+    VentureFigureForm,
+    VentureSupportForm,
 )
 from .models import (
     Advisor,
@@ -74,6 +81,7 @@ def index(request):
         "drives": Drive.objects.restrict(user)[:5],
         "bulletins": Bulletin.objects.restrict(user).count(),
         "contact_points": ContactPoint.objects.restrict(user).count(),
+        "may_admin": bool(scope_paths(user, "admin") != []),
     }
     return render(request, "campaigns/index.html", context)
 
@@ -97,6 +105,8 @@ def campaign_detail(request, pk: int):
     laggards_only = request.GET.get("laggards") == "1"
     shown = [r for r in rows if r.laggard] if laggards_only else rows
     page = Paginator(shown, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
+    for row in page:
+        row.may_record = can(request.user, "change", row)
     totals = [[0, 0] for _ in matrix.deliverables]
     for row in rows:
         for i, cell in enumerate(row.cells):
@@ -114,6 +124,8 @@ def campaign_detail(request, pk: int):
         "plans_waiting": CampaignPlan.objects.restrict(request.user, "admin")
         .filter(campaign=campaign, status=CampaignPlan.Status.SUBMITTED).select_related("org")[:50],
         "meetings": campaign.meetings.order_by("date"),
+        "may_admin": can(request.user, "admin", campaign.org),
+        "deliverable_form": DeliverableForm(),
     }
     return render(request, "campaigns/campaign_detail.html", context)
 
@@ -181,7 +193,8 @@ def meeting_list(request):
                           n_open=Count("follow_ups", filter=Q(follow_ups__done_on__isnull=True)))
                 .order_by("date", "id"))
     page = Paginator(meetings, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "campaigns/meeting_list.html", {"page": page})
+    return render(request, "campaigns/meeting_list.html", {"page": page, "may_admin": scope_paths(request.user,
+                                                                                                 "admin") != []})
 
 
 @login_required
@@ -189,7 +202,11 @@ def meeting_list(request):
 def meeting_detail(request, pk: int):
     meeting = get_object_or_404(Meeting.objects.restrict(request.user).select_related("org"), pk=pk)
     follow_ups = FollowUp.objects.filter(meeting=meeting).select_related("org")
-    return render(request, "campaigns/meeting_detail.html", {"meeting": meeting, "follow_ups": follow_ups})
+    form = None
+    if can(request.user, "admin", meeting.org):
+        form = FollowUpForm(orgs=views_edit.orgs_for(request.user, "admin", views_edit.LEAD_KINDS))
+    return render(request, "campaigns/meeting_detail.html", {"meeting": meeting, "follow_ups": follow_ups,
+                                                             "follow_up_form": form})
 
 
 @login_required
@@ -258,15 +275,16 @@ def contact_map(request):
 @login_required
 @require_GET
 def award_list(request):
-    rounds = AwardRound.objects.restrict(request.user).annotate(n=Count("categories__nominations"))
-    return render(request, "campaigns/award_list.html", {"rounds": rounds})
+    rounds = AwardRound.objects.visible_to(request.user).annotate(n=Count("categories__nominations"))
+    return render(request, "campaigns/award_list.html", {"rounds": rounds,
+                                                         "may_admin": scope_paths(request.user, "admin") != []})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def award_detail(request, pk: int):
     """Nominations with the committee's scores; the operations of each stage to those who may administer the round."""
-    award = get_object_or_404(AwardRound.objects.restrict(request.user), pk=pk)
+    award = get_object_or_404(AwardRound.objects.visible_to(request.user).select_related("org"), pk=pk)
     may_admin = can(request.user, "admin", award.org)
     if request.method == "POST":
         if not may_admin:
@@ -320,6 +338,7 @@ def award_detail(request, pk: int):
         "objections": Objection.objects.filter(nomination__category__round=award).select_related("nomination"),
         "scored": scored, "score_form": ScoreForm(), "answer_form": ObjectionAnswerForm(),
         "publicity_end": services.publicity_end(award), "window": services.window_text(award),
+        "may_nominate": views_edit.orgs_for(request.user, "change").filter(path__startswith=award.org.path).exists(),
     }
     return render(request, "campaigns/award_detail.html", context)
 
@@ -338,7 +357,8 @@ def advisor_list(request):
         a.evaluation = evaluations.get(a.enterprise_id)
     batches = AdvisorBatch.objects.filter(advisors__in=Advisor.objects.restrict(request.user)).distinct().annotate(
         n=Count("advisors"))
-    return render(request, "campaigns/advisor_list.html", {"page": page, "batches": batches})
+    return render(request, "campaigns/advisor_list.html", {"page": page, "batches": batches,
+                                                           "may_admin": scope_paths(request.user, "admin") != []})
 
 
 @login_required
@@ -348,7 +368,8 @@ def venture_list(request):
     latest = services.latest_figures(ventures)
     for v in ventures:
         v.latest = latest.get(v.pk)
-    return render(request, "campaigns/venture_list.html", {"ventures": ventures})
+    may_create = views_edit.orgs_for(request.user, "change", views_edit.VENTURE_ORG_KINDS).exists()
+    return render(request, "campaigns/venture_list.html", {"ventures": ventures, "may_create": may_create})
 
 
 @login_required
@@ -362,8 +383,14 @@ def venture_detail(request, pk: int):
         "households": [f.households for f in figures],
         "members": [f.members for f in figures],
     }
+    may_change = can(request.user, "change", venture.org)
     context = {"venture": venture, "figures": figures, "chart": chart,
-               "supports": venture.supports.all(), "founders": venture.founders.select_related("person")}
+               "supports": venture.supports.all(), "founders": venture.founders.select_related("person"),
+               "support_key": uuid.uuid4().hex,
+               "figure_form": VentureFigureForm(auto_id="fig-%s") if may_change else None,
+               "support_form": VentureSupportForm(funds=views_edit.orgs_for(request.user, "admin",
+                                                                            views_edit.FUND_KINDS))
+               if may_change else None}
     return render(request, "campaigns/venture_detail.html", context)
 
 
@@ -393,7 +420,11 @@ def drive_detail(request, pk: int):
     rows = services.drive_progress(drive, targets)
     for row in rows:
         row.may_report = can(request.user, "change", row.target.org)
-    context = {"drive": drive, "rows": rows, "elapsed": services.drive_elapsed_pct(drive), "form": form}
+    target_form = None
+    if can(request.user, "admin", drive.org):
+        target_form = DriveTargetForm(orgs=views_edit.orgs_for(request.user, "admin", views_edit.LEAD_KINDS))
+    context = {"drive": drive, "rows": rows, "elapsed": services.drive_elapsed_pct(drive), "form": form,
+               "target_form": target_form}
     return render(request, "campaigns/drive_detail.html", context, status=status)
 
 

@@ -31,7 +31,9 @@ PUBLIC_BOARDS: list[tuple[str, str | None, Any, str]] = [
     ("pledges:board", "county", gettext_lazy("Members' pledges"), "megaphone"),
     ("grids:report", None, gettext_lazy("Report a problem"), "exclamation-diamond"),
     ("pledges:resident_signup", None, gettext_lazy("Residents' sign-up"), "person-plus"),
+    ("events:verify", None, gettext_lazy("Verify a certificate"), "patch-check"),
 ]
+TOWN_KINDS = ("town", "street")
 PUBLISHED_LIMIT = 5  # the latest published draws and rectification lists shown on the front page
 
 
@@ -49,6 +51,18 @@ def _boards() -> list[tuple[str, str, str]]:
             links.append((label, reverse(name, args=args), icon))
         except NoReverseMatch:
             continue
+    return links
+
+
+def _town_boards() -> list[tuple[str, str]]:
+    """(town, url) of each town's pledge board, when the pledges module's board is installed."""
+    towns = Organisation.objects.filter(depth=2, kind__in=TOWN_KINDS, is_active=True).order_by("path")
+    links = []
+    for pk, name in towns.values_list("pk", "name"):
+        url = _reverse("pledges:board", [pk])
+        if url is None:
+            return []
+        links.append((name, url))
     return links
 
 
@@ -96,6 +110,7 @@ def index(request):
         .order_by("-published_at")[:8],
         "rounds": rounds,
         "boards": _boards() + _inspection_boards(),
+        "town_boards": _town_boards(),
     }
     return render(request, "portal/index.html", context)
 

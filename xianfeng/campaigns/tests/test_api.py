@@ -2,7 +2,6 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from xianfeng.campaigns import services
 from xianfeng.campaigns.models import CampaignPlan, Vote
@@ -10,16 +9,6 @@ from xianfeng.campaigns.models import CampaignPlan, Vote
 from .factories import make_campaign, make_round
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(world):
-    def make(persona):
-        client = APIClient()
-        client.force_authenticate(world.users[persona])
-        return client
-
-    return make
 
 
 def test_campaign_list_and_matrix_follow_the_scope(world, api):

@@ -93,7 +93,15 @@ def test_award_admin_page_hides_votes_until_close(world, client_for):
     services.vote_cast(nomination=noms["a"], user=world.resident)
     response = client_for("county_admin").get(reverse("campaigns:award_detail", args=[award.pk]))
     assert response.status_code == 200 and response.context["results"] is None
-    assert client_for("qinshan_secretary").get(reverse("campaigns:award_detail", args=[award.pk])).status_code == 404
+    # a county round is seen by the units taking part in it; a town's round is not seen by another town's people
+    assert client_for("qinshan_secretary").get(reverse("campaigns:award_detail", args=[award.pk])).status_code == 200
+    now = timezone.now()
+    town_round = services.award_round_create(org=world.wuyuan, name="武原镇评创", vote_start=now,
+                                             vote_end=now + dt.timedelta(days=1))
+    url = reverse("campaigns:award_detail", args=[town_round.pk])
+    assert client_for("qinshan_secretary").get(url).status_code == 404
+    assert client_for("hebin_secretary").get(url).status_code == 200
+    assert client_for("qinshan_secretary").get(reverse("campaigns:nominate", args=[town_round.pk])).status_code == 404
 
 
 def test_committee_scores_through_the_page(world, client_for):
