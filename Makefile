@@ -56,6 +56,8 @@ runtime-deps:
 	@missing=""; for p in $(RUNTIME_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing from Debian:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	@command -v pg_dump >/dev/null || { echo "installing postgresql-client from Debian (xianfeng backup on PostgreSQL)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-client >/dev/null; }
 
 DOC_CHECK_PKGS := libreoffice-writer-nogui poppler-utils
 system-deps: runtime-deps

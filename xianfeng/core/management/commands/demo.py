@@ -1,3 +1,4 @@
+import argparse
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,16 +20,31 @@ LOGINS = [
 ]
 
 
+def _scale(value: str) -> float | str:
+    """A fraction of the county, or "province" (the province dataset for benchmarks, xianfeng.core.province)."""
+    if value == "province":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scale takes a number or 'province', not {value!r}") from None
+
+
 class Command(BaseCommand):
     help = "Build the demo county (Haiyan, at the report's scale). The same every time for a seed."
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2010)
-        parser.add_argument("--scale", type=float, default=1.0,
-                            help="fraction of the county's size (tests use small scales); 1.0 is the report's")
+        parser.add_argument("--scale", type=_scale, default=1.0,
+                            help="fraction of the county's size (tests use small scales); 1.0 is the report's; "
+                                 "'province' builds the province dataset for benchmarks")
+        parser.add_argument("--fraction", type=float, default=1.0,
+                            help="with --scale province: build this fraction of the province (0 < F ≤ 1)")
         parser.add_argument("--if-absent", action="store_true", help="do nothing if a county already exists")
 
-    def handle(self, *args, seed, scale, if_absent, **options):
+    def handle(self, *args, seed, scale, if_absent, fraction=1.0, **options):
+        if scale == "province":
+            return self._province(seed=seed, fraction=fraction, if_absent=if_absent)
         if Organisation.objects.exists():
             if if_absent:
                 self.stdout.write("demo county already present; nothing to do")
@@ -42,6 +58,25 @@ class Command(BaseCommand):
         figures = ", ".join(f"{v:,} {k}" for k, v in summary.items())
         self.stdout.write(f"built the demo county in {time.perf_counter() - started:.1f} s: {figures}")
         self._print_logins()
+
+    def _province(self, *, seed: int, fraction: float, if_absent: bool) -> None:
+        from xianfeng.core.province import BulkError, build_province
+
+        if not 0 < fraction <= 1:
+            raise CommandError("--fraction must be greater than 0 and at most 1")
+        if Organisation.objects.exists():
+            if if_absent:
+                self.stdout.write("organisations already present; nothing to do")
+                return
+            raise CommandError("the database already has organisations; the province needs an empty database")
+        started = time.perf_counter()
+        try:
+            builder = build_province(seed=seed, fraction=fraction, log=lambda s: self.stderr.write(s))
+        except BulkError as exc:
+            raise CommandError(str(exc)) from None
+        figures = ", ".join(f"{v:,} {k}" for k, v in builder.counts.items())
+        self.stdout.write(f"built the province (fraction {fraction:g}) in {time.perf_counter() - started:.1f} s: "
+                          f"{figures}")
 
     def _print_logins(self):
         from xianfeng.orgs.models import User
