@@ -11,6 +11,7 @@ from xianfeng.core.testing import build_county
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PORTAL_FRONT_CACHE_SECONDS = 0  # each test sees the front page of its own data (a test sets it to test it)
 
 
 @pytest.fixture

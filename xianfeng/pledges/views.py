@@ -11,9 +11,6 @@ sign-up. Residents rate and comment from the board.
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
-from collections import OrderedDict
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -35,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
+from xianfeng.core.pages import PageCache, signed_in
 from xianfeng.core.scoping import can, scope_paths, subtree_q
 from xianfeng.core.throttle import client_ip
 from xianfeng.orgs.models import Member, Organisation
@@ -523,39 +521,6 @@ def _public_org(org_id: int) -> Organisation:
     return get_object_or_404(Organisation.objects.filter(is_active=True), pk=org_id)
 
 
-class PageCache:
-    """Rendered public pages kept in this process (a small LRU with a lifetime). Keys carry the board's version from
-    the database, so no process ever serves a page older than the last pledge write; a process-local store avoids
-    pickling 25 KB per request (and a network round trip where the shared cache is Redis)."""
-
-    def __init__(self, size: int = 512):
-        self.size = size
-        self.pages: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self.lock:
-            hit = self.pages.get(key)
-            if hit is None:
-                return None
-            if hit[0] < time.monotonic():
-                del self.pages[key]
-                return None
-            self.pages.move_to_end(key)
-            return hit[1]
-
-    def set(self, key: str, page: bytes, ttl: float) -> None:
-        with self.lock:
-            self.pages[key] = (time.monotonic() + ttl, page)
-            self.pages.move_to_end(key)
-            while len(self.pages) > self.size:
-                self.pages.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pages.clear()
-
-
 BOARD_PAGES = PageCache()
 
 
@@ -569,13 +534,6 @@ def _board_listing(org: Organisation, q: str, page_number: str, request) -> str:
                   .select_related("org", "member__person").order_by("-score_total", "id")[:50])
     return render_to_string("pledges/_board_list.html", {"org": org, "page": page, "q": q, "recognised": recognised},
                             request=request)
-
-
-def _signed_in(request) -> bool:
-    """Whether the visitor is signed in, without loading a session when there is no session cookie."""
-    from django.conf import settings
-
-    return settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated
 
 
 @require_GET
@@ -600,7 +558,7 @@ def board(request, org_id: int):
     tag = hashlib.sha256(f"{org_id}|{path}|{name}|{version}|{stamps}|{q}|{page_number}|{get_language()}"
                          .encode()).hexdigest()[:32]
     ttl = int(services.setting("PLEDGES_BOARD_CACHE_SECONDS", 300))
-    if not _signed_in(request) and "messages" not in request.COOKIES:
+    if not signed_in(request) and "messages" not in request.COOKIES:
         etag = f'W/"{tag}"'
         if etag in request.headers.get("If-None-Match", ""):
             response = HttpResponseNotModified()

@@ -9,16 +9,20 @@ from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from xianfeng.campaigns import services
 from xianfeng.campaigns.forms import ObjectionForm
 from xianfeng.campaigns.models import AwardRound, Bulletin, Nomination
+from xianfeng.core.pages import PageCache, signed_in
 from xianfeng.core.throttle import client_ip
 from xianfeng.orgs.models import Organisation
 
@@ -99,20 +103,45 @@ def _inspection_boards() -> list[tuple[str, str, str]]:
     return links
 
 
+FRONT_PAGES = PageCache(size=16)
+
+
 @require_GET
 def index(request):
+    """The county's front page. A visitor who is not signed in gets it in the public layout (no menu, no form, no
+    session or CSRF work), rendered once per language and kept PORTAL_FRONT_CACHE_SECONDS (default 15 s) — news and
+    round windows may show that much late; a signed-in user gets it fresh inside the usual layout."""
+    from django.conf import settings
+
+    public = not signed_in(request) and "messages" not in request.COOKIES
+    if public:
+        key = f"front:{get_language()}"
+        page = FRONT_PAGES.get(key)
+        if page is None:
+            page = render_to_string("portal/index.html", _front_context(layout="pledges/public_base.html",
+                                                                        here=reverse("portal:index")),
+                                    request=request).encode()
+            FRONT_PAGES.set(key, page, getattr(settings, "PORTAL_FRONT_CACHE_SECONDS", 15))
+        response = HttpResponse(page)
+        response["Cache-Control"] = "public, max-age=15"
+        patch_vary_headers(response, ("Cookie", "Accept-Language"))
+        return response
+    return render(request, "portal/index.html", _front_context(layout="base.html"))
+
+
+def _front_context(**extra: Any) -> dict[str, Any]:
     now = timezone.now()
     rounds = list(AwardRound.objects.filter(status__in=PUBLIC_ROUNDS).order_by("-vote_start")[:5])
     for r in rounds:
         r.open_now = r.status == AwardRound.Status.VOTING and r.vote_start <= now < r.vote_end
-    context = {
-        "news": Bulletin.objects.filter(published_at__isnull=False, published_at__lte=now).select_related("org")
-        .order_by("-published_at")[:8],
+    return {
+        "news": list(Bulletin.objects.filter(published_at__isnull=False, published_at__lte=now).select_related("org")
+                     .order_by("-published_at")[:8]),
         "rounds": rounds,
         "boards": _boards() + _inspection_boards(),
         "town_boards": _town_boards(),
+        **extra,
     }
-    return render(request, "portal/index.html", context)
 
 
 @require_GET

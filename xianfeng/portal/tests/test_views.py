@@ -86,3 +86,22 @@ def test_front_page_fits_a_phone_with_a_viewport_and_few_queries(world, django_a
         response = Client().get(reverse("portal:index"))
     html = response.content.decode()
     assert response.status_code == 200 and 'name="viewport"' in html and "width=device-width" in html
+
+
+def test_front_page_for_visitors_is_rendered_once_and_kept_for_its_lifetime(client, client_for, settings, world):
+    from xianfeng.campaigns.models import Bulletin
+    from xianfeng.portal.views import FRONT_PAGES
+
+    settings.PORTAL_FRONT_CACHE_SECONDS = 60
+    FRONT_PAGES.clear()
+    try:
+        first = client.get("/p/")
+        assert first.status_code == 200 and "csrfmiddlewaretoken" not in first.content.decode()
+        assert "sessionid" not in first.cookies
+        Bulletin.objects.create(org=world.county, title="缓存之后发布的简报", body="正文", published_at=timezone.now())
+        assert "缓存之后发布的简报" not in client.get("/p/").content.decode()  # the kept rendering
+        assert "缓存之后发布的简报" in client_for("county_admin").get("/p/").content.decode()  # signed in: fresh
+        FRONT_PAGES.clear()
+        assert "缓存之后发布的简报" in client.get("/p/").content.decode()
+    finally:
+        FRONT_PAGES.clear()
