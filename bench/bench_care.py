@@ -5,7 +5,9 @@ On a scratch PostgreSQL database (BENCH_PG_URL, default postgres://postgres@127.
    network) at BENCH_CARE_RATE alerts/s (50) for BENCH_CARE_SECONDS (60), open loop — latency counts from the moment
    each press was due to be sent until its first call's notification is committed, sent by BENCH_CARE_THREADS (8)
    request threads as app-server workers would; p50/p99 against the goal
-   p99 ≤ 200 ms, and the ratio to one bare database commit (a one-row INSERT) measured in the same run;
+   p99 ≤ 200 ms, and the ratio to one bare database commit (a one-row INSERT) measured in the same run; before it, a
+   closed-loop probe (400 presses flat out) prints the presses/s the threads sustain at the machine's current load,
+   and the SQL statements one press costs are counted;
 2. escalation timing error: 60 alerts, one a second, each escalating level by level (2 s per level, about ten in
    flight at once) run by one real `xianfeng worker` at the default poll; actual call time − scheduled time, p99
    against the goal ≤ 1 s;
@@ -66,6 +68,26 @@ def bare_commits(n: int = 500) -> list[float]:
     return times
 
 
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg()) + " (1/5/15 min)"
+
+
+def statements_per_press(*, client_url: str, device) -> int:
+    """SQL statements one press costs through the endpoint (savepoints counted; BEGIN and COMMIT are not)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from xianfeng.care import services
+    from xianfeng.care.views import gateway_headers
+
+    env = services.signed_envelope(device, {"event_id": "bench-counted", "type": "press"})
+    with CaptureQueriesContext(connection) as queries:
+        Client().post(client_url, env["body"], content_type="application/json",
+                      **gateway_headers(env, device.serial))
+    return len(queries.captured_queries)
+
+
 def ingest_latency() -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +119,15 @@ def ingest_latency() -> None:
         latencies.append((done - due) * 1000)
         service.append((done - sent) * 1000)
 
+    # Capacity first: how many presses a second the request threads sustain right now, flat out (closed loop). Below
+    # the offered rate, the open-loop run that follows queues and its latency grows with the queue.
+    probe = min(400, total)
+    flat_out = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(lambda i: send(total + i, time.perf_counter()), range(probe)))
+    capacity = probe / (time.perf_counter() - flat_out)
+    latencies.clear()
+    service.clear()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=WORKERS, initializer=lambda: None) as pool:
         futures = []
@@ -109,16 +140,21 @@ def ingest_latency() -> None:
         for f in futures:
             f.result()
     connections.close_all()
-    recorded = Notification.objects.filter(key__endswith=":step:1").values("key").distinct().count()
+    recorded = len(set(Notification.objects.filter(key__endswith=":step:1").values_list("key", flat=True))) - probe
+    statements = statements_per_press(client_url=url, device=care.device)
     commits = bare_commits()
     p50, p99, base = percentile(latencies, 50), percentile(latencies, 99), percentile(commits, 50)
     print(f"ingest → first notification recorded: {total:,} presses at {RATE:g}/s for {SECONDS:g} s, {WORKERS} "
           f"request threads (like app-server workers): p50 {p50:.1f} ms, p99 {p99:.1f} ms (goal ≤ 200 ms: "
           f"{verdict(p99, 200)}); first calls recorded {recorded:,}/{total:,}")
+    print(f"  capacity right now (closed loop, {probe} presses, {WORKERS} threads): {capacity:.0f} presses/s "
+          f"against the offered {RATE:g}/s")
     print(f"  per request (from sending to the first call committed): p50 {percentile(service, 50):.1f} ms, "
           f"p99 {percentile(service, 99):.1f} ms; the open-loop figures above also count any queue")
-    print(f"  bare commit (one-row INSERT) p50 {base:.2f} ms, p99 {percentile(commits, 99):.2f} ms; "
-          f"ingest p50 = {percentile(service, 50) / base:.0f}× a bare commit")
+    print(f"  bare commit (one-row INSERT) p50 {base:.2f} ms, p99 {percentile(commits, 99):.2f} ms; ingest → first "
+          f"notification p50 = {p50 / base:.1f}×, p99 = {p99 / percentile(commits, 99):.1f}× a bare commit "
+          f"(per request p50 {percentile(service, 50) / base:.1f}×); {statements} SQL statements per press; "
+          f"load {load()}")
 
 
 def escalation_timing() -> None:
@@ -156,7 +192,7 @@ def escalation_timing() -> None:
     p99 = percentile(lags, 99)
     print(f"escalation timing error (called − scheduled), {len(lags):,} calls by the worker: "
           f"p50 {percentile(lags, 50) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms "
-          f"(goal p99 ≤ 1 s: {verdict(p99, 1.0)})")
+          f"(goal p99 ≤ 1 s: {verdict(p99, 1.0)}); load {load()}")
     settings.CARE_INLINE_FIRST_STEP = True
 
 
@@ -172,7 +208,7 @@ def faults() -> None:
     report = run_fault_scenario(device=care.device, responder=care.wuyuan_duty, alerts=200, kills=5, seed=2026,
                                 deadline_seconds=600)
     settings.CARE_INLINE_FIRST_STEP = True
-    print("faults: " + report.summary())
+    print("faults: " + report.summary() + f"; load {load()}")
     for line in report.lost[:10]:
         print("  lost: " + line)
 
@@ -202,7 +238,7 @@ def offline_sweep(label: str) -> None:
     assert raised == alerts == expected, (raised, alerts, expected)
     print(f"offline sweep ({label}): {Device.objects.count():,} devices, {raised:,} past their deadline → marked offline with "
           f"an alert each in {seconds:.2f} s (goal ≤ 5 s: {verdict(seconds, 5.0)}); a sweep with nothing due "
-          f"{idle * 1000:.0f} ms")
+          f"{idle * 1000:.0f} ms; load {load()}")
 
 
 def main() -> None:

@@ -13,5 +13,6 @@ class CareConfig(AppConfig):
         ("care:case_list", _("Care cases"), "heart", "view"),
         ("care:fund_list", _("Care funds"), "cash-coin", "view"),
         ("care:device_list", _("Call devices"), "phone-vibrate", "view"),
+        ("care:policy_list", _("Escalation policies"), "diagram-3", "view"),
         ("care:figures", _("Alert figures"), "graph-up", "view"),
     ]

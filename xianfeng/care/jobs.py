@@ -5,8 +5,10 @@ from xianfeng.jobs.registry import daily, job, periodic
 from . import services
 
 
-# An alert step must never be parked: many quick retries instead of the queue's default few slow ones.
-@job(services.STEP_JOB, max_attempts=100, backoff=1)
+# An alert step must never be parked: many quick retries instead of the queue's default few slow ones. A step is a
+# few milliseconds of work, so a worker silent for 10 s is dead: the sweeper hands the step back then (the 60-s
+# target leaves room for it), while long jobs keep the queue's default threshold.
+@job(services.STEP_JOB, max_attempts=100, backoff=1, stale_after=10)
 def alert_step(step_id: int) -> None:
     services.alert_step_run(step_id=step_id)
 

@@ -1,13 +1,15 @@
 """Every write of the care module: funds and disbursements, cases and actions, devices, ingress, alerts.
 
-Alerts, in one paragraph: a press raises an Alert with the responder chain and the policy copied onto it, and its
-first AlertStep due now, with a job for that step (`care.alert_step`) in the same transaction. When the transaction
-commits, the request runs the step at once (the first notification goes out); if it cannot, the worker's job runs it.
-A step is run once: its row is locked and moved from pending to done together with the notifications (keyed
-`care.alert:<id>:step:<seq>`, so a responder is never paged twice for one step) and the next step (the next level
-after `ack_timeout_seconds`, or the last level again after `repeat_seconds`). Acknowledgement cancels pending steps.
-A worker killed mid-step leaves its job running without a heartbeat; the jobs sweeper hands it back and the step
-runs again — its notifications were never committed, or were and are found by their key.
+Alerts, in one paragraph: a press raises an Alert with the responder chain and the policy copied onto it. Its first
+call is written in the same transaction (CARE_INLINE_FIRST_STEP): the first level's notifications, step 1 done and
+step 2 due after `ack_timeout_seconds` with its job (`care.alert_step`), all recorded exactly when the alert is — so
+no crash between "alert saved" and "first call made" exists. If that first call fails, its savepoint is undone and
+step 1 is left pending with its job: the worker makes the call. A step is run once: its row is locked and moved
+from pending to done together with the notifications (keyed `care.alert:<id>:step:<seq>`, so a responder is never
+paged twice for one step) and the next step (the next level after `ack_timeout_seconds`, or the last level again
+after `repeat_seconds`). Acknowledgement cancels pending steps. A worker killed mid-step leaves its job running
+without a heartbeat; the jobs sweeper hands it back after the job's own short threshold (`stale_after`) and the
+step runs again — its notifications were never committed, or were and the step is done.
 """
 
 from __future__ import annotations
@@ -27,19 +29,20 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
 from xianfeng.core.scoping import can
-from xianfeng.jobs.services import job_cancel, job_schedule
+from xianfeng.jobs.services import job_cancel, jobs_schedule_new
 from xianfeng.ledger import services as ledger
 from xianfeng.ledger.models import OwnerType, Unit
 from xianfeng.notify.models import Channel
 from xianfeng.notify.services import notify
 from xianfeng.orgs.models import Member, Organisation, OrgKind, Role
 
+from . import paging
 from .conf import alert_channels, conf
 from .models import (
     Alert,
@@ -451,8 +454,12 @@ def device_register(*, serial: str, holder: Any, org: Organisation, address: str
         raise CareError({"serial": ["序列号只能含字母、数字、横线和下划线"]})
     if Device.objects.filter(serial=serial).exists():
         raise CareError({"serial": ["该序列号已登记"]})
-    if not isinstance(heartbeat_minutes, int) or not 1 <= heartbeat_minutes <= 24 * 60:
-        raise CareError({"heartbeat_minutes": ["心跳间隔须为1到1440分钟"]})
+    _check_heartbeat(heartbeat_minutes)
+    _check_policy(policy, org)
+    if case is not None and not can(by, "change", case.org):  # (the case may be kept by the member's workplace)
+        raise CareError({"case": ["无权关联该关爱对象"]})
+    if getattr(holder, "pk", None) is None:
+        raise CareError({"holder": ["须指定使用人"]})
     now = now or timezone.now()
     device = Device(serial=serial, model=_text(model, "model", 60, required=False), holder=holder, org=org,
                     address=_text(address, "address", 200), grid=_text(grid, "grid", 60, required=False), case=case,
@@ -471,10 +478,73 @@ def device_contact_add(*, device: Device, user: Any, level: int, relation: str, 
         raise CareError("无权修改该设备的响应人")
     if level not in (1, 2) or relation not in DeviceContact.Relation.values:
         raise CareError({"level": ["级别须为1（志愿者、家属）或2（网格团队）"]})
+    if not getattr(user, "is_active", False):
+        raise CareError({"user": ["响应人须为有效用户"]})
     contact, _ = DeviceContact.objects.get_or_create(device=device, user=user, level=level,
                                                      defaults={"relation": relation})
     audit_record(by=by, action="create", obj=contact, summary=f"设备 {device.serial} 增加{level}级响应人 {user}")
     return contact
+
+
+def _check_policy(policy: EscalationPolicy | None, org: Organisation) -> None:
+    """A device may name a policy of its own organisation or of one above it."""
+    if policy is not None and not org.path.startswith(policy.org.path):
+        raise CareError({"policy": ["响应链须属于设备所在组织或其上级"]})
+
+
+def _check_heartbeat(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 24 * 60:
+        raise CareError({"heartbeat_minutes": ["心跳间隔须为1到1440分钟"]})
+    return value
+
+
+@transaction.atomic
+def device_update(*, device: Device, by: Any, model: str, address: str, grid: str = "", heartbeat_minutes: int,
+                  policy: EscalationPolicy | None = None, is_active: bool = True,
+                  now: dt.datetime | None = None) -> Device:
+    """Change a device's facts, its heartbeat interval (the offline deadline moves with it), its policy, or switch it
+    off (an inactive device's messages are refused and it is never marked offline). Raises CareError."""
+    if not can(by, "change", device.org):
+        raise CareError("无权修改该设备")
+    _check_policy(policy, device.org)
+    before = snapshot(device)
+    device.model = _text(model, "model", 60, required=False)
+    device.address = _text(address, "address", 200)
+    device.grid = _text(grid, "grid", 60, required=False)
+    device.heartbeat_minutes = _check_heartbeat(heartbeat_minutes)
+    device.policy, device.is_active = policy, bool(is_active)
+    device.offline_after = _offline_after(device, device.last_heartbeat_at or now or timezone.now())
+    device.save(update_fields=["model", "address", "grid", "heartbeat_minutes", "policy", "is_active",
+                               "offline_after"])
+    audit_record(by=by, action="update", obj=device, before=before, after=snapshot(device),
+                 summary=f"修改一键通设备 {device.serial}")
+    return device
+
+
+@transaction.atomic
+def device_contact_remove(*, contact: DeviceContact, by: Any) -> None:
+    """Take a person off a device's chain (alerts already raised keep the chain they were raised with)."""
+    device = contact.device
+    if not can(by, "change", device.org):
+        raise CareError("无权修改该设备的响应人")
+    audit_record(by=by, action="delete", model="care.DeviceContact", object_id=str(contact.pk),
+                 before={"device": device.serial, "user": contact.user_id, "level": contact.level},
+                 summary=f"设备 {device.serial} 移除{contact.level}级响应人 {contact.user}")
+    contact.delete()
+
+
+@transaction.atomic
+def case_carers_set(*, case: CareCase, carers: list, by: Any) -> CareCase:
+    """Replace the case's carers (active users). Raises CareError."""
+    if not can(by, "change", case.org):
+        raise CareError("无权修改该关爱对象")
+    if any(not getattr(u, "is_active", False) for u in carers):
+        raise CareError({"carers": ["结对关爱人须为有效用户"]})
+    before = sorted(case.carers.values_list("pk", flat=True))
+    case.carers.set(carers)
+    audit_record(by=by, action="update", obj=case, before={"carers": before},
+                 after={"carers": sorted(u.pk for u in carers)}, summary=f"调整结对关爱人 {case}")
+    return case
 
 
 # -------------------------------------------------------------------------------------------------- responder chain
@@ -503,14 +573,70 @@ class ChainCache:
             self.policies.update({i: defaults.get(i) for i in missing})
 
 
+def _prefixes(path: str) -> list[str]:
+    """The paths of an organisation and its ancestors, nearest first."""
+    return [path[:i] for i in range(len(path), 0, -4)]
+
+
+def _assemble(contacts: dict[int, list[int]], community: list[int], town: list[int]) -> list[dict]:
+    """The chain's four levels (empty ones kept, skipped when called); the county administrators as a last resort
+    when nobody at all is in it."""
+    chain = [{"level": 1, "users": contacts.get(1, [])}, {"level": 2, "users": contacts.get(2, [])},
+             {"level": 3, "users": community}, {"level": 4, "users": [u for u in town if u not in community]}]
+    if not any(level["users"] for level in chain):
+        chain.append({"level": 5, "users": _county_admins()})
+    for level in chain:
+        level["label"] = LEVEL_LABELS[level["level"]]
+    return chain
+
+
+def _chain_people(device: Device, *, offline: bool) -> tuple[dict[int, list[int]], list[int], list[int]]:
+    """(contacts by level, the community's duty officers, the nearest town's) in one query: the device's active
+    contacts UNION the active duty officers of its organisation and of the towns (streets) above it."""
+    level = Case(When(org_id=device.org_id, then=Value(3)), default=Value(4), output_field=IntegerField())
+    duty = (Role.objects.filter(kind=Role.Kind.DUTY_OFFICER, user__is_active=True,
+                                org__path__in=_prefixes(device.org.path))
+            .filter(Q(org_id=device.org_id) | Q(org__kind__in=[OrgKind.TOWN, OrgKind.STREET]))
+            .order_by().annotate(lv=level, uid=F("user_id"), dep=F("org__depth")).values_list("lv", "uid", "dep"))
+    rows = duty
+    if not offline:
+        contacts = (DeviceContact.objects.filter(device_id=device.pk, user__is_active=True).order_by()
+                    .annotate(lv=F("level"), uid=F("user_id"), dep=Value(0, output_field=IntegerField()))
+                    .values_list("lv", "uid", "dep"))
+        rows = contacts.union(duty, all=True)
+    by_level: dict[int, list[int]] = {1: [], 2: []}
+    community: list[int] = []
+    towns: dict[int, list[int]] = {}
+    for lv, uid, depth in sorted(set(rows)):
+        if lv in (1, 2):
+            by_level[lv].append(uid)
+        elif lv == 3:
+            community.append(uid)
+        else:
+            towns.setdefault(depth, []).append(uid)
+    return by_level, community, towns[max(towns)] if towns else []
+
+
+def _policy_for(device: Device) -> EscalationPolicy | None:
+    """The device's own policy, else the default of its organisation or the nearest one above."""
+    if device.policy_id:
+        return device.policy
+    return (EscalationPolicy.objects.filter(is_default=True, org__path__in=_prefixes(device.org.path))
+            .order_by("-org__depth").first())
+
+
 def build_chain(device: Device, *, offline: bool = False, cache: ChainCache | None = None):
     """The responder chain for an alert on `device` now, and the policy in force.
 
     Level 1: the device's paired volunteer and family; 2: its grid team; 3: duty officers of its community (village);
     4: duty officers of the town (street) above. Offline alerts go to the duty officers only. Levels nobody holds are
     kept empty and skipped when called. If no level has anyone, the county administrators are the last resort.
+    Without `cache`: two queries (one with a device policy of its own). With it (the offline sweep): none once the
+    organisations above are cached, plus one for the contacts of a press.
     """
-    cache = cache or ChainCache()
+    if cache is None:
+        contacts, community, town = _chain_people(device, offline=offline)
+        return _assemble(contacts, community, town), _policy_for(device)
     cache.load(device.org)
     ancestors = cache.ancestors[device.org.pk]
     policy = device.policy or next((cache.policies[o] for o in ancestors if cache.policies.get(o)), None)
@@ -518,16 +644,8 @@ def build_chain(device: Device, *, offline: bool = False, cache: ChainCache | No
     if not offline:
         for user_id, level in device.contacts.filter(user__is_active=True).values_list("user_id", "level"):
             contacts[level].append(user_id)
-    community = cache.duty.get(device.org.pk, [])
     town_id = next((o for o in ancestors[1:] if cache.kinds.get(o) in (OrgKind.TOWN, OrgKind.STREET)), None)
-    town = cache.duty.get(town_id, []) if town_id else []
-    chain = [{"level": 1, "users": contacts[1]}, {"level": 2, "users": contacts[2]},
-             {"level": 3, "users": community}, {"level": 4, "users": [u for u in town if u not in community]}]
-    if not any(level["users"] for level in chain):
-        chain.append({"level": 5, "users": _county_admins()})
-    for level in chain:
-        level["label"] = LEVEL_LABELS[level["level"]]
-    return chain, policy
+    return _assemble(contacts, cache.duty.get(device.org.pk, []), cache.duty.get(town_id, []) if town_id else []), policy
 
 
 def _county_admins() -> list[int]:
@@ -552,7 +670,7 @@ class AlertClosed(CareError):
 
 def ack_token(alert: Alert, user: Any) -> str:
     """A signed token naming the alert and the responder: the one-tap link's proof, valid CARE_ACK_LINK_MAX_AGE."""
-    return signing.dumps({"a": alert.pk, "u": user.pk}, salt=ACK_SALT, compress=True)
+    return signing.dumps({"a": alert.pk, "u": getattr(user, "pk", user)}, salt=ACK_SALT, compress=True)
 
 
 def ack_token_read(token: str) -> tuple[int, int] | None:
@@ -573,53 +691,18 @@ def may_respond(user: Any, alert: Alert) -> bool:
     return Role.objects.filter(user=user, kind="duty_officer", org__pk__in=_ancestor_ids(alert.org)).exists()
 
 
-def _raise(*, device: Device, kind: str, key: str, now: dt.datetime, event: DeviceEvent | None = None,
-           cache: ChainCache | None = None) -> tuple[Alert, AlertStep | None, bool]:
-    """Create the alert, its first step and that step's job (call inside a transaction). (alert, step, created)."""
-    existing = Alert.objects.filter(key=key).first()
-    if existing is not None:
-        return existing, None, False
+def _new_alert(*, device: Device, kind: str, key: str, now: dt.datetime, event: DeviceEvent | None,
+               cache: ChainCache | None = None) -> Alert:
+    """An unsaved alert with the responder chain and the policy in force copied onto it."""
     chain, policy = build_chain(device, offline=kind == Alert.Kind.OFFLINE, cache=cache)
     timeout = policy.ack_timeout_seconds if policy else int(conf("CARE_ACK_TIMEOUT_SECONDS"))
     repeat = policy.repeat_seconds if policy else int(conf("CARE_REPEAT_SECONDS"))
     if kind == Alert.Kind.OFFLINE:
         timeout = max(timeout, int(conf("CARE_OFFLINE_ACK_TIMEOUT_SECONDS")))
         repeat = max(repeat, int(conf("CARE_OFFLINE_REPEAT_SECONDS")))
-    alert = Alert(device=device, org_id=device.org_id, kind=kind, key=key, event=event, raised_at=now, chain=chain,
-                  ack_timeout_seconds=timeout, repeat_seconds=repeat,
-                  channels=list(policy.channels) if policy and policy.channels else alert_channels())
-    try:
-        with transaction.atomic():
-            alert.save()
-    except IntegrityError:
-        return Alert.objects.get(key=key), None, False
-    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.RAISED,
-                              detail=f"{alert.get_kind_display()}，{device.address}"[:500])
-    first = _next_level(chain, 0) or chain[0]["level"]
-    step = AlertStep.objects.create(alert=alert, seq=1, level=first, due_at=now)
-    job_schedule(name=STEP_JOB, args={"step_id": step.pk}, due_at=now, key=f"{STEP_JOB}:{step.pk}")
-    return alert, step, True
-
-
-def _run_inline(step_id: int) -> None:
-    """The first call, straight after the alert's transaction committed. Any failure is left to the worker."""
-    try:
-        alert_step_run(step_id=step_id, ran_by="inline")
-    except Exception:
-        logger.exception("inline first call of step %s failed; the worker's job will run it", step_id)
-
-
-@transaction.atomic
-def alert_raise(*, device: Device, kind: str, key: str, now: dt.datetime | None = None,
-                event: DeviceEvent | None = None) -> tuple[Alert, bool]:
-    """Raise an alert on `device` (idempotent by `key`). The first call goes out when this transaction commits;
-    the worker's job for it is the guarantee. Returns (alert, created)."""
-    if kind not in Alert.Kind.values:
-        raise CareError({"kind": ["未知的警报类型"]})
-    alert, step, created = _raise(device=device, kind=kind, key=key, now=now or timezone.now(), event=event)
-    if step is not None and conf("CARE_INLINE_FIRST_STEP"):
-        transaction.on_commit(lambda: _run_inline(step.pk))
-    return alert, created
+    return Alert(device=device, org_id=device.org_id, kind=kind, key=key, event=event, raised_at=now, chain=chain,
+                 ack_timeout_seconds=timeout, repeat_seconds=repeat,
+                 channels=list(policy.channels) if policy and policy.channels else alert_channels())
 
 
 def _alert_text(alert: Alert) -> tuple[str, str]:
@@ -632,42 +715,142 @@ def _alert_text(alert: Alert) -> tuple[str, str]:
     return f"一键通{what}：{holder}", f"{holder} 在 {device.address} 按下了呼叫键（{at:%H:%M:%S}）。请点链接确认响应。"
 
 
+@dataclass
+class _Call:
+    """What calling one level writes: its people paged, the event, the next step, the jobs to queue."""
+
+    notified: list[int]
+    event: AlertEvent
+    following: AlertStep
+    jobs: list[tuple[str, dict[str, Any], dt.datetime, str]]
+
+
+def _call_level(alert: Alert, *, seq: int, level: int, now: dt.datetime,
+                people: list[paging.Recipient] | None = None) -> _Call:
+    """Page `level` of `alert`'s chain as step `seq` (inside the caller's transaction; one query for the people,
+    three INSERTs for their notifications) and work out the next step: the next level with anyone in it after
+    `ack_timeout_seconds`, or this level again after `repeat_seconds`."""
+    if people is None:
+        people = paging.recipients(_level_users(alert.chain, level), ALERT_KIND, alert.channels)
+    subject, body = _alert_text(alert)
+    links = {p.pk: reverse("care:ack", args=[ack_token(alert, p.pk)]) for p in people}
+    jobs = paging.page(people=people, kind=ALERT_KIND, subject=subject, body=body, links=links,
+                       key=f"care.alert:{alert.pk}:step:{seq}", default_channels=alert.channels, now=now)
+    names = "、".join(p.name for p in people) or "无人"
+    event = AlertEvent(alert=alert, at=now, kind=AlertEvent.Kind.CALLED if people else AlertEvent.Kind.SKIPPED,
+                       level=level, detail=f"{LEVEL_LABELS.get(level, '')}：{names}"[:500])
+    following = _next_level(alert.chain, level)
+    if following is not None:
+        nxt, due = following, now + dt.timedelta(seconds=alert.ack_timeout_seconds)
+    else:
+        nxt, due = level, now + dt.timedelta(seconds=alert.repeat_seconds)
+    return _Call(notified=[p.pk for p in people], event=event, jobs=jobs,
+                 following=AlertStep(alert=alert, seq=seq + 1, level=nxt, due_at=due))
+
+
+def _step_job(step: AlertStep) -> tuple[str, dict[str, Any], dt.datetime, str]:
+    return STEP_JOB, {"step_id": step.pk}, step.due_at, f"{STEP_JOB}:{step.pk}"
+
+
+def _first_call(alert: Alert, *, now: dt.datetime, people: list[paging.Recipient] | None = None) -> None:
+    """Call the first level now, in the raising transaction (the alert row exists, with calls = 1): the raised and
+    called events, step 1 done and step 2 pending, the notifications, and the jobs (step 2, the deliveries)."""
+    level = alert.current_level
+    call = _call_level(alert, seq=1, level=level, now=now, people=people)
+    raised = AlertEvent(alert=alert, at=now, kind=AlertEvent.Kind.RAISED,
+                        detail=f"{alert.get_kind_display()}，{alert.device.address}"[:500])
+    AlertEvent.objects.bulk_create([raised, call.event])
+    first = AlertStep(alert=alert, seq=1, level=level, due_at=now, status=AlertStep.Status.DONE, ran_at=now,
+                      ran_by="inline", notified=call.notified)
+    AlertStep.objects.bulk_create([first, call.following])
+    jobs_schedule_new([*call.jobs, _step_job(call.following)])
+
+
+def _first_steps_pending(alerts: list[Alert], *, now: dt.datetime) -> None:
+    """Leave the first calls to the worker: for each alert its raised event and step 1 due now with its job (three
+    INSERTs however many alerts)."""
+    AlertEvent.objects.bulk_create([
+        AlertEvent(alert=a, at=now, kind=AlertEvent.Kind.RAISED, detail=f"{a.get_kind_display()}，{a.device.address}"[:500])
+        for a in alerts])
+    steps = AlertStep.objects.bulk_create([
+        AlertStep(alert=a, seq=1, level=a.current_level or _first_level(a.chain), due_at=now) for a in alerts])
+    jobs_schedule_new([_step_job(step) for step in steps])
+
+
+def _first_level(chain: list[dict]) -> int:
+    return _next_level(chain, 0) or chain[0]["level"]
+
+
+def first_level_people(alert: Alert) -> list[paging.Recipient]:
+    """The people the first call of a new alert pages (read before the raising transaction, to keep it short)."""
+    return paging.recipients(_level_users(alert.chain, _first_level(alert.chain)), ALERT_KIND, alert.channels)
+
+
+def _insert_alert(alert: Alert, *, now: dt.datetime, inline: bool,
+                  people: list[paging.Recipient] | None = None) -> Alert:
+    """Save a new alert and make or schedule its first call (inside the caller's transaction). With `inline`, the
+    first call is written in this transaction, so it is recorded exactly when the alert is; if it fails, the
+    savepoint is undone and the first step is left pending with its job — the worker makes the call. Raises
+    IntegrityError if an alert with the key exists (the caller answers with that one)."""
+    level = _first_level(alert.chain)
+    alert.current_level, alert.calls = (level, 1) if inline else (0, 0)
+    alert.save(force_insert=True)
+    if inline:
+        try:
+            with transaction.atomic():
+                _first_call(alert, now=now, people=people)
+            return alert
+        except Exception:
+            logger.exception("first call of alert %s failed in its transaction; the worker will make it", alert.pk)
+            Alert.objects.filter(pk=alert.pk).update(current_level=0, calls=0)
+            alert.current_level, alert.calls = 0, 0
+    _first_steps_pending([alert], now=now)
+    return alert
+
+
+@transaction.atomic
+def alert_raise(*, device: Device, kind: str, key: str, now: dt.datetime | None = None,
+                event: DeviceEvent | None = None) -> tuple[Alert, bool]:
+    """Raise an alert on `device` (idempotent by `key`). The first call is recorded in this transaction
+    (CARE_INLINE_FIRST_STEP; else the worker's job makes it). `device` needs its org, holder and policy loaded
+    (select_related) to save queries. Returns (alert, created)."""
+    if kind not in Alert.Kind.values:
+        raise CareError({"kind": ["未知的警报类型"]})
+    now = now or timezone.now()
+    existing = Alert.objects.filter(key=key).first()
+    if existing is not None:
+        return existing, False
+    alert = _new_alert(device=device, kind=kind, key=key, now=now, event=event)
+    try:
+        with transaction.atomic():
+            return _insert_alert(alert, now=now, inline=bool(conf("CARE_INLINE_FIRST_STEP"))), True
+    except IntegrityError:
+        return Alert.objects.get(key=key), False
+
+
 def alert_step_run(*, step_id: int, now: dt.datetime | None = None, ran_by: str = "worker") -> str:
-    """Call one step's level (the `care.alert_step` job, the inline first call, the rescue). Safe to run any number
-    of times and at the same time: the step row is locked and only a pending step is called. Returns the step's
-    status afterwards ("missing" if there is no such step)."""
-    User = get_user_model()
+    """Call one step's level (the `care.alert_step` job, the clock in tests, the rescue). Safe to run any number
+    of times and at the same time: the step row is locked and only a pending step is called, in the transaction
+    that marks it done. Returns the step's status afterwards ("missing" if there is no such step)."""
     with transaction.atomic():
         step = AlertStep.objects.select_for_update().filter(pk=step_id).first()
         if step is None:
             return "missing"
         if step.status != AlertStep.Status.PENDING:
             return step.status
-        alert = Alert.objects.select_for_update().select_related("device__holder").get(pk=step.alert_id)
+        alert = (Alert.objects.select_for_update(of=("self",)).select_related("device__holder")
+                 .get(pk=step.alert_id))
         now = now or timezone.now()
         if alert.status != Alert.Status.OPEN:
             AlertStep.objects.filter(pk=step.pk).update(status=AlertStep.Status.CANCELLED)
             return AlertStep.Status.CANCELLED
-        subject, body = _alert_text(alert)
-        users = list(User.objects.filter(pk__in=_level_users(alert.chain, step.level), is_active=True)
-                     .select_related("person").order_by("pk"))
-        for user in users:
-            notify(to=user, kind=ALERT_KIND, subject=subject, body=body,
-                   link=reverse("care:ack", args=[ack_token(alert, user)]),
-                   key=f"care.alert:{alert.pk}:step:{step.seq}", default_channels=alert.channels)
+        call = _call_level(alert, seq=step.seq, level=step.level, now=now)
         AlertStep.objects.filter(pk=step.pk).update(status=AlertStep.Status.DONE, ran_at=now, ran_by=ran_by[:100],
-                                                    notified=[u.pk for u in users])
-        Alert.objects.filter(pk=alert.pk).update(current_level=step.level, calls=alert.calls + 1)
-        names = "、".join(display_name(u) for u in users) or "无人"
-        AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.CALLED if users else AlertEvent.Kind.SKIPPED,
-                                  level=step.level, detail=f"{LEVEL_LABELS.get(step.level, '')}：{names}"[:500])
-        following = _next_level(alert.chain, step.level)
-        if following is not None:
-            level, due = following, now + dt.timedelta(seconds=alert.ack_timeout_seconds)
-        else:
-            level, due = step.level, now + dt.timedelta(seconds=alert.repeat_seconds)
-        nxt = AlertStep.objects.create(alert=alert, seq=step.seq + 1, level=level, due_at=due)
-        job_schedule(name=STEP_JOB, args={"step_id": nxt.pk}, due_at=due, key=f"{STEP_JOB}:{nxt.pk}")
+                                                    notified=call.notified)
+        Alert.objects.filter(pk=alert.pk).update(current_level=step.level, calls=F("calls") + 1)
+        call.event.save()
+        call.following.save()
+        jobs_schedule_new([*call.jobs, _step_job(call.following)])
     return AlertStep.Status.DONE
 
 
@@ -831,11 +1014,18 @@ def ingest(*, serial: Any, body: bytes, timestamp: Any, nonce: Any, signature: A
            now: dt.datetime | None = None) -> IngestResult:
     """One signed message from a device gateway (HTTPS or MQTT). Checks, in order: the device is known and active
     (404), the signature (401), the timestamp within CARE_INGRESS_MAX_SKEW_SECONDS (401), the body (400), the nonce
-    unused (409). Then, idempotently by the event id: a press or test raises an alert (201), a repeat answers the
-    first alert (200); every accepted message counts as a heartbeat. Every refusal is logged as a DeviceEvent."""
+    unused (409). Then, idempotently by the event id: a press or test raises an alert (201) whose first call is
+    recorded in the same transaction, a repeat answers the first alert (200); every accepted message counts as a
+    heartbeat. Every refusal is logged as a DeviceEvent.
+
+    The press path is a few statements: the device, its chain and policy, the first level's people (reads, before
+    the transaction), then one transaction of single or bulk INSERTs — nonce, event, heartbeat, alert (the policy
+    copied onto it), events, steps, notifications, deliveries, attempts, jobs. A replayed nonce or a repeated
+    event id fails on its unique index, the transaction is undone, and the slow path below tells which it was."""
     now = now or timezone.now()
     serial = str(serial or "")[:40]
-    device = Device.objects.select_related("org").filter(serial=serial).first() if serial else None
+    device = (Device.objects.select_related("org", "holder", "policy").filter(serial=serial).first()
+              if serial else None)
     reject = {"serial": serial, "source": source, "now": now, "device": device}
     if device is None:
         return _reject(status=404, outcome=DeviceEvent.Outcome.UNKNOWN_DEVICE, detail="未登记的设备", **reject)
@@ -855,43 +1045,45 @@ def ingest(*, serial: Any, body: bytes, timestamp: Any, nonce: Any, signature: A
         event = _parse_event(body)
     except CareError as exc:
         return _reject(status=400, outcome=DeviceEvent.Outcome.MALFORMED, detail=exc.messages[0], **reject)
-    ids = {"event_id": event["event_id"], "kind": event["type"]}
+    kind = {"press": Alert.Kind.PRESS, "test": Alert.Kind.TEST}.get(event["type"])
+    key = f"event:{device.pk}:{event['event_id']}"
+    inline = bool(conf("CARE_INLINE_FIRST_STEP"))
+    alert = _new_alert(device=device, kind=kind, key=key, now=now, event=None) if kind else None
+    people = first_level_people(alert) if alert is not None and inline else None
     try:
         with transaction.atomic():
             DeviceNonce.objects.create(device=device, nonce=nonce, seen_at=now)
-            result = _accept(device=device, event=event, source=source, now=now)
+            row = DeviceEvent.objects.create(
+                device=device, serial=device.serial, source=source, event_id=event["event_id"], kind=event["type"],
+                outcome=DeviceEvent.Outcome.ACCEPTED, received_at=now,
+                payload={"battery": event["battery"]} if event["battery"] is not None else None)
+            if alert is not None:
+                alert.event = row
+                _insert_alert(alert, now=now, inline=inline, people=people)
+                _heartbeat(device=device, battery=event["battery"], now=now)  # last: the device row stays locked
+                return IngestResult(status=201, outcome=DeviceEvent.Outcome.ACCEPTED, alert=alert)  # until commit
+            _heartbeat(device=device, battery=event["battery"], now=now)
+            if event["type"] == "low_battery" or (event["battery"] is not None
+                                                   and event["battery"] <= int(conf("CARE_LOW_BATTERY_PCT"))):
+                _low_battery(device=device, battery=event["battery"], now=now)
+            return IngestResult(status=200, outcome=DeviceEvent.Outcome.ACCEPTED)
     except IntegrityError:
-        if DeviceNonce.objects.filter(device=device, nonce=nonce).exists():
-            return _reject(status=409, outcome=DeviceEvent.Outcome.REPLAY, detail="nonce 已使用（重放）", **reject,
-                           **ids)
-        # The same event arrived by another path at the same moment and won: answer as a repeat.
-        with transaction.atomic():
-            DeviceNonce.objects.get_or_create(device=device, nonce=nonce, defaults={"seen_at": now})
-            result = _accept(device=device, event=event, source=source, now=now)
-    return result
+        pass
+    if DeviceNonce.objects.filter(device=device, nonce=nonce).exists():
+        return _reject(status=409, outcome=DeviceEvent.Outcome.REPLAY, detail="nonce 已使用（重放）", **reject,
+                       event_id=event["event_id"], kind=event["type"])
+    return _repeat(device=device, event=event, nonce=nonce, key=key, source=source, now=now)
 
 
-def _accept(*, device: Device, event: dict, source: str, now: dt.datetime) -> IngestResult:
-    seen = (DeviceEvent.objects.filter(device=device, event_id=event["event_id"],
-                                       outcome=DeviceEvent.Outcome.ACCEPTED).select_related("alert").first())
-    if seen is not None:
+def _repeat(*, device: Device, event: dict, nonce: str, key: str, source: str, now: dt.datetime) -> IngestResult:
+    """An event id seen before (the gateway's retry, or the same press by the other path): logged as a duplicate,
+    answered with the first alert."""
+    with transaction.atomic():
+        DeviceNonce.objects.get_or_create(device=device, nonce=nonce, defaults={"seen_at": now})
         DeviceEvent.objects.create(device=device, serial=device.serial, source=source, event_id=event["event_id"],
                                    kind=event["type"], outcome=DeviceEvent.Outcome.DUPLICATE, received_at=now)
-        return IngestResult(status=200, outcome=DeviceEvent.Outcome.DUPLICATE, detail="已处理过",
-                            alert=getattr(seen, "alert", None))
-    row = DeviceEvent.objects.create(device=device, serial=device.serial, source=source, event_id=event["event_id"],
-                                     kind=event["type"], outcome=DeviceEvent.Outcome.ACCEPTED, received_at=now,
-                                     payload={"battery": event["battery"]} if event["battery"] is not None else None)
-    _heartbeat(device=device, battery=event["battery"], now=now)
-    if event["type"] in ("press", "test"):
-        kind = Alert.Kind.PRESS if event["type"] == "press" else Alert.Kind.TEST
-        alert, created = alert_raise(device=device, kind=kind, key=f"event:{device.pk}:{event['event_id']}",
-                                     now=now, event=row)
-        return IngestResult(status=201 if created else 200, outcome=DeviceEvent.Outcome.ACCEPTED, alert=alert)
-    if event["type"] == "low_battery" or (event["battery"] is not None
-                                           and event["battery"] <= int(conf("CARE_LOW_BATTERY_PCT"))):
-        _low_battery(device=device, battery=event["battery"], now=now)
-    return IngestResult(status=200, outcome=DeviceEvent.Outcome.ACCEPTED)
+    return IngestResult(status=200, outcome=DeviceEvent.Outcome.DUPLICATE, detail="已处理过",
+                        alert=Alert.objects.filter(key=key).first())
 
 
 def _heartbeat(*, device: Device, battery: int | None, now: dt.datetime) -> None:
@@ -925,7 +1117,11 @@ def _low_battery(*, device: Device, battery: int | None, now: dt.datetime) -> No
 
 def devices_offline_sweep(*, now: dt.datetime | None = None, chunk: int = 500) -> int:
     """Mark active devices whose heartbeat deadline passed as offline and raise an offline alert for each (to the
-    duty officers). One indexed query finds them; each device is marked once (conditional UPDATE). Returns how many."""
+    duty officers; the worker makes the calls). One indexed query finds them; each device is marked once (a
+    conditional UPDATE: of two sweeps at once, each marks and raises for its own devices). Per chunk of devices: the
+    chains come from a cache of the organisations above; the alerts, their events, first steps and jobs are four
+    bulk INSERTs. (Bulk rows send no save signals; no rollup counts offline alerts — calls are presses and tests.)
+    Returns how many were raised."""
     now = now or timezone.now()
     due = list(Device.objects.filter(is_active=True, offline_since__isnull=True, offline_after__lt=now)
                .values_list("pk", flat=True))
@@ -936,10 +1132,14 @@ def devices_offline_sweep(*, now: dt.datetime | None = None, chunk: int = 500) -
             ids = due[start:start + chunk]
             Device.objects.filter(pk__in=ids, offline_since__isnull=True, offline_after__lt=now).update(
                 offline_since=now)
-            for device in Device.objects.filter(pk__in=ids, offline_since=now).select_related("org"):
-                _raise(device=device, kind=Alert.Kind.OFFLINE,
-                       key=f"offline:{device.pk}:{device.offline_after.isoformat()}", now=now, cache=cache)
-                raised += 1
+            devices = list(Device.objects.filter(pk__in=ids, offline_since=now).select_related("org", "policy"))
+            keys = {d.pk: f"offline:{d.pk}:{d.offline_after.isoformat()}" for d in devices}
+            seen = set(Alert.objects.filter(key__in=keys.values()).values_list("key", flat=True))
+            alerts = Alert.objects.bulk_create([
+                _new_alert(device=device, kind=Alert.Kind.OFFLINE, key=keys[device.pk], now=now, event=None,
+                           cache=cache) for device in devices if keys[device.pk] not in seen])
+            _first_steps_pending(alerts, now=now)
+            raised += len(alerts)
     return raised
 
 

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -21,14 +22,28 @@ from django.views.decorators.http import require_POST
 
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import xlsx_response
+from xianfeng.core.forms import add_service_errors
+from xianfeng.core.ids import parse_id_number
 from xianfeng.core.scoping import can
 from xianfeng.ledger.services import LedgerError
 from xianfeng.notify.models import Delivery
+from xianfeng.orgs.models import Member, Organisation, OrgKind
 
 from . import figures as fig
 from . import services
-from .forms import ActionForm, AllocateForm, DisbursementForm, PeriodForm, ResolveForm
-from .models import Alert, CareCase, CareFund, Device, DeviceEvent, Disbursement
+from .forms import (
+    ActionForm,
+    AllocateForm,
+    CarersForm,
+    CaseForm,
+    ContactForm,
+    DeviceForm,
+    DisbursementForm,
+    PeriodForm,
+    PolicyForm,
+    ResolveForm,
+)
+from .models import Alert, CareCase, CareFund, Device, DeviceContact, DeviceEvent, Disbursement, EscalationPolicy
 
 CONSOLE_POLL_SECONDS = 2
 HEADER_SERIAL, HEADER_TS, HEADER_NONCE, HEADER_SIG = (
@@ -249,6 +264,7 @@ def case_list(request):
     page = Paginator(qs.order_by("next_visit_due", "id"), 50).get_page(request.GET.get("page"))
     return render(request, "care/case_list.html", {
         "page": page, "today": today, "overdue_only": overdue_only, "q": q,
+        "may_add": Organisation.objects.restrict(request.user, "change").exists(),
         "overdue_count": CareCase.objects.visible_to(request.user).overdue(today).count(),
     })
 
@@ -288,8 +304,59 @@ def case_detail(request, pk: int):
         "case": case, "actions": case.actions.select_related("recorded_by")[:100], "may_care": may_care,
         "action_form": action_form, "disbursement_form": disbursement_form, "disbursements": disbursements,
         "devices": case.devices.all(), "overdue": case.next_visit_due < timezone.localdate(),
-        "carers": case.carers.all(),
+        "carers": case.carers.all(), "carers_form": can(request.user, "change", case.org),
+        "carer_names": " ".join(case.carers.order_by("username").values_list("username", flat=True)),
     })
+
+
+@login_required
+def case_new(request):
+    """Put a member in need under care: found by ID number among the members in the user's scope."""
+    orgs = Organisation.objects.restrict(request.user, "change")
+    if not orgs.exists():
+        raise Http404
+    form = CaseForm(request.POST or None, orgs=orgs)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        member = None
+        try:
+            number = parse_id_number(data["id_number"]).number
+        except ValidationError:
+            form.add_error("id_number", _("Not a valid ID number."))
+        else:
+            member = Member.objects.restrict(request.user, "change").filter(person__id_number=number).first()
+            if member is None:
+                form.add_error("id_number", _("No member with this ID number in your organisations."))
+        if member is not None:
+            try:
+                case = services.case_open(member=member, org=data["org"], reason=data["reason"], by=request.user,
+                                          carers=data["carers"], visit_every_days=data["visit_every_days"],
+                                          next_visit_due=data["next_visit_due"], notes=data["notes"])
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict") and "member" in exc.error_dict:
+                    exc = ValidationError({"id_number" if k == "member" else k: v
+                                           for k, v in exc.message_dict.items()})
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The member is under care."))
+                return redirect("care:case_detail", pk=case.pk)
+    return render(request, "care/case_form.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_POST
+def case_carers(request, pk: int):
+    case = get_object_or_404(CareCase.objects.restrict(request.user, "change"), pk=pk)
+    form = CarersForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_carers_set(case=case, carers=form.cleaned_data["carers"], by=request.user)
+            messages.success(request, _("Saved."))
+        except ValidationError as exc:
+            _errors(request, exc)
+    else:
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+    return redirect("care:case_detail", pk=case.pk)
 
 
 # ----------------------------------------------------------------------------------------------------------- devices
@@ -302,20 +369,148 @@ def device_list(request):
     if state == "offline":
         qs = qs.offline()
     page = Paginator(qs.order_by("serial"), 50).get_page(request.GET.get("page"))
-    return render(request, "care/device_list.html", {"page": page, "state": state or ""})
+    return render(request, "care/device_list.html", {
+        "page": page, "state": state or "", "may_add": Organisation.objects.restrict(request.user, "change").exists()})
+
+
+def _device_context(request, device: Device, **forms) -> dict:
+    may_change = can(request.user, "change", device.org)
+    show_secret = request.GET.get("secret") == "1" and may_change
+    if show_secret:
+        audit_record(by=request.user, action="unmask", obj=device, summary=f"查看设备 {device.serial} 的签名密钥")
+    return {
+        "device": device, "contacts": device.contacts.select_related("user__person"),
+        "alerts": device.alerts.order_by("-raised_at")[:20], "events": device.events.order_by("-received_at")[:20],
+        "show_secret": show_secret, "may_change": may_change,
+        "contact_form": forms.get("contact_form") or (ContactForm() if may_change else None),
+    }
 
 
 @login_required
 def device_detail(request, pk: int):
-    device = get_object_or_404(Device.objects.restrict(request.user, "view").select_related("holder", "org"), pk=pk)
-    show_secret = request.GET.get("secret") == "1" and can(request.user, "change", device.org)
-    if show_secret:
-        audit_record(by=request.user, action="unmask", obj=device, summary=f"查看设备 {device.serial} 的签名密钥")
-    return render(request, "care/device_detail.html", {
-        "device": device, "contacts": device.contacts.select_related("user"),
-        "alerts": device.alerts.order_by("-raised_at")[:20], "events": device.events.order_by("-received_at")[:20],
-        "show_secret": show_secret, "may_change": can(request.user, "change", device.org),
-    })
+    device = get_object_or_404(Device.objects.restrict(request.user, "view").select_related("holder", "org", "policy"),
+                               pk=pk)
+    return render(request, "care/device_detail.html", _device_context(request, device))
+
+
+def _device_form(request, *, data=None, initial=None, editing=False) -> DeviceForm:
+    return DeviceForm(data, initial=initial, editing=editing,
+                      cases=CareCase.objects.restrict(request.user, "change").open().select_related("member__person"),
+                      orgs=Organisation.objects.restrict(request.user, "change").filter(
+                          kind__in=[OrgKind.VILLAGE, OrgKind.COMMUNITY]),
+                      policies=EscalationPolicy.objects.restrict(request.user, "view").select_related("org"))
+
+
+@login_required
+def device_new(request):
+    """Register a device for a member under care (staff over the community)."""
+    if not Organisation.objects.restrict(request.user, "change").exists():
+        raise Http404
+    form = _device_form(request, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            device = services.device_register(
+                serial=data["serial"], model=data["model"], holder=data["case"].member.person, case=data["case"],
+                org=data["org"], address=data["address"], grid=data["grid"],
+                heartbeat_minutes=data["heartbeat_minutes"], policy=data["policy"], by=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The device is registered. Give its signing key to the installer."))
+            return redirect(reverse("care:device_detail", args=[device.pk]) + "?secret=1")
+    return render(request, "care/device_form.html", {"form": form, "device": None},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+def device_edit(request, pk: int):
+    device = get_object_or_404(Device.objects.restrict(request.user, "change").select_related("org"), pk=pk)
+    initial = {"model": device.model, "address": device.address, "grid": device.grid, "policy": device.policy_id,
+               "heartbeat_minutes": device.heartbeat_minutes, "is_active": device.is_active}
+    form = _device_form(request, data=request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_update(device=device, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("care:device_detail", pk=device.pk)
+    return render(request, "care/device_form.html", {"form": form, "device": device},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_POST
+def device_contact(request, pk: int):
+    """Add a responder to the device's chain (levels 1–2), or remove one (`remove` = the contact's id)."""
+    device = get_object_or_404(Device.objects.restrict(request.user, "change").select_related("org"), pk=pk)
+    if request.POST.get("remove"):
+        contact = get_object_or_404(DeviceContact, pk=request.POST["remove"], device=device)
+        services.device_contact_remove(contact=contact, by=request.user)
+        messages.success(request, _("Removed."))
+        return redirect("care:device_detail", pk=device.pk)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.device_contact_add(device=device, user=form.cleaned_data["username"], by=request.user,
+                                        level=form.cleaned_data["level"], relation=form.cleaned_data["relation"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Added."))
+            return redirect("care:device_detail", pk=device.pk)
+    return render(request, "care/device_detail.html", _device_context(request, device, contact_form=form),
+                  status=400)
+
+
+# ---------------------------------------------------------------------------------------------------------- policies
+
+
+@login_required
+def policy_list(request):
+    policies = (EscalationPolicy.objects.restrict(request.user, "view").select_related("org")
+                .order_by("org__path", "-is_default", "name"))
+    return render(request, "care/policy_list.html", {
+        "policies": policies, "may_add": Organisation.objects.restrict(request.user, "change").exists()})
+
+
+def _policy_orgs(request):
+    return Organisation.objects.restrict(request.user, "change").filter(
+        kind__in=[OrgKind.COUNTY, OrgKind.TOWN, OrgKind.STREET, OrgKind.VILLAGE, OrgKind.COMMUNITY])
+
+
+@login_required
+def policy_new(request):
+    if not Organisation.objects.restrict(request.user, "change").exists():
+        raise Http404
+    form = PolicyForm(request.POST or None, orgs=_policy_orgs(request), initial={"channels": ["in_app", "sms"]})
+    return _policy_save(request, form, None)
+
+
+@login_required
+def policy_edit(request, pk: int):
+    policy = get_object_or_404(EscalationPolicy.objects.restrict(request.user, "change").select_related("org"), pk=pk)
+    initial = {"name": policy.name, "ack_timeout_seconds": policy.ack_timeout_seconds,
+               "repeat_seconds": policy.repeat_seconds, "channels": policy.channels, "is_default": policy.is_default}
+    form = PolicyForm(request.POST or None, initial=initial, editing=True)
+    return _policy_save(request, form, policy)
+
+
+def _policy_save(request, form: PolicyForm, policy: EscalationPolicy | None):
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        org = data.pop("org", None) or policy.org
+        try:
+            services.policy_save(org=org, policy=policy, by=request.user, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved. Alerts raised from now on follow it."))
+            return redirect("care:policy_list")
+    return render(request, "care/policy_form.html", {"form": form, "policy": policy},
+                  status=400 if form.is_bound else 200)
 
 
 # ----------------------------------------------------------------------------------------------------------- figures

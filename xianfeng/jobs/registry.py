@@ -9,6 +9,12 @@
     @daily(at="02:00")                           # once a day at 02:00 local time (settings.TIME_ZONE)
     def nightly_check(): ...
 
+    @job("care.alert_step", stale_after=10)      # a short job: handed back 10 s after its worker stops beating
+
+`stale_after` is the job's own threshold for the sweeper (seconds without a heartbeat before a running job is
+handed back); without it the worker's (settings.JOBS_STALE_AFTER_SECONDS) applies. Short, urgent jobs take a short
+one so a dead worker costs seconds; long jobs keep the long default (their heartbeat thread keeps them alive anyway).
+
 A job function takes JSON-serialisable keyword arguments and must be safe to run twice: after a crash the sweeper
 hands an unfinished job to another worker.
 """
@@ -36,6 +42,7 @@ class JobSpec:
     backoff: float | None = None  # seconds before the first retry, doubling each time; None: settings
     every: int | None = None  # periodic: seconds between runs
     at: dt.time | None = None  # daily: local wall-clock time
+    stale_after: float | None = None  # seconds without a heartbeat before the sweeper hands it back; None: worker's
 
     @property
     def is_periodic(self) -> bool:
@@ -77,39 +84,54 @@ def _register(spec: JobSpec) -> None:
     REGISTRY[spec.name] = spec
 
 
-def job(name: str | None = None, *, max_attempts: int | None = None, backoff: float | None = None):
+def _stale(stale_after: float | None) -> float | None:
+    if stale_after is None:
+        return None
+    if not float(stale_after) >= 1:
+        raise ValueError("stale_after must be at least 1 second")
+    return float(stale_after)
+
+
+def job(name: str | None = None, *, max_attempts: int | None = None, backoff: float | None = None,
+        stale_after: float | None = None):
     """Register a one-off job (scheduled by services with job_schedule). The name defaults to '<app>.<function>'."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        _register(JobSpec(name=name or _default_name(func), func=func, max_attempts=max_attempts, backoff=backoff))
-        return func
-
-    return decorate
-
-
-def periodic(every: int, *, name: str | None = None, max_attempts: int | None = None, backoff: float | None = None):
-    """Register a job that runs every `every` seconds (measured from the end of its previous run's schedule)."""
-    if int(every) < 1:
-        raise ValueError("every must be at least 1 second")
+    stale = _stale(stale_after)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         _register(JobSpec(name=name or _default_name(func), func=func, max_attempts=max_attempts, backoff=backoff,
-                          every=int(every)))
+                          stale_after=stale))
         return func
 
     return decorate
 
 
-def daily(at: str, *, name: str | None = None, max_attempts: int | None = None, backoff: float | None = None):
+def periodic(every: int, *, name: str | None = None, max_attempts: int | None = None, backoff: float | None = None,
+             stale_after: float | None = None):
+    """Register a job that runs every `every` seconds (measured from the end of its previous run's schedule)."""
+    if int(every) < 1:
+        raise ValueError("every must be at least 1 second")
+    stale = _stale(stale_after)
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        _register(JobSpec(name=name or _default_name(func), func=func, max_attempts=max_attempts, backoff=backoff,
+                          every=int(every), stale_after=stale))
+        return func
+
+    return decorate
+
+
+def daily(at: str, *, name: str | None = None, max_attempts: int | None = None, backoff: float | None = None,
+          stale_after: float | None = None):
     """Register a job that runs once a day at `at` ("HH:MM", local time)."""
     m = _TIME_RE.match(at)
     if not m:
         raise ValueError(f"daily(at=...) needs HH:MM, got {at!r}")
     when = dt.time(int(m[1]), int(m[2]))
+    stale = _stale(stale_after)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         _register(JobSpec(name=name or _default_name(func), func=func, max_attempts=max_attempts, backoff=backoff,
-                          at=when))
+                          at=when, stale_after=stale))
         return func
 
     return decorate
@@ -121,3 +143,18 @@ def get(name: str) -> JobSpec | None:
 
 def periodic_specs() -> list[JobSpec]:
     return [spec for spec in REGISTRY.values() if spec.is_periodic]
+
+
+def stale_thresholds() -> dict[float, list[str]]:
+    """{seconds: [job names]} for the jobs that declared their own `stale_after`."""
+    groups: dict[float, list[str]] = {}
+    for spec in REGISTRY.values():
+        if spec.stale_after is not None:
+            groups.setdefault(spec.stale_after, []).append(spec.name)
+    return groups
+
+
+def stale_after_for(name: str, default: float) -> float:
+    """The sweeper's threshold for job `name`: its own, else `default` (the worker's)."""
+    spec = REGISTRY.get(name)
+    return spec.stale_after if spec is not None and spec.stale_after is not None else default

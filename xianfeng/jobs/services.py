@@ -91,6 +91,30 @@ def job_schedule(
     return job
 
 
+def jobs_schedule_new(items: list[tuple[str, dict[str, Any], dt.datetime, str]]) -> int:
+    """Queue several keyed one-off jobs in one INSERT: (name, args, due_at, key) each. For the hot paths that
+    schedule jobs for rows they have just created (so the keys are new); a key that exists already is left as it
+    is, as job_schedule would. Call inside the caller's transaction. Raises ValidationError like job_schedule.
+    Returns how many were asked for."""
+    rows = []
+    default_attempts = int(_setting("JOBS_MAX_ATTEMPTS", 5))
+    default_backoff = float(_setting("JOBS_BACKOFF_SECONDS", 30))
+    for name, args, due_at, key in items:
+        spec = registry.get(name)
+        if spec is None:
+            raise ValidationError({"name": [f"没有名为 {name} 的后台任务"]})
+        if timezone.is_naive(due_at):
+            raise ValidationError({"due_at": ["计划时间须带时区"]})
+        if not key or len(key) > 200:
+            raise ValidationError({"key": ["幂等键须为1到200个字符"]})
+        rows.append(Job(name=name, args=args, key=key, periodic=False, due_at=due_at,
+                        max_attempts=max(1, spec.max_attempts or default_attempts),
+                        backoff_seconds=float(spec.backoff if spec.backoff is not None else default_backoff)))
+    if rows:
+        Job.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 @transaction.atomic
 def job_cancel(*, job: Job | None = None, key: str | None = None) -> bool:
     """Cancel a job that has not started yet (by row or by key). Returns whether it was cancelled."""
@@ -259,15 +283,24 @@ def job_fail(*, job: Job, worker_id: str, error: str, now: dt.datetime | None = 
 
 @transaction.atomic
 def jobs_sweep(*, stale_after: float, now: dt.datetime | None = None) -> tuple[int, int]:
-    """Hand back jobs whose worker stopped beating for `stale_after` seconds: due again now, or parked if that was
-    their last attempt. Returns (requeued, parked)."""
+    """Hand back jobs whose worker stopped beating: due again now, or parked if that was their last attempt.
+
+    A job that declared its own threshold (`@job(..., stale_after=10)`) is handed back after that many seconds
+    without a heartbeat; every other job after `stale_after` (the worker's). One pass per distinct threshold.
+    Returns (requeued, parked)."""
     now = now or timezone.now()
-    stale = Job.objects.stale(now - dt.timedelta(seconds=stale_after))
-    parked = stale.filter(periodic=False, attempts__gte=F("max_attempts")).update(
-        status=Job.Status.PARKED, finished_at=now, last_error=SWEPT_ERROR)
-    requeued = stale.filter(periodic=True).update(status=Job.Status.PENDING, due_at=now, attempts=0,
-                                                  last_error=SWEPT_ERROR)
-    requeued += stale.filter(periodic=False).update(status=Job.Status.PENDING, due_at=now, last_error=SWEPT_ERROR)
+    custom = registry.stale_thresholds()
+    passes = [(stale_after, Job.objects.exclude(name__in=[n for names in custom.values() for n in names]))]
+    passes += [(seconds, Job.objects.filter(name__in=names)) for seconds, names in sorted(custom.items())]
+    requeued = parked = 0
+    for seconds, jobs in passes:
+        stale = jobs.stale(now - dt.timedelta(seconds=seconds))
+        parked += stale.filter(periodic=False, attempts__gte=F("max_attempts")).update(
+            status=Job.Status.PARKED, finished_at=now, last_error=SWEPT_ERROR)
+        requeued += stale.filter(periodic=True).update(status=Job.Status.PENDING, due_at=now, attempts=0,
+                                                       last_error=SWEPT_ERROR)
+        requeued += stale.filter(periodic=False).update(status=Job.Status.PENDING, due_at=now,
+                                                        last_error=SWEPT_ERROR)
     return requeued, parked
 
 

@@ -87,7 +87,9 @@ class Worker:
         self.stale_after = float(stale_after if stale_after is not None
                                  else getattr(settings, "JOBS_STALE_AFTER_SECONDS", 60))
         self.heartbeat_every = max(0.2, self.stale_after / 4)
-        self.sweep_every = max(0.5, self.stale_after / 2)
+        # Sweep often enough for the shortest threshold any job declared (@job(..., stale_after=…)).
+        shortest = min([self.stale_after, *registry.stale_thresholds()])
+        self.sweep_every = max(0.5, shortest / 2)
         self.max_jobs = max_jobs
         self.exit_when_idle = exit_when_idle
         self.sync_periodic = sync_periodic
@@ -148,7 +150,8 @@ class Worker:
             # that only the newer code knows, and a newer worker will take it on a later try.
             self._record_failure(job, f"没有名为 {job.name} 的后台任务（代码中已删除或未加载）")
             return False
-        beat = _Heartbeat(job.pk, self.worker_id, self.heartbeat_every) if self.heartbeat_thread else None
+        every = max(0.2, min(self.heartbeat_every, registry.stale_after_for(job.name, self.stale_after) / 4))
+        beat = _Heartbeat(job.pk, self.worker_id, every) if self.heartbeat_thread else None
         if beat is not None:
             beat.start()
         error = None

@@ -45,6 +45,45 @@ def test_a_signed_press_raises_an_alert_with_the_chain_copied(care, django_captu
     assert Notification.objects.get(recipient=care.volunteer).deliveries.filter(channel="sms").exists()
 
 
+def test_a_press_is_recorded_with_its_first_call_in_a_few_statements(care, django_assert_max_num_queries):
+    press(care.device, "warm-up")
+    # device, chain, policy, the first level's people; nonce, event, alert, notifications, deliveries, attempts,
+    # events, steps, jobs, heartbeat; two savepoints — whatever the number of people in the level
+    with django_assert_max_num_queries(20):
+        result = press(care.device, "counted", now=T0 + secs(1))
+    assert result.status == 201 and paged(result.alert, 1) == ["family", "volunteer"]
+
+
+def test_when_the_first_call_fails_in_the_transaction_the_alert_is_kept_and_the_worker_calls(care, monkeypatch):
+    from xianfeng.care import paging
+
+    def broken(**kwargs):
+        raise RuntimeError("the paging code broke")
+
+    monkeypatch.setattr(paging, "page", broken)
+    result = press(care.device)
+    assert result.status == 201
+    alert = Alert.objects.get()
+    step = alert.steps.get()
+    assert (step.seq, step.status, alert.calls) == (1, AlertStep.Status.PENDING, 0)
+    assert paged(alert) == []
+    assert Job.objects.get(key=f"care.alert_step:{step.pk}").status == Job.Status.PENDING
+    monkeypatch.undo()
+    from xianfeng.jobs.worker import Worker
+
+    Worker(exit_when_idle=True, sync_periodic=False, heartbeat_thread=False).run()  # the worker makes the call
+    assert paged(alert, 1) == ["family", "volunteer"]
+    assert alert.steps.get(seq=1).ran_by == "worker"
+
+
+def test_with_the_inline_call_off_the_worker_makes_the_first_call(care, settings):
+    settings.CARE_INLINE_FIRST_STEP = False
+    alert = press(care.device).alert
+    assert paged(alert) == [] and alert.steps.get().status == AlertStep.Status.PENDING
+    assert services.steps_run_due(now=T0) == 1
+    assert paged(alert, 1) == ["family", "volunteer"]
+
+
 def test_a_policy_change_does_not_touch_a_raised_alert(care):
     alert = press(care.device).alert
     services.policy_save(org=care.world.hebin, name="改", by=care.world.hebin_secretary, ack_timeout_seconds=30,
@@ -123,7 +162,7 @@ def test_any_accepted_message_is_a_heartbeat_and_low_battery_tells_level_one(car
 
 def test_escalation_follows_the_clock_level_by_level_then_repeats_the_last(care):
     alert = press(care.device).alert
-    assert services.steps_run_due(now=T0) == 1
+    assert services.steps_run_due(now=T0) == 0  # the first call was made in the press's own transaction
     assert paged(alert, 1) == ["family", "volunteer"]
     assert services.steps_run_due(now=T0 + secs(59)) == 0  # not yet
     assert services.steps_run_due(now=T0 + secs(60)) == 1
@@ -144,10 +183,10 @@ def test_escalation_follows_the_clock_level_by_level_then_repeats_the_last(care)
 
 def test_a_late_worker_measures_the_next_wait_from_the_actual_call(care):
     alert = press(care.device).alert
-    services.steps_run_due(now=T0 + secs(3))
-    step = alert.steps.get(seq=1)
+    services.steps_run_due(now=T0 + secs(63))
+    step = alert.steps.get(seq=2)
     assert step.lag_seconds == 3
-    assert alert.steps.get(seq=2).due_at == T0 + secs(63)
+    assert alert.steps.get(seq=3).due_at == T0 + secs(123)
 
 
 def test_empty_levels_are_skipped(care):
@@ -206,7 +245,8 @@ def test_arrival_and_resolution_follow_acknowledgement(care):
     services.alert_resolve(alert=alert, by=care.volunteer, outcome="hospital", notes="送县人民医院", now=T0 + secs(900))
     alert.refresh_from_db()
     assert (alert.status, alert.outcome, alert.arrive_seconds) == (Alert.Status.RESOLVED, "hospital", 600)
-    assert list(alert.events.values_list("kind", flat=True)) == ["raised", "acknowledged", "arrived", "resolved"]
+    assert list(alert.events.values_list("kind", flat=True)) == ["raised", "called", "acknowledged", "arrived",
+                                                                 "resolved"]
 
 
 def test_someone_outside_the_chain_cannot_acknowledge(care):
@@ -247,11 +287,11 @@ def test_a_missing_heartbeat_raises_one_offline_alert_to_the_duty_officer_and_a_
 
 def test_rescue_runs_a_step_whose_job_was_lost(care):
     alert = press(care.device).alert
-    step = alert.steps.get(seq=1)
+    step = alert.steps.get(seq=2)
     Job.objects.filter(key=f"care.alert_step:{step.pk}").update(status=Job.Status.PARKED)
-    assert services.steps_rescue(now=T0 + secs(10)) == 0  # not late enough yet
-    assert services.steps_rescue(now=T0 + secs(31)) == 1
-    assert paged(alert, 1) == ["family", "volunteer"]
+    assert services.steps_rescue(now=T0 + secs(70)) == 0  # not late enough yet
+    assert services.steps_rescue(now=T0 + secs(91)) == 1
+    assert paged(alert, 2) == ["grid_worker"]
 
 
 def test_with_nobody_in_the_chain_the_county_administrators_are_called(care):
@@ -263,3 +303,19 @@ def test_with_nobody_in_the_chain_the_county_administrators_are_called(care):
     assert alert.chain[-1]["users"] == [care.world.county_admin.pk]
     services.steps_run_due(now=T0)
     assert paged(alert) == ["county_admin"]
+
+
+def test_a_step_claimed_by_a_dead_worker_is_handed_back_well_within_the_60_second_target(care):
+    from xianfeng.jobs import registry
+    from xianfeng.jobs.services import job_claim, jobs_sweep
+
+    assert registry.stale_after_for(services.STEP_JOB, 60) <= 15
+    alert = press(care.device).alert
+    step = alert.steps.get(seq=2)
+    Job.objects.exclude(key=f"care.alert_step:{step.pk}").update(status=Job.Status.DONE)  # (the text messages)
+    claimed = job_claim(worker_id="doomed", now=step.due_at)  # then the worker dies: no heartbeat, no outcome
+    assert claimed.key == f"care.alert_step:{step.pk}"
+    assert jobs_sweep(stale_after=60, now=step.due_at + secs(9)) == (0, 0)
+    assert jobs_sweep(stale_after=60, now=step.due_at + secs(11)) == (1, 0)
+    services.steps_run_due(now=step.due_at + secs(12))
+    assert paged(alert, 2) == ["grid_worker"]

@@ -166,9 +166,7 @@ def test_one_open_case_per_member(care):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_disbursements_never_overdraw_the_fund(postgres_only, care):
-    import threading
-
-    from django.db import connections
+    from xianfeng.core.testing import race
 
     fund_money(care)  # the 河滨 fund holds 10,000 yuan
     w = care.world
@@ -177,25 +175,38 @@ def test_concurrent_disbursements_never_overdraw_the_fund(postgres_only, care):
         d = services.disbursement_request(fund=care.hebin_fund, case=care.case, amount=3_000_00, reason=f"帮扶{i}",
                                           by=care.volunteer)
         requests.append(services.disbursement_review(disbursement=d, by=w.hebin_secretary, approve=True))
-    barrier = threading.Barrier(len(requests))
-    outcomes: list[str] = []
-
-    def decide(d):
-        try:
-            barrier.wait()
-            services.disbursement_decide(disbursement=d, by=w.hebin_secretary, approve=True)
-            outcomes.append("paid")
-        except FloorCrossed:
-            outcomes.append("short")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=decide, args=(d,)) for d in requests]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(outcomes) == ["paid"] * 3 + ["short"] * 3
+    outcomes = race(len(requests), lambda i: services.disbursement_decide(disbursement=requests[i],
+                                                                          by=w.hebin_secretary, approve=True))
+    paid = [o for o in outcomes if isinstance(o, Disbursement)]
+    short = [o for o in outcomes if isinstance(o, FloorCrossed)]
+    assert (len(paid), len(short)) == (3, 3), outcomes
     assert account_balance(care.hebin_fund.account) == 1_000_00
     assert Disbursement.objects.filter(status=Disbursement.Status.PAID).count() == 3
     assert connection.vendor == "postgresql" and ledger_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_allocations_never_take_a_parent_fund_below_zero(postgres_only, care):
+    from xianfeng.core.testing import race
+
+    services.fund_contribute(fund=care.county_fund, amount=1_000_00, memo="设立", key="race", by=care.world.county_admin)
+    outcomes = race(5, lambda i: services.fund_allocate(source=care.county_fund, target=care.wuyuan_fund,
+                                                        amount=300_00, memo="下拨", key=f"race-{i}",
+                                                        by=care.world.county_admin))
+    assert sum(isinstance(o, FloorCrossed) for o in outcomes) == 2, outcomes
+    assert account_balance(care.county_fund.account) == 100_00
+    assert account_balance(care.wuyuan_fund.account) == 900_00
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_press_by_http_and_mqtt_at_once_raises_one_alert(postgres_only, care):
+    from xianfeng.care.models import Alert, DeviceEvent
+    from xianfeng.core.testing import race
+
+    envelopes = [services.signed_envelope(care.device, {"event_id": "both-ways", "type": "press"}) for _ in range(4)]
+    outcomes = race(4, lambda i: services.ingest(serial=care.device.serial, body=envelopes[i]["body"].encode(),
+                                                 timestamp=envelopes[i]["ts"], nonce=envelopes[i]["nonce"],
+                                                 signature=envelopes[i]["sig"], source=("http", "mqtt")[i % 2]))
+    assert sorted(o.status for o in outcomes) == [200, 200, 200, 201], outcomes
+    assert Alert.objects.count() == 1 and {o.alert.pk for o in outcomes} == {Alert.objects.get().pk}
+    assert DeviceEvent.objects.filter(outcome="duplicate").count() == 3

@@ -53,3 +53,15 @@ def stop_self() -> None:
     CALLS.append(("stop_self", {}))
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(0.05)
+
+
+@job("tests.quick", stale_after=5)
+def quick() -> None:
+    """A short, urgent job: handed back 5 s after its worker stops beating."""
+    CALLS.append(("quick", {}))
+
+
+@job("tests.long", stale_after=3600)
+def long() -> None:
+    """A long job: its worker may go quiet for an hour before the sweeper takes it back."""
+    CALLS.append(("long", {}))

@@ -244,3 +244,53 @@ def test_cancel_needs_a_job_or_a_key_and_keys_are_bounded():
         job_cancel()
     with pytest.raises(ValidationError):
         job_schedule(name="tests.record", key="k" * 201)
+
+
+def test_a_job_with_its_own_short_threshold_is_handed_back_within_seconds_while_long_jobs_keep_theirs():
+    start = timezone.now()
+    quick, long, default = (job_schedule(name=n, due_at=start) for n in ("tests.quick", "tests.long", "tests.record"))
+    for _ in range(3):
+        job_claim(worker_id=W, now=start)
+    assert jobs_sweep(stale_after=60, now=start + dt.timedelta(seconds=4)) == (0, 0)
+    assert jobs_sweep(stale_after=60, now=start + dt.timedelta(seconds=6)) == (1, 0)  # the quick one only
+    statuses = {j.name: j.status for j in Job.objects.all()}
+    assert statuses == {"tests.quick": "pending", "tests.long": "running", "tests.record": "running"}
+    assert jobs_sweep(stale_after=60, now=start + dt.timedelta(seconds=61)) == (1, 0)  # the worker's threshold
+    default.refresh_from_db()
+    long.refresh_from_db()
+    assert default.status == Job.Status.PENDING and long.status == Job.Status.RUNNING
+    assert jobs_sweep(stale_after=60, now=start + dt.timedelta(seconds=3599)) == (0, 0)
+    assert jobs_sweep(stale_after=60, now=start + dt.timedelta(seconds=3601)) == (1, 0)
+    quick.refresh_from_db()
+    assert quick.last_error == SWEPT_ERROR
+
+
+def test_the_worker_sweeps_and_beats_often_enough_for_the_shortest_threshold():
+    from xianfeng.jobs.worker import Worker
+
+    worker = Worker(stale_after=60, sync_periodic=False)
+    assert worker.sweep_every <= 2.5  # tests.quick declares 5 s
+    assert registry.stale_after_for("tests.quick", 60) == 5 and registry.stale_after_for("tests.record", 60) == 60
+    assert registry.stale_after_for("no.such.job", 60) == 60
+
+
+def test_registry_refuses_a_threshold_under_a_second():
+    with pytest.raises(ValueError):
+        registry.job("tests.bad_stale", stale_after=0)
+
+
+def test_schedule_new_inserts_many_in_one_statement_and_leaves_an_existing_key_alone(django_assert_num_queries):
+    from xianfeng.jobs.services import jobs_schedule_new
+
+    now = timezone.now()
+    first = job_schedule(name="tests.record", key="bulk:1", args={"n": 0})
+    with django_assert_num_queries(1):
+        jobs_schedule_new([("tests.record", {"n": 1}, now, "bulk:1"), ("tests.record", {"n": 2}, now, "bulk:2"),
+                           ("tests.boom", {}, now, "bulk:3")])
+    assert sorted(Job.objects.values_list("key", "args")) == [("bulk:1", {"n": 0}), ("bulk:2", {"n": 2}),
+                                                             ("bulk:3", {})]
+    first.refresh_from_db()
+    assert Job.objects.get(key="bulk:3").max_attempts == 3  # tests.boom's own
+    with pytest.raises(ValidationError):
+        jobs_schedule_new([("no.such.job", {}, now, "bulk:4")])
+    assert not Job.objects.filter(key="bulk:4").exists()

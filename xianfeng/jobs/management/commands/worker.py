@@ -36,8 +36,10 @@ class Command(BaseCommand):
                         exit_when_idle=exit_when_idle, sync_periodic=not no_periodic)
         previous = {sig: signal.signal(sig, worker.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         n_periodic = len(registry.periodic_specs())
+        own = "".join(f", {', '.join(sorted(names))} {seconds:g} s"
+                      for seconds, names in sorted(registry.stale_thresholds().items()))
         self.stdout.write(f"worker {worker.worker_id} started: {len(registry.REGISTRY)} job kinds "
-                          f"({n_periodic} periodic), poll {worker.poll:g} s, stale after {worker.stale_after:g} s")
+                          f"({n_periodic} periodic), poll {worker.poll:g} s, stale after {worker.stale_after:g} s{own}")
         self.stdout.flush()
         started = time.monotonic()
         try:
