@@ -38,11 +38,11 @@ from xianfeng.core.scoping import can
 from xianfeng.jobs.services import job_cancel, jobs_schedule_new
 from xianfeng.ledger import services as ledger
 from xianfeng.ledger.models import OwnerType, Unit
+from xianfeng.notify import bulk as notify_bulk_rows
 from xianfeng.notify.models import Channel
 from xianfeng.notify.services import notify
 from xianfeng.orgs.models import Member, Organisation, OrgKind, Role
 
-from . import paging
 from .conf import alert_channels, conf
 from .models import (
     Alert,
@@ -726,15 +726,15 @@ class _Call:
 
 
 def _call_level(alert: Alert, *, seq: int, level: int, now: dt.datetime,
-                people: list[paging.Recipient] | None = None) -> _Call:
+                people: list[notify_bulk_rows.Recipient] | None = None) -> _Call:
     """Page `level` of `alert`'s chain as step `seq` (inside the caller's transaction; one query for the people,
     three INSERTs for their notifications) and work out the next step: the next level with anyone in it after
     `ack_timeout_seconds`, or this level again after `repeat_seconds`."""
     if people is None:
-        people = paging.recipients(_level_users(alert.chain, level), ALERT_KIND, alert.channels)
+        people = notify_bulk_rows.recipients(_level_users(alert.chain, level), ALERT_KIND, alert.channels)
     subject, body = _alert_text(alert)
     links = {p.pk: reverse("care:ack", args=[ack_token(alert, p.pk)]) for p in people}
-    jobs = paging.page(people=people, kind=ALERT_KIND, subject=subject, body=body, links=links,
+    jobs = notify_bulk_rows.notify_bulk(people=people, kind=ALERT_KIND, subject=subject, body=body, links=links,
                        key=f"care.alert:{alert.pk}:step:{seq}", default_channels=alert.channels, now=now)
     names = "、".join(p.name for p in people) or "无人"
     event = AlertEvent(alert=alert, at=now, kind=AlertEvent.Kind.CALLED if people else AlertEvent.Kind.SKIPPED,
@@ -752,7 +752,7 @@ def _step_job(step: AlertStep) -> tuple[str, dict[str, Any], dt.datetime, str]:
     return STEP_JOB, {"step_id": step.pk}, step.due_at, f"{STEP_JOB}:{step.pk}"
 
 
-def _first_call(alert: Alert, *, now: dt.datetime, people: list[paging.Recipient] | None = None) -> None:
+def _first_call(alert: Alert, *, now: dt.datetime, people: list[notify_bulk_rows.Recipient] | None = None) -> None:
     """Call the first level now, in the raising transaction (the alert row exists, with calls = 1): the raised and
     called events, step 1 done and step 2 pending, the notifications, and the jobs (step 2, the deliveries)."""
     level = alert.current_level
@@ -781,13 +781,13 @@ def _first_level(chain: list[dict]) -> int:
     return _next_level(chain, 0) or chain[0]["level"]
 
 
-def first_level_people(alert: Alert) -> list[paging.Recipient]:
+def first_level_people(alert: Alert) -> list[notify_bulk_rows.Recipient]:
     """The people the first call of a new alert pages (read before the raising transaction, to keep it short)."""
-    return paging.recipients(_level_users(alert.chain, _first_level(alert.chain)), ALERT_KIND, alert.channels)
+    return notify_bulk_rows.recipients(_level_users(alert.chain, _first_level(alert.chain)), ALERT_KIND, alert.channels)
 
 
 def _insert_alert(alert: Alert, *, now: dt.datetime, inline: bool,
-                  people: list[paging.Recipient] | None = None) -> Alert:
+                  people: list[notify_bulk_rows.Recipient] | None = None) -> Alert:
     """Save a new alert and make or schedule its first call (inside the caller's transaction). With `inline`, the
     first call is written in this transaction, so it is recorded exactly when the alert is; if it fails, the
     savepoint is undone and the first step is left pending with its job — the worker makes the call. Raises

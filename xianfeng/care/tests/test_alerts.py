@@ -55,12 +55,12 @@ def test_a_press_is_recorded_with_its_first_call_in_a_few_statements(care, djang
 
 
 def test_when_the_first_call_fails_in_the_transaction_the_alert_is_kept_and_the_worker_calls(care, monkeypatch):
-    from xianfeng.care import paging
+    from xianfeng.notify import bulk
 
     def broken(**kwargs):
         raise RuntimeError("the paging code broke")
 
-    monkeypatch.setattr(paging, "page", broken)
+    monkeypatch.setattr(bulk, "notify_bulk", broken)
     result = press(care.device)
     assert result.status == 201
     alert = Alert.objects.get()

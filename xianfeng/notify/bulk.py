@@ -1,15 +1,14 @@
-"""Paging one level of a responder chain: the rows `notify.notify` writes, for all of the level's people at once.
+"""Notifying many people in a few statements: the rows `notify()` writes, for a whole list of recipients at once.
 
-An alert's call must be recorded in a handful of statements whatever the number of people called, so instead of
-one `notify()` per person (about ten statements each) this reads the people, their choice of channels for
-`care.alert` and their addresses in one query, and writes the inbox rows, the deliveries, the in-app attempts and
-the delivery jobs with one INSERT each. The rows are the same as `notify()`'s — the same channels rule (the user's
-choice for the kind, else the alert's channels), the same keys, the same `notify.deliver` jobs — and
-`tests/test_paging.py` holds the two side by side so they cannot drift apart.
+Where a notice must be recorded in a handful of statements whatever the number of people (a one-key alert paging a
+level of its responder chain), one `notify()` per person (about ten statements each) is too slow. `recipients()`
+reads the people, their choice of channels for the kind and their addresses in one query; `notify_bulk()` writes the
+inbox rows, the deliveries, the in-app attempts with one INSERT each and returns the delivery jobs. The rows are the
+same as `notify()`'s — the same channels rule (the user's choice for the kind, else the caller's channels), the
+same keys, the same `notify.deliver` jobs — and `tests/test_bulk.py` holds the two side by side.
 
-Dedup: the key (`care.alert:<id>:step:<seq>`) is unique per recipient. The caller holds the step's row lock and
-moves it from pending to done in the same transaction, so a step is paged by one transaction only; a step that was
-paged is never pending again.
+Dedup is the caller's: `notify()` looks the key up first, `notify_bulk()` does not (the care module holds the alert
+step's row lock and moves it from pending to done in the same transaction, so a step is paged once).
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import FilteredRelation, Q
 
-from xianfeng.notify.models import Channel, Delivery, DeliveryAttempt, Notification, WebhookEndpoint
-from xianfeng.notify.services import DELIVER_JOB
+from .models import Channel, Delivery, DeliveryAttempt, Notification, WebhookEndpoint
+from .services import DELIVER_JOB
 
 NO_ADDRESS = "没有可用的地址"  # notify's wording for a channel without an address
 
@@ -80,7 +79,7 @@ def recipients(user_ids: list[int], kind: str, default_channels: list[str]) -> l
     return people
 
 
-def page(*, people: list[Recipient], kind: str, subject: str, body: str, links: dict[int, str], key: str,
+def notify_bulk(*, people: list[Recipient], kind: str, subject: str, body: str, links: dict[int, str], key: str,
          default_channels: list[str], now: dt.datetime) -> list[tuple[str, dict[str, Any], dt.datetime, str]]:
     """Write the notifications for `people` (call inside the caller's transaction): three INSERTs. Returns the
     `notify.deliver` jobs to schedule (for jobs_schedule_new, so the caller can add its own to the same INSERT)."""

@@ -1,11 +1,11 @@
-"""Paging a level writes exactly the rows notify.notify writes for each person — held side by side here."""
+"""notify_bulk writes exactly the rows notify() writes for each person — held side by side here."""
 
 from django.utils import timezone
 
-from xianfeng.care import paging
 from xianfeng.core.testing import make_person, make_user
 from xianfeng.jobs.models import Job
 from xianfeng.jobs.services import jobs_schedule_new
+from xianfeng.notify import bulk
 from xianfeng.notify.models import Delivery, Notification, WebhookEndpoint
 from xianfeng.notify.services import notify, preference_set
 
@@ -42,9 +42,9 @@ def test_paging_writes_what_notify_writes(world, django_assert_max_num_queries):
         notify(to=user, kind=KIND, subject="呼叫", body="正文", link=f"/care/ack/{user.pk}/", key="by-notify",
                default_channels=CHANNELS)
     with django_assert_max_num_queries(2):  # people, channels and addresses; webhooks (one of them has some)
-        found = paging.recipients([u.pk for u in users], KIND, CHANNELS)
+        found = bulk.recipients([u.pk for u in users], KIND, CHANNELS)
     with django_assert_max_num_queries(4):  # notifications, deliveries, attempts, jobs
-        jobs = paging.page(people=found, kind=KIND, subject="呼叫", body="正文",
+        jobs = bulk.notify_bulk(people=found, kind=KIND, subject="呼叫", body="正文",
                            links={u.pk: f"/care/ack/{u.pk}/" for u in users}, key="by-paging",
                            default_channels=CHANNELS, now=timezone.now())
         jobs_schedule_new(jobs)
@@ -57,7 +57,7 @@ def test_inactive_people_are_not_paged(world):
     users = people(world)
     users[0].is_active = False
     users[0].save()
-    assert [p.pk for p in paging.recipients([u.pk for u in users], KIND, CHANNELS)] == [u.pk for u in users[1:]]
-    assert paging.recipients([], KIND, CHANNELS) == []
-    assert paging.page(people=[], kind=KIND, subject="x", body="", links={}, key="k", default_channels=CHANNELS,
+    assert [p.pk for p in bulk.recipients([u.pk for u in users], KIND, CHANNELS)] == [u.pk for u in users[1:]]
+    assert bulk.recipients([], KIND, CHANNELS) == []
+    assert bulk.notify_bulk(people=[], kind=KIND, subject="x", body="", links={}, key="k", default_channels=CHANNELS,
                        now=timezone.now()) == []
