@@ -3,20 +3,9 @@ UPDATEs, confirmations award points, each write is audited), so nothing here can
 
 from django.contrib import admin
 
+from xianfeng.core.admin import ReadOnlyAdmin
+
 from .models import Claim, Demand, DemandCategory, Pairing, ServiceRecord
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shows a model whose writes belong to services (also used by the points admin)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ClaimInline(admin.TabularInline):

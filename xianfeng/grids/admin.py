@@ -3,19 +3,10 @@ change validated and audited); everything else is shown read-only, since its wri
 
 from django.contrib import admin
 
+from xianfeng.core.admin import ReadOnlyAdmin
+
 from . import services
 from .models import Case, CaseCategory, CaseEvent, Grid, GridTeam, Household, Open311Client, Visit, WorkCalendarDay
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CaseCategory)

@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from xianfeng.core.admin import ReadOnlyAdmin
+
 from .models import Account, Entry, Transaction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger is written only by its services; the admin shows it."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Account)

@@ -3,7 +3,7 @@ only by points.services (ledger postings, caps, conditional stock updates, audit
 
 from django.contrib import admin
 
-from xianfeng.demands.admin import ReadOnlyAdmin
+from xianfeng.core.admin import ReadOnlyAdmin
 
 from .models import Award, CardSetting, PointsRule, Redemption, Reward
 
