@@ -19,7 +19,7 @@ from xianfeng.orgs.models import Member, Organisation, Person
 
 from . import services
 from .filters import ActivityFilter, AttendanceFilter
-from .models import Activity, Attendance, Registration, Team
+from .models import Activity, Attendance, Audience, Registration, Team
 
 NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope for this action (the same answer)")
 BAD_INPUT = OpenApiResponse(description="bad input: {field: [reasons]}; nothing was written")
@@ -39,6 +39,20 @@ class ActivitySerializer(StrictFieldsMixin, serializers.ModelSerializer):
                   "capacity", "audience", "lecturer", "topic", "materials", "description", "status",
                   "registered_count"]
         read_only_fields = ["status", "registered_count"]
+
+
+class ActivityUpdateInput(StrictInputSerializer):
+    title = serializers.CharField(max_length=200, required=False)
+    team = serializers.IntegerField(source="team_id", min_value=1, max_value=MAX_ID, required=False, allow_null=True)
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False)
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    capacity = serializers.IntegerField(min_value=1, max_value=100000, required=False, allow_null=True)
+    audience = serializers.ChoiceField(choices=Audience.choices, required=False)
+    lecturer = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    topic = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    materials = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
 class RegistrationSerializer(serializers.ModelSerializer):
@@ -116,7 +130,8 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     queryset = Activity.objects.select_related("org").order_by("-starts_at", "-id")
     serializer_class = ActivitySerializer
     filterset_class = ActivityFilter
-    scope_actions = {"cancel": "change", "attendance": "change", "record": "change"}
+    scope_actions = {"cancel": "change", "attendance": "change", "record": "change", "partial_update": "change"}
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         action_name = self.get_scope_action()
@@ -133,6 +148,18 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         team = scoped_get(Team.objects, request.user, "view", team_id) if team_id else None
         activity = services.activity_create(org=org, team=team, by=request.user, **data)
         return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Change a planned activity (kind and organiser stay; those signed up hear of a new time "
+                           "or place)", request=ActivityUpdateInput,
+                   responses={200: ActivitySerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    def partial_update(self, request, pk=None):
+        activity = self.get_object()
+        data = parse(ActivityUpdateInput, request)
+        if "team_id" in data:
+            team_id = data.pop("team_id")
+            data["team"] = scoped_get(Team.objects, request.user, "view", team_id) if team_id else None
+        activity = services.activity_update(activity=activity, by=request.user, **data)
+        return Response(ActivitySerializer(activity).data)
 
     @extend_schema(summary="Cancel the activity (those signed up are told)", request=None,
                    responses={200: ActivitySerializer, 404: NOT_FOUND})

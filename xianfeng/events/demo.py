@@ -8,7 +8,10 @@ Bulk path (the services would take minutes for ~26,000 rows). It applies the ser
 - team activities are attended only by the team's active members; check-out after check-in, minutes counted with
   services.counted_minutes (inside the scheduled activity, capped);
 - hours of activities more than 30 days before the demo's today are approved (decided by the sponsoring unit's
-  secretary in the story; no points are posted for them here — points history is the points module's demo);
+  secretary in the story) and earn points as hours_approve → points_award would award them: the member's
+  organisation's rule (points.services.rules_for), category 志愿服务, whole hours, the daily and yearly caps counted
+  with the awards already made (the services step's), one ledger transaction per attendance keyed
+  f"points:activity_hours:{attendance.pk}" (posted with ledger_post_many, so a replay writes nothing) and one Award;
   the last month's wait for review, a few closed automatically and flagged, as attendance_close_missing does.
 A few activities of the Hebin community (the demo logins' own) go through the services: upcoming theme days with
 sign-ups, and the demo member's volunteer hours approved through hours_approve (which awards points).
@@ -209,7 +212,71 @@ def _teams(ctx, subtree, members, start_day, span, by, *, reserved: set[int]) ->
                 seen.add((act.pk, pid))
                 rows.append(_service_row(rng, act, mid, pid, review_from, now))
     _insert(Attendance, ATTENDANCE_COLUMNS, rows)
+    _award_hours(ctx, [a.pk for a in activities])
     return len(teams), len(activities), len(rows)
+
+
+def _award_hours(ctx: DemoContext, activity_ids: list[int]) -> int:
+    """Points for the approved volunteer hours of these activities, in date order, by the rules points_award
+    applies (see the module docstring). Returns the number of awards."""
+    from xianfeng.ledger.models import Account, OwnerType, Unit
+    from xianfeng.ledger.services import PostingSpec, ledger_post_many
+    from xianfeng.points.models import Award
+    from xianfeng.points.services import award_key, issuing_account, rules_for
+
+    approved = list(Attendance.objects.filter(activity_id__in=activity_ids, hours_status=Attendance.Hours.APPROVED,
+                                              member__isnull=False, minutes__gt=0)
+                    .values_list("pk", "member_id", "minutes", "check_in_at").order_by("check_in_at", "pk"))
+    if not approved:
+        return 0
+    member_ids = sorted({row[1] for row in approved})
+    members = Member.objects.select_related("org", "person").in_bulk(member_ids)
+    accounts = {a.owner_id: a for a in Account.objects.filter(owner_type=OwnerType.MEMBER, unit=Unit.POINT,
+                                                              purpose="main", owner_id__in=member_ids)}
+    Account.objects.bulk_create([Account(name=f"{m.person.name} 积分", owner_type=OwnerType.MEMBER, owner_id=m.pk,
+                                         org=m.org, unit=Unit.POINT, floor=0, purpose="main")
+                                 for pk, m in members.items() if pk not in accounts], batch_size=BATCH)
+    accounts = {a.owner_id: a for a in Account.objects.filter(owner_type=OwnerType.MEMBER, unit=Unit.POINT,
+                                                              purpose="main", owner_id__in=member_ids)}
+    daily: dict[tuple[int, dt.date], int] = defaultdict(int)
+    yearly: dict[tuple[int, int], int] = defaultdict(int)
+    for member_id, on, points in Award.objects.filter(member_id__in=member_ids).values_list("member_id", "on",
+                                                                                            "points"):
+        daily[member_id, on] += points
+        yearly[member_id, on.year] += points
+    rules_of: dict[int, object] = {}
+    issuers: dict[int, object] = {}
+    county = Organisation.objects.get(depth=1)
+    postings, awards = [], []
+    for pk, member_id, minutes, check_in_at in approved:
+        member = members[member_id]
+        rules = rules_of.get(member.org_id) or rules_of.setdefault(member.org_id, rules_for(member.org))
+        on = timezone.localdate(check_in_at)
+        wanted = rules.points_for(category=services.POINTS_CATEGORY, minutes=minutes, satisfied=False)
+        points = wanted
+        if rules.daily_cap:
+            points = min(points, rules.daily_cap - daily[member_id, on])
+        if rules.yearly_cap:
+            points = min(points, rules.yearly_cap - yearly[member_id, on.year])
+        if points <= 0:
+            continue
+        daily[member_id, on] += points
+        yearly[member_id, on.year] += points
+        issuer_org = rules.org or county
+        issuer = issuers.get(issuer_org.pk) or issuers.setdefault(issuer_org.pk, issuing_account(issuer_org))
+        key = award_key(services.POINTS_SOURCE, pk)
+        postings.append(PostingSpec(entries=[(issuer, -points), (accounts[member_id], points)],
+                                    memo=f"积分奖励 {services.POINTS_SOURCE}:{pk} {services.POINTS_CATEGORY}",
+                                    kind="points.award", key=key))
+        awards.append(Award(member=member, org=member.org, source=services.POINTS_SOURCE, source_id=str(pk),
+                            category=services.POINTS_CATEGORY, minutes=minutes, satisfied=False, on=on,
+                            points=points, capped=points < wanted))
+    by_key = {t.key: t for t in ledger_post_many(postings=postings)}
+    for award in awards:
+        award.transaction = by_key[award_key(award.source, award.source_id)]
+    Award.objects.bulk_create(awards, batch_size=BATCH)
+    ctx.log(f"    events: {len(awards)} awards for approved volunteer hours")
+    return len(awards)
 
 
 def _with_leader(team: Team, person_id: int) -> Team:

@@ -3,6 +3,8 @@ system provides (Debian's fonts-wqy-microhei; `make system-deps` installs it).""
 
 from __future__ import annotations
 
+import functools
+
 import segno
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -12,8 +14,10 @@ from django.utils import timezone
 from .models import Certificate
 
 
+@functools.lru_cache(maxsize=256)
 def qr_svg(data: str, *, scale: int = 5) -> str:
-    """An inline <svg> QR code of `data` (error correction M, quiet zone 4)."""
+    """An inline <svg> QR code of `data` (error correction M, quiet zone 4). Remembered per process: the organiser's
+    screen polls every few seconds while its code changes every 30 s."""
     return segno.make(data, error="m", micro=False).svg_inline(scale=scale, dark="#000", light="#fff")
 
 

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from xianfeng.orgs.models import Organisation
+from xianfeng.orgs.models import Organisation, Person
 
 from .models import ActivityKind, Audience, Team
 
@@ -71,6 +71,21 @@ class TeamForm(forms.Form):
     def __init__(self, *args, orgs=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["org"].queryset = orgs if orgs is not None else Organisation.objects.none()
+        _style(self)
+
+
+class TeamEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    leader = forms.ModelChoiceField(label=_("Leader"), queryset=Person.objects.none(), required=False)
+    skills = forms.CharField(label=_("Skills (comma-separated)"), max_length=300, required=False)
+    description = forms.CharField(label=_("Description"), max_length=5000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    open_to_requests = forms.BooleanField(label=_("Open to requests to join"), required=False)
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["leader"].queryset = Person.objects.filter(
+            volunteer_team_memberships__team=team, volunteer_team_memberships__status="active").order_by("name", "id")
         _style(self)
 
 

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from xianfeng.core.audit import audit_record, snapshot
+from xianfeng.core.audit import audit_record, changed, snapshot
 from xianfeng.core.ids import normalise_text
 from xianfeng.orgs.models import Member, Organisation, Person
 
@@ -181,20 +181,72 @@ def team_leave(*, membership: TeamMember, by: Any = None) -> TeamMember:
     return membership
 
 
+TEAM_EDITABLE = ("name", "skills", "description", "open_to_requests")
+
+
+@transaction.atomic
+def team_update(*, team: Team, by: Any = None, leader: Person | None | bool = False, **changes: Any) -> Team:
+    """Change a team's name, skills, description, openness and (with `leader`) its leader. A new leader must be
+    an active member of the team; the old one stays a member. Raises ValidationError."""
+    unknown = set(changes) - set(TEAM_EDITABLE)
+    if unknown:
+        raise ValidationError({name: ["不能修改该项"] for name in sorted(unknown)})
+    current = Team.objects.select_for_update().get(pk=team.pk)
+    if not current.is_active:
+        raise ValidationError("该服务团已停用")
+    before = snapshot(current, [*TEAM_EDITABLE, "leader"])
+    if "name" in changes:
+        current.name = _text(changes["name"], "name", 100, required=True)
+    if "skills" in changes:
+        current.skills = _text(changes["skills"], "skills", 300)
+    if "description" in changes:
+        current.description = _text(changes["description"], "description", 5000)
+    if "open_to_requests" in changes:
+        current.open_to_requests = bool(changes["open_to_requests"])
+    if leader is not False:
+        if leader is not None and not TeamMember.objects.filter(team=current, person=leader,
+                                                                status=TeamMember.Status.ACTIVE).exists():
+            raise ValidationError({"leader": ["团长须是本团在团成员"]})
+        current.leader = leader
+        TeamMember.objects.filter(team=current, is_leader=True).update(is_leader=False, updated_at=timezone.now())
+        if leader is not None:
+            TeamMember.objects.filter(team=current, person=leader).update(is_leader=True, updated_at=timezone.now())
+    try:
+        current.full_clean()
+    except ValidationError as exc:
+        if "__all__" in exc.message_dict or "name" in exc.message_dict:  # the name is taken in this unit
+            raise ValidationError({"name": ["本单位已有同名服务团"]}) from None
+        raise
+    current.save()
+    old, new = changed(before, snapshot(current, [*TEAM_EDITABLE, "leader"]))
+    if new:
+        audit_record(by=by, action="update", obj=current, before=old, after=new, summary=f"修改服务团 {current.name}")
+    return current
+
+
+@transaction.atomic
+def team_deactivate(*, team: Team, by: Any = None) -> Team:
+    """Stop a team (停用): it takes no requests and appears in no figures; its members, activities and hours stay.
+    Raises ValidationError if it was stopped already."""
+    if Team.objects.filter(pk=team.pk, is_active=True).update(is_active=False, open_to_requests=False) != 1:
+        raise ValidationError("该服务团已停用")
+    team.refresh_from_db()
+    audit_record(by=by, action="update", obj=team, before={"is_active": True}, after={"is_active": False},
+                 summary=f"停用服务团 {team.name}")
+    return team
+
+
 # ---- activities -------------------------------------------------------------------------------------------------
 
 
 ACTIVITY_TEXT = {"title": 200, "place": 200, "lecturer": 100, "topic": 200, "materials": 20000, "description": 5000}
 
 
-@transaction.atomic
-def activity_create(*, org: Organisation, kind: str, title: str, starts_at: dt.datetime, ends_at: dt.datetime,
-                    team: Team | None = None, place: str = "", capacity: int | None = None,
-                    audience: str = Audience.SUBTREE, lecturer: str = "", topic: str = "", materials: str = "",
-                    description: str = "", by: Any = None) -> Activity:
-    """Plan an activity organised by `org` (a team's activity: by the team's sponsoring unit or above).
-
-    Raises ValidationError with field errors (end before start, a team audience without a team, ...)."""
+def _activity_fields(*, org: Organisation, kind: str, title: str, starts_at: dt.datetime, ends_at: dt.datetime,
+                     team: Team | None, capacity: int | None, audience: str, lecturer: str, topic: str, place: str,
+                     materials: str, description: str) -> dict[str, Any]:
+    """The checked field values of an activity (for create and update). Raises ValidationError with every field's
+    errors at once."""
     errors: dict[str, list[str]] = {}
     if kind not in ActivityKind.values:
         errors["kind"] = ["活动类型不正确"]
@@ -224,13 +276,79 @@ def activity_create(*, org: Organisation, kind: str, title: str, starts_at: dt.d
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    activity = Activity(org=org, kind=kind, team=team, starts_at=starts_at, ends_at=ends_at, capacity=capacity,
-                        audience=audience, created_by=by if getattr(by, "pk", None) else None, **fields)
+    fields.update(team=team, starts_at=starts_at, ends_at=ends_at, capacity=capacity, audience=audience)
+    return fields
+
+
+@transaction.atomic
+def activity_create(*, org: Organisation, kind: str, title: str, starts_at: dt.datetime, ends_at: dt.datetime,
+                    team: Team | None = None, place: str = "", capacity: int | None = None,
+                    audience: str = Audience.SUBTREE, lecturer: str = "", topic: str = "", materials: str = "",
+                    description: str = "", by: Any = None) -> Activity:
+    """Plan an activity organised by `org` (a team's activity: by the team's sponsoring unit or above).
+
+    Raises ValidationError with field errors (end before start, a team audience without a team, ...)."""
+    fields = _activity_fields(org=org, kind=kind, title=title, starts_at=starts_at, ends_at=ends_at, team=team,
+                              capacity=capacity, audience=audience, lecturer=lecturer, topic=topic, place=place,
+                              materials=materials, description=description)
+    activity = Activity(org=org, kind=kind, created_by=by if getattr(by, "pk", None) else None, **fields)
     activity.full_clean()
     activity.save()
     audit_record(by=by, action="create", obj=activity, after=snapshot(activity, ["kind", "title", "org", "starts_at"]),
                  summary=f"新建活动 {activity.title}")
     return activity
+
+
+EDITABLE = ("title", "team", "starts_at", "ends_at", "place", "capacity", "audience", "lecturer", "topic", "materials",
+            "description")
+
+
+@transaction.atomic
+def activity_update(*, activity: Activity, by: Any = None, **changes: Any) -> Activity:
+    """Change a planned activity's details (kind and organiser stay). Fields not given keep their values.
+
+    The places never drop below those already taken (the waiting list keeps its order); more places promote the
+    waiting list in order. Those signed up are told when the time or the place changes. Raises ValidationError
+    for a cancelled or finished activity or bad values (the same checks as activity_create)."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError({name: ["不能修改该项"] for name in sorted(unknown)})
+    current = Activity.objects.select_for_update(of=("self",)).select_related("org", "team__org").get(pk=activity.pk)
+    if current.status == Activity.Status.CANCELLED:
+        raise ValidationError("活动已取消，不能修改")
+    if current.ends_at <= timezone.now():
+        raise ValidationError("活动已结束，不能修改")
+    values = {name: changes.get(name, getattr(current, name)) for name in EDITABLE}
+    fields = _activity_fields(org=current.org, kind=current.kind, **values)
+    if fields["capacity"] is not None and fields["capacity"] < current.registered_count:
+        raise ValidationError({"capacity": [f"名额不能少于已报名的 {current.registered_count} 人"]})
+    before = snapshot(current, list(EDITABLE))
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.full_clean()
+    current.save(update_fields=list(fields))
+    old, new = changed(before, snapshot(current, list(EDITABLE)))
+    if not new:
+        return current
+    audit_record(by=by, action="update", obj=current, before=old, after=new, summary=f"修改活动 {current.title}")
+    while _promote_waitlisted(current) is not None:  # more places: the waiting list moves up in order
+        pass
+    if {"starts_at", "ends_at", "place"} & set(new):
+        from xianfeng.notify.services import notify
+
+        local = timezone.localtime(current.starts_at)
+        stamp = int(timezone.now().timestamp())
+        for reg in (Registration.objects.filter(activity=current).exclude(status=Registration.Status.CANCELLED)
+                    .select_related("person__user")):
+            user = getattr(reg.person, "user", None)
+            if user is not None:
+                notify(to=user, kind="events.changed", subject=f"活动时间地点变更：{current.title}",
+                       body=f"{local:%m月%d日 %H:%M} 在 {current.place or '（地点待定）'}", link=f"/events/{current.pk}/",
+                       key=f"events:activity:{current.pk}:changed:{stamp}")
+        if current.reminded_at is not None and "starts_at" in new:  # a new time: remind again
+            Activity.objects.filter(pk=current.pk).update(reminded_at=None)
+    current.refresh_from_db()
+    return current
 
 
 @transaction.atomic
@@ -252,14 +370,22 @@ def activity_cancel(*, activity: Activity, by: Any = None) -> Activity:
     return activity
 
 
-def audience_includes(activity: Activity, person: Person) -> bool:
-    """Whether `person` is among those the activity is for."""
+def current_member(person: Person) -> Member | None:
+    """The person's membership as it is now (not left), with its organisation — one query."""
+    return (Member.objects.filter(person_id=person.pk).exclude(status=Member.Status.LEFT).select_related("org")
+            .only("id", "status", "org__path").first())
+
+
+def audience_includes(activity: Activity, person: Person, member: Member | None | bool = False) -> bool:
+    """Whether `person` is among those the activity is for. Pass `member` (current_member(person), possibly None)
+    when it is at hand to save the query."""
     if activity.audience == Audience.PUBLIC:
         return True
     if activity.audience == Audience.TEAM:
-        return TeamMember.objects.filter(team_id=activity.team_id, person=person,
+        return TeamMember.objects.filter(team_id=activity.team_id, person_id=person.pk,
                                          status=TeamMember.Status.ACTIVE).exists()
-    member = Member.objects.filter(person=person).exclude(status=Member.Status.LEFT).select_related("org").first()
+    if member is False:
+        member = current_member(person)
     return member is not None and member.org.path.startswith(activity.org.path)
 
 
@@ -412,20 +538,8 @@ def checkin_open(activity: Activity, now: dt.datetime | None = None) -> bool:
             and activity.starts_at - CHECKIN_OPENS_BEFORE <= now <= activity.ends_at + CHECKIN_CLOSES_AFTER)
 
 
-@transaction.atomic
-def attendance_check_in(*, activity: Activity, person: Person, method: str, at: dt.datetime | None = None,
-                        by: Any = None) -> tuple[Attendance, bool]:
-    """Record that `person` is at `activity`. Returns (attendance, created): checking in twice — or two scans at
-    once — leaves one row (the unique constraint decides). Self check-in (rotating code) needs the person in the
-    audience and the check-in window open; the organiser's scan and manual entry record anyone (manual entry is
-    audited with who recorded it). Raises ValidationError."""
-    if method not in Attendance.Method.values:
-        raise ValidationError({"method": ["签到方式不正确"]})
-    existing = Attendance.objects.filter(activity=activity, person=person).first()
-    if existing is not None:
-        return existing, False
-    now = timezone.now()
-    at = at or now
+def _check_in_refusal(activity: Activity, method: str, at: dt.datetime, now: dt.datetime) -> None:
+    """Raise ValidationError if a check-in by `method` at `at` is not allowed (no database access)."""
     if activity.status == Activity.Status.CANCELLED:
         raise ValidationError("活动已取消")
     if method == Attendance.Method.MANUAL:
@@ -435,9 +549,34 @@ def attendance_check_in(*, activity: Activity, person: Person, method: str, at: 
             raise ValidationError({"check_in_at": ["签到时间须在活动时间前后"]})
     elif not checkin_open(activity, now):
         raise ValidationError("不在签到时间内（活动开始前1小时至结束后30分钟）")
-    if method == Attendance.Method.ROTATING_QR and not audience_includes(activity, person):
-        raise NotInAudience("您不在本次活动的参加对象范围内，请联系组织者补录")
-    member = Member.objects.filter(person=person).exclude(status=Member.Status.LEFT).select_related("org").first()
+
+
+def attendance_check_in(*, activity: Activity, person: Person, method: str, at: dt.datetime | None = None,
+                        by: Any = None) -> tuple[Attendance, bool]:
+    """Record that `person` is at `activity`. Returns (attendance, created): checking in twice — or two scans at
+    once — leaves one row (the unique constraint decides). Self check-in (rotating code) needs the person in the
+    audience and the check-in window open; the organiser's scan and manual entry record anyone (manual entry is
+    audited with who recorded it). Raises ValidationError; someone already checked in gets their row back instead.
+
+    This is on the path of a whole lesson arriving at once, so it is a handful of statements: the person's
+    membership (one SELECT), then one atomic block holding the INSERT (and, for manual entry, its audit row); a
+    second scan meets the unique constraint, the block rolls back and the existing row is read. Nothing else —
+    no notification, no points (a lesson earns none; volunteer hours earn them when approved).
+    `activity` must come with its organisation loaded (select_related("org")) to spare a query."""
+    if method not in Attendance.Method.values:
+        raise ValidationError({"method": ["签到方式不正确"]})
+    now = timezone.now()
+    at = at or now
+    member = current_member(person)
+    try:
+        _check_in_refusal(activity, method, at, now)
+        if method == Attendance.Method.ROTATING_QR and not audience_includes(activity, person, member):
+            raise NotInAudience("您不在本次活动的参加对象范围内，请联系组织者补录")
+    except ValidationError:
+        existing = Attendance.objects.filter(activity=activity, person_id=person.pk).first()
+        if existing is not None:  # already checked in: a late rescan is not an error
+            return existing, False
+        raise
     attendance = Attendance(
         activity=activity, person=person, member=member, method=method, check_in_at=at,
         member_expected=(member is not None and activity.audience == Audience.SUBTREE
@@ -447,13 +586,13 @@ def attendance_check_in(*, activity: Activity, person: Person, method: str, at: 
     )
     try:
         with transaction.atomic():
-            attendance.save()
+            attendance.save(force_insert=True)
             if method == Attendance.Method.MANUAL:
                 audit_record(by=by, action="create", obj=attendance,
                              summary=f"补录签到 {activity.title}：{person.name}",
                              after={"check_in_at": str(at), "method": method})
     except IntegrityError:  # the same person's other scan got there first
-        return Attendance.objects.get(activity=activity, person=person), False
+        return Attendance.objects.get(activity=activity, person_id=person.pk), False
     return attendance, True
 
 

@@ -34,7 +34,7 @@ from xianfeng.orgs.models import Member, Organisation, Person
 from . import ics, services
 from .documents import certificate_pdf, qr_svg
 from .figures import figures_for, member_lessons
-from .forms import ActivityForm, CertificateForm, CheckOutForm, PeriodForm, TeamForm
+from .forms import ActivityForm, CertificateForm, CheckOutForm, PeriodForm, TeamEditForm, TeamForm
 from .models import Activity, ActivityKind, Attendance, Certificate, Registration, Team, TeamMember
 
 PAGE_SIZE = 30
@@ -53,6 +53,26 @@ def _visible_activity(request, pk: int) -> Activity:
 
 def _managed_activity(request, pk: int) -> Activity:
     return get_object_or_404(Activity.objects.restrict(request.user, "change").select_related("org", "team"), pk=pk)
+
+
+def _submit(request, form, call, success: str, detail: str):
+    """On a valid POST, `call(cleaned_data)` (a service) and redirect to `detail` of what it returns; its
+    ValidationError goes onto the form (None is returned and the form is shown again with a 400)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        obj = call(dict(form.cleaned_data))
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None
+    messages.success(request, success)
+    return redirect(detail, pk=obj.pk)
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 def _period(request) -> tuple[PeriodForm, dt.date | None, dt.date | None]:
@@ -78,18 +98,32 @@ def activity_list(request):
         qs = qs.filter(subtree_q("org__path", within.path)) if within else qs.none()
     if request.GET.get("team", "").isdigit():
         qs = qs.filter(team_id=int(request.GET["team"]))
+    teams_only = request.GET.get("teams") == "1"
+    if teams_only:  # the figures' "team activities"
+        qs = qs.filter(team__isnull=False)
     period_form, start, end = _period(request)
     qs = qs.between(start, end)
     upcoming = request.GET.get("upcoming") == "1"
     qs = (qs.filter(ends_at__gte=timezone.now()).order_by("starts_at", "id") if upcoming
           else qs.order_by("-starts_at", "-id"))
-    page = Paginator(qs.annotate(n_attended=Count("attendances")), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    _with_attendance_counts(page.object_list)
     may_create = scope_paths(request.user, "change") != []
     return render(request, "events/activity_list.html", {
         "page": page, "kinds": ActivityKind.choices, "kind": kind, "within": within, "period_form": period_form,
         "upcoming": upcoming, "may_create": may_create, "may_export": scope_paths(request.user, "export") != [],
-        "query": request.GET.urlencode(),
+        "query": _query_without_page(request), "teams_only": teams_only,
     })
+
+
+def _with_attendance_counts(activities) -> None:
+    """Set `n_attended` on each activity of a page: one grouped query over the page's ids (counting while paging
+    would group every visible activity's attendance rows just to count the pages)."""
+    activities = list(activities)
+    counts = dict(Attendance.objects.filter(activity_id__in=[a.pk for a in activities]).order_by()
+                  .values_list("activity_id").annotate(n=Count("id")))
+    for activity in activities:
+        activity.n_attended = counts.get(activity.pk, 0)
 
 
 @login_required
@@ -100,16 +134,33 @@ def activity_create(request):
         raise Http404
     teams = Team.objects.restrict(request.user, "change").active().select_related("org")
     form = ActivityForm(request.POST or None, orgs=orgs, teams=teams)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        try:
-            activity = services.activity_create(by=request.user, **data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The activity was created."))
-            return redirect("events:activity_detail", pk=activity.pk)
+    done = _submit(request, form, lambda data: services.activity_create(by=request.user, **data),
+                   _("The activity was created."), "events:activity_detail")
+    if done:
+        return done
     return render(request, "events/activity_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_edit(request, pk: int):
+    """Change a planned activity (its kind and organiser stay); those signed up hear of a new time or place."""
+    activity = _managed_activity(request, pk)
+    teams = Team.objects.restrict(request.user, "change").active().select_related("org")
+    initial = {name: getattr(activity, name) for name in services.EDITABLE}
+    initial.update(kind=activity.kind, org=activity.org, starts_at=timezone.localtime(activity.starts_at),
+                   ends_at=timezone.localtime(activity.ends_at))
+    form = ActivityForm(request.POST or None, initial=initial, orgs=Organisation.objects.filter(pk=activity.org_id),
+                        teams=teams)
+    for name in ("kind", "org"):
+        form.fields[name].disabled = True
+    done = _submit(request, form, lambda data: services.activity_update(
+        activity=activity, by=request.user, **{name: data[name] for name in services.EDITABLE}),
+        _("The activity was changed."), "events:activity_detail")
+    if done:
+        return done
+    return render(request, "events/activity_form.html", {"form": form, "activity": activity},
+                  status=400 if form.errors else 200)
 
 
 @login_required
@@ -209,20 +260,22 @@ def _qr_context(request, activity: Activity) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def checkin(request, token: str):
-    """What a phone opens after scanning the rotating code: confirm, and the check-in is recorded (once)."""
+    """What a phone opens after scanning the rotating code: confirm, and the check-in is recorded (once).
+
+    A whole lesson may arrive within a minute, so the page is a light one (no menu, no unread badge: no queries
+    beyond the session, the user, the activity, the person and the check-in itself)."""
     try:
         activity_id = services.checkin_token_read(token)
     except services.TokenError as exc:
         return render(request, "events/checkin.html", {"error": exc.messages[0]}, status=400)
     activity = Activity.objects.select_related("org").filter(pk=activity_id).first()
-    person = _person(request)
     if activity is None:
         raise Http404
+    person = _person(request)
     context = {"activity": activity, "token": token}
     if person is None:
         context["error"] = _("Your account is not linked to a person, so it cannot check in.")
         return render(request, "events/checkin.html", context, status=400)
-    attendance = Attendance.objects.filter(activity=activity, person=person).first()
     if request.method == "POST":
         try:
             attendance, created = services.attendance_check_in(activity=activity, person=person,
@@ -231,6 +284,8 @@ def checkin(request, token: str):
             context["error"] = " ".join(exc.messages)
             return render(request, "events/checkin.html", context, status=400)
         context["just_checked_in"] = created
+    else:
+        attendance = Attendance.objects.filter(activity=activity, person=person).first()
     context["attendance"] = attendance
     return render(request, "events/checkin.html", context)
 
@@ -364,6 +419,43 @@ def activity_export(request):
     )])
 
 
+@login_required
+@require_GET
+def attendance_export_all(request):
+    """Every attendance row of activities in the export scope (one row per person and activity), filtered by
+    ?within=<org id>, ?kind=, ?start=/&end= (the activity's start date); audited with the filter and row count."""
+    if scope_paths(request.user, "export") == []:
+        raise Http404
+    qs = Attendance.objects.restrict(request.user, "export").select_related("person", "member__org", "activity__org")
+    within = None
+    if request.GET.get("within", "").isdigit():
+        within = Organisation.objects.restrict(request.user, "export").filter(pk=int(request.GET["within"])).first()
+        if within is None:
+            raise Http404
+        qs = qs.filter(subtree_q("activity__org__path", within.path))
+    if request.GET.get("kind") in ActivityKind.values:
+        qs = qs.filter(activity__kind=request.GET["kind"])
+    _form, start, end = _period(request)
+    if start:
+        qs = qs.filter(activity__starts_at__date__gte=start)
+    if end:
+        qs = qs.filter(activity__starts_at__date__lte=end)
+    qs = qs.order_by("activity__starts_at", "activity_id", "check_in_at", "id")
+    audit_record(by=request.user, action="export", model="events.Attendance", ip=client_ip(request),
+                 summary=f"导出签到记录（{qs.count()} 条；{_query_without_page(request) or '全部'}）")
+
+    def local(value):
+        return timezone.localtime(value).replace(tzinfo=None) if value else None
+
+    return xlsx_response("签到记录.xlsx", [Sheet(
+        title="签到", headers=["活动编号", "活动", "类型", "组织单位", "姓名", "所在党组织", "签到方式", "签到时间",
+                               "签退时间", "认定时长（小时）", "时长状态"],
+        rows=([a.activity_id, a.activity.title, a.activity.get_kind_display(), a.activity.org.name, a.person.name,
+               a.member.org.name if a.member else "", a.get_method_display(), local(a.check_in_at),
+               local(a.check_out_at), a.hours, a.get_hours_status_display()] for a in qs.iterator(chunk_size=2000)),
+    )])
+
+
 # ---- my activities, my code ---------------------------------------------------------------------------------------
 
 
@@ -439,15 +531,24 @@ def hours_decide(request, pk: int):
 @login_required
 @require_GET
 def team_list(request):
-    qs = (Team.objects.visible_to(request.user).select_related("org", "leader")
-          .annotate(n_members=Count("memberships", filter=Q(memberships__status="active"), distinct=True))
-          .order_by("org__path", "name", "id"))
+    """Teams the user may see; ?q= searches names, skills and sponsors, ?within=<org id> keeps one subtree."""
+    qs = Team.objects.visible_to(request.user).select_related("org", "leader").order_by("org__path", "name", "id")
     q = (request.GET.get("q") or "").strip()[:50]
     if q:
         qs = qs.filter(Q(name__contains=q) | Q(skills__contains=q) | Q(org__name__contains=q))
+    within = None
+    if request.GET.get("within", "").isdigit():
+        within = Organisation.objects.restrict(request.user, "view").filter(pk=int(request.GET["within"])).first()
+        qs = qs.filter(subtree_q("org__path", within.path)) if within else qs.none()
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = dict(TeamMember.objects.filter(team_id__in=[t.pk for t in page.object_list],
+                                            status=TeamMember.Status.ACTIVE)
+                  .order_by().values_list("team_id").annotate(n=Count("id")))
+    for team in page.object_list:
+        team.n_members = counts.get(team.pk, 0)
     return render(request, "events/team_list.html", {
-        "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")), "q": q,
-        "may_create": scope_paths(request.user, "change") != [],
+        "page": page, "q": q, "within": within, "may_create": scope_paths(request.user, "change") != [],
+        "query": _query_without_page(request),
     })
 
 
@@ -458,14 +559,41 @@ def team_create(request):
     if not orgs.exists():
         raise Http404
     form = TeamForm(request.POST or None, orgs=orgs)
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_create(by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return redirect("events:team_detail", pk=team.pk)
+    done = _submit(request, form, lambda data: services.team_create(by=request.user, **data),
+                   _("The team was created."), "events:team_detail")
+    if done:
+        return done
     return render(request, "events/team_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_edit(request, pk: int):
+    """The team's managers (its unit's staff, or its leader) change its name, leader, skills and openness."""
+    team = get_object_or_404(Team.objects.visible_to(request.user).select_related("org"), pk=pk)
+    if not _team_manages(request, team) or not team.is_active:
+        raise Http404
+    form = TeamEditForm(request.POST or None, team=team, initial={
+        "name": team.name, "leader": team.leader_id, "skills": team.skills, "description": team.description,
+        "open_to_requests": team.open_to_requests})
+    done = _submit(request, form, lambda data: services.team_update(team=team, by=request.user, **data),
+                   _("The team was changed."), "events:team_detail")
+    if done:
+        return done
+    return render(request, "events/team_form.html", {"form": form, "team": team}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def team_deactivate(request, pk: int):
+    """Stop a team: its sponsoring unit's staff only (not its leader)."""
+    team = get_object_or_404(Team.objects.restrict(request.user, "change"), pk=pk)
+    try:
+        services.team_deactivate(team=team, by=request.user)
+        messages.success(request, _("The team was stopped."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("events:team_detail", pk=pk)
 
 
 def _team_manages(request, team: Team) -> bool:
@@ -493,7 +621,7 @@ def team_detail(request, pk: int):
     activities = Activity.objects.visible_to(request.user).filter(team=team).order_by("-starts_at")[:20]
     return render(request, "events/team_detail.html", {
         "team": team, "manages": manages, "mine": mine, "roster": roster, "q": q, "candidates": candidates,
-        "activities": activities,
+        "activities": activities, "may_stop": team.is_active and can(request.user, "change", team.org),
     })
 
 
@@ -582,6 +710,9 @@ def figures(request):
         "org": org, "total": rows[0], "rows": [r for r in rows[1:] if r.lessons or r.teams or r.lesson_expected
                                                or r.team_activities],
         "period_form": period_form, "period_query": period_query,
+        # reversed once, not in every row
+        "activities_url": reverse("events:activity_list"), "members_url": reverse("events:lesson_members"),
+        "teams_url": reverse("events:team_list"),
         "ancestors": [a for a in org.ancestors() if can(request.user, "view", a)],
     })
 
@@ -592,13 +723,11 @@ def lesson_members(request):
     """Each member of the subtree: lessons held for them in the period, attended, missed (most missed first)."""
     org = _figures_org(request)
     period_form, start, end = _period(request)
-    rows = member_lessons(org, start=start, end=end)
     only_missed = request.GET.get("missed") == "1"
-    if only_missed:
-        rows = [r for r in rows if r.missed]
+    rows = member_lessons(org, start=start, end=end, only_missed=only_missed)
     return render(request, "events/lesson_members.html", {
         "org": org, "page": Paginator(rows, 100).get_page(request.GET.get("page")), "period_form": period_form,
-        "only_missed": only_missed, "query": request.GET.urlencode(),
+        "only_missed": only_missed, "query": _query_without_page(request),
     })
 
 

@@ -112,3 +112,18 @@ def test_lesson_activity_hides_from_members_outside_its_subtree(world, api, make
     qinshan_member_user = world.users["qinshan_secretary"]
     assert qinshan_member_user  # the outsider is a secretary elsewhere: no view of Hebin
     assert api("qinshan_secretary").post(f"{BASE}/activities/{lesson.pk}/signup/").status_code == 404
+
+
+def test_the_organiser_changes_an_activity_through_the_api(world, api, make_activity):
+    activity = make_activity(start_in=dt.timedelta(days=2))
+    url = f"{BASE}/activities/{activity.pk}/"
+    response = api("hebin_secretary").patch(url, {"place": "河滨公园", "capacity": 40}, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["place"], response.json()["capacity"]) == ("河滨公园", 40)
+    response = api("hebin_secretary").patch(url, {"ends_at": activity.starts_at.isoformat()}, format="json")
+    assert response.status_code == 400 and "ends_at" in response.json()
+    assert api("hebin_secretary").patch(url, {"kind": "lesson"}, format="json").status_code == 400
+    assert api("qinshan_secretary").patch(url, {"place": "别处"}, format="json").status_code == 404
+    assert api("member").patch(url, {"place": "别处"}, format="json").status_code == 404
+    activity.refresh_from_db()
+    assert activity.place == "河滨公园" and activity.kind == "service"

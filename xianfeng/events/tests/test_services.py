@@ -7,6 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.signing import Signer, TimestampSigner
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from xianfeng.core.models import AuditEvent
 from xianfeng.core.testing import make_member, make_person
@@ -297,10 +299,11 @@ def test_lesson_attendance_rate_counts_members_the_lessons_were_for(world, make_
     assert result[world.hebin.pk] == (2, 6)  # 3 members × (branch lesson + county lesson)
     assert result[world.qinshan.pk] == (1, 1)
     assert result[world.county.pk] == (3, 3 + 4)  # branch lesson: 3 expected; county lesson: all 4 members
-    rows = {r.name: r for r in member_lessons(world.hebin)}
+    rows = {r.person.name: r for r in member_lessons(world.hebin)}
     assert (rows["李秀英"].expected, rows["李秀英"].attended, rows["李秀英"].missed) == (2, 0, 2)
     assert (rows["张建国"].expected, rows["张建国"].attended) == (2, 1)
-    assert member_lessons(world.hebin)[0].name == "李秀英"  # most missed first
+    assert member_lessons(world.hebin)[0].person.name == "李秀英"  # most missed first
+    assert [r.person.name for r in member_lessons(world.hebin, only_missed=True)] == ["李秀英", "张建国", "赵六"]
     figs = {f.org: f for f in figures_for([world.county, world.hebin, world.qinshan])}
     assert figs[world.county].lessons == 2 and figs[world.county].lesson_attendances == 4
     assert figs[world.hebin].lessons == 1 and figs[world.qinshan].lessons == 0
@@ -322,3 +325,64 @@ def test_team_figures_count_people_once(world, make_activity):
     services.attendance_check_in(activity=two, person=volunteer, method="manual", by=world.hebin_secretary)
     fig = figures_for([world.wuyuan])[0]
     assert (fig.teams, fig.team_members, fig.team_activities, fig.participants) == (1, 2, 2, 2)
+
+
+# ---- editing ----------------------------------------------------------------------------------------------------
+
+
+def test_an_update_is_checked_like_a_creation_and_changes_nothing_when_refused(world, make_activity):
+    activity = make_activity(start_in=dt.timedelta(days=1))
+    with pytest.raises(ValidationError) as exc:
+        services.activity_update(activity=activity, ends_at=activity.starts_at, audience=Audience.TEAM, title=" ")
+    assert {"ends_at", "team", "title"} <= set(exc.value.message_dict)
+    with pytest.raises(ValidationError) as exc:
+        services.activity_update(activity=activity, kind=ActivityKind.LESSON)
+    assert "kind" in exc.value.message_dict
+    activity.refresh_from_db()
+    assert (activity.title, activity.audience, activity.kind) == ("河滨社区志愿服务", "subtree", "service")
+    services.activity_cancel(activity=activity)
+    with pytest.raises(ValidationError, match="已取消"):
+        services.activity_update(activity=activity, place="别处")
+
+
+def test_more_places_promote_the_waiting_list_in_order(world, make_activity):
+    activity = make_activity(start_in=dt.timedelta(days=1), capacity=1, audience=Audience.PUBLIC)
+    people = [make_person(f"志愿者{i}") for i in range(4)]
+    regs = [services.activity_signup(activity=activity, person=p) for p in people]
+    assert [r.status for r in regs] == ["registered"] + ["waitlisted"] * 3
+    services.activity_update(activity=activity, capacity=3)
+    statuses = [Registration.objects.get(pk=r.pk).status for r in regs]
+    assert statuses == ["registered", "registered", "registered", "waitlisted"]
+    activity.refresh_from_db()
+    assert activity.registered_count == 3
+    services.activity_update(activity=activity, capacity=None)  # no limit: everyone has a place
+    assert Registration.objects.get(pk=regs[3].pk).status == "registered"
+
+
+def test_a_stopped_team_takes_no_requests_and_leaves_the_figures(world):
+    from xianfeng.events.figures import figures_for
+
+    team = services.team_create(org=world.hebin, name="河滨队", leader=world.members["hebin_a"].person)
+    assert figures_for([world.hebin])[0].teams == 1
+    services.team_deactivate(team=team, by=world.hebin_secretary)
+    with pytest.raises(ValidationError):
+        services.team_deactivate(team=team)
+    with pytest.raises(ValidationError):
+        services.team_request_join(team=team, person=world.members["hebin_b"].person)
+    with pytest.raises(ValidationError):
+        services.team_update(team=team, name="新名")
+    assert figures_for([world.hebin])[0].teams == 0
+
+
+# ---- parsers never fail with anything but a clear error ---------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=400))
+def test_any_scanned_text_is_a_code_or_a_clear_refusal(text):
+    for read in (services.checkin_token_read, services.personal_code_read):
+        try:
+            read(text)
+        except services.TokenError as exc:
+            assert exc.messages and ("无效" in exc.messages[0] or "过期" in exc.messages[0])
+    assert services.certificate_find(text) is None or len(text) >= 12

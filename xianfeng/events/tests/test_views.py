@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -193,3 +194,135 @@ def test_activity_list_queries_do_not_grow_with_rows(world, client_for, make_act
     with django_assert_max_num_queries(12):
         response = client.get(reverse("events:activity_list"))
     assert response.content.decode().count("活动1") >= 6
+
+
+# ---- editing activities and teams ---------------------------------------------------------------------------------
+
+
+def test_the_organiser_changes_an_activity_and_those_signed_up_are_told(world, client_for, make_activity):
+    from xianfeng.notify.models import Notification
+
+    activity = make_activity(start_in=dt.timedelta(days=2), capacity=1)
+    services.activity_signup(activity=activity, person=world.members["hebin_a"].person)
+    waiting = services.activity_signup(activity=activity, person=world.members["hebin_b"].person)
+    assert waiting.status == "waitlisted"
+    secretary = client_for("hebin_secretary")
+    url = reverse("events:activity_edit", args=[activity.pk])
+    assert 'value="河滨社区服务中心"' in secretary.get(url).content.decode()
+    data = {"title": "河滨社区志愿服务（改期）", "team": "", "starts_at": local_input(activity.starts_at + dt.timedelta(hours=1)),
+            "ends_at": local_input(activity.ends_at + dt.timedelta(hours=1)), "place": "河滨公园", "capacity": "2",
+            "audience": "subtree", "lecturer": "", "topic": "", "materials": "", "description": "",
+            "kind": "lesson", "org": world.county.pk}  # kind and organiser are fixed: these two are ignored
+    response = secretary.post(url, data)
+    assert response.status_code == 302
+    activity.refresh_from_db()
+    assert (activity.place, activity.capacity, activity.kind, activity.org) == ("河滨公园", 2, "service", world.hebin)
+    assert Registration.objects.get(pk=waiting.pk).status == "registered"  # the new place went to the waiting list
+    assert Notification.objects.filter(recipient=world.member, kind="events.changed").count() == 1
+    assert AuditEvent.objects.filter(model="events.Activity", object_id=str(activity.pk), action="update").exists()
+
+    # fewer places than are taken: a field error, nothing changed
+    response = secretary.post(url, {**data, "capacity": "1", "place": "别处"})
+    assert response.status_code == 400 and "已报名" in response.content.decode()
+    activity.refresh_from_db()
+    assert (activity.place, activity.capacity) == ("河滨公园", 2)
+
+
+@pytest.mark.parametrize("persona", ["qinshan_secretary", "member"])
+def test_only_the_organiser_may_change_an_activity(world, client_for, make_activity, persona):
+    activity = make_activity(start_in=dt.timedelta(days=2))
+    client = client_for(persona)
+    url = reverse("events:activity_edit", args=[activity.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"title": "改", "place": "别处"}).status_code == 404
+    activity.refresh_from_db()
+    assert activity.title == "河滨社区志愿服务"
+
+
+def test_teams_are_edited_by_their_managers_and_stopped_by_their_unit(world, client_for):
+    leader, other = world.members["hebin_a"].person, world.members["hebin_b"].person
+    team = services.team_create(org=world.hebin, name="河滨红管家", leader=leader, skills="助老",
+                                by=world.hebin_secretary)
+    services.team_request_join(team=team, person=other)
+    secretary, member = client_for("hebin_secretary"), client_for("member")  # member_demo is 张建国, the leader
+    url = reverse("events:team_edit", args=[team.pk])
+    # the leader may change the team but a person who is not yet a member cannot become its leader
+    response = member.post(url, {"name": "河滨红管家服务团", "leader": other.pk, "skills": "助老,维修",
+                                 "open_to_requests": "on"})
+    assert response.status_code == 400
+    team.refresh_from_db()
+    assert team.name == "河滨红管家" and team.leader == leader
+    services.team_member_decide(membership=TeamMember.objects.get(team=team, person=other), approve=True,
+                                by=world.hebin_secretary)
+    response = member.post(url, {"name": "河滨红管家服务团", "leader": other.pk, "skills": "助老,维修",
+                                 "open_to_requests": "on"})
+    assert response.status_code == 302
+    team.refresh_from_db()
+    assert (team.name, team.leader, team.skill_list) == ("河滨红管家服务团", other, ["助老", "维修"])
+    assert TeamMember.objects.get(team=team, is_leader=True).person == other
+    assert AuditEvent.objects.filter(model="events.Team", object_id=str(team.pk), action="update").exists()
+    # the old leader is no longer a manager of the team: 404 for editing; stopping is for the unit's staff only
+    assert member.get(url).status_code == 404
+    assert member.post(reverse("events:team_deactivate", args=[team.pk])).status_code == 404
+    assert client_for("qinshan_secretary").get(url).status_code == 404
+    assert client_for("qinshan_secretary").post(reverse("events:team_deactivate", args=[team.pk])).status_code == 404
+    assert secretary.post(reverse("events:team_deactivate", args=[team.pk])).status_code == 302
+    team.refresh_from_db()
+    assert not team.is_active and not team.open_to_requests
+    assert secretary.get(url).status_code == 404  # a stopped team is not edited
+
+
+def test_a_team_name_taken_in_the_unit_is_a_field_error(world):
+    services.team_create(org=world.hebin, name="甲队")
+    team = services.team_create(org=world.hebin, name="乙队")
+    with pytest.raises(ValidationError) as exc:
+        services.team_update(team=team, name="甲队")
+    assert "name" in exc.value.message_dict
+    team.refresh_from_db()
+    assert team.name == "乙队"
+
+
+def test_figures_drill_down_to_teams_and_team_activities(world, client_for, make_activity):
+    team = services.team_create(org=world.hebin, name="河滨志愿队")
+    make_activity(team=team, title="队活动")
+    make_activity(title="非团队活动")
+    client = client_for("wuyuan_admin")
+    html = client.get(reverse("events:activity_list"), {"teams": "1", "within": world.hebin.pk}).content.decode()
+    assert "队活动" in html and "非团队活动" not in html
+    html = client.get(reverse("events:team_list"), {"within": world.hebin.pk}).content.decode()
+    assert "河滨志愿队" in html
+    assert "河滨志愿队" not in client.get(reverse("events:team_list"), {"within": world.qinshan.pk}).content.decode()
+
+
+def test_attendance_rows_are_exported_within_the_scope_and_audited(world, client_for, make_activity):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    lesson = make_activity(kind=ActivityKind.LESSON, org=world.hebin_branch, title="河滨党课")
+    services.attendance_check_in(activity=lesson, person=world.members["hebin_a"].person, method="rotating_qr")
+    elsewhere = make_activity(kind=ActivityKind.LESSON, org=world.qinshan_branch, title="杨柳党课")
+    services.attendance_check_in(activity=elsewhere, person=world.members["qinshan_a"].person, method="manual",
+                                 by=world.county_admin)
+    response = client_for("wuyuan_admin").get(reverse("events:attendance_export_all"), {"kind": "lesson"})
+    assert response.status_code == 200
+    rows = list(load_workbook(BytesIO(b"".join(response.streaming_content))).active.iter_rows(values_only=True))
+    assert [r[1] for r in rows[1:]] == ["河滨党课"] and rows[1][4] == "张建国"
+    assert AuditEvent.objects.filter(action="export", model="events.Attendance").count() == 1
+    assert client_for("wuyuan_admin").get(reverse("events:attendance_export_all"),
+                                          {"within": world.qinshan.pk}).status_code == 404
+    assert client_for("member").get(reverse("events:attendance_export_all")).status_code == 404
+
+
+def test_an_automatically_closed_check_out_comes_first_in_review_flagged(world, client_for, make_activity):
+    closed_later = make_activity(start_in=dt.timedelta(hours=-3), hours=2, title="按时签退")
+    forgotten = make_activity(start_in=dt.timedelta(hours=-8), hours=2, title="忘记签退")
+    a, _ = services.attendance_check_in(activity=closed_later, person=world.members["hebin_a"].person,
+                                        method="manual", at=closed_later.starts_at, by=world.hebin_secretary)
+    services.attendance_check_out(attendance=a, at=closed_later.ends_at, by=world.hebin_secretary)
+    services.attendance_check_in(activity=forgotten, person=world.members["hebin_b"].person, method="manual",
+                                 at=forgotten.starts_at, by=world.hebin_secretary)
+    assert services.attendance_close_missing() == 1
+    html = client_for("hebin_secretary").get(reverse("events:hours")).content.decode()
+    assert html.index("李秀英") < html.index("张建国") and "未签退：系统已补签退" in html
+    assert client_for("qinshan_secretary").get(reverse("events:hours")).content.decode().count("李秀英") == 0
