@@ -11,7 +11,7 @@ import operator
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 
 PATH_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -116,7 +116,16 @@ class ScopedQuerySet(models.QuerySet):
             return self.all()
         if not paths:
             return self.none()
-        fields = [f"{f}__path" if f else "path" for f in getattr(self.model, "scope_org_fields", ("org",))]
+        names = getattr(self.model, "scope_org_fields", ("org",))
+        if len(names) > 1 and all(n and "__" not in n for n in names) and connections[self.db].vendor == "postgresql":
+            # Two organisation columns (a member's organisation or managing organisation; a case's organisation or
+            # handling unit): an OR over two joins defeats the indexes and scans the table (4,000,000 members:
+            # 280–590 ms for a county's 44,000). `col = ANY(ARRAY(ids in the subtrees))` lets PostgreSQL OR two
+            # index scans (12 ms).
+            org_model = self.model._meta.get_field(names[0]).related_model
+            ids = org_model.objects.filter(scope_q(["path"], paths)).order_by().values("id")
+            return self.filter(functools.reduce(operator.or_, [Q(**{f"{n}_id__any_array": ids}) for n in names]))
+        fields = [f"{f}__path" if f else "path" for f in names]
         return self.filter(scope_q(fields, paths))
 
     def in_subtree(self, org: Any) -> ScopedQuerySet:
@@ -131,3 +140,17 @@ def can(user: Any, action: str, org: Any) -> bool:
     if paths is None:
         return True
     return any(org.path.startswith(p) for p in paths)
+
+
+@models.ForeignKey.register_lookup
+class AnyArray(models.Lookup):
+    """`column = ANY(ARRAY(subquery))` (PostgreSQL): the subquery runs once and each side of an OR can use its index."""
+
+    lookup_name = "any_array"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if not rhs.startswith("("):
+            rhs = f"({rhs})"
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
