@@ -78,7 +78,7 @@ def test_twenty_threads_earning_and_spending_at_the_floor_never_go_below_it(post
     assert ledger_verify().ok
 
 
-def test_one_account_when_many_open_it_at_once():
+def test_one_account_when_many_open_it_at_once(postgres_only):
     opened = race(THREADS, lambda i: account_open(name="党员积分", owner_type=OwnerType.MEMBER, owner_id=7,
                                                   unit=Unit.POINT, floor=0))
     errors = [o for o in opened if isinstance(o, BaseException)]
