@@ -50,7 +50,7 @@ class Result:
 def start_server(database_url: str, port: int, workers: int = 2) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="xianfeng.settings", DEBUG="0")
     server = subprocess.Popen([sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
-                               "--host", "127.0.0.1", "--port", str(port), "--no-ws", WSGI_APP], env=env,
+                               "--blocking-threads", "8", "--host", "127.0.0.1", "--port", str(port), "--no-ws", WSGI_APP], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         if server.poll() is not None:

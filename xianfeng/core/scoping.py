@@ -103,6 +103,9 @@ def scope_q(fields: Iterable[str], paths: list[str]) -> Q:
     return functools.reduce(operator.or_, parts)
 
 
+ANY_LIMIT = 5000  # organisations; see ScopedQuerySet.restrict
+
+
 class ScopedQuerySet(models.QuerySet):
     """QuerySet base for organisation-owned models.
 
@@ -120,11 +123,14 @@ class ScopedQuerySet(models.QuerySet):
         if len(names) > 1 and all(n and "__" not in n for n in names) and connections[self.db].vendor == "postgresql":
             # Two organisation columns (a member's organisation or managing organisation; a case's organisation or
             # handling unit): an OR over two joins defeats the indexes and scans the table (4,000,000 members:
-            # 280–590 ms for a county's 44,000). `col = ANY(ARRAY(ids in the subtrees))` lets PostgreSQL OR two
-            # index scans (12 ms).
+            # 280–590 ms for a county's 44,000). With the subtrees' organisation ids in hand, PostgreSQL ORs two
+            # index scans (5–12 ms). A scope of more than ANY_LIMIT organisations (a city, a province) keeps the
+            # joins: a long list would cost more than the scan.
             org_model = self.model._meta.get_field(names[0]).related_model
-            ids = org_model.objects.filter(scope_q(["path"], paths)).order_by().values("id")
-            return self.filter(functools.reduce(operator.or_, [Q(**{f"{n}_id__any_array": ids}) for n in names]))
+            ids = list(org_model.objects.filter(scope_q(["path"], paths)).order_by()
+                       .values_list("id", flat=True)[:ANY_LIMIT + 1])
+            if len(ids) <= ANY_LIMIT:
+                return self.filter(functools.reduce(operator.or_, [Q(**{f"{n}_id__in": ids}) for n in names]))
         fields = [f"{f}__path" if f else "path" for f in names]
         return self.filter(scope_q(fields, paths))
 
@@ -140,17 +146,3 @@ def can(user: Any, action: str, org: Any) -> bool:
     if paths is None:
         return True
     return any(org.path.startswith(p) for p in paths)
-
-
-@models.ForeignKey.register_lookup
-class AnyArray(models.Lookup):
-    """`column = ANY(ARRAY(subquery))` (PostgreSQL): the subquery runs once and each side of an OR can use its index."""
-
-    lookup_name = "any_array"
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        if not rhs.startswith("("):
-            rhs = f"({rhs})"
-        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]

@@ -30,7 +30,10 @@ class Command(BaseCommand):
             cmd = [sys.executable, "-m", "xianfeng.cli", "runserver", f"{host}:{port}"]
         else:
             cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", host, "--port", str(port),
-                   "--workers", str(workers), "--no-ws", "xianfeng.wsgi:application"]
+                   "--workers", str(workers), "--blocking-threads", os.environ.get("WEB_THREADS", "8"),
+                   "--no-ws", "xianfeng.wsgi:application"]
+            # Bounded threads per worker: each keeps a database connection (CONN_MAX_AGE), and granian's default
+            # would open hundreds under a burst of slow requests, past PostgreSQL's max_connections (a 500).
         server = subprocess.Popen(cmd)
         try:
             server.wait()
