@@ -311,6 +311,8 @@ def test_list_endpoints_take_a_fixed_number_of_queries(world, api, cps, url, lim
     grow_county(world)
     after = count_queries(client, url)
     assert after == before
+    if url == "/api/v1/members/" and connection.vendor == "postgresql":
+        limit += 1  # the scope's organisation ids, read first (core/scoping.ScopedQuerySet.restrict)
     with django_assert_max_num_queries(limit):
         assert client.get(url).json()
 
