@@ -20,7 +20,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.common import BENCH_DIR, fresh_sqlite, percentile, setup_django, summary, verdict
+from bench.common import BENCH_DIR, fresh_sqlite, percentile, setup_django, summary, verdict, wall_and_cpu
 
 SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 DB = "xf_bench_demands"
@@ -135,12 +135,7 @@ def pages() -> None:
 
         with connection.execute_wrapper(count):
             client.get(url)
-        times, cpu = [], []
-        for _ in range(200):
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            client.get(url)
-            cpu.append((time.process_time() - cpu0) * 1000)
-            times.append((time.perf_counter() - wall0) * 1000)
+        times, cpu = wall_and_cpu(lambda url=url: client.get(url), 200)
         p95 = percentile(times, 95)
         print(f"{name}: {summary(times)}, {len(queries)} queries; this process's CPU per request p50 "
               f"{percentile(cpu, 50):.1f} ms, p95 {percentile(cpu, 95):.1f} ms (what the page costs, whatever else "

@@ -20,7 +20,7 @@ import os
 import random
 import time
 
-from bench.common import BENCH_DIR, fresh_sqlite, percentile, setup_django, summary, verdict
+from bench.common import BENCH_DIR, fresh_sqlite, percentile, setup_django, summary, verdict, wall_and_cpu
 
 SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 PG_DB = "xf_bench_grids"
@@ -92,12 +92,7 @@ def bench_case_list() -> None:
     client.force_login(world.wuyuan_admin)
     url = reverse("grids:case_list") + f"?within={world.wuyuan.pk}"
     assert client.get(url).status_code == 200
-    times, cpu = [], []
-    for _ in range(200):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
+    times, cpu = wall_and_cpu(lambda: client.get(url), 200)
     p95 = percentile(times, 95)
     print(f"case list of a town with 10,000 open cases (SQLite): {summary(times)} — goal p95 ≤ 100 ms: "
           f"{verdict(p95, 100)} (ratio {p95 / 100:.2f}; {load()})")

@@ -51,6 +51,18 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     return out
 
 
+def wall_and_cpu(fn: Callable[[], object], repeat: int) -> tuple[list[float], list[float]]:
+    """Run fn `repeat` times; per call, the wall time and this process's CPU time in ms (the CPU figure is what the
+    call costs whatever else shares the machine)."""
+    wall, cpu = [], []
+    for _ in range(repeat):
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        fn()
+        cpu.append((time.process_time() - cpu0) * 1000)
+        wall.append((time.perf_counter() - wall0) * 1000)
+    return wall, cpu
+
+
 def summary(times_ms: list[float]) -> str:
     return (f"p50 {percentile(times_ms, 50):.1f} ms, p95 {percentile(times_ms, 95):.1f} ms, "
             f"mean {statistics.fmean(times_ms):.1f} ms, n={len(times_ms)}")
