@@ -1,5 +1,10 @@
-"""Fixtures shared by every test: the personas' county, HTTP clients signed in as each persona."""
+"""Fixtures shared by every test: the personas' county, HTTP clients signed in as each persona, and the clock.
 
+XIANFENG_TEST_NOW="2026-12-08T00:30:00+08:00" runs the whole session at that moment (the clock then runs on from
+there), so tests that depend on the time of day can be run at the awkward hours on purpose.
+"""
+
+import datetime as dt
 import os
 
 import pytest
@@ -12,6 +17,26 @@ from xianfeng.core.testing import build_county
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PORTAL_FRONT_CACHE_SECONDS = 0  # each test sees the front page of its own data (a test sets it to test it)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_clock():
+    """Travel to XIANFENG_TEST_NOW (an ISO 8601 moment with its offset) for the whole session, if it is set."""
+    raw = os.environ.get("XIANFENG_TEST_NOW", "").strip()
+    if not raw:
+        yield None
+        return
+    import time_machine
+
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise pytest.UsageError(f"XIANFENG_TEST_NOW={raw!r} is not an ISO 8601 moment such as "
+                                "2026-12-08T00:30:00+08:00") from None
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"XIANFENG_TEST_NOW={raw!r} needs its UTC offset, e.g. +08:00")
+    with time_machine.travel(moment, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """One settings module; everything that differs between machines comes from the environment."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -111,6 +112,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = int(env_str("SQLITE_CONN_MAX_AGE", "60"))
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("XIANFENG_TEST_SQLITE", "") or None
 
+
+def ensure_dirs(*paths: Path) -> None:
+    """Create the folders the site writes to (var/ is not in git), so any command works from a fresh checkout.
+    A folder that cannot be made is left for the first write to report."""
+    for folder in paths:
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and DATABASES["default"]["NAME"] not in ("", ":memory:"):
+    ensure_dirs(Path(DATABASES["default"]["NAME"]).parent)
+
 # Optional shared cache for several app servers (e.g. redis://127.0.0.1:6379/0); without it each process keeps its
 # own in-memory cache.
 if env_str("REDIS_URL"):
@@ -131,9 +144,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Login throttling: this many failures for one username (or one address) within the window locks it out.
+# Login throttling (core/throttle.py): this many failures lock a username for LOGIN_LOCKOUT_SECONDS, doubled by each
+# further failure up to LOGIN_LOCKOUT_MAX_SECONDS; an address is counted only for usernames that do not exist.
 LOGIN_MAX_FAILURES = int(env_str("LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCKOUT_SECONDS = int(env_str("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_LOCKOUT_MAX_SECONDS = int(env_str("LOGIN_LOCKOUT_MAX_SECONDS", "86400"))
+LOGIN_ADDRESS_MAX_FAILURES = int(env_str("LOGIN_ADDRESS_MAX_FAILURES", str(LOGIN_MAX_FAILURES * 4)))
+# Reverse proxies in front of the app servers (nginx of docs/DEPLOYMENT.md: 1); the client's address is read from
+# X-Forwarded-For that many entries from the right, so what a client writes into the header itself is ignored.
+TRUSTED_PROXY_COUNT = int(env_str("TRUSTED_PROXY_COUNT", "0"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -148,6 +167,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
+ensure_dirs(VAR_DIR, MEDIA_ROOT)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
@@ -166,6 +186,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "xianfeng.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "10/min"},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's rate limits read the client address like core/throttle.client_ip
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Xianfeng API",
