@@ -130,20 +130,32 @@ def _group_label(group: str) -> str:
 
 
 def _pair_warnings(rates: list[dict[str, Any]]) -> None:
-    """When two rates' difference is within what n can resolve, say so, with the n a real comparison would need."""
+    """When two rates' difference is within what n can resolve, say so, with the sample sizes a real comparison
+    would need at the observed rates: the n at which the difference's 95 % interval (Newcombe) leaves 0, and the n
+    of the two-sided two-proportion test at α = 0.05 with 80 % power (normal approximation, pooled variance)."""
     done = [r for r in rates if r["n"]]
     for i, a in enumerate(done):
         for b in done[i + 1:]:
             d, low, high = stats.newcombe_difference(a["x"], a["n"], b["x"], b["n"])
             if low <= 0 <= high and abs(d) > 0:
-                p = (a["estimate"] + b["estimate"]) / 2
-                need = stats.n_for_half_width(p, abs(d))
                 text = (f"{a['label']}{stats.format_percent(a['estimate'])}与{b['label']}"
                         f"{stats.format_percent(b['estimate'])}相差{abs(d) * 100:.1f}个百分点，在抽样误差之内"
-                        f"（差值95%区间{pct(low)}至{pct(high)}个百分点）：n={a['n']}不能区分两者，"
-                        f"要分辨这样的差距每项约需{need:,}份。")
+                        f"（差值95%区间{pct(low)}至{pct(high)}个百分点）：n={a['n']}不能区分两者。"
+                        + sample_size_text(a["estimate"], b["estimate"]))
                 a["warnings"].append(text)
                 b["warnings"].append(text)
+
+
+def sample_size_text(p1: float, p2: float) -> str:
+    """The sentence giving both sample sizes for telling p1 from p2, each named by what it is."""
+    ci_n = stats.n_difference_excludes_zero(p1, p2)
+    test_n = stats.n_two_proportions(p1, p2, alpha=0.05, power=0.8)
+    parts = []
+    if ci_n:
+        parts.append(f"按当前比率，每项约需{ci_n:,}份，差值的95%区间（Newcombe）才不含0")
+    if test_n:
+        parts.append(f"要以80%的把握检出这一差距（两样本比例检验，双侧α=0.05，正态近似、合并方差），每项约需{test_n:,}份")
+    return "；".join(parts) + "。" if parts else ""
 
 
 def rate_by_name(rates: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
