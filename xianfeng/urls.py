@@ -14,6 +14,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", core_views.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/locks/", core_views.login_locks, name="login_locks"),
+    path("accounts/locks/lift/", core_views.login_lock_lift_view, name="login_lock_lift"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("xianfeng.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

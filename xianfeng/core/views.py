@@ -1,33 +1,59 @@
-"""Pages that belong to no module: home, sign-in with throttling, health check."""
+"""Pages that belong to no module: home, sign-in with throttling and its locks, health check."""
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from .scoping import can
-from .throttle import client_ip, login_failure_record, login_locked
+from .throttle import (
+    address_wait,
+    client_ip,
+    current_locks,
+    login_failure_record,
+    login_lock_lift,
+    login_success_record,
+    username_wait,
+    wait_message,
+)
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's sign-in, refusing a username or address after repeated failures within the lockout window."""
+    """Django's sign-in with the throttle of core/throttle.py: a locked username is refused before its password is
+    checked; from a locked address every failed attempt is refused alike, while a real user's right password works."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
+    def _locked(self, wait: int):
+        form = self.get_form()
+        form.errors.clear()
+        messages.error(self.request, wait_message(wait))
+        response = self.render_to_response(self.get_context_data(form=form), status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
     def post(self, request, *args, **kwargs):
-        if login_locked(request.POST.get("username") or "", client_ip(request)):
-            form = self.get_form()
-            form.errors.clear()
-            messages.error(request, _("Too many failed sign-ins. Try again in 15 minutes."))
-            return self.render_to_response(self.get_context_data(form=form), status=429)
+        wait = username_wait(request.POST.get("username") or "")
+        if wait:
+            return self._locked(wait)
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form):
+        login_success_record(username=self.request.POST.get("username") or "")
+        return super().form_valid(form)
+
     def form_invalid(self, form):
-        login_failure_record(username=self.request.POST.get("username") or "", ip=client_ip(self.request))
+        ip = client_ip(self.request)
+        login_failure_record(username=self.request.POST.get("username") or "", ip=ip)
+        wait = address_wait(ip)
+        if wait:
+            return self._locked(wait)
         return super().form_invalid(form)
 
 
@@ -44,3 +70,33 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+def _system_admin_only(request) -> None:
+    from xianfeng.jobs.access import is_system_admin
+
+    if not is_system_admin(request.user):
+        raise Http404
+
+
+@login_required
+def login_locks(request):
+    """Usernames and addresses locked out of sign-in right now, each with a button to lift the lock (county
+    administrators only; others get 404). Every failure stays in the audit trail."""
+    _system_admin_only(request)
+    return render(request, "core/login_locks.html", {"locks": current_locks()})
+
+
+@login_required
+@require_POST
+def login_lock_lift_view(request):
+    _system_admin_only(request)
+    try:
+        cleared = login_lock_lift(actor=request.user, kind=request.POST.get("kind") or "",
+                                  value=request.POST.get("value") or "", ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("login_locks")
+    messages.success(request, _("Lock lifted: %(n)d counted failures cleared; the audit trail keeps them.")
+                     % {"n": cleared})
+    return redirect("login_locks")

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -27,7 +25,15 @@ from rest_framework.throttling import ScopedRateThrottle
 from xianfeng.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin, scoped_get
 from xianfeng.core.audit import audit_record
 from xianfeng.core.scoping import can, subtree_q
-from xianfeng.core.throttle import clean_username, client_ip, login_failure_record, login_locked
+from xianfeng.core.throttle import (
+    address_wait,
+    clean_username,
+    client_ip,
+    login_failure_record,
+    login_success_record,
+    username_wait,
+    wait_message,
+)
 
 from . import services
 from .filters import ContactPointFilter, GuidanceVisitFilter, MemberFilter, OrganisationFilter
@@ -238,9 +244,9 @@ class GuidanceVisitViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Ret
 
 
 class ThrottledObtainAuthToken(ObtainAuthToken):
-    """POST username + password → {"token": …}. Throttled per address (DRF's cache throttle) and, like the sign-in
-    page, locked per username and address after repeated failures (counted in the database, so every server
-    process sees them)."""
+    """POST username + password → {"token": …}. Rate-limited per address (DRF's cache throttle) and, like the sign-in
+    page, locked per username with growing delays, and per address for unknown usernames (core/throttle.py; counted
+    in the database, so every server process sees them)."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
@@ -259,14 +265,19 @@ class ThrottledObtainAuthToken(ObtainAuthToken):
     def post(self, request, *args, **kwargs):
         username = clean_username(request.data.get("username") if hasattr(request.data, "get") else None)
         ip = client_ip(request)
-        if login_locked(username, ip):
-            raise exceptions.Throttled(wait=settings.LOGIN_LOCKOUT_SECONDS,
-                                       detail=_("Too many failed sign-ins. Try again in 15 minutes."))
+        wait = username_wait(username)
+        if wait:
+            raise exceptions.Throttled(wait=wait, detail=wait_message(wait))
         try:
-            return super().post(request, *args, **kwargs)
+            response = super().post(request, *args, **kwargs)
         except exceptions.ValidationError:
             login_failure_record(username=username, ip=ip, where="API ")
+            wait = address_wait(ip)
+            if wait:
+                raise exceptions.Throttled(wait=wait, detail=wait_message(wait)) from None
             raise
+        login_success_record(username=username)
+        return response
 
 
 def register(router) -> None:
