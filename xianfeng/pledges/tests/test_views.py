@@ -346,3 +346,15 @@ def test_outsider_gets_404_on_progress_claims_peer_ratings_and_moderation(world,
     pledge.refresh_from_db()
     comment.refresh_from_db()
     assert pledge.status == "published" and pledge.progress == 0 and comment.state == "visible"
+
+
+def test_a_step_taken_by_the_system_shows_as_such_on_the_detail_page(world, client_for):
+    """History rows without a user (a job, a bulk import) are the system's; the page said 500 for them."""
+    from ..models import PledgeEvent
+
+    pledge = published(world)
+    PledgeEvent.objects.create(pledge=pledge, by=None, action="到期提醒", from_status=pledge.status,
+                               to_status=pledge.status)
+    response = client_for("hebin_secretary").get(reverse("pledges:detail", args=[pledge.pk]))
+    assert response.status_code == 200
+    assert "到期提醒 · 系统" in response.content.decode()
