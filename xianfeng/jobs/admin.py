@@ -1,23 +1,20 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from xianfeng.core.admin import ReadOnlyAdmin
+
 from .models import Job
 from .services import job_retry
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdmin):
+    """Jobs are scheduled by services (job_schedule) and retried by job_retry (audited): the one action here."""
+
     list_display = ("id", "name", "status", "due_at", "attempts", "max_attempts", "claimed_by", "heartbeat_at")
     list_filter = ("status", "periodic", "name")
     search_fields = ("name", "key")
-    readonly_fields = [f.name for f in Job._meta.fields]
     actions = ["retry"]
-
-    def has_add_permission(self, request):
-        return False  # jobs are scheduled by services (job_schedule)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="重新运行所选任务（已搁置或已取消）")
     def retry(self, request, queryset):

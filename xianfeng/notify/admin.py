@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from xianfeng.core.admin import ReadOnlyAdmin
+
 from .models import ChannelPreference, Delivery, DeliveryAttempt, Notification, SmsMessage, WebhookEndpoint
 
 
@@ -15,28 +17,18 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ("id", "notification", "channel", "status", "attempts", "next_attempt_at", "sent_at")
     list_filter = ("channel", "status")
-    readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [AttemptInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("id", "recipient", "kind", "subject", "created_at", "read_at")
     list_filter = ("kind",)
     search_fields = ("subject", "key")
-    readonly_fields = [f.name for f in Notification._meta.fields]
-
-    def has_add_permission(self, request):
-        return False  # notifications are sent with notify()
+    # notifications are sent with notify() and marked read by their recipient
 
 
 @admin.register(SmsMessage)

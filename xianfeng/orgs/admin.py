@@ -1,50 +1,51 @@
+"""The admin shows the organisation tree, people's memberships, users and roles. Every write to them goes through
+orgs.services (tree paths rewritten on a move, scopes checked, each change audited), so nothing here adds, changes or
+deletes: re-parenting an organisation here would leave its subtree's paths stale and skip the audit."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+
+from xianfeng.core.admin import ReadOnlyAdmin
 
 from .models import ContactPoint, GuidanceGroup, Member, Organisation, Role, User
 
 
 @admin.register(User)
-class XianfengUserAdmin(UserAdmin):
+class XianfengUserAdmin(ReadOnlyAdmin, UserAdmin):
     fieldsets = (*(UserAdmin.fieldsets or ()), ("人员", {"fields": ("person",)}))
     raw_id_fields = ("person",)
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(ReadOnlyAdmin):
     list_display = ("name", "code", "kind", "full_name")
     search_fields = ("name", "code", "initials")
     list_filter = ("kind",)
-    readonly_fields = ("path", "depth", "full_name", "initials")
     raw_id_fields = ("parent",)
-
-    def has_add_permission(self, request):
-        return False  # created through org_create (tree paths, audit)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ReadOnlyAdmin):
     list_display = ("person", "org", "category", "status", "join_date")
     list_filter = ("status", "category")
     raw_id_fields = ("person", "org", "managing_org")
     search_fields = ("person__name",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ReadOnlyAdmin):
     list_display = ("user", "kind", "org")
     list_filter = ("kind",)
     raw_id_fields = ("user", "org")
 
 
-admin.site.register(ContactPoint)
-admin.site.register(GuidanceGroup)
+@admin.register(ContactPoint)
+class ContactPointAdmin(ReadOnlyAdmin):
+    list_display = ("leader", "org", "kind", "start")
+    raw_id_fields = ("leader", "org")
+
+
+@admin.register(GuidanceGroup)
+class GuidanceGroupAdmin(ReadOnlyAdmin):
+    list_display = ("name", "system", "org")
+    raw_id_fields = ("org", "leader")
