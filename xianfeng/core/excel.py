@@ -13,10 +13,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import tempfile
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +25,16 @@ from urllib.parse import quote
 
 from django.http import FileResponse
 
+from xianfeng.core.uploads import UploadRefused, check_upload, limit
+
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READABLE_SUFFIXES = (".xlsx", ".csv")
-# A zip whose members inflate beyond this is refused before parsing (a 20,000-row roster is ~10 MB of XML).
-MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
 HEADER_SEARCH_ROWS = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SPACES = re.compile(r"\s+")
 
 
-class SpreadsheetError(ValueError):
+class SpreadsheetError(UploadRefused):
     """The upload cannot be read as a table: wrong type, damaged, unknown encoding or no data. The text is for users."""
 
 
@@ -70,39 +70,58 @@ def read_table(source: bytes | IO[bytes] | str | Path, *, filename: str | None =
     """
     name = str(filename or (source if isinstance(source, (str, Path)) else ""))
     suffix = Path(name).suffix.lower()
+    try:
+        # Size, content against extension, zip bombs, and each sheet's rows × columns present: before any parsing.
+        check_upload(source, filename=name, kinds=("xlsx", "csv"))
+    except SpreadsheetError:
+        raise
+    except UploadRefused as exc:
+        raise SpreadsheetError(str(exc)) from None
     if isinstance(source, (str, Path)):
         data = Path(source).read_bytes()
     elif isinstance(source, bytes):
         data = source
     else:
         data = source.read()
-    if suffix == ".xlsx":
-        grid = _read_xlsx(data)
-    elif suffix == ".csv":
-        grid = _read_csv(data)
-    else:
-        raise SpreadsheetError("只支持 .xlsx 或 .csv 文件")
-    return _to_table(grid, is_header=is_header, max_rows=max_rows)
+        if hasattr(source, "seek"):
+            source.seek(0)
+    rows = _read_xlsx(data) if suffix == ".xlsx" else _read_csv(data)
+    return _to_table(rows, is_header=is_header, max_rows=max_rows)
 
 
-def _read_xlsx(data: bytes) -> list[list[Any]]:
+Rows = Iterable[tuple[int, list[Any]]]
+
+
+def _read_xlsx(data: bytes) -> Rows:
+    """(Excel row number, cells from column A) for each row of the first sheet, as a stream: check_upload has
+    bounded the sheet's rows × columns present, and empty rows are never turned into Python lists."""
     from python_calamine import CalamineWorkbook
 
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise SpreadsheetError("文件不是有效的 .xlsx 工作簿（若是 .xls 旧格式，请在 Excel 中另存为 .xlsx）")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED_BYTES:
-            raise SpreadsheetError("文件解压后过大，请拆分后分批导入")
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:
             raise SpreadsheetError("工作簿中没有工作表")
-        # skip_empty_area=False keeps leading empty rows, so list index + 1 is the Excel row number.
-        return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        sheet = workbook.get_sheet_by_index(0)
     except SpreadsheetError:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged or encrypted files
         raise SpreadsheetError("文件已损坏或加密，无法读取") from exc
+    if sheet.height == 0 or sheet.width == 0:
+        return []
+    # iter_rows starts at row 1 but at the range's first column (the first one with content).
+    pad = [""] * (sheet.start or (0, 0))[1]
+
+    def rows() -> Rows:
+        try:
+            for index, row in enumerate(sheet.iter_rows()):
+                if all(_blank(v) for v in row):
+                    continue
+                yield index + 1, [*pad, *row] if pad else row
+        except SpreadsheetError:
+            raise
+        except Exception as exc:
+            raise SpreadsheetError("文件已损坏，无法读取") from exc
+    return rows()
 
 
 def decode_text(data: bytes) -> str:
@@ -122,52 +141,67 @@ def decode_text(data: bytes) -> str:
         raise SpreadsheetError("无法识别文件编码，请另存为 UTF-8 编码的 CSV") from None
 
 
-def _read_csv(data: bytes) -> list[list[Any]]:
+def _read_csv(data: bytes) -> Rows:
+    """(line's row number, cells) for each non-empty CSV row, as a stream, refusing rows or columns past the limits
+    (blank lines count towards the row limit too: they are what a million-empty-rows file is made of)."""
     text = decode_text(data)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise SpreadsheetError(f"CSV 格式错误：{exc}") from exc
+    max_rows, max_columns = limit("UPLOAD_MAX_ROWS"), limit("UPLOAD_MAX_COLUMNS")
+    max_cells = limit("UPLOAD_MAX_CELLS")
+
+    def rows() -> Rows:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        cells = 0
+        try:
+            for number, row in enumerate(reader, start=1):  # records, so a quoted line break keeps numbering
+                if number > max_rows:
+                    raise SpreadsheetError(f"文件超过 {max_rows:,} 行（含空行），请删除多余的行或拆分后分批上传")
+                if len(row) > max_columns:
+                    raise SpreadsheetError(f"第{number}行有 {len(row):,} 列，超过上限 {max_columns:,} 列")
+                cells += len(row)
+                if cells > max_cells:
+                    raise SpreadsheetError(f"文件超过 {max_cells:,} 个单元格，请拆分后分批上传")
+                if row and not all(_blank(v) for v in row):
+                    yield number, row
+        except csv.Error as exc:
+            raise SpreadsheetError(f"CSV 格式错误：{exc}") from exc
+    return rows()
 
 
-def _to_table(grid: list[list[Any]], *, is_header: Callable[[list[str]], bool] | None,
-              max_rows: int | None) -> Table:
-    header_index = None
-    first_nonempty = None
-    for index, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
-        if all(_blank(v) for v in row):
-            continue
-        if first_nonempty is None:
-            first_nonempty = index
-        if is_header is None:
+def _to_table(grid: Rows, *, is_header: Callable[[list[str]], bool] | None, max_rows: int | None) -> Table:
+    """The table from a stream of non-empty (row number, cells): the header among the first 20 rows, then data."""
+    stream = iter(grid)
+    head: list[tuple[int, list[Any]]] = []
+    header: tuple[int, list[Any]] | None = None
+    for number, row in stream:
+        head.append((number, row))
+        if is_header is None or is_header([normalise_header(v) for v in row]):
+            header = (number, row)
             break
-        if is_header([normalise_header(v) for v in row]):
-            header_index = index
+        if number >= HEADER_SEARCH_ROWS:
             break
-    if header_index is None:
-        header_index = first_nonempty
-    if header_index is None:
-        raise SpreadsheetError("文件中没有数据")
-    headers = [str(v).strip() if not _blank(v) else "" for v in grid[header_index]]
+    if header is None:
+        if not head:
+            raise SpreadsheetError("文件中没有数据")
+        header = head[0]
+    header_number = header[0]
+    headers = [str(v).strip() if not _blank(v) else "" for v in header[1]]
     while headers and not headers[-1]:
         headers.pop()
     seen: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        if header and header in seen:
-            raise SpreadsheetError(f"列名“{header}”重复（第{_column_letter(seen[header])}列和第{_column_letter(index)}列），"
+    for index, name in enumerate(headers):
+        if name and name in seen:
+            raise SpreadsheetError(f"列名“{name}”重复（第{_column_letter(seen[name])}列和第{_column_letter(index)}列），"
                                    "请只保留一列")
-        seen[header] = index
-    table = Table(headers=headers, header_row=header_index + 1)
+        seen[name] = index
+    table = Table(headers=headers, header_row=header_number)
     width = len(headers)
     keep = [i for i, h in enumerate(headers) if h]  # columns without a header are dropped
     keys = [headers[i] for i in keep]
     rows, numbers = table.rows, table.row_numbers
-    for index in range(header_index + 1, len(grid)):
-        row = grid[index]
-        if all(_blank(v) for v in row):  # stops at the first filled cell, so cheap for real rows
-            continue
+    later = ((n, r) for n, r in head if n > header_number)
+    for number, row in itertools.chain(later, stream):
         if max_rows is not None and len(rows) >= max_rows:
             raise SpreadsheetError(f"数据超过 {max_rows:,} 行，请拆分后分批导入")
         if len(row) < width:
@@ -176,7 +210,7 @@ def _to_table(grid: list[list[Any]], *, is_header: Callable[[list[str]], bool] |
         # Whole numbers Excel stores as floats (phones, codes, serial dates) become int.
         rows.append(dict(zip(keys, [int(v) if type(v) is float and v.is_integer() else v for v in values],
                              strict=True)))
-        numbers.append(index + 1)
+        numbers.append(number)
     return table
 
 
