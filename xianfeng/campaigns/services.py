@@ -99,6 +99,13 @@ def check_document(upload: Any, name: str = "file") -> None:
     upload.seek(0)
     if not any(head.startswith(magic) for magic in PLAN_DOCUMENT_TYPES[ext]):
         raise ValidationError({name: ["文件内容不是有效的文档"]})
+    if ext == ".docx":  # a zip: its members' real inflated size is bounded too (zip bombs)
+        from xianfeng.core.uploads import UploadRefused, check_upload
+
+        try:
+            check_upload(upload, filename=filename, kinds=("docx",), max_bytes=PLAN_FILE_MAX_BYTES)
+        except UploadRefused as exc:
+            raise ValidationError({name: [str(exc)]}) from None
 
 
 @transaction.atomic
@@ -1150,8 +1157,14 @@ def check_image(upload: Any, name: str = "image") -> None:
     """An image a browser can show (JPEG, PNG, GIF, WebP), verified by Pillow, at most 5 MB."""
     from PIL import Image, UnidentifiedImageError
 
+    from xianfeng.core.uploads import UploadRefused, check_upload
+
     if upload.size > IMAGE_MAX_BYTES:
         raise ValidationError({name: ["图片不能超过5MB"]})
+    try:  # the upload gate: pixels counted from the header before anything is decoded (decompression bombs)
+        check_upload(upload, filename="image.png", kinds=("image",), max_bytes=IMAGE_MAX_BYTES)
+    except UploadRefused as exc:
+        raise ValidationError({name: [str(exc)]}) from None
     try:
         upload.seek(0)
         with Image.open(upload) as image:

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xianfeng.core.uploads import UploadRefused, check_upload
+
 from .models import DEFAULT_CATEGORIES, Demand, ServiceRecord
 
 
@@ -96,6 +98,15 @@ class RecordForm(BootstrapMixin, forms.Form):
     minutes = forms.IntegerField(min_value=0, max_value=59, required=False, label=_("Minutes"))
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=_("What was done"))
     photo = forms.ImageField(required=False, label=_("Photo"))
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if photo:
+            try:  # size, and pixels counted from the header (decompression bombs), as for every uploaded image
+                check_upload(photo, filename="photo.jpg", kinds=("image",), max_bytes=8 * 1024 * 1024)
+            except UploadRefused as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return photo
 
     def total_minutes(self) -> int:
         hours = self.cleaned_data.get("hours") or 0

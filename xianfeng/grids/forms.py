@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
+from xianfeng.core.uploads import UploadRefused, check_upload
 from xianfeng.orgs.models import Organisation
 
 from .models import Case, CaseCategory
@@ -51,6 +52,11 @@ class ReportForm(BootstrapMixin, forms.Form):
         photo = self.cleaned_data.get("photo")
         if photo and photo.size > MAX_PHOTO_BYTES:
             raise forms.ValidationError(pgettext_lazy("grids", "The photo is larger than 8 MB."))
+        if photo:
+            try:  # pixels counted from the header (decompression bombs), as for every uploaded image
+                check_upload(photo, filename="photo.jpg", kinds=("image",), max_bytes=MAX_PHOTO_BYTES)
+            except UploadRefused as exc:
+                raise forms.ValidationError(str(exc)) from None
         return photo
 
     def clean(self):

@@ -86,10 +86,16 @@ def import_xlsform(data: bytes, *, filename: str = "form.xlsx") -> dict[str, Any
     from pyxform.errors import PyXFormError
     from pyxform.xls2xform import convert
 
+    from xianfeng.core.uploads import UploadRefused, check_upload
+
     if not filename.lower().endswith(".xlsx"):
         raise FormError(["只支持 .xlsx 格式的 XLSForm"])
     if len(data) > MAX_UPLOAD_BYTES:
         raise FormError(["文件过大（上限 5 MB）"])
+    try:  # content, zip bombs, and each sheet's rows × columns, before pyxform or calamine parse anything
+        check_upload(data, filename=filename, kinds=("xlsx",), max_bytes=MAX_UPLOAD_BYTES)
+    except UploadRefused as exc:
+        raise FormError([str(exc)]) from None
     try:
         result = convert(xlsform=io.BytesIO(data), file_type=".xlsx")
     except PyXFormError as exc:

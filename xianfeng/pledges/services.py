@@ -395,17 +395,22 @@ def clean_photo(upload: Any) -> tuple[int, int]:
     """(width, height) of an uploaded photo; ValidationError {"photos": …} if it is too big or not an image."""
     from PIL import Image, UnidentifiedImageError
 
+    from xianfeng.core.uploads import UploadRefused, check_upload
+
     limit = int(setting("PLEDGES_PHOTO_MAX_BYTES", 5 * 1024 * 1024))
     name = getattr(upload, "name", "photo")
     if getattr(upload, "size", 0) > limit:
         from django.template.defaultfilters import filesizeformat
 
         raise ValidationError({"photos": [f"{name}：照片不能超过{filesizeformat(limit)}"]})
-    try:
+    try:  # the upload gate: pixels counted from the header before anything is decoded (decompression bombs)
+        check_upload(upload, filename="photo.jpg", kinds=("image",), max_bytes=limit)
         upload.seek(0)
         with Image.open(upload) as image:
             image.verify()
             fmt, size = image.format, image.size
+    except UploadRefused as exc:
+        raise ValidationError({"photos": [f"{name}：{exc}"]}) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError({"photos": [f"{name}：不是有效的图片（支持 JPEG、PNG、WebP）"]}) from None
     finally:
