@@ -47,7 +47,7 @@ def parse_boundary(value: Any) -> Polygon | MultiPolygon:
     if isinstance(value, (str, bytes)):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             raise bad("边界不是有效的 JSON") from None
     if not isinstance(value, dict):
         raise bad("边界须为 GeoJSON 对象")
@@ -128,7 +128,7 @@ def parse_feature_collection(value: Any, *, require_code: bool = True) -> list[B
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             raise fail(["文件不是有效的 JSON"]) from None
     if not isinstance(value, dict) or value.get("type") != "FeatureCollection" or not isinstance(
             value.get("features"), list):
