@@ -171,8 +171,11 @@ def test_other_village_secretary_gets_404_on_an_activity(world, client_for, make
     assert "河滨社区志愿服务" not in response.content.decode()
 
 
-def test_other_village_secretary_gets_404_on_hours_and_certificates(world, client_for, make_activity):
+def test_other_village_secretary_gets_404_on_hours_and_certificates(world, client_for, make_activity, time_machine):
+    # 00:30 China time: the activity three hours ago was yesterday, and its certificate covers that day, not today
+    time_machine.move_to(dt.datetime(2026, 12, 8, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False)
     activity = make_activity(start_in=dt.timedelta(hours=-3), hours=2)
+    day = timezone.localdate(activity.starts_at)
     att, _ = services.attendance_check_in(activity=activity, person=world.members["hebin_a"].person, method="manual",
                                           at=activity.starts_at, by=world.hebin_secretary)
     services.attendance_check_out(attendance=att, at=activity.ends_at, by=world.hebin_secretary)
@@ -180,8 +183,7 @@ def test_other_village_secretary_gets_404_on_hours_and_certificates(world, clien
     assert outsider.post(reverse("events:hours_decide", args=[att.pk]), {"decision": "approve"}).status_code == 404
     assert outsider.post(reverse("events:check_out", args=[att.pk])).status_code == 404
     services.hours_approve(attendance=att, by=world.hebin_secretary)
-    cert = services.certificate_issue(person=att.person, org=world.hebin, start=timezone.localdate(),
-                                      end=timezone.localdate())
+    cert = services.certificate_issue(person=att.person, org=world.hebin, start=day, end=day)
     assert outsider.get(reverse("events:certificate_pdf", args=[cert.pk])).status_code == 404
     assert client_for("resident").get(reverse("events:hours")).status_code == 404
 
