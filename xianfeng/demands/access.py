@@ -2,8 +2,10 @@
 
     staff     — a role with `view` over the demand's organisation: everything (phone masked unless unmasked)
     owner     — the resident who posted it (or whose demand it is): everything about his own demand
-    claimer   — a member holding an active or past claim on it: the resident's name, phone and address
-    public    — a member or resident of the community: category, area, urgency, time — nothing personal
+    claimer   — a member holding an active claim on it: the resident's name, phone and address, only while the
+                claim lasts (a withdrawn, lapsed or finished claim ends it)
+    public    — a member or resident of the community, or a member whose claim on it has ended: category, area,
+                urgency, time — nothing personal
 Anyone else: the demand does not exist (404).
 """
 
@@ -98,10 +100,11 @@ def access(user: Any, demand: Demand) -> str | None:
     if demand.resident_id and user.person_id and demand.resident.person_id == user.person_id:
         return "owner"
     member = member_of(user)
-    if member is not None and Claim.objects.filter(demand=demand, member=member).exclude(
-            status=Claim.Status.LAPSED).exists():
+    claims = set(Claim.objects.filter(demand=demand, member=member).values_list("status", flat=True)) \
+        if member is not None else set()
+    if claims & set(Claim.ACTIVE):
         return "claimer"
-    if any(demand.org.path.startswith(p) or p.startswith(demand.org.path) for p in community_paths(user)):
+    if claims or any(demand.org.path.startswith(p) or p.startswith(demand.org.path) for p in community_paths(user)):
         return "public"
     return None
 

@@ -221,6 +221,22 @@ class DemandViewSet(viewsets.ViewSet):
             raise Conflict(detail=exc.messages[0]) from None
         return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={200: ClaimSerializer, 404: NOT_FOUND, 409: CONFLICT},
+                   summary="Give up the caller's active claim: the resident's details are no longer shown")
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        demand, _level = _visible_demand(request, pk)
+        member = member_of(request.user)
+        claim = Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE).first() \
+            if member is not None else None
+        if claim is None:
+            raise Http404
+        try:
+            claim = services.claim_withdraw(claim=claim, by=request.user)
+        except services.DemandConflict as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(ClaimSerializer(claim).data)
+
     @extend_schema(request=AssignInput, responses={201: ClaimSerializer, 404: NOT_FOUND, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
@@ -262,15 +278,19 @@ def _scope_or_own(qs, user, own: Q, org_field: str):
 
 
 class ClaimViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The caller's own claims, and the claims on demands in the caller's staff scope."""
+    """The caller's own claims, and the claims on demands in the caller's staff scope; ?status=withdrawn lists the
+    claims given up (what the secretary watches for repeated claim-and-withdraw)."""
 
     serializer_class = ClaimSerializer
 
     def get_queryset(self):
         member = member_of(self.request.user)
         own = Q(member=member) if member else Q(pk__in=[])
-        return _scope_or_own(Claim.objects.select_related("member__person"), self.request.user, own,
-                             "demand__org").order_by("-claimed_at", "-id")
+        qs = _scope_or_own(Claim.objects.select_related("member__person"), self.request.user, own, "demand__org")
+        status_ = self.request.query_params.get("status", "")
+        if status_ in Claim.Status.values:
+            qs = qs.filter(status=status_)
+        return qs.order_by("-claimed_at", "-id")
 
 
 class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -13,5 +13,6 @@ class DemandsConfig(AppConfig):
         ("demands:mine", _("My services"), "person-check", None),
         ("demands:pairings", _("Pairings"), "link-45deg", "view"),
         ("demands:figures", _("Service figures"), "bar-chart", "view"),
+        ("demands:withdrawals", _("Claims given up"), "arrow-counterclockwise", "view"),
         ("demands:categories", _("Service categories"), "tags", "change"),
     ]

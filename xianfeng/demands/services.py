@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
@@ -46,6 +46,10 @@ class DemandNotOpen(DemandConflict):
 
 class AlreadyConfirmed(DemandConflict):
     pass
+
+
+class ClaimLimit(DemandConflict):
+    """The member gave up too many claims today (withdrawals_per_day)."""
 
 
 def lapse_days() -> int:
@@ -276,14 +280,17 @@ def demand_claim(*, demand: Demand, member: Member, by: Any = None, assigned: bo
     only while the demand is open and below capacity (and marks it claimed when full).
 
     Raises AlreadyClaimed (no place left, or this member already holds one), DemandNotOpen (closed, expired or
-    done), ValidationError (the member is not of the demand's community). `assigned` records `by` as the
-    secretary who assigned the member.
+    done), ClaimLimit (the member gave up withdrawals_per_day() claims today; an assignment is not limited),
+    ValidationError (the member is not of the demand's community). `assigned` records `by` as the secretary who
+    assigned the member.
     """
     if not member_belongs(member, demand.org):
         raise ValidationError({"member": ["只有本村社区的党员可以认领"]})
     if member.status == Member.Status.LEFT:
         raise ValidationError({"member": ["该党员已转出"]})
     now = at or timezone.now()
+    if not assigned and withdrawals_since(member, _day_start(now)) >= withdrawals_per_day():
+        raise ClaimLimit(f"今天已放弃认领{withdrawals_per_day()}次，明天才能再认领（需要时可请书记指派）")
     won = Demand.objects.filter(pk=demand.pk, status=Demand.Status.OPEN, claimed_count__lt=F("capacity")).update(
         claimed_count=F("claimed_count") + 1,
         status=Case(When(claimed_count__gte=F("capacity") - 1, then=Value(Demand.Status.CLAIMED)),
@@ -339,13 +346,42 @@ def claim_start(*, claim: Claim, by: Any = None, at: dt.datetime | None = None) 
 
 
 @transaction.atomic
-def claim_withdraw(*, claim: Claim, by: Any = None) -> Claim:
-    """The member gives the claim up; the demand gets the place back."""
+def claim_withdraw(*, claim: Claim, by: Any) -> Claim:
+    """The member gives the claim up (or staff of the demand's community end it); the demand gets the place back and
+    the member's access to the resident's details ends (access.access). Raises PermissionDenied for anyone else,
+    DemandConflict if the claim has already ended."""
+    if not may_withdraw(by, claim):
+        raise PermissionDenied
     if not _release(claim, Claim.Status.WITHDRAWN, timezone.now()):
         raise DemandConflict("该认领已结束")
     claim.refresh_from_db()
     audit_record(by=by, action="update", obj=claim, after={"status": claim.status}, summary="放弃认领")
     return claim
+
+
+def may_withdraw(user: Any, claim: Claim) -> bool:
+    """The claiming member, or staff with `change` over the demand's organisation."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.person_id is not None and Member.objects.filter(pk=claim.member_id, person_id=user.person_id).exists():
+        return True
+    return can(user, "change", claim.demand.org)
+
+
+def withdrawals_per_day() -> int:
+    """Claims a member may give up in a day before claiming stops until the next day
+    (settings.DEMANDS_WITHDRAWALS_PER_DAY, 3): claiming and giving up repeatedly would otherwise collect the
+    community's contact list, one resident at a time."""
+    return int(getattr(settings, "DEMANDS_WITHDRAWALS_PER_DAY", 3))
+
+
+def withdrawals_since(member: Member, since: dt.datetime) -> int:
+    return Claim.objects.filter(member=member, status=Claim.Status.WITHDRAWN, ended_at__gte=since).count()
+
+
+def _day_start(now: dt.datetime) -> dt.datetime:
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @transaction.atomic

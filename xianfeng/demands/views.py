@@ -306,9 +306,32 @@ def withdraw(request, pk: int):
     claim_ = Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE).first() if member else None
     if claim_ is None:
         raise Http404
-    services.claim_withdraw(claim=claim_, by=request.user)
+    try:
+        services.claim_withdraw(claim=claim_, by=request.user)
+    except services.DemandConflict as exc:
+        return _conflict(request, demand, level, _errors(exc), 409)
     messages.success(request, _("You have given the claim up."))
     return redirect("demands:board")
+
+
+WITHDRAWAL_DAYS = 30
+
+
+@login_required
+def withdrawals(request):
+    """Staff: claims given up in the last 30 days on demands in scope, and who gave up how many — repeated
+    claim-and-withdraw shows here (each claim showed the member a resident's contact details)."""
+    paths = scope_paths(request.user, "view")
+    if paths == []:
+        raise Http404
+    since = timezone.now() - dt.timedelta(days=WITHDRAWAL_DAYS)
+    qs = Claim.objects.restrict(request.user, "view").filter(status=Claim.Status.WITHDRAWN, ended_at__gte=since)
+    by_member = list(qs.values("member", "member__person__name", "member__org__name")
+                     .annotate(n=Count("id"), last=Max("ended_at")).order_by("-n", "-last")[:100])
+    page = Paginator(qs.select_related("member__person", "demand__org").order_by("-ended_at", "-id"),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "demands/withdrawals.html", {
+        "by_member": by_member, "page": page, "days": WITHDRAWAL_DAYS, "limit": services.withdrawals_per_day()})
 
 
 @login_required

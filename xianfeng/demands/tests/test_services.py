@@ -92,9 +92,9 @@ def test_unstarted_claim_lapses_back_to_open_and_notifies(world):
 def test_withdrawn_claim_gives_the_place_back(world):
     demand = make_demand(world)
     claim = demand_claim(demand=demand, member=world.members["hebin_a"])
-    claim_withdraw(claim=claim)
+    claim_withdraw(claim=claim, by=world.member)
     with pytest.raises(DemandConflict):
-        claim_withdraw(claim=claim)
+        claim_withdraw(claim=claim, by=world.member)
     demand.refresh_from_db()
     assert demand.status == Demand.Status.OPEN
 
