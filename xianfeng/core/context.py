@@ -14,6 +14,7 @@ NAVIGATION = [
     ("orgs:member_list", _("Members"), "people", "view"),
     ("orgs:contact_point_list", _("Contact points"), "pin-map", "view"),
     ("orgs:guidance_group_list", _("Guidance groups"), "people-fill", "view"),
+    ("orgs:link_request_list", _("Link requests"), "person-plus", "change"),
 ]
 
 

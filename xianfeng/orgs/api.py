@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from xianfeng.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin, scoped_get
+from xianfeng.core.api import Conflict, Pagination, ScopedReadOnlyViewSet, ScopedViewSetMixin, scoped_get
 from xianfeng.core.audit import audit_record
 from xianfeng.core.scoping import can, subtree_q
 from xianfeng.core.throttle import (
@@ -35,13 +35,16 @@ from xianfeng.core.throttle import (
     wait_message,
 )
 
-from . import services
+from . import links, services
 from .filters import ContactPointFilter, GuidanceVisitFilter, MemberFilter, OrganisationFilter
-from .models import ContactPoint, GuidanceVisit, Member, Organisation
+from .models import ContactPoint, GuidanceVisit, LinkRequest, Member, Organisation
 from .serializers import (
     ContactPointSerializer,
     GuidanceVisitCreateInput,
     GuidanceVisitSerializer,
+    LinkDecisionInput,
+    LinkRequestInput,
+    LinkRequestSerializer,
     MemberSerializer,
     MemberTransferInput,
     MemberUnmaskedSerializer,
@@ -52,6 +55,7 @@ from .serializers import (
 
 NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope for this action (the same answer)")
 BAD_INPUT = OpenApiResponse(description="bad input: {field: [reasons]}; nothing was written")
+CLOSED = OpenApiResponse(description="the request was already accepted, declined or withdrawn")
 
 
 def parse_input(serializer_class, request) -> dict:
@@ -172,6 +176,14 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
             with transaction.atomic():  # the person and the member are written together or not at all
                 person = services.person_upsert(by=request.user, **person_fields)
                 member = services.member_create(person=person, org=org, by=request.user, **data)
+        except services.PersonOutOfScope as exc:
+            # Nothing was written. A non-member may be linked with the consent of the organisation that answers for
+            # the person: the answer says where to ask.
+            if exc.is_member:  # a member elsewhere moves by a transfer there, as before
+                raise ValidationError({"id_number": ["该身份证号对应的人员已是党员"]}) from None
+            return Response({"id_number": exc.messages,
+                             "link_request": [request.build_absolute_uri("/api/v1/link-requests/")]},
+                            status=status.HTTP_409_CONFLICT)
         except ValidationError as exc:
             if hasattr(exc, "error_dict") and "person" in exc.error_dict:
                 raise ValidationError({"id_number": ["该身份证号对应的人员已是党员"]}) from None
@@ -205,6 +217,82 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         response = Response(MemberUnmaskedSerializer(member).data)
         response["Cache-Control"] = "no-store"
         return response
+
+
+# ---- link requests ------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Link requests the caller made, may see, or may decide"),
+    retrieve=extend_schema(summary="One link request", responses={200: LinkRequestSerializer, 404: NOT_FOUND}),
+)
+class LinkRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """关联申请: ask the organisation that answers for a person outside the caller's scope to let the person become a
+    member of one of the caller's organisations. Until the holder accepts, nothing about the person changes."""
+
+    serializer_class = LinkRequestSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        qs = links.visible(self.request.user)
+        if self.request.query_params.get("status") in LinkRequest.Status.values:
+            qs = qs.filter(status=self.request.query_params["status"])
+        return qs
+
+    def get_object(self):
+        pk = self.kwargs.get("pk")
+        return scoped_get_visible(self.get_queryset(), pk)
+
+    @extend_schema(summary="Ask for a person (by ID number) to become a member of an organisation the caller changes",
+                   request=LinkRequestInput, responses={201: LinkRequestSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
+    def create(self, request):
+        data = parse_input(LinkRequestInput, request)
+        org = scoped_get(Organisation.objects, request.user, "change", data.pop("org"))
+        link = services.link_request_create(by=request.user, org=org, **data)
+        return Response(LinkRequestSerializer(link, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    def _decide(self, request, accept: bool):
+        link = self.get_object()
+        if not links.may_decide(request.user, link):
+            raise Http404
+        data = parse_input(LinkDecisionInput, request)
+        try:
+            link = services.link_request_decide(by=request.user, link=link, accept=accept, note=data["note"])
+        except services.LinkRequestClosed as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(LinkRequestSerializer(link, context={"request": request}).data)
+
+    @extend_schema(summary="Accept: the person becomes a member of the organisation asked for",
+                   request=LinkDecisionInput, responses={200: LinkRequestSerializer, 404: NOT_FOUND, 409: CLOSED})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._decide(request, True)
+
+    @extend_schema(summary="Decline: nothing about the person changes", request=LinkDecisionInput,
+                   responses={200: LinkRequestSerializer, 404: NOT_FOUND, 409: CLOSED})
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._decide(request, False)
+
+    @extend_schema(summary="Withdraw a pending request (the requester)", request=None,
+                   responses={200: LinkRequestSerializer, 404: NOT_FOUND, 409: CLOSED})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        link = self.get_object()
+        if not links.may_cancel(request.user, link):
+            raise Http404
+        try:
+            link = services.link_request_cancel(by=request.user, link=link)
+        except services.LinkRequestClosed as exc:
+            raise Conflict(detail=exc.messages[0]) from None
+        return Response(LinkRequestSerializer(link, context={"request": request}).data)
+
+
+def scoped_get_visible(qs, pk):
+    try:
+        return qs.get(pk=pk)
+    except (LinkRequest.DoesNotExist, TypeError, ValueError, ValidationError):
+        raise Http404 from None
 
 
 # ---- contact points and guidance visits ---------------------------------------------------------------------------
@@ -285,3 +373,4 @@ def register(router) -> None:
     router.register("members", MemberViewSet, basename="member")
     router.register("contact-points", ContactPointViewSet, basename="contact-point")
     router.register("guidance-visits", GuidanceVisitViewSet, basename="guidance-visit")
+    router.register("link-requests", LinkRequestViewSet, basename="link-request")

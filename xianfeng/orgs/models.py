@@ -358,3 +358,47 @@ class GuidanceGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LinkRequest(models.Model):
+    """A request to make a person outside the requester's scope a member of one of the requester's organisations
+    (关联申请). The person's current organisation (`holder`; for a person with none, the county or the person
+    themself) accepts or declines; until it is accepted nothing about the person changes."""
+
+    scope_org_fields = ("org",)
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待同意"
+        ACCEPTED = "accepted", "已同意"
+        DECLINED = "declined", "已拒绝"
+        CANCELLED = "cancelled", "已撤回"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="link_requests")
+    org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="link_requests_in",
+                            verbose_name="申请加入的组织")
+    holder = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="link_requests_out", verbose_name="此人现属组织")
+    member_fields = models.JSONField("党员信息", default=dict,
+                                     help_text="join_date, full_date, category, status, education, occupation, on_the_job")
+    note = models.CharField("说明", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField("处理意见", max_length=200, blank=True)
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "关联申请"
+        verbose_name_plural = "关联申请"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "org"], condition=Q(status="pending"),
+                                    name="link_request_one_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} → {self.org}"

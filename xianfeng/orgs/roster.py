@@ -35,11 +35,11 @@ from django.utils import timezone
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Table, normalise_header, read_table
 from xianfeng.core.ids import normalise_text, parse_date
-from xianfeng.core.scoping import scope_paths, scope_q
+from xianfeng.core.scoping import SEGMENT, scope_paths, scope_q
 from xianfeng.core.text import pinyin_initials
 
 from . import services
-from .models import Member, Membership, Organisation, Person
+from .models import Member, Membership, Organisation, Person, Resident
 
 HEADERS = ("姓名", "性别", "民族", "出生日期", "身份证号", "手机号", "学历", "职业", "入党日期", "转正日期",
            "所在党组织", "人员类别", "状态", "是否在职")
@@ -468,6 +468,13 @@ def _in_scope(path: str, paths: list[str] | None) -> bool:
     return paths is None or any(path.startswith(p) for p in paths)
 
 
+def _person_in_scope(resident_path: str | None, paths: list[str] | None) -> bool:
+    """A known non-member: in scope through their resident organisation, or (none) for the county only."""
+    if resident_path is None:
+        return paths is None or any(len(p) == SEGMENT for p in paths)
+    return _in_scope(resident_path, paths)
+
+
 def _scoped_orgs(paths: list[str] | None):
     qs = Organisation.objects.all()
     if paths is not None:
@@ -553,6 +560,12 @@ def _compare(rows: list[_Row], paths: list[str] | None, plan: _Plan, errors: lis
         for values in member_qs.filter(person_id__in=chunk).values_list(
                 "person_id", "id", "org__path", "managing_org_id", *(f if f != "org" else "org_id" for f in MEMBER_FIELDS)):
             members[values[0]] = values[1:]
+    # A known person who is not a member belongs to their village or community as a resident, or (neither) to the
+    # county: the same rule as services.person_in_scope, read for the whole file in a few queries.
+    residents: dict[int, str] = {}
+    if paths is not None:
+        for chunk in _chunks([p[0] for p in people.values() if p[0] not in members]):
+            residents.update(Resident.objects.filter(person_id__in=chunk).values_list("person_id", "org__path"))
     today = timezone.localdate()
     bad = {e.row for e in errors}
     open_starts = _open_primary_starts([r for r in rows if r.number not in bad], people, members)
@@ -563,6 +576,12 @@ def _compare(rows: list[_Row], paths: list[str] | None, plan: _Plan, errors: lis
             errors.append(RowError(r.number, "身份证号", "此人已是其他组织（不在您的管理范围内）的党员，"
                                    "请由其所在组织办理组织关系转接", r.person["id_number"]))
             continue
+        if known is not None and member is None and not _person_in_scope(residents.get(known[0]), paths):
+            errors.append(RowError(r.number, "身份证号", "此人属于其他组织（不在您的管理范围内），导入不能修改或登记；"
+                                   "请发起关联申请，由其所在组织同意", r.person["id_number"]))
+            continue
+        if known is not None and not r.person["phone"]:
+            r.person["phone"] = known[PERSON_FIELDS.index("phone") + 1]  # an empty cell never wipes a phone
         if r.number in bad:
             continue  # already wrong: looked up only for the check above
         if known is None:

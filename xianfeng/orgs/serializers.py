@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from xianfeng.core.api import StrictFieldsMixin, StrictInputSerializer
 
-from .models import ContactPoint, GuidanceVisit, Member, Organisation
+from .models import ContactPoint, GuidanceVisit, LinkRequest, Member, Organisation
 
 # Largest primary key any supported database stores (a bigint); anything above is refused as bad input.
 MAX_ID = 2**63 - 1
@@ -148,3 +148,46 @@ class GuidanceVisitCreateInput(StrictInputSerializer):
     date = serializers.DateField()
     notes = serializers.CharField(max_length=TEXT_MAX)
     follow_ups = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
+
+
+class LinkRequestSerializer(serializers.ModelSerializer):
+    """A link request. The person's name is shown to those who may decide it, and to the requester once accepted:
+    until then the requester learns nothing about the person beyond the ID number they typed (masked here)."""
+
+    person_name = serializers.SerializerMethodField()
+    id_number_masked = serializers.CharField(source="person.id_number_masked", read_only=True)
+    org_name = serializers.CharField(source="org.full_name", read_only=True)
+    holder_name = serializers.CharField(source="holder.full_name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = LinkRequest
+        fields = ["id", "person", "person_name", "id_number_masked", "org", "org_name", "holder", "holder_name",
+                  "member_fields", "note", "status", "requested_by", "created_at", "decided_by", "decided_at",
+                  "decision_note", "member"]
+        read_only_fields = fields
+
+
+    def get_person_name(self, link: LinkRequest) -> str:
+        from .links import may_decide
+
+        user = self.context.get("request").user if self.context.get("request") else None
+        if link.status == LinkRequest.Status.ACCEPTED or (user is not None and may_decide(user, link)):
+            return link.person.name
+        return ""
+
+
+class LinkRequestInput(StrictInputSerializer):
+    id_number = serializers.CharField(max_length=40, help_text="the person's 身份证号 (already registered)")
+    org = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="an organisation the caller may change")
+    join_date = serializers.DateField()
+    full_date = serializers.DateField(required=False, allow_null=True, default=None)
+    category = serializers.ChoiceField(choices=Member.Category.choices, default=Member.Category.FULL)
+    status = serializers.ChoiceField(choices=Member.Status.choices, default=Member.Status.ACTIVE)
+    education = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    occupation = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    on_the_job = serializers.BooleanField(default=True)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class LinkDecisionInput(StrictInputSerializer):
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -15,7 +15,7 @@ from django.db.models.functions import Concat, Substr
 
 from xianfeng.core.audit import audit_record, changed, snapshot
 from xianfeng.core.ids import add_years, normalise_text, parse_id_number, parse_phone
-from xianfeng.core.scoping import SEGMENT, clear_scope_cache, encode_segment, subtree_q
+from xianfeng.core.scoping import SEGMENT, can, clear_scope_cache, encode_segment, scope_paths, subtree_q
 from xianfeng.core.text import pinyin_initials
 from xianfeng.core.util import chunked
 
@@ -23,6 +23,7 @@ from .models import (
     ContactPoint,
     GuidanceGroup,
     GuidanceVisit,
+    LinkRequest,
     Member,
     Membership,
     Organisation,
@@ -166,17 +167,77 @@ def _gender_code(value: Any) -> str | None:
     return {"男": "M", "女": "F", "M": "M", "F": "F", "m": "M", "f": "F"}.get(text)
 
 
+class PersonOutOfScope(ValidationError):
+    """The ID number belongs to a person the actor may not change (a resident of another village, a member
+    elsewhere, someone with no organisation). Nothing was written. A non-member may be linked through a link request
+    (link_request_create) that the person's organisation accepts; a member elsewhere needs a transfer there."""
+
+    def __init__(self, person: Person, holder: Organisation | None, *, is_member: bool):
+        self.person, self.holder, self.is_member = person, holder, is_member
+        if is_member:
+            message = "此人已是其他组织（不在您的管理范围内）的党员，请由其所在组织办理组织关系转接"
+        else:
+            message = ("该身份证号对应的人员属于其他组织（不在您的管理范围内），不能在此修改或登记；"
+                       "请发起关联申请，由其所在组织同意后再登记")
+        super().__init__({"id_number": [message]})
+
+
+def person_holder(person: Person) -> tuple[Organisation | None, bool]:
+    """The organisation that answers for `person`, and whether the person is a member: a member's primary
+    organisation; else a resident's village or community; else None (a person with no organisation, whom only the
+    county may change)."""
+    member = Member.objects.select_related("org", "managing_org").filter(person=person).first()
+    if member is not None:
+        return member.org, True
+    resident = Resident.objects.select_related("org").filter(person=person).first()
+    return (resident.org if resident is not None else None), False
+
+
+def person_in_scope(actor: Any, person: Person) -> bool:
+    """Whether `actor` (None: the system) may change `person`'s own fields or make them a member: a member's
+    primary or managing organisation, or else a resident's organisation, must be in the actor's `change` scope; a
+    person with neither belongs to the county (a `change` role at the root)."""
+    if actor is None:
+        return True
+    paths = scope_paths(actor, "change")
+    if paths is None:
+        return True
+    member = Member.objects.select_related("org", "managing_org").filter(person=person).first()
+    if member is not None:
+        orgs = [member.org] + ([member.managing_org] if member.managing_org_id else [])
+    else:
+        resident = Resident.objects.select_related("org").filter(person=person).first()
+        if resident is None:
+            return any(len(p) == SEGMENT for p in paths)
+        orgs = [resident.org]
+    return any(o.path.startswith(p) for o in orgs for p in paths)
+
+
+# Fields a caller may leave out: a person already known keeps the value on record instead of losing it.
+_KEPT_WHEN_LEFT_OUT = ("phone", "ethnicity")
+
+
 @transaction.atomic
 def person_upsert(*, by: Any = None, **fields: Any) -> Person:
-    """Create a person, or update the one with the same ID number."""
+    """Create a person, or update the one with the same ID number.
+
+    `by` is the acting user (None: the system). A known person outside `by`'s scope (person_in_scope) is refused
+    with PersonOutOfScope before anything changes. A phone or ethnicity left out (or blank) keeps the value on record.
+    """
     clean = clean_person_fields(**fields)
     clean["initials"] = pinyin_initials(clean["name"])[:30]
-    person = Person.objects.filter(id_number=clean["id_number"]).first()
+    person = Person.objects.select_for_update().filter(id_number=clean["id_number"]).first()
     if person is None:
         person = Person.objects.create(**clean)
         audit_record(by=by, action="create", obj=person, summary=f"新增人员 {person.name}",
                      after={"name": person.name})
         return person
+    if not person_in_scope(by, person):
+        holder, is_member = person_holder(person)
+        raise PersonOutOfScope(person, holder, is_member=is_member)
+    for key in _KEPT_WHEN_LEFT_OUT:
+        if not normalise_text(fields.get(key) or ""):
+            clean.pop(key)
     before = snapshot(person, list(clean))
     for key, value in clean.items():
         setattr(person, key, value)
@@ -388,3 +449,142 @@ def guidance_group_create(*, name: str, system: str, org: Organisation, leader: 
         group.people.set(people)
     audit_record(by=by, action="create", obj=group, summary=f"新增指导组 {group.name}")
     return group
+
+
+# ---- link requests (关联申请): linking a person outside the requester's scope, with the holder's consent ----------
+
+
+class LinkRequestClosed(ValidationError):
+    """The link request was already accepted, declined or withdrawn (answered 409)."""
+
+
+_LINK_MEMBER_FIELDS = ("join_date", "full_date", "category", "status", "education", "occupation", "on_the_job")
+
+
+def _link_member_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """Member fields as stored on a link request (dates as ISO text) → member_create's keywords."""
+    values = {k: fields[k] for k in _LINK_MEMBER_FIELDS if k in fields}
+    for key in ("join_date", "full_date"):
+        if isinstance(values.get(key), str):
+            values[key] = dt.date.fromisoformat(values[key])
+    return values
+
+
+@transaction.atomic
+def link_request_create(*, by: Any, id_number: Any, org: Organisation, note: str = "",
+                        **member_fields: Any) -> LinkRequest:
+    """Ask the organisation that answers for the person with `id_number` (person_holder) to let them become a
+    member of `org`. `by` needs `change` over `org`; the person must already exist, lie outside `by`'s scope and not
+    be a member anywhere (a member moves by transfer). The member fields are checked now (against the person's birth
+    date) and applied only when the request is accepted. Nothing about the person changes here.
+    Raises PermissionDenied (org out of scope) or ValidationError."""
+    from django.core.exceptions import PermissionDenied
+
+    from .links import may_decide
+
+    if not can(by, "change", org):
+        raise PermissionDenied
+    unknown = set(member_fields) - set(_LINK_MEMBER_FIELDS)
+    if unknown:
+        raise ValidationError({k: ["未知字段"] for k in sorted(unknown)})
+    try:
+        number = parse_id_number(id_number).number
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from None
+    person = Person.objects.filter(id_number=number).first()
+    if person is None:
+        raise ValidationError({"id_number": ["该身份证号尚未登记，可直接新增党员，无需关联申请"]})
+    holder, is_member = person_holder(person)
+    if is_member:
+        raise ValidationError({"id_number": ["此人已是党员，请由其所在组织办理组织关系转接"]})
+    if person_in_scope(by, person):
+        raise ValidationError({"id_number": ["此人在您的管理范围内，可直接新增党员，无需关联申请"]})
+    member_fields.setdefault("category", Member.Category.FULL)
+    member_fields.setdefault("status", Member.Status.ACTIVE)
+    member_fields.setdefault("on_the_job", True)
+    candidate = Member(person=person, org=org, **member_fields)
+    candidate.full_clean(exclude=["person"], validate_unique=False, validate_constraints=False)
+    check_member_dates(birth_date=person.birth_date, join_date=candidate.join_date, full_date=candidate.full_date,
+                       category=candidate.category)
+    if LinkRequest.objects.filter(person=person, org=org, status=LinkRequest.Status.PENDING).exists():
+        raise ValidationError({"id_number": ["已有一份待处理的关联申请"]})
+    stored = {k: (getattr(candidate, k).isoformat() if isinstance(getattr(candidate, k), dt.date)
+                  else getattr(candidate, k)) for k in _LINK_MEMBER_FIELDS}
+    link = LinkRequest(person=person, org=org, holder=holder, member_fields=stored, note=normalise_text(note),
+                       requested_by=by if getattr(by, "is_authenticated", False) else None)
+    link.full_clean(exclude=["person", "org", "holder", "requested_by"])
+    link.save()
+    audit_record(by=by, action="create", obj=link, after={"person": person.pk, "org": org.pk,
+                                                          "holder": holder.pk if holder else None},
+                 summary=f"关联申请 {person.name} → {org.full_name}")
+    deciders = _link_deciders(link, may_decide)
+    if deciders:
+        from xianfeng.notify.services import notify_many
+
+        transaction.on_commit(lambda: notify_many(
+            to=deciders, kind="orgs.link_request", subject=f"{org.full_name} 申请将 {person.name} 登记为党员，请处理",
+            link=f"/orgs/link-requests/{link.pk}/", key=f"link:{link.pk}"))
+    return link
+
+
+def _link_deciders(link: LinkRequest, may_decide: Any) -> list[User]:
+    """The users who may decide `link`: staff with roles at or above the holder (or at the root), or the person."""
+    from django.db.models import Q
+
+    if link.holder_id is not None:
+        prefixes = [link.holder.path[:i] for i in range(SEGMENT, len(link.holder.path) + 1, SEGMENT)]
+        q = Q(roles__org__path__in=prefixes)
+    else:
+        q = Q(roles__org__depth=1) | Q(person_id=link.person_id)
+    candidates = User.objects.filter(q, is_active=True).distinct().order_by("pk")[:200]
+    return [u for u in candidates if may_decide(u, link)]
+
+
+@transaction.atomic
+def link_request_decide(*, by: Any, link: LinkRequest, accept: bool, note: str = "") -> LinkRequest:
+    """Accept (the person becomes a member of `link.org` with the requested member fields; the person's own fields
+    are not touched) or decline a pending link request. `by` must be allowed by links.may_decide.
+    Raises PermissionDenied, LinkRequestClosed, or ValidationError (the member cannot be created; nothing changed)."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from .links import may_decide
+
+    link = LinkRequest.objects.select_for_update().select_related("person", "org", "holder").get(pk=link.pk)
+    if not may_decide(by, link):
+        raise PermissionDenied
+    if link.status != LinkRequest.Status.PENDING:
+        raise LinkRequestClosed("该申请已处理")
+    note = normalise_text(note)
+    if len(note) > 200:
+        raise ValidationError({"note": ["不能超过200个字"]})
+    if accept:
+        if Member.objects.filter(person=link.person).exists():
+            raise ValidationError({"person": ["此人已是党员，请由其所在组织办理组织关系转接"]})
+        link.member = member_create(person=link.person, org=link.org, by=by, **_link_member_values(link.member_fields))
+    link.status = LinkRequest.Status.ACCEPTED if accept else LinkRequest.Status.DECLINED
+    link.decided_by = by if getattr(by, "is_authenticated", False) else None
+    link.decided_at = timezone.now()
+    link.decision_note = note
+    link.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "member"])
+    audit_record(by=by, action="update", obj=link, after={"status": link.status},
+                 summary=f"{'同意' if accept else '拒绝'}关联申请 {link.person.name} → {link.org.full_name}")
+    return link
+
+
+@transaction.atomic
+def link_request_cancel(*, by: Any, link: LinkRequest) -> LinkRequest:
+    """The requester withdraws a pending request. Raises PermissionDenied or LinkRequestClosed."""
+    from django.core.exceptions import PermissionDenied
+
+    from .links import may_cancel
+
+    link = LinkRequest.objects.select_for_update().get(pk=link.pk)
+    if not may_cancel(by, link):
+        raise PermissionDenied
+    if link.status != LinkRequest.Status.PENDING:
+        raise LinkRequestClosed("该申请已处理")
+    link.status = LinkRequest.Status.CANCELLED
+    link.save(update_fields=["status"])
+    audit_record(by=by, action="update", obj=link, after={"status": link.status}, summary="撤回关联申请")
+    return link

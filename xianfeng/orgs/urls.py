@@ -26,3 +26,14 @@ urlpatterns += [
     path("roster/template.xlsx", views_roster.roster_template, name="roster_template"),
     path("members/export.xlsx", views_roster.member_export, name="member_export"),
 ]
+
+# Link requests (views_links).
+from . import views_links  # noqa: E402
+
+urlpatterns += [
+    path("link-requests/", views_links.link_request_list, name="link_request_list"),
+    path("link-requests/new/", views_links.link_request_create, name="link_request_create"),
+    path("link-requests/<int:pk>/", views_links.link_request_detail, name="link_request_detail"),
+    path("link-requests/<int:pk>/decide/", views_links.link_request_decide, name="link_request_decide"),
+    path("link-requests/<int:pk>/cancel/", views_links.link_request_cancel, name="link_request_cancel"),
+]

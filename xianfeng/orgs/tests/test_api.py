@@ -80,8 +80,8 @@ def written() -> tuple[int, ...]:
 
 def assert_denied(response, persona: str, client: APIClient) -> None:
     if persona == "anonymous":
-        assert response.status_code == 403, response.content
-        assert response.json()["detail"]
+        assert response.status_code == 401, response.content
+        assert response.json()["detail"] and response["WWW-Authenticate"] == "Token"
     else:
         assert response.status_code == 404, response.content
         assert response.json() == missing_body(client)
@@ -593,12 +593,23 @@ def test_a_member_with_an_id_number_already_on_the_roll_is_400_and_the_person_is
 
 
 def test_a_known_person_becomes_a_member(world, api):
-    leader = make_person("周立新")
-    response = api("hebin_secretary").post(
+    leader = make_person("周立新")  # no organisation: the county answers for him
+    response = api("county_admin").post(
         "/api/v1/members/", new_member_body(world, id_number=leader.id_number, name="周立新",
                                             join_date="2001-01-01", full_date="2002-01-01"), format="json")
     assert response.status_code == 201, response.content
     assert Member.objects.get(pk=response.json()["id"]).person == leader
+
+
+def test_a_known_person_outside_the_scope_is_409_with_the_link_request_path(world, api):
+    leader = make_person("周立新")
+    before = written()
+    response = api("hebin_secretary").post(
+        "/api/v1/members/", new_member_body(world, id_number=leader.id_number, name="冒名",
+                                            join_date="2001-01-01", full_date="2002-01-01"), format="json")
+    assert response.status_code == 409, response.content
+    assert "link_request" in response.json()
+    assert written() == before
 
 
 @pytest.mark.parametrize("persona", EVERYONE)
@@ -759,12 +770,12 @@ def test_incomplete_token_requests_are_400(world, body):
 def test_a_bad_or_inactive_token_does_not_authenticate(world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
-    assert client.get("/api/v1/orgs/").status_code == 403
+    assert client.get("/api/v1/orgs/").status_code == 401
     token = Token.objects.create(user=world.county_admin)
     world.county_admin.is_active = False
     world.county_admin.save()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    assert client.get("/api/v1/orgs/").status_code == 403
+    assert client.get("/api/v1/orgs/").status_code == 401
     inactive = APIClient().post("/api/v1/auth/token/", {"username": "county_admin", "password": PASSWORD},
                                 format="json")
     assert inactive.status_code == 400

@@ -102,6 +102,7 @@ def test_dry_run_counts_but_writes_nothing(world):
 
 def test_existing_person_without_membership_becomes_a_member(world):
     person = services.person_upsert(name="周九", id_number=an_id(), phone="")
+    services.resident_create(person=person, org=world.hebin)  # a resident of the importer's community
 
     result = roster.roster_import(rows=[a_row(姓名="周九", 身份证号=person.id_number)], by=world.hebin_secretary)
 
