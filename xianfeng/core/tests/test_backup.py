@@ -3,7 +3,10 @@ are refused and change nothing. Runs on SQLite (online-backup API) and on Postgr
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +154,103 @@ def test_backup_kind_accepts_only_the_two_formats(tmp_path_factory, head):
     else:
         with pytest.raises(CommandError, match="not a backup"):
             backup_kind(path)
+
+
+# ---- the backup's owner, the live database, and whose backup it is ----------------------------------------------
+
+
+def test_a_backup_is_readable_by_its_owner_only(populated, tmp_path):
+    path = tmp_path / "site.backup"
+    path.write_text("an old world-readable backup")
+    path.chmod(0o644)
+    call_command("backup", str(path), "--force")
+    assert path.stat().st_mode & 0o777 == 0o600
+    fresh = tmp_path / "fresh.backup"
+    call_command("backup", str(fresh))
+    assert fresh.stat().st_mode & 0o777 == 0o600
+
+
+def _xianfeng(var: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "XIANFENG_VAR": str(var)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "xianfeng.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[3])
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the live SQLite file; PostgreSQL's data directory below")
+def test_backup_refuses_the_live_database_even_through_a_symlink_or_with_force(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    live = var / "xianfeng.sqlite3"
+    sqlite3.connect(live).execute("CREATE TABLE keep (x)").connection.commit()
+    before = live.read_bytes()
+    link = tmp_path / "innocent.backup"
+    link.symlink_to(live)
+    hard = tmp_path / "hard.backup"
+    os.link(live, hard)
+    for target in (live, link, hard, Path(f"{live}-wal")):
+        done = _xianfeng(var, "backup", str(target), "--force")
+        assert done.returncode != 0 and "is the live database" in done.stderr, (target, done.stderr)
+    assert live.read_bytes() == before
+    ok = _xianfeng(var, "backup", str(tmp_path / "good.backup"))
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "good.backup").stat().st_mode & 0o777 == 0o600
+
+
+def _sqlite_file(path: Path, statements: list[str]) -> Path:
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    return path
+
+
+MIGRATIONS_TABLE = "CREATE TABLE django_migrations (id INTEGER PRIMARY KEY, app TEXT, name TEXT, applied TEXT)"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite backups restore into SQLite only")
+@pytest.mark.parametrize(("statements", "reason"), [
+    ([MIGRATIONS_TABLE], "records no migration"),
+    ([MIGRATIONS_TABLE, "INSERT INTO django_migrations (app, name) VALUES ('shop', '0001_initial')"],
+     "apps this project does not have: shop"),
+    ([MIGRATIONS_TABLE, "INSERT INTO django_migrations (app, name) VALUES ('orgs', '0999_from_the_future')"],
+     "newer or different version"),
+    ([MIGRATIONS_TABLE, "INSERT INTO django_migrations (app, name) VALUES ('contenttypes', '0001_initial')"],
+     "no migration of auth, core, orgs"),
+])
+def test_restore_refuses_a_django_database_that_is_not_this_projects(populated, tmp_path, statements, reason):
+    path = _sqlite_file(tmp_path / "other.sqlite3", statements)
+    before = snapshot()
+    with pytest.raises(CommandError, match=reason):
+        call_command("restore", str(path), "--force")
+    assert snapshot() == before
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite backups restore into SQLite only")
+def test_restore_refuses_a_backup_without_the_core_tables(populated, tmp_path):
+    path = tmp_path / "site.backup"
+    call_command("backup", str(path))
+    _sqlite_file(path, ["DROP TABLE orgs_member"])
+    before = snapshot()
+    with pytest.raises(CommandError, match="tables missing: orgs_member"):
+        call_command("restore", str(path), "--force")
+    assert snapshot() == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_dump archives")
+def test_restore_refuses_a_pg_archive_of_another_django_project(populated, tmp_path):
+    path = tmp_path / "site.backup"
+    call_command("backup", str(path))
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO django_migrations (app, name, applied) VALUES ('shop', '0001_initial', now())")
+    other = tmp_path / "other.backup"
+    call_command("backup", str(other))
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'shop'")
+    before = snapshot()
+    with pytest.raises(CommandError, match="apps this project does not have: shop"):
+        call_command("restore", str(other), "--force")
+    assert snapshot() == before
+    call_command("restore", str(path), "--force")  # the project's own archive passes the same check
