@@ -61,6 +61,7 @@ CATALOGUE = [
     ("0502", "医疗卫生", "民生保障", "working_days", 13, "县卫生局"),
     ("0601", "燃气险情", "安全生产", "hours", 4, None),
 ]
+PRIVATE_PLACE = {"0401"}  # 邻里纠纷: the public list never shows where such a case is
 CATEGORY_WEIGHTS = [14, 10, 12, 6, 5, 6, 7, 3, 9, 4, 5, 4, 1]
 HOLIDAYS_2026 = (  # 国务院办公厅关于2026年部分节假日安排的通知 (as published for the demo year)
     [(dt.date(2026, 1, 1), "元旦"), (dt.date(2026, 1, 2), "元旦")]
@@ -144,7 +145,8 @@ def _build(ctx: DemoContext) -> None:
     departments = {o.name: o for o in Organisation.objects.filter(kind=OrgKind.DEPARTMENT)}
     categories = [services.category_create(code=code, name=name, group=group, deadline_kind=kind,
                                            deadline_value=value, default_unit=departments.get(dept or ""),
-                                           description=f"{group}：{name}", keywords=name)
+                                           description=f"{group}：{name}", keywords=name,
+                                           place_private=code in PRIVATE_PLACE)
                   for code, name, group, kind, value, dept in CATALOGUE]
     units = list(Organisation.objects.filter(kind__in=[OrgKind.VILLAGE, OrgKind.COMMUNITY]).order_by("path"))
     grids = _grids(ctx, units)

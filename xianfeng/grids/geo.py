@@ -186,6 +186,7 @@ class GridIndex:
     ids: np.ndarray
     tree: shapely.STRtree
     key: tuple
+    bounds: tuple = ()  # (min_lng, min_lat, max_lng, max_lat) of every boundary together; () without boundaries
 
     @classmethod
     def build(cls, rows: list[tuple[int, Any]], key: tuple = ()) -> GridIndex:
@@ -193,7 +194,19 @@ class GridIndex:
         geoms = [shape(boundary) for _, boundary in rows]
         for g in geoms:
             shapely.prepare(g)
-        return cls(ids=np.array([pk for pk, _ in rows], dtype=np.int64), tree=shapely.STRtree(geoms), key=key)
+        bounds = tuple(float(v) for v in shapely.total_bounds(geoms)) if geoms else ()
+        return cls(ids=np.array([pk for pk, _ in rows], dtype=np.int64), tree=shapely.STRtree(geoms), key=key,
+                   bounds=bounds)
+
+    def within_area(self, lat: float, lng: float, margin_m: float) -> bool:
+        """Whether the point lies in the grids' bounding box widened by `margin_m` on every side — the county's
+        area as its own grid data draws it. True while no grid has a boundary (there is nothing to compare with)."""
+        if not self.bounds:
+            return True
+        min_lng, min_lat, max_lng, max_lat = self.bounds
+        dlat = margin_m / 111_320.0
+        dlng = margin_m / (111_320.0 * max(0.01, math.cos(math.radians(min(89.0, abs(lat))))))
+        return min_lat - dlat <= lat <= max_lat + dlat and min_lng - dlng <= lng <= max_lng + dlng
 
     def locate(self, lat: float, lng: float) -> int | None:
         hits = self.tree.query(Point(lng, lat), predicate="within")

@@ -75,6 +75,8 @@ class CaseCategory(models.Model):
     accept_hours = models.PositiveSmallIntegerField("签收时限（小时）", default=4)
     escalate_hours = models.PositiveSmallIntegerField("逐级上报间隔（小时）", default=24)
     duplicate_radius_m = models.PositiveIntegerField("重复判定距离（米）", default=200)
+    place_private = models.BooleanField("公开时隐藏位置", default=False,
+                                        help_text="如邻里纠纷：公开的诉求列表（Open311）不显示此类诉求的位置和街路")
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:

@@ -5,16 +5,20 @@ Mounted at /grids/open311/v2/ (and at /open311/v2/ by the root URL map). Errors 
 `[{"code": 400, "description": "..."}]` in JSON, `<errors><error><code>400</code><description>…` in XML. Our states
 map to open/closed; `status_notes` carries our state, the outcome, and for merged duplicates the original's id.
 Reading is public, so nothing personal is shown: no reporter's name or phone, no photo (photos stay private to those
-who may see the case; `media_url` is only a link an outside client itself sent), and no place for cases found on a
-household visit (their place is the household's home). Posting needs an `api_key` of an Open311Client, whose
-organisation bounds where reports may land.
+who may see the case; `media_url` is only a link an outside client itself sent), addresses without house numbers and
+positions rounded to about 100 m, and no place at all for cases found on a household visit (their place is the
+household's home) or of a category whose place is private (邻里纠纷). Signed-in staff whose scope holds a case see
+its exact place. Posting needs an `api_key` of an Open311Client, whose organisation bounds where reports may land;
+positions outside the county's area (the grids' bounding box plus GRIDS_AREA_MARGIN_M) are refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
@@ -101,9 +105,37 @@ def status_notes(case: Case) -> str:
     return notes
 
 
-def request_json(case: Case) -> dict:
-    """One request as the spec describes it, with nothing personal (see the module's docstring)."""
-    private_place = case.source == Case.Source.VISIT
+# A house number: digits (or a Chinese numeral before a unit such as 号, 弄, 幢, 室) and all that follows.
+HOUSE_NUMBER = re.compile(r"[0-9０-９#＃]|[一二三四五六七八九十百零〇两]+\s*(?:号|弄|幢|栋|单元|室|楼|户|组|支弄)")
+PUBLIC_DECIMALS = 3  # about 110 m of latitude: the street, not the door (OPEN311_PUBLIC_DECIMALS)
+
+
+def public_address(address: str) -> str:
+    """The address down to the street or community: everything from the first house number on is dropped
+    (「河滨路1号附近」→「河滨路」)."""
+    match = HOUSE_NUMBER.search(address)
+    street = address[:match.start()] if match else address
+    return street.rstrip(" ,，、;；:：-—(（").strip()
+
+
+def public_position(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return round(value, getattr(settings, "OPEN311_PUBLIC_DECIMALS", PUBLIC_DECIMALS))
+
+
+def request_json(case: Case, exact: bool = False) -> dict:
+    """One request as the spec describes it, with nothing personal (see the module's docstring). The public gets
+    the address without house numbers and the position rounded, and neither for cases found on a household visit
+    or of a category whose place is private (邻里纠纷); `exact` (staff who may see the case) gets them as recorded."""
+    private_place = not exact and (case.source == Case.Source.VISIT or case.category.place_private)
+    if exact:
+        address, lat, lng = case.address, case.latitude, case.longitude
+    elif private_place:
+        address, lat, lng = "", None, None
+    else:
+        address, lat, lng = public_address(case.address), public_position(case.latitude), public_position(
+            case.longitude)
     return {
         "service_request_id": case.number,
         "status": "closed" if case.status in CLOSED_STATES else "open",
@@ -116,17 +148,28 @@ def request_json(case: Case) -> dict:
         "requested_datetime": _iso(case.created_at),
         "updated_datetime": _iso(case.updated_at),
         "expected_datetime": _iso(case.due_at) if case.status not in CLOSED_STATES else None,
-        "address": "" if private_place else case.address,
+        "address": address,
         "address_id": "",
         "zipcode": "",
-        "lat": None if private_place else case.latitude,
-        "long": None if private_place else case.longitude,
+        "lat": lat,
+        "long": lng,
         "media_url": case.media_url,
     }
 
 
 def _cases():
     return Case.objects.select_related("category", "handling_unit", "transferred_to", "merged_into")
+
+
+def _requests(request, cases) -> list[dict]:
+    """The cases as requests; exact places only for a signed-in user whose scope holds the case (one query)."""
+    cases = list(cases)
+    exact: set[int] = set()
+    user = getattr(request, "user", None)
+    if cases and user is not None and user.is_authenticated:
+        exact = set(Case.objects.restrict(user, "view").filter(pk__in=[c.pk for c in cases])
+                    .values_list("pk", flat=True))
+    return [request_json(case, exact=case.pk in exact) for case in cases]
 
 
 @require_GET
@@ -161,8 +204,7 @@ def requests_view(request, fmt: str = "json"):
     qs = _cases()
     ids = [i.strip() for i in (params.get("service_request_id") or "").split(",") if i.strip()]
     if ids:  # the spec: with ids, every other parameter is ignored
-        return answer(fmt, "service_requests",
-                      [request_json(c) for c in qs.filter(number__in=ids[:MAX_RESULTS]).order_by("id")])
+        return answer(fmt, "service_requests", _requests(request, qs.filter(number__in=ids[:MAX_RESULTS]).order_by("id")))
     try:
         end = _parse_when(params["end_date"], "end_date") if params.get("end_date") else timezone.now()
         start = (_parse_when(params["start_date"], "start_date") if params.get("start_date")
@@ -184,7 +226,7 @@ def requests_view(request, fmt: str = "json"):
             qs = qs.exclude(status__in=CLOSED_STATES)
         elif wanted == {"closed"}:
             qs = qs.filter(status__in=CLOSED_STATES)
-    return answer(fmt, "service_requests", [request_json(c) for c in qs.order_by("-created_at", "-id")[:MAX_RESULTS]])
+    return answer(fmt, "service_requests", _requests(request, qs.order_by("-created_at", "-id")[:MAX_RESULTS]))
 
 
 def _post_request(request, fmt: str):
@@ -232,4 +274,4 @@ def request_detail(request, number: str, fmt: str = "json"):
     case = _cases().filter(number=number).first()
     if case is None:
         return error(404, f"service_request_id {number[:40]} not found", fmt)
-    return answer(fmt, "service_requests", [request_json(case)])
+    return answer(fmt, "service_requests", _requests(request, [case]))

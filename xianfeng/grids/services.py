@@ -105,7 +105,7 @@ def category_create(*, code: str, name: str, deadline_kind: str = CaseCategory.D
 
 
 CATEGORY_FIELDS = ("name", "group", "description", "keywords", "default_unit", "deadline_kind", "deadline_value",
-                   "accept_hours", "escalate_hours", "duplicate_radius_m", "is_active")
+                   "accept_hours", "escalate_hours", "duplicate_radius_m", "place_private", "is_active")
 
 
 @transaction.atomic
@@ -255,11 +255,22 @@ def default_grid(org: Organisation) -> Grid:
     return grid
 
 
+# A point this far beyond the bounding box of every grid boundary is not in the county (GRIDS_AREA_MARGIN_M).
+AREA_MARGIN_M = 20_000
+
+
 def grid_locate(*, lat: Any, lng: Any, fallback_org: Organisation | None = None) -> tuple[Grid, bool]:
     """The grid containing the point, and whether it lay outside every grid (then it is the default grid of
-    `fallback_org`, or else of the village/community whose grid lies nearest). Raises ValidationError."""
+    `fallback_org`, or else of the village/community whose grid lies nearest). A point outside the county's area
+    (the grids' bounding box widened by GRIDS_AREA_MARGIN_M) is refused. Raises ValidationError."""
     lat_f, lng_f = geo.check_point(lat, lng)
-    grid_id = geo.grid_index().locate(lat_f, lng_f)
+    index = geo.grid_index()
+    margin_m = getattr(settings, "GRIDS_AREA_MARGIN_M", AREA_MARGIN_M)
+    if not index.within_area(lat_f, lng_f, margin_m):
+        raise ValidationError({"location": [
+            f"位置（纬度 {lat_f:.4f}，经度 {lng_f:.4f}）不在本县范围内：距各网格边界的外包范围超过 {margin_m / 1000:g} 公里，"
+            "无法受理"]})
+    grid_id = index.locate(lat_f, lng_f)
     if grid_id is not None:
         return Grid.objects.select_related("org").get(pk=grid_id), False
     org = fallback_org
