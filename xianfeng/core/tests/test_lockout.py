@@ -153,7 +153,7 @@ def test_the_county_admin_sees_the_locks_and_lifts_one_and_the_audit_keeps_every
     page = admin.get("/accounts/locks/")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "hebin_secretary" in text and ATTACKER in text
+    assert "hebin_secretary" in text and ATTACKER in text and "登录锁定" in text and "解除" in text
     response = admin.post("/accounts/locks/lift/", {"kind": "username", "value": "hebin_secretary"})
     assert response.status_code == 302
     assert attempt(PAGE, "hebin_secretary", PASSWORD, ip="198.51.100.1") == 200
