@@ -33,7 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "CARE_MQTT_USERNAME": "",
     "CARE_MQTT_PASSWORD": "",
     "CARE_MQTT_TOPIC": "xianfeng/devices/+/events",
-    "CARE_MQTT_CLIENT_ID": "xianfeng-care",
+    "CARE_MQTT_CLIENT_ID": "xianfeng-care",  # a prefix: each process adds its host name, pid and a random suffix
+    # Subscribers in one group split the devices' messages ($share/<group>/<topic>); empty = a plain subscription.
+    "CARE_MQTT_SHARE_GROUP": "xianfeng",
+    "CARE_MQTT_BACKOFF_MAX_SECONDS": 60,  # reconnect tries wait 1, 2, 4 … up to this many seconds
 }
 
 

@@ -6,8 +6,10 @@ Payload: the same signed envelope a gateway sends over HTTPS, as JSON —
 so one check (signature, timestamp, nonce, event id) serves both paths. A payload that is not such an envelope is
 logged (a DeviceEvent with outcome malformed) and dropped; the subscriber keeps running whatever one message does.
 
-The session is persistent (clean_session off, QoS 1): messages published while the subscriber is down are kept by
-the broker and delivered when it reconnects; a message redelivered after a crash is a duplicate event id — harmless.
+Every process has a client id of its own and joins one shared subscription (`$share/<group>/<topic>`, MQTT 5 and
+Mosquitto 2): several subscribers split the messages between them, each message processed by one. The session is
+clean, so the broker keeps no queue for a process that is gone; run two subscribers (two hosts, or restart them one at
+a time) so that one is always connected. A message redelivered after a crash is a duplicate event id — harmless.
 Callbacks run in the thread that calls `run()`, so the database connection is that thread's.
 """
 
@@ -15,8 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -47,6 +53,9 @@ def serial_from_topic(pattern: str, topic: str) -> str | None:
 def handle_message(topic_pattern: str, topic: str, payload: bytes) -> services.IngestResult:
     """Check and ingest one MQTT message; never raises for the message's own faults."""
     serial = serial_from_topic(topic_pattern, topic) or ""
+    refused = services.refuse_oversize(size=len(payload), serial=serial, source=DeviceEvent.Source.MQTT)
+    if refused is not None:  # the same cap as HTTPS, before the payload is parsed
+        return refused
     try:
         envelope = json.loads(payload.decode("utf-8"))
         if not isinstance(envelope, dict) or not all(isinstance(envelope.get(k), str)
@@ -60,34 +69,73 @@ def handle_message(topic_pattern: str, topic: str, payload: bytes) -> services.I
                            nonce=envelope["nonce"], signature=envelope["sig"], source=DeviceEvent.Source.MQTT)
 
 
+def unique_client_id(prefix: str | None = None) -> str:
+    """`<prefix>-<host>-<pid>-<random>`: never the same for two processes, so two subscribers (a second host, a
+    restart overlapping the old process) do not push each other off the broker."""
+    return f"{prefix or conf('CARE_MQTT_CLIENT_ID')}-{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 class Subscriber:
-    """One subscriber connection. `run()` returns after `max_messages` messages, after `seconds`, or on stop()."""
+    """One subscriber connection. `run()` returns after `max_messages` messages, after `seconds`, or on stop().
+
+    It joins the shared subscription `$share/<share_group>/<topic>`: the broker hands each message to one member of the
+    group, so several subscribers (on several hosts) split the devices' messages and none is processed twice. A lost
+    connection is retried after 1, 2, 4 … seconds (up to CARE_MQTT_BACKOFF_MAX_SECONDS); each outage is logged once
+    when it begins and once when the connection is back, with how long it lasted.
+    """
 
     def __init__(self, *, host: str | None = None, port: int | None = None, topic: str | None = None,
-                 client_id: str | None = None, clean_session: bool = False, ready: threading.Event | None = None):
+                 client_id: str | None = None, share_group: str | None = None, clean_session: bool = True,
+                 ready: threading.Event | None = None, backoff: tuple[float, float] | None = None,
+                 handler: Callable[[str, str, bytes], Any] | None = None):
         self.host = host or conf("CARE_MQTT_HOST")
         self.port = int(port or conf("CARE_MQTT_PORT"))
         self.topic = topic or conf("CARE_MQTT_TOPIC")
-        if self.topic.count("+") != 1 or "#" in self.topic:
-            raise ValueError("the topic needs exactly one + (the device serial) and no #")
+        if self.topic.count("+") != 1 or "#" in self.topic or self.topic.startswith("$"):
+            raise ValueError("the topic needs exactly one + (the device serial), no # and no leading $")
+        group = conf("CARE_MQTT_SHARE_GROUP") if share_group is None else share_group
+        if group and any(c in group for c in "/+#"):
+            raise ValueError("the share group may not contain /, + or #")
+        self.subscription = f"$share/{group}/{self.topic}" if group else self.topic
+        self.client_id = client_id or unique_client_id()
         self.ready = ready or threading.Event()
         self.handled = 0
         self.outcomes: dict[str, int] = {}
+        self.outages = 0  # connections lost (or not made) and then restored
+        self.attempts = 0  # connection attempts, the first included
+        self._handler = handler or handle_message
         self._stop = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or conf("CARE_MQTT_CLIENT_ID"),
+        self._backoff_min, self._backoff_max = backoff or (1.0, float(conf("CARE_MQTT_BACKOFF_MAX_SECONDS")))
+        self._delay = self._backoff_min
+        self._down_since: float | None = None  # monotonic start of the current outage
+        self._ever_connected = False
+        self._refusal: str | None = None
+        # Each process's id is its own, so its session is never resumed by anyone: a clean session leaves nothing
+        # behind at the broker (a kept session of a dead process would still be dealt its share of the messages).
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                                   clean_session=clean_session)
         if conf("CARE_MQTT_USERNAME"):
             self.client.username_pw_set(conf("CARE_MQTT_USERNAME"), conf("CARE_MQTT_PASSWORD") or None)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
-            logger.error("MQTT connection refused: %s", reason_code)
+            self._refusal = f"refused: {reason_code}"  # the broker closes the connection; the outage logs it
             return
-        client.subscribe(self.topic, qos=1)  # again on every reconnect
+        self._refusal = None
+        if self._down_since is not None:
+            if self._ever_connected:
+                logger.warning("MQTT connection to %s:%s restored after %.1f s", self.host, self.port,
+                               time.monotonic() - self._down_since)
+                self.outages += 1
+            else:
+                logger.warning("MQTT connected to %s:%s after %.1f s", self.host, self.port,
+                               time.monotonic() - self._down_since)
+            self._down_since = None
+        self._ever_connected = True
+        client.subscribe(self.subscription, qos=1)  # again on every reconnect (a clean session keeps none)
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: Any, reason_codes: Any, properties: Any) -> None:
         self.ready.set()
@@ -96,11 +144,11 @@ class Subscriber:
         if not connection.in_atomic_block:  # (it is only inside a test's transaction)
             close_old_connections()  # drop a connection past CONN_MAX_AGE or broken before using it
         try:
-            result = handle_message(self.topic, message.topic, message.payload)
-            outcome = result.outcome
+            result = self._handler(self.topic, message.topic, message.payload)
+            outcome = getattr(result, "outcome", "handled")
         except DatabaseError:
-            # Stop without acknowledging it: the process exits, its supervisor restarts it, and the broker (persistent
-            # session) delivers the message again.
+            # Stop without acknowledging it: the process exits, its supervisor restarts it, and the broker hands the
+            # message to another member of the group.
             logger.exception("database error on an MQTT message; stopping so it is delivered again")
             raise
         except Exception:  # one bad message never stops the subscriber
@@ -112,25 +160,51 @@ class Subscriber:
     def stop(self) -> None:
         self._stop.set()
 
+    def _failed(self, reason: str) -> float:
+        """Note a failed connection or try; log only the first of an outage. Returns the wait before the next try."""
+        now = time.monotonic()
+        reason = self._refusal or reason
+        if self._down_since is None:
+            self._down_since = now
+            self._delay = self._backoff_min
+            if self._ever_connected:
+                logger.warning("MQTT connection to %s:%s lost (%s); reconnecting with backoff up to %g s",
+                               self.host, self.port, reason, self._backoff_max)
+            else:
+                logger.warning("MQTT broker %s:%s unreachable (%s); retrying with backoff up to %g s",
+                               self.host, self.port, reason, self._backoff_max)
+        else:
+            self._delay = min(self._delay * 2, self._backoff_max)
+        return self._delay
+
     def run(self, *, max_messages: int | None = None, seconds: float | None = None) -> int:
-        self.client.connect(self.host, self.port, keepalive=30)
         deadline = None if seconds is None else time.monotonic() + seconds
+        linked = False  # a socket to the broker is open (its CONNACK may still be on the way)
+        next_try = time.monotonic()
         try:
             while not self._stop.is_set():
                 if max_messages is not None and self.handled >= max_messages:
                     break
-                if deadline is not None and time.monotonic() >= deadline:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
                     break
-                rc = self.client.loop(timeout=0.2)
-                if rc != mqtt.MQTT_ERR_SUCCESS:
-                    logger.warning("MQTT connection lost (%s); reconnecting", mqtt.error_string(rc))
-                    time.sleep(1)
+                if linked:
+                    rc = self.client.loop(timeout=0.2)
+                    if rc != mqtt.MQTT_ERR_SUCCESS:
+                        linked = False
+                        next_try = time.monotonic() + self._failed(mqtt.error_string(rc))
+                elif now >= next_try:
+                    self.attempts += 1
                     try:
-                        self.client.reconnect()
-                    except OSError:
-                        logger.warning("MQTT reconnect failed; retrying")
+                        self.client.connect(self.host, self.port, keepalive=30)
+                        linked = True
+                    except OSError as exc:
+                        next_try = time.monotonic() + self._failed(str(exc) or type(exc).__name__)
+                else:
+                    time.sleep(min(0.2, next_try - now))
         finally:
-            self.client.disconnect()
+            if linked and self.client.is_connected():
+                self.client.disconnect()
         return self.handled
 
 
