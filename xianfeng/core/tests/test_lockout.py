@@ -93,6 +93,14 @@ def test_the_locked_answer_says_how_long_to_wait(world, door):
     assert 0 < int(response["Retry-After"]) <= 900
 
 
+@both_doors
+def test_a_failed_sign_in_costs_a_fixed_number_of_queries(world, door, django_assert_max_num_queries):
+    for i in range(30):
+        attempt(door, f"nobody{i % 3}", "guess-guess", ip=f"198.51.100.{i}")
+    with django_assert_max_num_queries(6):  # lock check, user, failure row, audit row, prune, address check
+        assert attempt(door, "hebin_secretary", "wrong-wrong") == WRONG[door]
+
+
 # ---- the client address behind trusted proxies ------------------------------------------------------------------
 
 
