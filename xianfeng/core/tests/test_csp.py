@@ -89,6 +89,8 @@ class InlineScriptFinder(HTMLParser):
                 self.found.append(f"line {line}: {name} (htmx evaluates it)")
             if name in ("hx-vals", "hx-vars", "data-hx-vals") and value.strip().startswith("js:") or name == "hx-vars":
                 self.found.append(f"line {line}: {name} evaluates script")
+            if re.sub(r"^data-", "", name) == "hx-trigger" and re.search(r"(?:^|[\s,])[a-zA-Z][\w.-]*\[", value):
+                self.found.append(f"line {line}: hx-trigger event filter (htmx would eval it)")
             if name in ("href", "src", "action", "formaction") and value.strip().lower().startswith("javascript:"):
                 self.found.append(f"line {line}: javascript: URL")
 
@@ -115,8 +117,9 @@ def test_the_template_check_catches_what_it_looks_for():
     finder = InlineScriptFinder()
     finder.feed('<script>alert(1)</script><script src="/static/a.js"></script><script type="application/json">{}</script>'
                 '<button onclick="go()">x</button><a href="javascript:go()">y</a><div hx-on:click="go()"></div>'
-                '<div hx-vals=\'js:{a: go()}\'></div><input {% if on_time %}checked{% endif %}>')
-    assert len(finder.found) == 5, finder.found
+                '<div hx-vals=\'js:{a: go()}\'></div><input {% if on_time %}checked{% endif %}>'
+                '<div hx-trigger="click[ctrlKey]"></div><div hx-trigger="change from:[name=latitude], every 2s"></div>')
+    assert len(finder.found) == 6, finder.found
 
 
 @pytest.fixture
