@@ -169,6 +169,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 ensure_dirs(VAR_DIR, MEDIA_ROOT)
+# Uploads anyone may fetch at MEDIA_URL (core/media.py; nginx serves the same folders); every other upload is reached
+# only through its module's view, which checks the viewer first.
+MEDIA_PUBLIC_PREFIXES = ["campaigns/bulletins/", "campaigns/awards/"]
+# Files answered at the site's root (/favicon.ico) by whitenoise.
+WHITENOISE_ROOT = BASE_DIR / "root_files"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)

@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from xianfeng.core import views as core_views
+from xianfeng.core.media import public_media
 from xianfeng.grids.urls import open311_patterns
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("open311/v2/", include((open311_patterns, "open311"))),  # Open311 GeoReport v2 at its conventional place
+    path("media/<path:path>", public_media, name="public_media"),  # public uploads only (core/media.py)
 ]
 
 urlpatterns += [

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 
@@ -216,6 +220,28 @@ class Pairing(models.Model):
         return f"{self.member_id} ↔ {self.resident_id or self.household}"
 
 
+class RecordPhotoStorage(FileSystemStorage):
+    """Service-record photos (a resident's home, the resident) live under VAR_DIR/private/demands, never under
+    MEDIA_ROOT, and are served only by the record_photo view to those who may see the record. DEMANDS_PHOTO_DIR
+    overrides the place; it is read at each use, so a test's temporary folder takes effect at once."""
+
+    @property
+    def base_location(self):
+        return str(getattr(settings, "DEMANDS_PHOTO_DIR", None) or Path(settings.VAR_DIR) / "private" / "demands")
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def record_photo_storage() -> RecordPhotoStorage:
+    return RecordPhotoStorage()
+
+
 class ServiceRecord(models.Model):
     """One delivered service (服务记录): recorded by the member, confirmed and rated by the resident (or by staff
     on the resident's behalf). Only confirmed services earn points."""
@@ -241,7 +267,7 @@ class ServiceRecord(models.Model):
     served_on = models.DateField("服务日期")
     minutes = models.PositiveIntegerField("时长（分钟）")
     notes = models.TextField("服务内容", max_length=2000)
-    photo = models.ImageField("照片", upload_to="services/%Y/%m/", blank=True)
+    photo = models.ImageField("照片", upload_to="services/%Y/%m/", storage=record_photo_storage, blank=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.RECORDED)
     rating = models.CharField("评价", max_length=12, choices=Rating.choices, blank=True)
     comment = models.CharField("评价意见", max_length=300, blank=True)

@@ -20,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:pk>/record/", views.record, name="record"),
     path("records/<int:pk>/confirm/", views.confirm, name="confirm"),
+    path("records/<int:pk>/photo/", views.record_photo, name="record_photo"),
 ]

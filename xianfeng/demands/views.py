@@ -396,6 +396,25 @@ def confirm(request, pk: int):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD"])
+def record_photo(request, pk: int):
+    """A service record's photo, to those who may see the record: the resident served (or staff who confirm on the
+    resident's behalf), the member who served, and staff whose scope covers the record's village or community; 404
+    to anyone else, exactly like a missing photo. Photos are stored outside MEDIA_ROOT, so this is the only way."""
+    from xianfeng.core.media import field_file_response
+
+    rec = ServiceRecord.objects.select_related("demand__resident", "pairing__resident", "member", "org").filter(
+        pk=pk).first()
+    if rec is None:
+        raise Http404
+    own = bool(request.user.person_id) and rec.member.person_id == request.user.person_id
+    if not (own or services.may_confirm(request.user, rec)[0]
+            or ServiceRecord.objects.restrict(request.user, "view").filter(pk=pk).exists()):
+        raise Http404
+    return field_file_response(rec.photo)
+
+
+@login_required
 def mine(request):
     """My claims and services (a member), my demands and the services awaiting my confirmation (a resident)."""
     member = member_of(request.user)
