@@ -33,7 +33,7 @@ from django.db.models import Field, Max, Model
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record
-from xianfeng.core.excel import Table, normalise_header, read_table
+from xianfeng.core.excel import SpreadsheetError, Table, normalise_header, read_table
 from xianfeng.core.ids import normalise_text, parse_date
 from xianfeng.core.scoping import SEGMENT, scope_paths, scope_q
 from xianfeng.core.text import pinyin_initials
@@ -150,8 +150,16 @@ def _looks_like_roster_header(cells: list[str]) -> bool:
 
 
 def roster_read(source: bytes | IO[bytes] | str | Path, *, filename: str | None = None) -> Table:
-    """Read an uploaded roster (.xlsx or .csv). Raises xianfeng.core.excel.SpreadsheetError."""
-    return read_table(source, filename=filename, is_header=_looks_like_roster_header, max_rows=MAX_ROWS)
+    """Read an uploaded roster (.xlsx or .csv), bounded by core.uploads' limits. Raises
+    xianfeng.core.excel.SpreadsheetError, also for a cell whose text is a formula (starts with "="): no roster field
+    is one, and such text would run as a formula wherever the data is pasted back into a spreadsheet. (A formula cell
+    of an .xlsx is read as the value Excel saved with it, never evaluated.)"""
+    table = read_table(source, filename=filename, is_header=_looks_like_roster_header, max_rows=MAX_ROWS)
+    for row, number in zip(table.rows, table.row_numbers, strict=True):
+        for header, value in row.items():
+            if type(value) is str and value.lstrip().startswith("="):
+                raise SpreadsheetError(f"第{number}行“{header}”列的内容以“=”开头（公式）：请改为普通文本后重新上传")
+    return table
 
 
 # ------------------------------------------------------------------------------------------------ validating a row

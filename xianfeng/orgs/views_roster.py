@@ -3,12 +3,18 @@
 An upload is kept as a file under VAR_DIR/private (never under MEDIA_ROOT, which a web server may publish) with a
 small JSON note of who uploaded it and what the dry run found. Only the uploader can see it: anyone else, like a
 missing token, gets 404. Uploads are deleted a day later, and the file itself as soon as it is imported.
+
+The request only passes the file through the upload gate (core.uploads: size, content, zip members, rows × columns
+present) and stores it; the dry run and the import run in the worker (`orgs.roster_run`, orgs/jobs.py), which
+writes its progress into the note. The preview page shows that progress (refreshed by htmx every second) until the
+job is done, then what it found.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import time
 import uuid
@@ -21,7 +27,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +39,7 @@ from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import READABLE_SUFFIXES, Sheet, SpreadsheetError, xlsx_response
 from xianfeng.core.ids import make_id_number, mask_id_number, mask_phone
 from xianfeng.core.scoping import scope_paths
+from xianfeng.core.uploads import UploadRefused, check_upload
 from xianfeng.core.views import client_ip
 
 from . import roster
@@ -99,8 +106,26 @@ class Upload:
             raise Http404
         return cls(token, meta)
 
+    @classmethod
+    def load(cls, token: str) -> Upload:
+        """The upload `token` for the worker (no owner check: the job was scheduled by the owner's request)."""
+        key = uuid.UUID(token)
+        return cls(key, json.loads((upload_root() / key.hex / "meta.json").read_text(encoding="utf-8")))
+
     def save(self) -> None:
-        (self.folder / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False), encoding="utf-8")
+        """Write the note whole (a temporary file renamed over it: a page never reads half a note)."""
+        partial = self.folder / "meta.json.partial"
+        partial.write_text(json.dumps(self.meta, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, self.folder / "meta.json")
+
+    @property
+    def state(self) -> str:
+        """queued → running → checked (the dry run's result kept) → importing → imported; or failed."""
+        return self.meta.get("state") or ("imported" if self.meta.get("imported_at") else "checked")
+
+    @property
+    def busy(self) -> bool:
+        return self.state in ("queued", "running", "importing")
 
     def table(self):
         """The uploaded rows; 404 if the file has gone (imported, or cleaned away)."""
@@ -153,15 +178,12 @@ class RosterUploadForm(forms.Form):
         if upload.size > limit:
             raise ValidationError(_("The file is larger than %(size)d MB; split it and import the parts.")
                                   % {"size": limit // (1024 * 1024)}, code="too_large")
-        data = upload.read()
-        try:
-            table = roster.roster_read(data, filename=upload.name)
-        except SpreadsheetError as exc:
-            raise ValidationError(str(exc), code="unreadable") from exc
-        if not table.rows:
-            raise ValidationError(_("The file has no data rows."), code="empty")
-        self.data_bytes = data
-        self.table = table
+        try:  # cheap and bounded: size, content, zip members, each sheet's rows × columns; the rows are read later
+            check_upload(upload, filename=upload.name, kinds=("xlsx", "csv"), max_bytes=limit)
+        except UploadRefused as exc:
+            raise ValidationError(str(exc), code="unreadable") from None
+        upload.seek(0)
+        self.data_bytes = upload.read()
         return upload
 
 
@@ -181,11 +203,60 @@ def roster_import(request):
             return _upload_page(request, form, status=400)
         upload = Upload.create(user=request.user, filename=Path(form.cleaned_data["file"].name).name,
                                data=form.data_bytes)
-        result = roster.roster_import(rows=form.table.rows, row_numbers=form.table.row_numbers, by=request.user,
-                                      dry_run=True, source=upload.meta["filename"])
-        upload.remember(result)
+        _queue(upload, request.user, dry_run=True)
         return redirect("orgs:roster_preview", token=upload.token)
     return _upload_page(request, form)
+
+
+def _queue(upload: Upload, user: Any, *, dry_run: bool) -> None:
+    """Hand the dry run (or the import) to the worker; the note says so at once, so the page shows it queued."""
+    from xianfeng.jobs.services import job_schedule
+
+    upload.meta["state"] = "queued" if dry_run else "importing"
+    upload.meta["progress"] = {"stage": "queued", "done": 0, "total": 0}
+    upload.save()
+    job_schedule(name="orgs.roster_run", args={"token": upload.token.hex, "user": user.pk, "dry_run": dry_run},
+                 key=f"roster:{upload.token.hex}:{'check' if dry_run else 'import'}")
+
+
+def roster_run(*, token: str, user: int, dry_run: bool) -> None:
+    """The worker's side (job orgs.roster_run): read the stored file (bounded, as a stream), run the dry run or the
+    import with progress written into the note, and keep the result for the preview page. Never leaves the page
+    waiting: any failure ends in state "failed" with a reason."""
+    from .models import User
+
+    upload = Upload.load(token)
+    importing = not dry_run
+    last = [0.0]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if time.monotonic() - last[0] >= 0.5 or done == total:
+            last[0] = time.monotonic()
+            upload.meta["progress"] = {"stage": stage, "done": done, "total": total}
+            upload.save()
+
+    upload.meta["state"] = "importing" if importing else "running"
+    progress("read", 0, 0)
+    try:
+        by = User.objects.get(pk=user)
+        try:
+            table = roster.roster_read(upload.file)
+        except SpreadsheetError as exc:
+            result = roster.ImportResult(total=0, dry_run=True, source=upload.meta["filename"],
+                                         errors=[roster.RowError(0, "", str(exc))])
+        else:
+            result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, by=by,
+                                          dry_run=dry_run, source=upload.meta["filename"], progress=progress)
+    except Exception:
+        upload.meta["state"] = "failed"
+        upload.meta["error"] = "处理文件时出错，未写入任何数据；请稍后重新上传"
+        upload.save()
+        raise
+    if importing and result.ok:
+        upload.meta["imported_at"] = timezone.now().isoformat()
+        upload.file.unlink(missing_ok=True)
+    upload.meta["state"] = "imported" if importing and result.ok else "checked"
+    upload.remember(result)
 
 
 def _upload_page(request, form: RosterUploadForm, *, status: int = 200, upload_error: str = ""):
@@ -197,27 +268,22 @@ def _upload_page(request, form: RosterUploadForm, *, status: int = 200, upload_e
 @login_required
 @require_http_methods(["GET", "POST"])
 def roster_preview(request, token: uuid.UUID):
-    """GET: what the dry run found. POST: import for real (checked again: the database may have changed)."""
+    """GET: the worker's progress while it runs, then what the dry run found. POST: import for real, in the worker
+    (checked again: the database may have changed)."""
     upload = Upload.get(request.user, token)
-    if request.method == "POST" and not upload.meta.get("imported_at"):
-        if upload.meta["result"]["errors"]:
-            return redirect("orgs:roster_preview", token=token)
-        table = upload.table()
-        result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, by=request.user,
-                                      source=upload.meta["filename"])
-        if result.ok:
-            upload.meta["imported_at"] = timezone.now().isoformat()
-            upload.remember(result)
-            upload.file.unlink(missing_ok=True)
-            messages.success(request, _("Imported %(total)d rows: %(created)d new, %(updated)d updated "
-                                        "(%(transferred)d transferred), %(unchanged)d unchanged.")
-                             % {"total": result.total, "created": result.created, "updated": result.updated,
-                                "transferred": result.transferred, "unchanged": result.unchanged})
-            return redirect("orgs:member_list")
-        upload.remember(result)
-    elif request.method == "POST":
+    if request.method == "POST" and upload.state == "imported":
         messages.info(request, _("This file has already been imported."))
         return redirect("orgs:member_list")
+    if request.method == "POST":
+        if upload.state == "checked" and not upload.meta["result"]["errors"]:
+            _queue(upload, request.user, dry_run=False)
+        return redirect("orgs:roster_preview", token=token)
+    if upload.busy or upload.state == "failed":
+        return _status_page(request, upload)
+    if request.headers.get("HX-Request"):  # the progress panel polling: the job is done, show the whole page
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     result = upload.result()
     grouped = result.errors_by_row()
     shown: list[tuple[int, list[roster.RowError]]] = []
@@ -231,6 +297,22 @@ def roster_preview(request, token: uuid.UUID):
         "upload": upload, "token": token, "result": result, "rows_with_errors": shown,
         "hidden_errors": len(result.errors) - count, "imported": bool(upload.meta.get("imported_at")),
     })
+
+
+STAGE_LABELS = {"queued": gettext_lazy("Waiting for the background worker"), "read": gettext_lazy("Reading the file"),
+                "validate": gettext_lazy("Checking rows"), "write": gettext_lazy("Writing")}
+
+
+def _status_page(request, upload: Upload):
+    """The job's progress: the whole page, or (for htmx's poll every second) just the panel."""
+    progress = upload.meta.get("progress") or {}
+    total, done = int(progress.get("total") or 0), int(progress.get("done") or 0)
+    context = {"upload": upload, "token": upload.token, "failed": upload.state == "failed",
+               "importing": upload.state == "importing", "error": upload.meta.get("error", ""),
+               "stage": STAGE_LABELS.get(progress.get("stage", ""), progress.get("stage", "")),
+               "done": done, "total": total, "percent": round(done * 100 / total) if total else 0}
+    template = "orgs/roster/_progress.html" if request.headers.get("HX-Request") else "orgs/roster/status.html"
+    return render(request, template, context)
 
 
 @login_required
