@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -984,11 +985,66 @@ class IngestResult:
         return data
 
 
+def ingress_max_bytes() -> int:
+    """The largest message either path takes (the HTTPS body, the MQTT payload): CARE_INGRESS_MAX_BYTES, 8 KB."""
+    return int(getattr(settings, "CARE_INGRESS_MAX_BYTES", 8192))
+
+
+def refuse_oversize(*, size: int, serial: Any, source: str, now: dt.datetime | None = None) -> IngestResult | None:
+    """The size cap, the same for HTTPS and MQTT: a refusal (413, logged like every refusal) for a message larger than
+    ingress_max_bytes(), checked before anything parses it; None for one that fits."""
+    limit = ingress_max_bytes()
+    if size <= limit:
+        return None
+    return _reject(status=413, outcome=DeviceEvent.Outcome.MALFORMED, detail=f"消息过大（{size:,} 字节，上限 {limit:,}）",
+                   serial=str(serial or "")[:40], source=source, now=now or timezone.now())
+
+
+REFUSAL_WINDOW_SECONDS = 60
+
+
+def _refusal_rows_allowed(*, source: str, outcome: str, device: Device | None, now: dt.datetime) -> tuple[bool, int]:
+    """Whether this refusal may still be written as a row, and how many like it the previous window refused.
+
+    At most CARE_REFUSED_ROWS_PER_MINUTE rows per minute for each (path, outcome, device) — every unknown serial
+    counting as one stranger — so a flood of refused messages (random serials, a known serial with a bad signature,
+    oversize bodies) cannot grow the table. The database decides (rows already written in this window, one indexed
+    range); the cache counts every refusal, written or not, for the next row and the log."""
+    from django.core.cache import cache
+
+    cap = int(getattr(settings, "CARE_REFUSED_ROWS_PER_MINUTE", 5))
+    window = int(now.timestamp()) // REFUSAL_WINDOW_SECONDS
+    who = device.pk if device is not None else "stranger"
+    counter = f"care:refused:{source}:{outcome}:{who}:{window}"
+    try:
+        cache.add(counter, 0, timeout=REFUSAL_WINDOW_SECONDS * 3)
+        refused = cache.incr(counter)
+        previous = int(cache.get(f"care:refused:{source}:{outcome}:{who}:{window - 1}") or 0)
+    except ValueError:  # evicted between add and incr: count this one only
+        refused, previous = 1, 0
+    if refused <= cap:  # cheap path: this process has not seen the cap yet; the database decides
+        start = dt.datetime.fromtimestamp(window * REFUSAL_WINDOW_SECONDS, tz=dt.UTC)
+        written = DeviceEvent.objects.filter(source=source, outcome=outcome, device=device, received_at__gte=start,
+                                             received_at__lt=start + dt.timedelta(seconds=REFUSAL_WINDOW_SECONDS))
+        if written[:cap].count() < cap:
+            return True, previous
+    if refused == cap + 1:
+        logger.warning("device messages refused (%s, %s, %s): more than %d this minute; counting, not storing, the rest",
+                       source, outcome, who, cap)
+    return False, previous
+
+
 def _reject(*, status: int, outcome: str, detail: str, serial: str, source: str, now: dt.datetime,
             device: Device | None = None, event_id: str = "", kind: str = "", payload: Any = None) -> IngestResult:
-    logger.warning("device message refused (%s, %s): %s %s", source, serial[:40], outcome, detail)
-    DeviceEvent.objects.create(device=device, serial=str(serial)[:40], source=source, event_id=event_id[:100],
-                               kind=kind[:20], outcome=outcome, detail=detail[:300], payload=payload, received_at=now)
+    """Every refusal of both paths: logged as a DeviceEvent row, within the per-minute cap (_refusal_rows_allowed)."""
+    allowed, previous = _refusal_rows_allowed(source=source, outcome=outcome, device=device, now=now)
+    if allowed:
+        logger.warning("device message refused (%s, %s): %s %s", source, serial[:40], outcome, detail)
+        if previous:
+            payload = {**(payload if isinstance(payload, dict) else {}), "refused_previous_minute": previous}
+        DeviceEvent.objects.create(device=device, serial=str(serial)[:40], source=source, event_id=event_id[:100],
+                                   kind=kind[:20], outcome=outcome, detail=detail[:300], payload=payload,
+                                   received_at=now)
     return IngestResult(status=status, outcome=outcome, detail=detail)
 
 
