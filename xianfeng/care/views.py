@@ -539,8 +539,15 @@ def ingress(request):
     """POST from a device gateway: the JSON event as the body, signed per device (see services.ingest)."""
     if request.method != "POST":
         return JsonResponse({"detail": "POST only"}, status=405)
-    if len(request.body) > 8192:
-        return JsonResponse({"outcome": DeviceEvent.Outcome.MALFORMED, "detail": "消息过大"}, status=413)
+    serial = request.headers.get(HEADER_SERIAL)
+    try:  # the size cap MQTT has too, checked on the declared length before the body is read
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    refused = services.refuse_oversize(size=declared, serial=serial, source=DeviceEvent.Source.HTTP) or \
+        services.refuse_oversize(size=len(request.body), serial=serial, source=DeviceEvent.Source.HTTP)
+    if refused is not None:
+        return JsonResponse(refused.as_json(), status=refused.status)
     result = services.ingest(serial=request.headers.get(HEADER_SERIAL), body=request.body,
                              timestamp=request.headers.get(HEADER_TS), nonce=request.headers.get(HEADER_NONCE),
                              signature=request.headers.get(HEADER_SIG), source=DeviceEvent.Source.HTTP)
