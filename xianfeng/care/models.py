@@ -213,6 +213,14 @@ class EscalationPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def channel_labels(self) -> str:
+        """The channels by name (站内信, 短信), as the pages show them."""
+        from xianfeng.notify.models import Channel
+
+        labels = dict(Channel.choices)
+        return "、".join(str(labels.get(c, c)) for c in self.channels)
+
 
 class DeviceQuerySet(ScopedQuerySet):
     def offline(self):

@@ -21,3 +21,13 @@ def percent1(value):
     if value is None or value == "":
         return "—"
     return f"{float(value) * 100:.1f}%"
+
+
+@register.filter
+def method_label(value):
+    """An interval method's name as people read it ("wilson" → "Wilson"); a weighted score says so."""
+    from ..models import Inspection
+
+    key, weighted = (value or "").removesuffix(" (weighted score)"), (value or "").endswith(" (weighted score)")
+    label = dict(Inspection.IntervalMethod.choices).get(key, key)
+    return f"{label}（{Inspection.SatisfactionMode.WEIGHTED.label}）" if weighted else label

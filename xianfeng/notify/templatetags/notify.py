@@ -13,3 +13,11 @@ def notify_badge(context):
     if user is None or not user.is_authenticated:
         return {"hidden": True}
     return badge_context(user)
+
+
+@register.filter
+def kind_label(kind):
+    """{{ n.kind|kind_label }} → 诉求已办结 (see xianfeng.notify.kinds)."""
+    from xianfeng.notify.kinds import kind_label as label
+
+    return label(kind or "")
