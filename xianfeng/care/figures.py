@@ -67,18 +67,21 @@ class AlertFigures:
         return None if self.within_180.rate is None else self.within_180.rate >= TARGET_180
 
 
-def _within(share: Share, ack: float | None, age: float, limit: float) -> None:
+def _within(share: Share, ack: float | None, age: float, limit: float, every_call: bool = False) -> None:
     """Count an alert for a 'within `limit` seconds' share once it can be decided: acknowledged, or older than the
-    limit (a call still unanswered after `limit` seconds has failed it)."""
+    limit (a call still unanswered after `limit` seconds has failed it). With `every_call`, every call counts in n
+    (the registered indicators care.ack_60s / ack_180s, care/indicators.py)."""
     if ack is not None:
         share.n += 1
         share.x += ack <= limit
-    elif age > limit:
+    elif age > limit or every_call:
         share.n += 1
 
 
-def compute(rows: Iterable[tuple], now: dt.datetime | None = None) -> AlertFigures:
-    """Figures from (kind, status, outcome, raised_at, ack_seconds, arrive_seconds) rows."""
+def compute(rows: Iterable[tuple], now: dt.datetime | None = None, *, every_call: bool = False) -> AlertFigures:
+    """Figures from (kind, status, outcome, raised_at, ack_seconds, arrive_seconds) rows. `every_call`: the shares
+    within 60 s and 180 s are over every call, as the registered indicators count them (the figures page); without
+    it, over the calls decided so far (the duty console's live view)."""
     now = now or timezone.now()
     f = AlertFigures()
     acks, arrivals = [], []
@@ -96,8 +99,8 @@ def compute(rows: Iterable[tuple], now: dt.datetime | None = None) -> AlertFigur
         if arrive is not None:
             arrivals.append(arrive)
         age = (now - raised_at).total_seconds()
-        _within(f.within_60, ack, age, 60)
-        _within(f.within_180, ack, age, 180)
+        _within(f.within_60, ack, age, 60, every_call)
+        _within(f.within_180, ack, age, 180, every_call)
     f.ack_median, f.ack_p90 = quantile(acks, 0.5), quantile(acks, 0.9)
     f.arrive_median, f.arrive_p90 = quantile(arrivals, 0.5), quantile(arrivals, 0.9)
     return f
@@ -115,8 +118,9 @@ def in_period(qs: QuerySet, start: dt.date | None, end: dt.date | None) -> Query
 
 
 def figures(qs: QuerySet, *, start: dt.date | None = None, end: dt.date | None = None,
-            now: dt.datetime | None = None) -> AlertFigures:
-    return compute(in_period(qs, start, end).values_list(*FIELDS).iterator(chunk_size=5000), now=now)
+            now: dt.datetime | None = None, every_call: bool = False) -> AlertFigures:
+    return compute(in_period(qs, start, end).values_list(*FIELDS).iterator(chunk_size=5000), now=now,
+                   every_call=every_call)
 
 
 @dataclass
@@ -129,7 +133,7 @@ class OrgRow:
 
 
 def figures_by_org(alerts: QuerySet, devices: QuerySet, *, start: dt.date | None = None, end: dt.date | None = None,
-                   now: dt.datetime | None = None) -> list[OrgRow]:
+                   now: dt.datetime | None = None, every_call: bool = False) -> list[OrgRow]:
     """One row per community (village) that has devices or alerts in the given (already scoped) querysets."""
     by_org: dict[int, list[tuple]] = defaultdict(list)
     names: dict[int, str] = {}
@@ -142,7 +146,7 @@ def figures_by_org(alerts: QuerySet, devices: QuerySet, *, start: dt.date | None
         device_counts[org_id][0] += 1
         device_counts[org_id][1] += offline_since is not None
         names[org_id] = name
-    rows = [OrgRow(org_id=o, name=names[o], figures=compute(by_org.get(o, []), now=now),
+    rows = [OrgRow(org_id=o, name=names[o], figures=compute(by_org.get(o, []), now=now, every_call=every_call),
                    devices=device_counts[o][0] if o in device_counts else 0,
                    offline=device_counts[o][1] if o in device_counts else 0)
             for o in names]

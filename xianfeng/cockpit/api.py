@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.response import Response
 
 from xianfeng.orgs.models import Organisation
 
-from .figures import CHILD_COLUMNS, cockpit_for
+from .figures import child_columns, cockpit_for
 from .views import MAX_ID
 
 
@@ -18,7 +18,8 @@ class CockpitViewSet(viewsets.ViewSet):
     permission_classes = [permissions.IsAuthenticated]
     lookup_value_regex = r"[0-9]+"
 
-    @extend_schema(summary="Cockpit figures of an organisation's subtree", responses={200: dict})
+    @extend_schema(summary="Cockpit figures of an organisation's subtree", responses={200: dict},
+                   parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="organisation id")])
     def retrieve(self, request, pk=None):
         if int(pk) > MAX_ID:
             raise Http404
@@ -31,7 +32,7 @@ class CockpitViewSet(viewsets.ViewSet):
                          for s in c.sections],
             "children": [{"id": r.org.pk, "name": r.org.name, "organisations": r.orgs,
                           "figures": {key: {"value": v, "denominator": d}
-                                      for (key, _label, _den), (v, d) in zip(CHILD_COLUMNS, r.cells, strict=True)}}
+                                      for (key, _label, _den), (v, d) in zip(child_columns(), r.cells, strict=True)}}
                          for r in c.children],
             "trends": c.trends,
         })

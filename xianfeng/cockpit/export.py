@@ -14,8 +14,8 @@ from xianfeng.core.excel import Sheet
 from xianfeng.core.scoping import subtree_q
 from xianfeng.orgs.models import Organisation
 
-from .figures import CHILD_COLUMNS, Cockpit
-from .metrics import METRICS
+from .figures import Cockpit, child_columns
+from .metrics import all_metrics
 from .models import Rollup
 
 
@@ -42,7 +42,7 @@ def child_rows(c: Cockpit) -> Iterator[list[Any]]:
 def own_rows(org: Organisation) -> Iterator[list[Any]]:
     """Every organisation of the subtree with its own records' figures (one row each), read with a server-side
     cursor in path order and assembled one organisation at a time: memory stays flat at any subtree size."""
-    keys = [m.key for m in METRICS]
+    keys = [m.key for m in all_metrics()]
     orgs = (Organisation.objects.filter(subtree_q("path", org.path)).order_by("path")
             .values_list("id", "path", "code", "name", "kind").iterator(chunk_size=2000))
     sums = (Rollup.objects.filter(subtree_q("org__path", org.path)).values("org__path", "metric")
@@ -61,7 +61,7 @@ def own_rows(org: Organisation) -> Iterator[list[Any]]:
 
 def sheets(c: Cockpit) -> list[Sheet]:
     child_headers = [_("Code"), _("Name"), _("Kind"), _("Organisations")]
-    for _key, label, _den in CHILD_COLUMNS:
+    for _key, label, _den in child_columns():
         child_headers += [str(label), _("of")]
     return [
         Sheet(_("Figures"), [_("Key"), _("Module"), _("Figure"), _("Value"), _("Denominator"), _("Denominator is"), _("Rate"),
@@ -71,7 +71,7 @@ def sheets(c: Cockpit) -> list[Sheet]:
               ([month, *(c.trends["series"][k][i] for k in c.trends["series"])]
                for i, month in enumerate(c.trends["months"]))),
         Sheet(_("Every organisation (own records)"), [_("Code"), _("Name"), _("Kind"), _("Path"),
-                                                      *(m.key for m in METRICS)],
+                                                      *(m.key for m in all_metrics())],
               own_rows(c.org), text_columns=[_("Code"), _("Path")]),
     ]
 
@@ -79,5 +79,5 @@ def sheets(c: Cockpit) -> list[Sheet]:
 def pdf(c: Cockpit) -> bytes:
     from weasyprint import HTML
 
-    html = render_to_string("cockpit/pdf.html", {"c": c, "columns": CHILD_COLUMNS})
+    html = render_to_string("cockpit/pdf.html", {"c": c, "columns": child_columns()})
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -7,37 +7,27 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
-from django.urls import NoReverseMatch, reverse
+from django.db.models import Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xianfeng.core.indicators import Indicator, indicators, link  # noqa: F401 (link: the modules' addresses)
 from xianfeng.core.scoping import subtree_q
 from xianfeng.orgs.models import PARTY_KINDS, Organisation
 
-from .models import SubtreeMonth
+from .models import Rollup, SubtreeMonth
 
 TREND_METRICS = ("pledges", "pledges_fulfilled", "services", "attendances", "visits", "cases", "cases_closed", "calls")
 TREND_MONTHS = 12
 
 
-def link(name: str, *args: Any, **query: Any) -> str:
-    """The address of a module's page with a query string; "" if the page does not exist (a module renamed it)."""
-    try:
-        url = reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-    query = {k: v for k, v in query.items() if v not in (None, "")}
-    return f"{url}?{urlencode(query)}" if query else url
-
-
 @dataclass
 class Figure:
-    """One headline figure: a value, optionally over a denominator, and the address of the records behind it."""
+    """One headline figure: a registered indicator's value, optionally over its denominator, and the address of the
+    records behind it."""
 
-    key: str
+    key: str  # the indicator's key ("pledges.members_pledged")
     label: str
     value: int | float
     url: str = ""
@@ -45,6 +35,8 @@ class Figure:
     denominator_label: str = ""
     unit: str = ""
     live: bool = False  # counted from the module's table on each request (small tables) rather than from rollups
+    metric: str = ""  # the numerator's measure (the rollup metric; the page's test ids)
+    window: str = ""
 
     @property
     def rate(self) -> float | None:
@@ -61,7 +53,7 @@ class Figure:
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": str(self.label), "value": self.value, "denominator": self.denominator,
                 "denominator_label": str(self.denominator_label), "rate": self.rate, "unit": str(self.unit),
-                "url": self.url, "source": "live" if self.live else "rollup"}
+                "window": str(self.window), "url": self.url, "source": "live" if self.live else "rollup"}
 
 
 @dataclass
@@ -82,7 +74,7 @@ class Totals:
 
     @property
     def on_time_due(self) -> int:
-        """按期办结率's denominator as of the start of today (metrics._due)."""
+        """按期办结率's denominator as of the start of today (grids/indicators.py)."""
         return self["cases_due"]
 
 
@@ -102,124 +94,105 @@ def children_totals(children: list[Organisation]) -> dict[int, Totals]:
     return {child.pk: Totals(by_org.get(child.pk, {})) for child in children}
 
 
-def live_counts(org: Organisation) -> dict[str, int]:
-    """Counts read live: these tables stay small even for a province (funds, inspections, award rounds)."""
-    from xianfeng.campaigns.models import AwardRound
-    from xianfeng.care.models import CareFund
-    from xianfeng.inspections.models import Finding, Inspection, Rectification
-
-    inside = subtree_q("org__path", org.path)
-    rect = Rectification.objects.filter(inside).aggregate(n=Count("id"), open=Count("id", filter=~Q(status="closed")))
-    findings = Finding.objects.filter(subtree_q("inspection__org__path", org.path)).aggregate(
-        n=Count("id", filter=~Q(status="dropped")), accepted=Count("id", filter=Q(status="accepted")))
-    awards = AwardRound.objects.filter(inside).aggregate(n=Count("id"), published=Count("id", filter=Q(status="published")))
-    return {
-        "fund_balance": CareFund.objects.filter(inside).aggregate(s=Sum("account__balance"))["s"] or 0,
-        "funds": CareFund.objects.filter(inside).count(),
-        "inspections": Inspection.objects.filter(inside).count(),
-        "findings": findings["n"], "findings_accepted": findings["accepted"],
-        "rectifications": rect["n"], "rectifications_open": rect["open"],
-        "award_rounds": awards["n"], "award_rounds_published": awards["published"],
-    }
-
-
-def sections(org: Organisation, t: Totals, live: dict[str, int]) -> list[Section]:
-    """Every module's headline figures, each with its denominator and the list page of the records behind it."""
-    o = org.pk
-
-    def f(key, label, value, url, denominator=None, denominator_label="", unit="", is_live=False):
-        return Figure(key, label, value, url, denominator, denominator_label, unit, is_live)
-
-    return [
-        Section("orgs", _("Organisations and members"), [
-            f("orgs", _("Organisations"), t["orgs"], link("orgs:org_detail", o)),
-            f("members", _("Members"), t["members"], link("orgs:member_list", within=o)),
-        ]),
-        Section("pledges", _("Pledges"), [
-            f("pledges", _("Pledges made"), t["pledges"], link("pledges:list", org=o), t["members"], _("members")),
-            f("pledges_fulfilled", _("Pledges fulfilled"), t["pledges_fulfilled"],
-              link("pledges:list", org=o, status="fulfilled"), t["pledges_published"], _("published pledges")),
-            f("pledges_formulaic", _("Formulaic pledges"), t["pledges_formulaic"],
-              link("pledges:list", org=o, formulaic=1), t["pledges"], _("pledges made")),
-        ]),
-        Section("demands", _("Demands, services and points"), [
-            f("demands", _("Demands recorded"), t["demands"], link("demands:figures", org=o)),
-            f("demands_claimed", _("Demands claimed"), t["demands_claimed"], link("demands:figures", org=o),
-              t["demands"], _("demands recorded")),
-            f("demands_done", _("Demands done"), t["demands_done"], link("demands:figures", org=o),
-              t["demands_claimed"], _("demands claimed")),
-            f("services_confirmed", _("Services confirmed by residents"), t["services_confirmed"],
-              link("demands:figures", org=o), t["services"], _("services recorded")),
-            f("points_issued", _("Points issued"), t["points_issued"], link("points:board", org=o), unit=_("points")),
-            f("points_redeemed", _("Points redeemed"), t["points_redeemed"], link("points:board", org=o),
-              t["points_issued"], _("points issued"), _("points")),
-        ]),
-        Section("events", _("Lessons, teams and activities"), [
-            f("lessons", _("Party lessons held"), t["lessons"], link("events:activity_list", within=o, kind="lesson"),
-              t["activities"], _("activities")),
-            f("lesson_attendances", _("Lesson attendances"), t["lesson_attendances"],
-              link("events:lesson_members", org=o), t["attendances"], _("all attendances")),
-            f("activities", _("Activities"), t["activities"], link("events:activity_list", within=o)),
-            f("teams", _("Volunteer teams"), t["teams"], link("events:team_list")),
-        ]),
-        Section("grids", _("Grids and cases"), [
-            f("households_visited", _("Households visited in 90 days"), t["households_visited"],
-              link("grids:grid_list", within=o), t["households"], _("households")),
-            f("visits", _("Household visits"), t["visits"], link("grids:grid_list", within=o)),
-            f("cases", _("Cases opened"), t["cases"], link("grids:case_list", within=o, status="all")),
-            f("cases_on_time", _("Cases closed on time"), t["cases_on_time"],
-              link("grids:case_list", within=o, status="closed"), t.on_time_due, _("cases due (less suspended)")),
-        ]),
-        Section("care", _("Care"), [
-            f("calls_ack60", _("Calls acknowledged within 60 s"), t["calls_ack60"], link("care:figures"),
-              t["calls"], _("calls")),
-            f("fund_balance", _("Care-fund balance"), live["fund_balance"] / 100, link("care:fund_list"),
-              unit=_("yuan"), is_live=True),
-            f("aid_fen", _("Aid paid"), t["aid_fen"] / 100, link("care:fund_list"), unit=_("yuan")),
-            f("aid_count", _("Aid payments"), t["aid_count"], link("care:fund_list")),
-            f("care_actions", _("Care visits and actions"), t["care_actions"], link("care:case_list")),
-        ]),
-        Section("supervision", _("Inspections and awards"), [
-            f("inspections", _("Inspections"), live["inspections"], link("inspections:list"), is_live=True),
-            f("findings_accepted", _("Findings accepted"), live["findings_accepted"], link("inspections:list"),
-              live["findings"], _("findings drafted"), is_live=True),
-            f("rectifications_open", _("Open rectifications"), live["rectifications_open"],
-              link("inspections:my_rectifications"), live["rectifications"], _("rectifications"), is_live=True),
-            f("award_rounds_published", _("Award rounds published"), live["award_rounds_published"],
-              link("campaigns:award_list"), live["award_rounds"], _("award rounds"), is_live=True),
-        ]),
-    ]
-
-
-CHILD_COLUMNS = [
-    ("members", _("Members"), None),
-    ("pledges_fulfilled", _("Pledges fulfilled"), "pledges_published"),
-    ("services_confirmed", _("Services confirmed"), "services"),
-    ("lesson_attendances", _("Lesson attendances"), None),
-    ("households_visited", _("Households visited"), "households"),
-    ("cases_on_time", _("Closed on time"), "on_time_due"),
-    ("calls_ack60", _("Calls acknowledged ≤ 60 s"), "calls"),
+SECTIONS = [
+    ("orgs", _("Organisations and members")),
+    ("pledges", _("Pledges")),
+    ("demands", _("Demands, services and points")),
+    ("events", _("Lessons, teams and activities")),
+    ("grids", _("Grids and cases")),
+    ("care", _("Care")),
+    ("supervision", _("Inspections and awards")),
 ]
+
+
+def cockpit_indicators() -> list[Indicator]:
+    """The registered indicators shown as tiles, by section and order."""
+    order = {key: i for i, (key, _label) in enumerate(SECTIONS)}
+    shown = [i for i in indicators().values() if i.section in order and i.numerator is not None]
+    return sorted(shown, key=lambda i: (order[i.section], i.order, i.key))
+
+
+def live_counts(org: Organisation) -> dict[str, int]:
+    """The measures counted live on each request: their tables stay small even for a province (funds,
+    inspections, award rounds)."""
+    found: dict[str, int] = {}
+    for item in cockpit_indicators():
+        for m in (item.numerator, item.denominator):
+            if m is not None and not m.rolled and m.key not in found:
+                found[m.key] = m.total(org)
+    return found
+
+
+def indicator_value(item: Indicator, t: Totals, live: dict[str, int]) -> tuple[int | float, int | None]:
+    """(value, denominator) of one indicator for a subtree: rollup sums, or live counts for unrolled measures."""
+
+    def amount(m) -> int:
+        return live.get(m.key, 0) if not m.rolled else t[m.key]
+
+    value: int | float = amount(item.numerator)
+    if item.scale != 1:
+        value = value / item.scale
+    return value, (amount(item.denominator) if item.denominator is not None else None)
+
+
+def snapshot_days(today: dt.date) -> dict[str, dt.date]:
+    """Rolled-up snapshots (counted as of the day they were computed, e.g. households visited in the last 90 days)
+    whose oldest row is from before `today`: their figure is labelled with that day until the nightly rebuild.
+    One indexed read per snapshot measure."""
+    keys = {m.key for item in cockpit_indicators() for m in (item.numerator, item.denominator)
+            if m is not None and m.rolled and m.snapshot}
+    rows = Rollup.objects.filter(metric__in=keys).values("metric").annotate(day=Min("day")).order_by()
+    return {r["metric"]: r["day"] for r in rows if r["day"] is not None and r["day"] < today}
+
+
+def sections(org: Organisation, t: Totals, live: dict[str, int], stale: dict[str, dt.date] | None = None
+             ) -> list[Section]:
+    """Every module's headline figures (the registered indicators), each with its denominator and the list page of
+    the records behind it."""
+    by_section: dict[str, list[Figure]] = defaultdict(list)
+    for item in cockpit_indicators():
+        assert item.numerator is not None  # cockpit_indicators() keeps only those
+        value, denominator = indicator_value(item, t, live)
+        label = item.label
+        day = (stale or {}).get(item.numerator.key)
+        if day is not None:
+            label = _("%(label)s (counted on %(day)s)") % {"label": item.label, "day": day.isoformat()}
+        by_section[item.section].append(Figure(
+            item.key, label, value, item.url(org.pk), denominator, item.denominator_label, item.unit,
+            not item.numerator.rolled, item.numerator.key, item.window))
+    return [Section(key, str(label), by_section[key]) for key, label in SECTIONS if by_section.get(key)]
+
+
+# the children table: indicator keys (value over the denominator, if the indicator has one)
+CHILD_INDICATORS = ["orgs.members", "pledges.members_pledged", "pledges.fulfilled", "demands.services_confirmed",
+                    "events.lessons", "grids.visit_coverage", "grids.on_time", "care.ack_60s"]
+
+
+def child_columns() -> list[tuple[str, str, str | None]]:
+    """(indicator key, label, denominator measure or None) of each column."""
+    found = indicators()
+    columns = []
+    for key in CHILD_INDICATORS:
+        item = found.get(key)
+        if item is not None:
+            columns.append((key, item.label, item.denominator.key if item.denominator is not None else None))
+    return columns
 
 
 @dataclass
 class ChildRow:
     org: Organisation
     orgs: int
-    cells: list[tuple[int, int | None]]  # (value, denominator or None)
-
-
-def _cell(t: Totals, key: str, denominator: str | None) -> tuple[int, int | None]:
-    if denominator is None:
-        return t[key], None
-    return t[key], (t.on_time_due if denominator == "on_time_due" else t[denominator])
+    cells: list[tuple[int | float, int | None]]  # (value, denominator or None)
 
 
 def children_rows(org: Organisation) -> list[ChildRow]:
     children = list(Organisation.objects.filter(parent=org).order_by("path"))
     totals = children_totals(children)
+    found = indicators()
+    columns = [found[key] for key in CHILD_INDICATORS if key in found]
     return [ChildRow(child, totals[child.pk]["orgs"],
-                     [_cell(totals[child.pk], key, den) for key, _label, den in CHILD_COLUMNS]) for child in children]
+                     [indicator_value(item, totals[child.pk], {}) for item in columns]) for child in children]
 
 
 def trends(org: Organisation, today: dt.date) -> dict[str, Any]:
@@ -260,7 +233,8 @@ def cockpit_for(org: Organisation, *, today: dt.date | None = None, with_childre
     today = today or timezone.localdate()
     totals = subtree_totals(org)
     live = live_counts(org)
-    return Cockpit(org=org, today=today, totals=totals, live=live, sections=sections(org, totals, live),
+    return Cockpit(org=org, today=today, totals=totals, live=live,
+                   sections=sections(org, totals, live, snapshot_days(today)),
                    children=children_rows(org) if with_children else [],
                    trends=trends(org, today), ancestors=list(org.ancestors()))
 

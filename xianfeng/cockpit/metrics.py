@@ -1,6 +1,7 @@
 """The rolled-up metrics and the set-based SQL that (re)computes them.
 
-Each metric is one grouped query over a module's table: (own organisation, day) → value. `rebuild()` replaces every
+The metrics are the measures of the registered indicators (each app's indicators.py; xianfeng.core.indicators).
+Each is one grouped query over a module's table: (own organisation, day) → value. `rebuild()` replaces every
 row with one `INSERT … SELECT … GROUP BY` per metric; `refresh()` does the same restricted to the organisations
 marked dirty. Neither loops over rows in Python, so a province (100,000 organisations, 4,000,000 members) is a
 few dozen statements.
@@ -11,134 +12,31 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import Count, DateField, Exists, F, OuterRef, Q, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
+
+from xianfeng.core.indicators import Measure, measures
 
 from .models import DirtyOrg, Rollup, SubtreeMonth
 
-VISIT_WINDOW_DAYS = 90  # the grids module's visit coverage window (grids/rates.py)
+
+def all_metrics() -> list[Measure]:
+    """Every rolled-up measure, from the indicators the apps register (xianfeng.core.indicators): the rollups and
+    the live counts share one definition."""
+    return measures()
 
 
-@dataclass(frozen=True)
-class Metric:
-    """`model` rows matching `where` counted (or `value` summed) per organisation (`org`) and day (`day`)."""
-
-    key: str
-    model: str  # "app_label.Model"
-    org: str  # path to the organisation id, e.g. "org_id", "grid__org_id"
-    day: Callable[[dt.date], Any]  # today → expression for the day the row counts on
-    where: Callable[[dt.date], Q] = lambda today: Q()
-    value: Callable[[], Any] = lambda: Count("id")
-
-    def queryset(self, today: dt.date, org_ids: Iterable[int] | None = None):
-        qs = apps.get_model(self.model).objects.filter(self.where(today))
-        if org_ids is not None:
-            qs = qs.filter(**{f"{self.org}__in": list(org_ids)})
-        return (qs.annotate(o=F(self.org), d=self.day(today)).filter(o__isnull=False, d__isnull=False)
-                .values("o", "d").annotate(v=self.value()).order_by())
+def metric_keys() -> frozenset[str]:
+    return frozenset(m.key for m in all_metrics())
 
 
-def _date(field: str):
-    return lambda today: F(field)
-
-
-def _datetime(field: str):
-    return lambda today: TruncDate(field)
-
-
-def _today():
-    return lambda today: Value(today, output_field=DateField())
-
-
-def _states(*names: str) -> Callable[[dt.date], Q]:
-    return lambda today: Q(status__in=names)
-
-
-def _pledge_public(today: dt.date) -> Q:
-    from xianfeng.pledges.models import PUBLIC_STATES
-
-    return Q(status__in=PUBLIC_STATES)
-
-
-def _calls(today: dt.date) -> Q:
-    from xianfeng.care.figures import CALL_KINDS
-
-    return Q(kind__in=CALL_KINDS)
-
-
-def _visited(today: dt.date) -> Q:
-    from xianfeng.grids.models import Visit
-
-    since = today - dt.timedelta(days=VISIT_WINDOW_DAYS - 1)
-    return Q(Exists(Visit.objects.filter(household=OuterRef("pk"), date__gte=since, date__lte=today)))
-
-
-def _due(today: dt.date) -> Q:
-    """按期办结率's denominator as of the start of `today` (grids/rates.on_time_counts with now = midnight): cases with
-    a deadline, neither suspended nor merged, whose deadline has passed or which are closed. A snapshot: counted on
-    `today`, recomputed with the organisation and by the nightly rebuild as deadlines pass."""
-    midnight = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
-    return ~Q(status__in=["suspended", "merged"]) & Q(due_at__isnull=False) & (Q(due_at__lt=midnight) |
-                                                                                Q(status="closed"))
-
-
-METRICS: list[Metric] = [
-    Metric("orgs", "orgs.Organisation", "id", _datetime("created_at")),
-    # stocks (members, organisations, households) count on the day their row was created: one row per organisation
-    # and load, so subtree sums stay small; the cockpit shows their current totals, not a history
-    Metric("members", "orgs.Member", "org_id", _datetime("created_at"), lambda t: ~Q(status="left")),
-    Metric("pledges", "pledges.Pledge", "org_id", _datetime("created_at"), lambda t: ~Q(status="draft")),
-    Metric("pledges_published", "pledges.Pledge", "org_id",
-           lambda t: Coalesce("published_on", TruncDate("created_at")), _pledge_public),
-    Metric("pledges_fulfilled", "pledges.Pledge", "org_id", _date("fulfilled_on"), lambda t: Q(fulfilled_on__isnull=False)),
-    Metric("pledges_formulaic", "pledges.Pledge", "org_id", _datetime("created_at"),
-           lambda t: ~Q(status="draft") & Q(formulaic=True)),
-    Metric("demands", "demands.Demand", "org_id", _datetime("created_at")),
-    Metric("demands_claimed", "demands.Demand", "org_id", _datetime("first_claimed_at"),
-           lambda t: Q(first_claimed_at__isnull=False)),
-    Metric("demands_done", "demands.Demand", "org_id", lambda t: Coalesce(TruncDate("done_at"), TruncDate("created_at")),
-           _states("done")),
-    Metric("services", "demands.ServiceRecord", "org_id", _date("served_on")),
-    Metric("services_confirmed", "demands.ServiceRecord", "org_id", _date("served_on"), _states("confirmed")),
-    Metric("points_issued", "points.Award", "org_id", _date("on"), value=lambda: Sum("points")),
-    Metric("points_redeemed", "points.Redemption", "reward__shop_id", _datetime("created_at"), value=lambda: Sum("points")),
-    Metric("redemptions", "points.Redemption", "reward__shop_id", _datetime("created_at")),
-    Metric("teams", "events.Team", "org_id", _datetime("created_at")),
-    Metric("activities", "events.Activity", "org_id", _datetime("starts_at"), lambda t: ~Q(status="cancelled")),
-    Metric("lessons", "events.Activity", "org_id", _datetime("starts_at"),
-           lambda t: ~Q(status="cancelled") & Q(kind="lesson")),
-    Metric("attendances", "events.Attendance", "activity__org_id", _datetime("check_in_at")),
-    Metric("lesson_attendances", "events.Attendance", "activity__org_id", _datetime("check_in_at"),
-           lambda t: Q(activity__kind="lesson")),
-    Metric("households", "grids.Household", "grid__org_id", _datetime("created_at")),
-    Metric("households_visited", "grids.Household", "grid__org_id", _today(), _visited),
-    Metric("visits", "grids.Visit", "grid__org_id", _date("date")),
-    Metric("cases", "grids.Case", "org_id", _datetime("created_at"), lambda t: ~Q(status="merged")),
-    Metric("cases_closed", "grids.Case", "org_id", lambda t: Coalesce(TruncDate("closed_at"), TruncDate("created_at")),
-           _states("closed")),
-    Metric("cases_due", "grids.Case", "org_id", _today(), _due),
-    Metric("cases_on_time", "grids.Case", "org_id", _today(), lambda t: _due(t) & Q(status="closed", closed_on_time=True)),
-    Metric("calls", "care.Alert", "org_id", _datetime("raised_at"), _calls),
-    Metric("calls_ack60", "care.Alert", "org_id", _datetime("raised_at"), lambda t: _calls(t) & Q(ack_seconds__lte=60)),
-    Metric("care_actions", "care.CareAction", "case__org_id", _date("date")),
-    Metric("aid_count", "care.Disbursement", "case__org_id", lambda t: Coalesce(TruncDate("decided_at"),
-                                                                               TruncDate("requested_at")),
-           _states("paid")),
-    Metric("aid_fen", "care.Disbursement", "case__org_id", lambda t: Coalesce(TruncDate("decided_at"),
-                                                                             TruncDate("requested_at")),
-           _states("paid"), value=lambda: Sum("amount")),
-]
-METRIC_KEYS = frozenset(m.key for m in METRICS)
-
-
-def _insert(metric: Metric, today: dt.date, org_ids: list[int] | None) -> None:
-    sql, params = metric.queryset(today, org_ids).query.sql_with_params()
+def _insert(metric: Measure, today: dt.date, org_ids: list[int] | None) -> None:
+    sql, params = metric.grouped(today, org_ids).query.sql_with_params()
     q = connection.ops.quote_name
     table = q(Rollup._meta.db_table)
     # identifiers are quoted by the backend; every value is a bound parameter
@@ -232,7 +130,7 @@ def rebuild(*, today: dt.date | None = None, progress: Callable[[str], None] | N
     today = today or timezone.localdate()
     Rollup.objects.all().delete()
     max_mark = DirtyOrg.objects.order_by("-id").values_list("id", flat=True).first()
-    for metric in METRICS:
+    for metric in all_metrics():
         _insert(metric, today, None)
         if progress:
             progress(metric.key)
@@ -255,7 +153,7 @@ def recompute(org_ids: Iterable[int], *, today: dt.date | None = None) -> None:
         chunk = ids[start:start + 500]
         before = _own_months(chunk)
         Rollup.objects.filter(org_id__in=chunk).delete()
-        for metric in METRICS:
+        for metric in all_metrics():
             _insert(metric, today, chunk)
         _apply_deltas(before, _own_months(chunk))
 

@@ -17,8 +17,8 @@ WATCHED: dict[str, tuple[str, ...]] = {
     "orgs.Organisation": ("id",),
     "orgs.Member": ("org_id",),
     "orgs.Membership": ("org_id",),
-    "pledges.Pledge": ("org_id",),
-    "pledges.PledgeEvent": ("pledge.org_id",),
+    "pledges.Pledge": ("org_id", "member.org_id"),  # members who pledged count where the member is
+    "pledges.PledgeEvent": ("pledge.org_id", "pledge.member.org_id"),
     "demands.Demand": ("org_id",),
     "demands.Claim": ("demand.org_id",),
     "demands.ServiceRecord": ("org_id",),

@@ -16,7 +16,7 @@ from xianfeng.core.scoping import scope_paths
 from xianfeng.orgs.models import Organisation
 
 from . import export
-from .figures import CHILD_COLUMNS, cockpit_for
+from .figures import child_columns, cockpit_for
 from .funnel import funnel_data, funnel_units, rate_table
 
 MAX_ID = 2**63 - 1  # larger ids cannot exist (and SQLite refuses to compare with them)
@@ -50,7 +50,7 @@ def org_page(request, pk: int):
     roots = scope_paths(request.user, "view")
     ancestors = [a for a in c.ancestors if roots is None or any(a.path.startswith(p) for p in roots)]
     return render(request, "cockpit/page.html", {
-        "c": c, "org": org, "ancestors": ancestors, "columns": CHILD_COLUMNS,
+        "c": c, "org": org, "ancestors": ancestors, "columns": child_columns(),
         "chart": {"months": c.trends["months"], "series": c.trends["series"],
                   "children": [{"name": r.org.name, "cells": [list(cell) for cell in r.cells]} for r in c.children]},
         "may_export": bool(Organisation.objects.restrict(request.user, "export").filter(pk=org.pk).exists()),

@@ -1,14 +1,10 @@
-"""Per-organisation rates that modules publish and the supervision side reads.
+"""Per-organisation rates the supervision side reads: the indicators (xianfeng.core.indicators) that are rates.
 
-A module registers a rate once (e.g. pledges: "share of members' pledges fulfilled"); inspections use every
-registered rate for the uneven-progress funnel plot, and the cockpit shows them. A provider answers, for a list of
-organisations, the numerator and denominator over each organisation's whole subtree:
-
-    @org_rate("pledges.fulfilled", label="承诺践诺率", numerator="已践诺", denominator="已公示承诺")
-    def pledges_fulfilled(orgs, *, start=None, end=None) -> dict[int, tuple[int, int]]:
-        ...
-
-Providers must answer in a few queries whatever the number of organisations (one aggregate per call, not per org).
+An app's `indicators.py` marks an indicator as a rate by giving it `rate_label` (its Chinese name in the rates panel,
+funnels and report); inspections use every rate for the uneven-progress funnel plot, and the cockpit's rates panel
+shows them. `compute` answers, for a list of organisations, the numerator and denominator over each organisation's
+whole subtree, from the indicator's own definition (or its provider), in a few queries whatever their number.
+`@org_rate` still registers a bare provider, for a rate with no indicator.
 """
 
 from __future__ import annotations
@@ -53,8 +49,15 @@ def org_rate(key: str, *, label: str, numerator: str, denominator: str) -> Calla
 
 
 def org_rates() -> dict[str, OrgRate]:
-    """Every registered rate; each app's `rates.py` is imported first so its rates are there."""
+    """Every rate: the indicators that are rates, and any bare provider registered with @org_rate."""
     from django.utils.module_loading import autodiscover_modules
 
+    from .indicators import indicators
+
     autodiscover_modules("rates")
-    return dict(sorted(_RATES.items()))
+    found = dict(_RATES)
+    for key, item in indicators().items():
+        if item.is_rate:
+            found[key] = OrgRate(key=key, label=item.rate_label, numerator=item.rate_numerator,
+                                 denominator=item.rate_denominator, provider=item.counts)
+    return dict(sorted(found.items()))

@@ -92,6 +92,8 @@ def activity_list(request):
     kind = request.GET.get("kind", "")
     if kind in ActivityKind.values:
         qs = qs.filter(kind=kind)
+    if request.GET.get("live") == "1":  # not cancelled (what the figures count)
+        qs = qs.live()
     within = None
     if request.GET.get("within", "").isdigit():
         within = Organisation.objects.restrict(request.user, "view").filter(pk=int(request.GET["within"])).first()

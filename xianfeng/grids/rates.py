@@ -1,7 +1,6 @@
-"""Per-organisation rates of the grids module (read by inspections' funnel plot and the cockpit).
-
-Both answer, for each organisation asked about, over its whole subtree, in one aggregate query grouped by the
-village or community the cases and households belong to, rolled up by path prefix in Python.
+"""The grids module's figures per organisation subtree for its figures page and the case drill-down. On-time closure
+and visit coverage are the registered indicators (grids/indicators.py); closure, reopen and satisfaction are
+counted here, in one aggregate query grouped by the village or community, rolled up by path prefix in Python.
 """
 
 from __future__ import annotations
@@ -11,12 +10,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from xianfeng.core.rates import org_rate
+from xianfeng.core import indicators
 
-from .models import Case, Household, Status, Visit
+from .models import Case, Status
 
 
 def _roll_up(orgs: Sequence[Any], rows: list[tuple[str, int, int]]) -> dict[int, tuple[int, int]]:
@@ -42,8 +41,10 @@ def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | N
 
 def on_time_counts(cases, *, start: dt.date | None = None, end: dt.date | None = None, now: dt.datetime | None = None):
     """Cases that fell due in the period (deadline passed, or closed), minus those suspended (缓办) and merged
-    duplicates: the denominator of 按期办结率; the numerator is those closed by their deadline."""
-    now = now or timezone.now()
+    duplicates: the denominator of 按期办结率; the numerator is those closed by their deadline. By default as of the
+    start of today, like the registered indicator (grids/indicators.py), so the drill-down lists what it counts."""
+    now = now or (timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+                  - dt.timedelta(microseconds=1))
     lo, hi = _period(start, end)
     qs = cases.exclude(status__in=[Status.SUSPENDED, Status.MERGED]).filter(due_at__isnull=False)
     qs = qs.filter(Q(due_at__lte=now) | Q(status=Status.CLOSED))
@@ -54,23 +55,15 @@ def on_time_counts(cases, *, start: dt.date | None = None, end: dt.date | None =
     return qs
 
 
-@org_rate("grids.on_time", label="按期办结率", numerator="按期办结", denominator="应办结（扣除缓办）")
 def grids_on_time(orgs, *, start=None, end=None) -> dict[int, tuple[int, int]]:
-    qs = on_time_counts(Case.objects.all(), start=start, end=end)
-    rows = [(r["org__path"], r["x"], r["n"]) for r in qs.order_by().values("org__path").annotate(
-        n=Count("id"), x=Count("id", filter=Q(status=Status.CLOSED, closed_on_time=True)))]
-    return _roll_up(orgs, rows)
+    """按期办结率 per subtree: the registered indicator (grids/indicators.py), cases counted by deadline."""
+    return indicators.get("grids.on_time").counts(orgs, start=start, end=end)
 
 
-@org_rate("grids.visit_coverage", label="走访覆盖率", numerator="近90天已走访户", denominator="网格内户数")
 def grids_visit_coverage(orgs, *, start=None, end=None) -> dict[int, tuple[int, int]]:
-    """Households visited within the period (default: the last 90 days) over households."""
-    end = end or timezone.localdate()
-    start = start or end - dt.timedelta(days=89)
-    visited = Visit.objects.filter(household=OuterRef("pk"), date__gte=start, date__lte=end)
-    rows = [(r["grid__org__path"], r["x"], r["n"]) for r in Household.objects.order_by().values("grid__org__path")
-            .annotate(n=Count("id"), x=Count("id", filter=Q(Exists(visited))))]
-    return _roll_up(orgs, rows)
+    """走访覆盖率 per subtree: the registered indicator, households visited in the 90 days ending on `end` (default
+    today, as the cockpit counts it)."""
+    return indicators.get("grids.visit_coverage").counts(orgs, today=end)
 
 
 CASE_FIGURES = ("on_time", "closure", "reopen", "satisfaction")

@@ -32,6 +32,7 @@ urlpatterns = [
     path("boundaries/", views.boundaries_upload, name="boundaries"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<int:pk>/", views.team_detail, name="team_detail"),
+    path("households/", views.household_list, name="household_list"),
     path("households/<int:pk>/visit/", views.visit_new, name="visit_new"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/new/", views.case_new, name="case_new"),

@@ -22,7 +22,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import can, scope_paths
+from xianfeng.core.scoping import can, scope_paths, subtree_q
 from xianfeng.orgs.models import Organisation, OrgKind, Role
 
 from . import services
@@ -125,6 +125,34 @@ def grid_list(request):
         grid.c30, grid.c90 = c30[grid.pk], c90[grid.pk]
     return render(request, "grids/grid_list.html", {"page": page, "q": q, "within": within_org,
                                                     "can_import": scope_paths(request.user, "change") != []})
+
+
+@login_required
+@require_GET
+def household_list(request):
+    """Households in scope: ?within=<org id> (the grid's organisation subtree), ?visited=90 those visited in the
+    last 90 days (the visit-coverage figure's numerator), ?visited=0 those not visited in that window."""
+    from .indicators import VISIT_WINDOW_DAYS, VISITED
+
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    qs = Household.objects.restrict(request.user, "view").select_related("grid", "grid__org")
+    within = _int(request.GET.get("within"))
+    within_org = Organisation.objects.restrict(request.user, "view").filter(pk=within).first() if within else None
+    if within and within_org is None:
+        raise Http404
+    if within_org:
+        qs = qs.filter(subtree_q("grid__org__path", within_org.path))
+    visited = request.GET.get("visited", "")
+    if visited == str(VISIT_WINDOW_DAYS):
+        qs = qs.filter(pk__in=VISITED.records().values("pk"))
+    elif visited == "0":
+        qs = qs.exclude(pk__in=VISITED.records().values("pk"))
+    else:
+        visited = ""
+    page = Paginator(qs.order_by("grid__code", "number", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "grids/household_list.html", {"page": page, "within": within_org, "visited": visited,
+                                                         "window": VISIT_WINDOW_DAYS})
 
 
 @login_required
@@ -336,7 +364,10 @@ def case_list(request):
     # The same filters twice: counted by organisation ids (a few index lookups), listed row by row in index order.
     counted, filters = _case_filter(request, Case.objects.restrict(request.user, "view"))
     listed, _ = _case_filter(request, Case.objects.restrict(request.user, "view", per_row=True), per_row=True)
-    count, more = capped_count(counted)
+    if filters["drill"]:  # the records behind a figure: counted exactly, so the list shows the figure's number
+        count, more = counted.count(), False
+    else:
+        count, more = capped_count(counted)
     return render(request, "grids/case_list.html", {
         "page": keyset_page(listed, request.GET), "count": count, "count_more": more, "filters": filters,
         "statuses": Status.choices, "categories": CaseCategory.objects.order_by("code").values("pk", "name"),

@@ -180,7 +180,7 @@ def org_funnels(inspection: Inspection, *, keys: list[str] | None = None) -> lis
     for key, rate in org_rates().items():
         if keys is not None and key not in keys:
             continue
-        values = rate.compute(units, start=None, end=inspection.end)
+        values = rate.compute(units)  # the registered indicator's own window, as the cockpit counts it
         f = stats.funnel(values)
         if not f.points:
             continue
@@ -216,9 +216,11 @@ def draft_findings(inspection: Inspection, *, today: dt.date | None = None) -> l
         if not f["below998"] and not f["below95"]:
             continue
         fn = f["funnel"]
-        # pooled over the funnel's units (villages, communities, departments, enterprises …), not the whole tree
+        # pooled over the funnel's units (villages, communities, departments, enterprises …), not the whole tree:
+        # the population is said, since the whole county's figure (主要工作指标) also counts the towns' and the
+        # county's own organisations
         text = (f"{f['label']}（{len(fn.points)}个基层单位合计{stats.format_percent(fn.target)}，"
-                f"{fn.x}/{fn.n}）：")
+                f"{fn.x}/{fn.n}；仅计村、社区、机关部门、企业等基层单位，不含县、镇本级）：")
         if f["below998"]:
             text += (f"{len(f['below998'])}个单位低于99.8%控制下限——"
                      + "、".join(f"{name}（{p.x}/{p.n}）" for name, p in f["below998"][:12])
@@ -236,7 +238,7 @@ def draft_findings(inspection: Inspection, *, today: dt.date | None = None) -> l
     drawn = list(Organisation.objects.filter(pk__in=DrawUnit.objects.filter(draw__inspection=inspection)
                                              .values("org_id")).order_by("code"))
     if rate is not None and drawn:
-        values = rate.compute(drawn, start=None, end=inspection.end)
+        values = rate.compute(drawn)
         hits = [(o, values[o.pk]) for o in drawn if values.get(o.pk, (0, 0))[0] > 0]
         if hits:
             total_x = sum(v[0] for v in values.values())

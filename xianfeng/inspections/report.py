@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db.models import Count, Sum
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from xianfeng.core.rates import org_rates
 from xianfeng.orgs.models import ContactPoint, GuidanceGroup, OrgKind
@@ -85,6 +86,12 @@ def short_name(name: str) -> str:
         if name.startswith(prefix) and len(name) > len(prefix) + 1:
             return name[len(prefix):]
     return name
+
+
+def as_of_text(day: dt.date | None = None) -> str:
+    """"截至2026年12月7日": the registered indicators count everything up to the day the draft is made."""
+    day = day or timezone.localdate()
+    return f"截至{day.year}年{day.month}月{day.day}日"
 
 
 def _date_range(start: dt.date, end: dt.date) -> str:
@@ -186,10 +193,10 @@ def draft_practices(inspection: Inspection, f: dict[str, Any]) -> str:
         lines.append(f"{len(lines) + 1}、层层联动，扎实推进。分系统组建{groups}个指导组，指导基层单位扎实推进{inspection.campaign}。")
     plans = org_rates().get("campaigns.plans_submitted")
     if plans is not None:
-        total = plans.compute([root], start=None, end=inspection.end).get(root.pk)
+        total = plans.compute([root]).get(root.pk)  # the registered indicator, as the cockpit counts it
         if total and total[1]:
-            lines.append(f"{len(lines) + 1}、周密部署。{total[1]}个基层党组织中{total[0]}个制定了活动方案或计划"
-                         f"（{stats.format_percent(total[0] / total[1])}）。")
+            lines.append(f"{len(lines) + 1}、周密部署。{total[1]}个应报送活动方案的组织中{total[0]}个已报送"
+                         f"（{stats.format_percent(total[0] / total[1])}，{as_of_text()}全部组织口径）。")
     if f["records_reviewed"]:
         lines.append(f"{len(lines) + 1}、台账资料。查阅了{f['records_reviewed']}个单位的台账资料，其中"
                      f"{f['records_complete']}个单位台账齐全。")
@@ -202,13 +209,13 @@ def draft_achievements(inspection: Inspection, rates: list[dict[str, Any]]) -> s
     for key, rate in org_rates().items():
         if key in ("pledges.formulaic", "campaigns.plans_submitted"):
             continue
-        total = rate.compute([root], start=None, end=inspection.end).get(root.pk)
+        total = rate.compute([root]).get(root.pk)  # the registered indicator, as the cockpit counts it
         if total and total[1]:
             lines.append(f"{rate.label}{stats.format_percent(total[0] / total[1])}"
                          f"（{rate.numerator}{total[0]:,}，{rate.denominator}{total[1]:,}）")
     text = []
     if lines:
-        text.append("1、主要工作指标：" + "；".join(lines) + "。")
+        text.append(f"1、主要工作指标（{as_of_text()}，{root.name}全部组织，口径同驾驶舱）：" + "；".join(lines) + "。")
     survey_lines = [f"{r['label']}{stats.format_percent(r['estimate'])}（{r['x']:g}/{r['n']}，95%置信区间{_ci(r)}）"
                     for r in rates if r["n"]]
     if survey_lines:

@@ -39,10 +39,35 @@ class MemberFilter(django_filters.FilterSet):
     age_max = django_filters.NumberFilter(method="filter_age_max", label="年龄不大于")
     join_year = django_filters.NumberFilter(field_name="join_date", lookup_expr="year", label="入党年份")
     gender = django_filters.ChoiceFilter(field_name="person__gender", choices=[("M", "男"), ("F", "女")], label="性别")
+    # the figures' populations (xianfeng.core.indicators): members by the organisation they belong to (not the one
+    # managing them), not transferred out, and those who have made a pledge
+    org = django_filters.NumberFilter(method="filter_org", label="所在党组织（含下级，不含代管）")
+    current = django_filters.ChoiceFilter(choices=[("1", "是"), ("0", "否")], method="filter_current",
+                                          label="在册（不含已转出）")
+    pledged = django_filters.ChoiceFilter(choices=[("1", "是"), ("0", "否")], method="filter_pledged",
+                                          label="已作出承诺")
 
     class Meta:
         model = Member
-        fields = ["q", "within", "status", "category", "age_min", "age_max", "join_year", "gender"]
+        fields = ["q", "within", "status", "category", "age_min", "age_max", "join_year", "gender", "org", "current",
+                  "pledged"]
+
+    def filter_org(self, queryset, name, value):
+        org = Organisation.objects.filter(pk=value).only("path").first()
+        if org is None:
+            return queryset.none()
+        return queryset.filter(subtree_q("org__path", org.path))
+
+    def filter_current(self, queryset, name, value):
+        if value == "1":
+            return queryset.exclude(status=Member.Status.LEFT)
+        return queryset.filter(status=Member.Status.LEFT)
+
+    def filter_pledged(self, queryset, name, value):
+        from xianfeng.pledges.indicators import MEMBERS_PLEDGED
+
+        pledged = MEMBERS_PLEDGED.records().values("pk")
+        return queryset.filter(pk__in=pledged) if value == "1" else queryset.exclude(pk__in=pledged)
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
@@ -76,7 +101,7 @@ class MemberFilter(django_filters.FilterSet):
 _MAX_ID = 2**63 - 1
 for _filters, _bounds in (
     (OrganisationFilter.base_filters, {"parent": (1, _MAX_ID), "within": (1, _MAX_ID)}),
-    (MemberFilter.base_filters, {"within": (1, _MAX_ID), "age_min": (0, 150), "age_max": (0, 150),
+    (MemberFilter.base_filters, {"within": (1, _MAX_ID), "org": (1, _MAX_ID), "age_min": (0, 150), "age_max": (0, 150),
                                  "join_year": (1900, 2100)}),
 ):
     for _name, (_low, _high) in _bounds.items():

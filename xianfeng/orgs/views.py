@@ -46,6 +46,7 @@ def page_size(request) -> int:
     return int(value) if value.isdigit() and int(value) in PAGE_SIZES else PAGE_SIZE
 # The member filters a phone shows only after "more filters" (unless one of them is in use).
 MORE_FILTERS = ("org_q", "within", "status", "category", "gender", "age_min", "age_max", "join_year")
+FIGURE_FILTERS = ("org", "current", "pledged")  # set by the figures' links (xianfeng.core.indicators), kept as is
 SEARCH_LIMIT = 50
 PICKER_LIMIT = 20
 # Above this many organisations of one level the prefix filter is done in Python rather than as an SQL IN list.
@@ -212,6 +213,9 @@ def member_list(request):
         "picker": picker,
         "export_url": export_url if valid else None,
         "filtered": bool(request.GET.dict().keys() - {"page"}),
+        "figure_filters": [(name, request.GET[name]) for name in FIGURE_FILTERS if request.GET.get(name)],
+        "figure_filter_labels": [(name, request.GET[name], filterset.filters[name].label) for name in FIGURE_FILTERS
+                                 if request.GET.get(name)],
         "more_filters": any(request.GET.get(name) for name in MORE_FILTERS)
         or any(name in filterset.form.errors for name in MORE_FILTERS),
     }

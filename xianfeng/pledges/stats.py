@@ -105,6 +105,16 @@ def figures_for(orgs: Sequence[Any], *, pledges=None, today: dt.date | None = No
     rollups = pledge_counts(pledges, FIGURES, today)
     members = Rollup({row["org__path"]: row["n"] for row in Member.objects.active().order_by()
                       .values("org__path").annotate(n=Count("id"))})
+    # members who pledged: the registered indicator (indicators.py), members counted where they are now; with a
+    # round, those with a pledge past the draft in that round
+    if round_id:
+        who = Member.objects.active().filter(pk__in=pledges.exclude(status=Status.DRAFT).values("member_id"))
+    else:
+        from .indicators import MEMBERS_PLEDGED
+
+        who = MEMBERS_PLEDGED.records(today)
+    rollups["pledged"] = Rollup({row["org__path"]: row["n"] for row in who.order_by().values("org__path")
+                                 .annotate(n=Count("id"))})
     ratings_qs = Rating.objects.filter(pledge__in=pledges.values("id"))
     rating_rows = _by_path(ratings_qs, "pledge__org__path", ratings=Count("id"),
                            satisfied=Count("id", filter=Q(value__in=[Rating.Value.SATISFIED, Rating.Value.BASIC])))

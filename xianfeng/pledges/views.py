@@ -107,7 +107,8 @@ def mine(request):
                        .order_by("-round__year", "-id")[:50]) if orgs else []
     colleagues = []
     if member is not None:
-        colleagues = list(Pledge.objects.filter(org_id=member.org_id, status__in=[Status.FULFILLED, Status.NOT_FULFILLED])
+        colleagues = list(Pledge.objects.filter(org_id=member.org_id, member__isnull=False,  # not the branch's own
+                                                status__in=[Status.FULFILLED, Status.NOT_FULFILLED])
                           .exclude(member=member).exclude(peer_ratings__rater=member)
                           .select_related("member__person").order_by("id")[:50])
     return render(request, "pledges/mine.html", {"pledges": pledges, "member": member, "round": pledge_round,
@@ -373,6 +374,8 @@ def pledge_list(request):
         qs = qs.public()
     elif status == "fulfilled":
         qs = qs.fulfilled()
+    elif status == "made":  # past the draft (the "pledges submitted" indicator)
+        qs = qs.exclude(status=Status.DRAFT)
     elif status in Status.values:
         qs = qs.filter(status=status)
     if request.GET.get("formulaic") == "1":

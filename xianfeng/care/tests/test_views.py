@@ -232,3 +232,18 @@ def test_api_lists_in_scope_and_alert_actions(care, client_for):
     ok = inside.post(f"/api/v1/care-alerts/{alert.pk}/resolve/", json.dumps({"outcome": "false_alarm"}),
                      content_type="application/json")
     assert ok.json()["status"] == "resolved"
+
+
+def test_figures_page_counts_every_call_like_the_registered_indicator(care, client_for):
+    """All calls by default and every call in n, an unanswered one just raised too: the figures page, the cockpit,
+    the rates panel and the report give one value."""
+    from xianfeng.core.indicators import indicators
+
+    now = dt.datetime.now(dt.UTC)
+    answered = press(care.device, "f1", now=now - dt.timedelta(days=400)).alert  # older than the old 365-day default
+    services.alert_acknowledge(alert=answered, by=care.volunteer, now=answered.raised_at + dt.timedelta(seconds=40))
+    press(care.device, "f2", now=now - dt.timedelta(seconds=5))  # not yet answered
+    total = client_for("county_admin").get(reverse("care:figures")).context["total"]
+    w = care.world
+    assert (total.within_60.x, total.within_60.n) == (1, 2)
+    assert indicators()["care.ack_60s"].counts([w.county])[w.county.pk] == (1, 2)

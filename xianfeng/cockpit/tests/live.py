@@ -30,15 +30,19 @@ def direct(org: Organisation) -> dict[str, int]:
     since = timezone.localdate() - dt.timedelta(days=89)
     households = Household.objects.filter(subtree_q("grid__org__path", org.path))
     calls = Alert.objects.filter(inside, kind__in=["press", "test"])
+    members = Member.objects.filter(inside).exclude(status="left")
     return {
-        "members": Member.objects.filter(inside).exclude(status="left").count(),
+        "members": members.count(),
+        "members_pledged": members.filter(pk__in=Pledge.objects.exclude(status="draft").values("member_id")).count(),
         "pledges": pledges.exclude(status="draft").count(),
         "pledges_published": pledges.filter(status__in=PUBLIC_STATES).count(),
         "pledges_fulfilled": pledges.filter(fulfilled_on__isnull=False).count(),
         "pledges_formulaic": pledges.exclude(status="draft").filter(formulaic=True).count(),
         "demands": Demand.objects.filter(inside).count(),
         "demands_claimed": Demand.objects.filter(inside, first_claimed_at__isnull=False).count(),
-        "demands_done": Demand.objects.filter(inside, status="done").count(),
+        "demands_done": Demand.objects.filter(inside, status="done", first_claimed_at__isnull=False).count(),
+        "demands_claimable": Demand.objects.filter(inside).exclude(status="closed", first_claimed_at__isnull=True)
+        .count(),
         "services": ServiceRecord.objects.filter(inside).count(),
         "services_confirmed": ServiceRecord.objects.filter(inside, status="confirmed").count(),
         "points_issued": Award.objects.filter(inside).aggregate(s=Sum("points"))["s"] or 0,
@@ -59,11 +63,12 @@ def direct(org: Organisation) -> dict[str, int]:
         "on_time_due": due.count(),
         "calls": calls.count(),
         "calls_ack60": calls.filter(Q(ack_seconds__lte=60)).count(),
+        "calls_ack180": calls.filter(Q(ack_seconds__lte=180)).count(),
     }
 
 
 def rolled(org: Organisation) -> dict[str, int]:
     t = subtree_totals(org)
-    values = {key: t[key] for key in metrics.METRIC_KEYS}
+    values = {key: t[key] for key in metrics.metric_keys()}
     values["on_time_due"] = t.on_time_due
     return values

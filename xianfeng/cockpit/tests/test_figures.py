@@ -78,10 +78,11 @@ def test_a_rebuild_leaves_no_row_with_a_zero_and_is_repeatable(world, records):
 def test_the_page_figures_carry_their_denominators(world, records):
     metrics.rebuild()
     c = cockpit_for(world.county)
-    fulfilled = c.figure("pledges_fulfilled")
+    fulfilled = c.figure("pledges.fulfilled")
     assert (fulfilled.value, fulfilled.denominator) == (1, 2)
-    assert c.figure("orgs").value == Organisation.objects.count()
-    assert c.figure("members").value == 3
+    assert c.figure("orgs.organisations").value == Organisation.objects.count()
+    assert c.figure("orgs.members").value == 3
     assert [row.org for row in c.children] == list(Organisation.objects.filter(parent=world.county).order_by("path"))
     wuyuan = next(row for row in c.children if row.org == world.wuyuan)
-    assert wuyuan.cells[0] == (2, None) and wuyuan.cells[1] == (1, 2)
+    # members; members who pledged of members; pledges fulfilled of published
+    assert wuyuan.cells[0] == (2, None) and wuyuan.cells[1] == (2, 2) and wuyuan.cells[2] == (1, 2)

@@ -31,13 +31,13 @@ def test_county_admin_sees_every_module_figure_with_links_and_the_children(world
     response = client_for("county_admin").get(reverse("cockpit:org", args=[world.county.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    for key in ("members", "pledges_fulfilled", "pledges_formulaic", "demands", "points_issued", "lessons",
-                "teams", "households_visited", "cases_on_time", "calls_ack60", "fund_balance", "aid_fen",
+    for key in ("members", "members_pledged", "pledges_fulfilled", "pledges_formulaic", "demands", "points_issued",
+                "lessons", "teams", "households_visited", "cases_on_time", "calls_ack60", "fund_balance", "aid_fen",
                 "inspections", "rectifications_open", "award_rounds_published"):
         assert f'data-testid="fig-{key}"' in html, key
-    assert f'href="/orgs/members/?within={world.county.pk}"' in html
+    assert f'href="/orgs/members/?org={world.county.pk}&amp;current=1"' in html
     assert f'href="/pledges/list/?org={world.county.pk}&amp;status=fulfilled"' in html
-    assert f'href="/grids/cases/?within={world.county.pk}&amp;status=closed"' in html
+    assert f'href="/grids/cases/?within={world.county.pk}&amp;figure=on_time&amp;part=x"' in html
     assert 'data-testid="den-pledges_fulfilled">50.0%' in html  # 1 fulfilled of 2 published
     assert reverse("cockpit:org", args=[world.wuyuan.pk]) in html
     assert "echarts" in html
@@ -82,9 +82,9 @@ def test_the_api_gives_the_same_figures_as_the_page(world, records, client_for):
     data = client_for("county_admin").get(f"/api/v1/cockpit/{world.wuyuan.pk}/").json()
     figures = {f["key"]: f for s in data["sections"] for f in s["figures"]}
     c = cockpit_for(world.wuyuan)
-    assert figures["pledges_fulfilled"]["value"] == c.figure("pledges_fulfilled").value == 1
-    assert figures["pledges_fulfilled"]["denominator"] == 2
-    assert figures["members"]["url"] == f"/orgs/members/?within={world.wuyuan.pk}"
+    assert figures["pledges.fulfilled"]["value"] == c.figure("pledges.fulfilled").value == 1
+    assert figures["pledges.fulfilled"]["denominator"] == 2
+    assert figures["orgs.members"]["url"] == f"/orgs/members/?org={world.wuyuan.pk}&current=1"
     assert [child["name"] for child in data["children"]] == ["河滨社区"]
     assert len(data["trends"]["months"]) >= 12
 
@@ -107,8 +107,8 @@ def test_the_xlsx_export_is_streamed_audited_and_matches_the_page(world, records
     assert response.status_code == 200 and isinstance(response, StreamingHttpResponse)
     book = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
     figures = {row[0]: row for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
-    assert figures["pledges_fulfilled"][3:5] == (1, 2)
-    assert figures["members"][3] == 3
+    assert figures["pledges.fulfilled"][3:5] == (1, 2)
+    assert figures["orgs.members"][3] == 3
     every_org = list(book.worksheets[3].iter_rows(min_row=2, values_only=True))
     assert len(every_org) == Organisation.objects.count()
     assert AuditEvent.objects.filter(action="export", summary__startswith="cockpit xlsx").count() == 1
