@@ -54,7 +54,7 @@ def field_file_response(field: FieldFile | None) -> FileResponse:
         handle = field.open("rb")
     except (FileNotFoundError, OSError, SuspiciousFileOperation):
         raise Http404 from None
-    return file_response(handle, field.name, public=False)
+    return file_response(handle, field.name or "", public=False)
 
 
 @require_safe

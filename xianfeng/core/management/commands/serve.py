@@ -94,8 +94,8 @@ class Command(BaseCommand):
     @staticmethod
     def _start(cmd: list[str]) -> subprocess.Popen:
         """Start `cmd` as the leader of a new process group (its own children join that group)."""
-        extra = {"preexec_fn": _die_with_parent} if sys.platform.startswith("linux") else {}
-        return subprocess.Popen(cmd, start_new_session=True, **extra)  # prctl only: no locks taken in the child
+        hook = _die_with_parent if sys.platform.startswith("linux") else None  # prctl only: takes no locks
+        return subprocess.Popen(cmd, start_new_session=True, preexec_fn=hook)
 
     def _stop_all(self, children: dict[str, subprocess.Popen], signum: int, grace: float) -> None:
         """Send `signum` to every child's process group, wait up to `grace` seconds, then SIGKILL what is left."""
