@@ -220,15 +220,17 @@ CONTENT_SECURITY_POLICY = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers 401 with WWW-Authenticate only when the first class names a scheme; with the session
+    # first a bad or missing token got 403. Browsers' session sign-in works the same either way.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "xianfeng.core.api_defaults.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["xianfeng.core.api_defaults.FilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "xianfeng.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "xianfeng.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "10/min"},
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's rate limits read the client address like core/throttle.client_ip

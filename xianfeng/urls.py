@@ -32,3 +32,5 @@ urlpatterns += [
     for config in apps.get_app_configs()
     if config.name.startswith("xianfeng.") and (prefix := getattr(config, "url_prefix", None))
 ]
+
+handler404 = "xianfeng.core.api.not_found"  # JSON under /api/

@@ -6,7 +6,7 @@ answers 404 exactly like missing. A vote outside the window answers 403 with the
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -48,6 +48,11 @@ class MatrixRowSerializer(serializers.Serializer):
     laggard = serializers.BooleanField()
 
 
+class MatrixSerializer(serializers.Serializer):
+    deliverables = serializers.ListField(child=serializers.CharField(), help_text="deliverable codes, the columns")
+    rows = MatrixRowSerializer(many=True)
+
+
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CampaignSerializer
 
@@ -61,9 +66,13 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         return api_edit.campaign_create(self, request)
 
     @extend_schema(summary="The progress matrix (organisations × deliverables) of the caller's part of the campaign",
-                   responses={200: MatrixRowSerializer(many=True), 404: NOT_FOUND})
-    @action(detail=True, methods=["get"])
+                   responses={200: MatrixSerializer, 404: NOT_FOUND},
+                   parameters=[OpenApiParameter("laggards", str, enum=["0", "1"],
+                                                description="1: only the organisations lagging behind")])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def matrix(self, request, pk=None):
+        if request.query_params.get("laggards", "0") not in ("0", "1"):
+            raise exceptions.ValidationError({"laggards": ["须为 0 或 1"]})
         campaign = self.get_object()
         matrix = services.progress_matrix(campaign)
         paths = scope_paths(request.user, "view")

@@ -9,7 +9,7 @@ missing one. The services decide the rules; their ValidationErrors are 400 with 
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -100,7 +100,7 @@ class FollowUpSerializer(serializers.Serializer):
     org = serializers.IntegerField(source="org_id")
     text = serializers.CharField()
     due = serializers.DateField()
-    done_on = serializers.DateField()
+    done_on = serializers.DateField(allow_null=True)
 
 
 class MeetingSerializer(serializers.ModelSerializer):
@@ -381,6 +381,7 @@ class DriveInput(StrictInputSerializer):
     targets = TargetInput(many=True, required=False, default=list)
 
 
+@extend_schema_serializer(component_name="DriveProgressInput")  # pledges has a ProgressInput of its own
 class ProgressInput(StrictInputSerializer):
     target = serializers.IntegerField()
     date = serializers.DateField()

@@ -11,12 +11,15 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import BasePagination, PageNumberPagination
+from rest_framework.pagination import BasePagination
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .api_defaults import MAX_ID, FilterBackend, FilterSet, Pagination  # noqa: F401  (the API's defaults, re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +59,20 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: ["数据超出允许的长度或范围"]})
     response = drf_exception_handler(exc, context)
     if response is not None:
+        if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, list):
+            # a bare ValidationError("…"): every 400 body is an object, as the schema says
+            response.data = {api_settings.NON_FIELD_ERRORS_KEY: response.data}
         response.data = encodable(response.data)
     return response
+
+
+def not_found(request, exception=None):
+    """handler404: under /api/ DRF's JSON body (a URL no route matches, e.g. /api/v1/cockpit/abc/), elsewhere
+    Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404,
+                            json_dumps_params={"ensure_ascii": False})
+    return defaults.page_not_found(request, exception)
 
 
 def encodable(data: Any) -> Any:
@@ -83,13 +98,6 @@ def scoped_get(queryset: Any, user: Any, action: str, pk: Any) -> Model:
         return queryset.restrict(user, action).get(pk=pk)
     except (queryset.model.DoesNotExist, TypeError, ValueError, DjangoValidationError):
         raise Http404 from None
-
-
-class Pagination(PageNumberPagination):
-    """?page=N, and ?page_size=N up to 500."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class ScopedViewSetMixin:

@@ -59,7 +59,7 @@ class InspectionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
 
     @extend_schema(summary="Survey rates with n, 95 % interval, method and response rate",
                    responses={200: RateSerializer(many=True), 404: NOT_FOUND})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def rates(self, request, pk=None):
         inspection = self.get_object()
         data = [dict(r) for r in analysis.survey_rates(inspection)]

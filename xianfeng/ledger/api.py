@@ -3,6 +3,7 @@
 Read-only: postings are made by the modules' own services (points, care fund), never directly through the API.
 """
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 
@@ -36,7 +37,8 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return Account.objects.visible_to(self.request.user).order_by("id")
 
-    @action(detail=True, methods=["get"], serializer_class=StatementLineSerializer)
+    @extend_schema(responses=StatementLineSerializer(many=True))
+    @action(detail=True, methods=["get"], serializer_class=StatementLineSerializer, filter_backends=[])
     def statement(self, request, pk=None):
         account = self.get_object()
         page = self.paginate_queryset(account_statement(account).order_by("-id"))

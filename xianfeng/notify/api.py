@@ -3,6 +3,7 @@
 Only ever the caller's own rows: anybody else's answer 404.
 """
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -27,17 +28,20 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             qs = qs.unread()
         return qs
 
+    @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         notification = self.get_object()
         notification_mark_read(notification=notification, by=request.user)
         return Response(self.get_serializer(notification).data)
 
+    @extend_schema(request=None, responses=inline_serializer("MarkedRead", {"marked": serializers.IntegerField()}))
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
         return Response({"marked": notifications_mark_all_read(user=request.user)})
 
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def unread_count(self, request):
         return Response({"unread": Notification.objects.inbox(request.user).unread().count()})
 

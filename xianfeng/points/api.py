@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -66,12 +66,24 @@ class CardViewSet(viewsets.ViewSet):
 class LeaderboardViewSet(viewsets.ViewSet):
     """GET /api/v1/points-leaderboard/?org=: by balance; hidden names appear as 匿名党员."""
 
+    @extend_schema(
+        parameters=[OpenApiParameter("org", int, description="the organisation; a member may leave it out (their own "
+                                     "community), anybody else must name one (400 otherwise)")],
+        responses={200: inline_serializer("Leaderboard", {
+            "org": serializers.IntegerField(),
+            "rows": inline_serializer("LeaderboardRow", {
+                "rank": serializers.IntegerField(), "name": serializers.CharField(),
+                "balance": serializers.IntegerField(), "member": serializers.IntegerField(allow_null=True)},
+                many=True)}),
+            404: OpenApiResponse(description="the organisation is missing or outside the caller's scope")})
     def list(self, request):
         from xianfeng.orgs.models import Organisation
 
         member = member_of(request.user)
         org_id = request.query_params.get("org", "")
-        if org_id.isdigit():
+        if org_id and not (org_id.isascii() and org_id.isdigit() and len(org_id) <= 18):
+            raise ValidationError({"org": ["须为组织的编号（正整数）"]})
+        if org_id:
             org = Organisation.objects.filter(pk=int(org_id)).first()
             own = member is not None and org is not None and org.pk == community_of(member.org).pk
             if org is None or not (own or can(request.user, "view", org)):

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
@@ -161,10 +161,13 @@ def test_scoped_viewsets_pick_the_scope_action_per_viewset_action():
     assert view.get_scope_action() == "view"
 
 
-def test_page_size_can_be_asked_for_up_to_a_cap():
+def test_page_size_can_be_asked_for_up_to_a_cap_and_anything_else_is_refused():
     factory = APIRequestFactory()
     pagination = Pagination()
     assert pagination.get_page_size(Request(factory.get("/?page_size=20"))) == 20
-    assert pagination.get_page_size(Request(factory.get("/?page_size=100000"))) == 500
-    assert pagination.get_page_size(Request(factory.get("/?page_size=-4"))) == 50
+    assert pagination.get_page_size(Request(factory.get("/?page_size=500"))) == 500
     assert pagination.get_page_size(Request(factory.get("/"))) == 50
+    for bad in ("100000", "501", "-4", "0", "true", "", " 5", "5_0", "٥"):
+        with pytest.raises(exceptions.ValidationError) as refused:
+            pagination.get_page_size(Request(factory.get("/", {"page_size": bad})))
+        assert refused.value.detail == {"page_size": ["须为 1 到 500 之间的整数"]}
