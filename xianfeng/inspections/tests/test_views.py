@@ -129,7 +129,7 @@ def test_rates_page_shows_n_and_interval(client_for, questionnaire, inspection):
                              method="seminar", client_key="1")
     html = client_for("inspector").get(reverse("inspections:rates", args=[inspection.pk])).content.decode()
     summary = html.split('data-testid="rate-awareness-summary"')[1].split("</div>")[0]
-    assert "<strong>100%</strong>" in summary and "n = 1" in summary and "wilson" in summary
+    assert "<strong>100%</strong>" in summary and "n = 1" in summary and "Wilson" in summary and "wilson" not in summary
     assert "95% 20.7%–100.0%" in summary  # Wilson at 1/1
 
 
