@@ -358,3 +358,23 @@ def test_a_step_taken_by_the_system_shows_as_such_on_the_detail_page(world, clie
     response = client_for("hebin_secretary").get(reverse("pledges:detail", args=[pledge.pk]))
     assert response.status_code == 200
     assert "到期提醒 · 系统" in response.content.decode()
+
+
+def test_a_branch_pledge_is_not_among_the_colleagues_to_rate(world, client_for, settings):
+    """The branch's own (organisation) pledge has no member: it is not a colleague's, and the page rendered a
+    missing name for it."""
+    from ..models import Status
+
+    pledge = fulfilled(world)
+    branch = Pledge.objects.create(round=pledge.round, org=world.hebin_branch, status=Status.FULFILLED,
+                                   due_date=pledge.due_date)
+    settings.TEMPLATES = [dict(t, OPTIONS=dict(t["OPTIONS"], string_if_invalid="INVALID[%s]")) for t in settings.TEMPLATES]
+    from xianfeng.core.testing import make_user
+
+    colleague = make_user("col", Role.Kind.MEMBER, world.hebin_branch, person=world.members["hebin_b"].person)
+    client = Client()
+    client.force_login(colleague)
+    html = client.get(reverse("pledges:mine")).content.decode()
+    assert "INVALID[" not in html
+    assert reverse("pledges:peer_rate", args=[pledge.pk]) in html
+    assert reverse("pledges:peer_rate", args=[branch.pk]) not in html
