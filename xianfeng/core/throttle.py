@@ -27,8 +27,14 @@ from .models import LoginFailure
 
 
 def _valid_ip(value: str) -> str | None:
+    """The address in `value` (also `1.2.3.4:port` and `[v6]:port`, as some proxies write them), or None."""
+    value = value.strip()
+    if value.startswith("[") and "]" in value:
+        value = value[1:value.index("]")]
+    elif value.count(":") == 1:
+        value = value.split(":")[0]
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ipaddress.ip_address(value))
     except ValueError:
         return None
 

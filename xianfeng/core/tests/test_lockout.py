@@ -112,6 +112,9 @@ def test_a_failed_sign_in_costs_a_fixed_number_of_queries(world, door, django_as
     (2, "6.6.6.6, 198.51.100.4, 10.0.0.9", "10.0.0.2", "198.51.100.4"),  # two proxies
     (1, "6.6.6.6, not-an-address", "10.0.0.2", "10.0.0.2"),  # garbage where the proxy should have written
     (3, "198.51.100.4", "10.0.0.2", "198.51.100.4"),  # fewer hops than configured: the farthest seen
+    (1, "6.6.6.6, 198.51.100.4:51234", "10.0.0.2", "198.51.100.4"),  # a proxy that writes the port
+    (1, "[2001:db8::7]:443", "10.0.0.2", "2001:db8::7"),
+    (1, "2001:db8::8", "10.0.0.2", "2001:db8::8"),
 ])
 def test_the_client_address_is_read_from_the_right_through_trusted_proxies(settings, hops, forwarded, remote,
                                                                           expected):
