@@ -36,11 +36,12 @@ FUND_BALANCE = Measure("fund_balance", "care.CareFund", "org_id", on_today(), va
 
 register(Indicator(
     "care.ack_60s", _("Calls acknowledged within 60 s"), ACK60, CALLS, _("calls (presses and test presses)"),
-    section="care", order=10, window=_("all calls"), page_url=lambda o: link("care:figures"),
+    section="care", order=10, window=_("all calls"),
+    list_url=lambda o: link("care:alert_list", within=o, ack_within=60),
     rate_label="一键通60秒内响应率", rate_numerator="60秒内响应的呼叫", rate_denominator="呼叫"))
 register(Indicator(
     "care.ack_180s", _("Calls acknowledged within 180 s"), ACK180, CALLS, _("calls (presses and test presses)"),
-    window=_("all calls"), page_url=lambda o: link("care:figures"),
+    window=_("all calls"), list_url=lambda o: link("care:alert_list", within=o, ack_within=180),
     rate_label="一键通180秒内响应率", rate_numerator="180秒内响应的呼叫", rate_denominator="呼叫"))
 register(Indicator("care.fund_balance", _("Care-fund balance"), FUND_BALANCE, section="care", order=20,
                    unit=_("yuan"), scale=100, page_url=lambda o: link("care:fund_list")))

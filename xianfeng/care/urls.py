@@ -7,6 +7,7 @@ app_name = "care"
 urlpatterns = [
     path("", views.console, name="console"),
     path("console/rows/", views.console_rows, name="console_rows"),
+    path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert_detail"),
     path("alerts/<int:pk>/<str:action>/", views.alert_action, name="alert_action"),
     path("ack/<str:token>/", views.ack, name="ack"),

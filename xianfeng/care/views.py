@@ -94,6 +94,36 @@ def console_rows(request):
 # ------------------------------------------------------------------------------------------------------------ alerts
 
 
+@login_required
+def alert_list(request):
+    """Alerts in scope, newest first: ?within=<org id> (the subtree), ?calls=1 presses and test presses only,
+    ?ack_within=60|180 those acknowledged within that many seconds — the records behind the registered indicators
+    care.ack_60s / ack_180s (care/indicators.py)."""
+    from xianfeng.core.scoping import scope_paths, subtree_q
+
+    from .indicators import ACK60, ACK180, CALLS
+
+    if scope_paths(request.user, "view") == []:
+        raise Http404
+    qs = Alert.objects.restrict(request.user, "view").select_related("org", "device")
+    within = request.GET.get("within", "")
+    org = None
+    if within:
+        org = (Organisation.objects.restrict(request.user, "view").filter(pk=int(within)).first()
+               if within.isdigit() and len(within) < 19 else None)
+        if org is None:
+            raise Http404
+        qs = qs.filter(subtree_q("org__path", org.path))
+    measure = {"60": ACK60, "180": ACK180}.get(request.GET.get("ack_within", ""))
+    if measure is not None:
+        qs = qs.filter(pk__in=measure.records().values("pk"))
+    elif request.GET.get("calls") == "1":
+        qs = qs.filter(pk__in=CALLS.records().values("pk"))
+    page = Paginator(qs.order_by("-raised_at", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "care/alert_list.html", {"page": page, "within": org,
+                                                    "ack_within": request.GET.get("ack_within", "")})
+
+
 def _alert_or_404(request, pk: int) -> Alert:
     return get_object_or_404(Alert.objects.restrict(request.user, "view").select_related("device__holder", "org"),
                              pk=pk)

@@ -247,3 +247,9 @@ def test_figures_page_counts_every_call_like_the_registered_indicator(care, clie
     w = care.world
     assert (total.within_60.x, total.within_60.n) == (1, 2)
     assert indicators()["care.ack_60s"].counts([w.county])[w.county.pk] == (1, 2)
+    # the figure's list: the calls acknowledged within 60 s, in the organisation's subtree
+    for org, expected in ((w.county, 1), (w.hebin, 1), (w.qinshan, 0)):
+        listed = client_for("county_admin").get(indicators()["care.ack_60s"].list_url(org.pk))
+        assert listed.status_code == 200 and listed.context["page"].paginator.count == expected
+    assert client_for("qinshan_secretary").get(reverse("care:alert_list"), {"within": w.hebin.pk}).status_code == 404
+    assert client_for("county_admin").get(reverse("care:alert_list"), {"within": "x"}).status_code == 404

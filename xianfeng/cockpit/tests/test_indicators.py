@@ -33,8 +33,6 @@ WITHOUT_LIST = {
     "events.lesson_attendance": "n is members × lessons held for them, not a set of records",
     "events.teams": "the team list has no organisation filter yet",
     "grids.visits": "no visit list yet",
-    "care.ack_60s": "no alert list yet: links to the care figures page",
-    "care.ack_180s": "no alert list yet",
     "care.fund_balance": "a sum of balances",
     "care.aid_paid": "a sum of money",
     "care.aid_payments": "no disbursement list with an organisation filter yet",
