@@ -17,6 +17,9 @@ user (Chinese). It checks, in this order and without building anything the size 
 - for images: width × height within `UPLOAD_MAX_IMAGE_PIXELS`, read from the header before any pixel is decoded
   (decompression bombs: a 50 KB PNG can inflate to gigabytes).
 
+Before any of this, `core.middleware.UploadSizeMiddleware` refuses a request body declared larger than
+`UPLOAD_MAX_REQUEST_BYTES` (413), so no upload is even spooled to disk past it.
+
 Every limit is a setting (defaults below); the readers (`core.excel`, XLSForm, GeoJSON, photos, plan files) call
 this first and then read rows as a stream.
 """
@@ -37,6 +40,7 @@ from django.conf import settings
 
 DEFAULTS = {
     "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
+    "UPLOAD_MAX_REQUEST_BYTES": 21 * 1024 * 1024,  # a whole request body (core.middleware.UploadSizeMiddleware)
     "UPLOAD_MAX_UNCOMPRESSED_BYTES": 200 * 1024 * 1024,  # a 200,000-row roster is ~120 MB of XML
     "UPLOAD_MAX_ZIP_MEMBERS": 1000,
     "UPLOAD_MAX_ROWS": 250_000,

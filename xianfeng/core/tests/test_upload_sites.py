@@ -85,3 +85,18 @@ def test_geojson_nested_thousands_deep_is_invalid_json_not_a_crash():
         geo.parse_feature_collection(deep)
     with pytest.raises(ValidationError, match="JSON"):
         geo.parse_boundary(deep)
+
+
+@pytest.mark.django_db
+def test_a_request_body_declared_over_the_limit_is_refused_before_it_is_read(client_for, settings):
+    from django.urls import reverse
+
+    settings.UPLOAD_MAX_REQUEST_BYTES = 1024 * 1024
+    client = client_for("hebin_secretary")
+    for path, declared in ((reverse("orgs:roster_import"), 5 * 1024**3), ("/api/v1/orgs/", 2 * 1024 * 1024)):
+        # the body is 10 bytes; only the declared length matters, and nothing tries to read 5 GiB
+        response = client.generic("POST", path, b"0123456789", content_type="multipart/form-data; boundary=x",
+                                  CONTENT_LENGTH=str(declared))
+        assert response.status_code == 413, path
+    assert "1 MB" in response.json()["detail"]
+    assert client.get(reverse("orgs:roster_import")).status_code == 200
