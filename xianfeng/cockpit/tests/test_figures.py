@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from xianfeng.cockpit import metrics
-from xianfeng.cockpit.figures import cockpit_for, subtree_totals
+from xianfeng.cockpit.figures import child_columns, cockpit_for, subtree_totals
 from xianfeng.cockpit.models import DirtyOrg, Rollup
 from xianfeng.core.scoping import subtree_q
 from xianfeng.grids.models import Case
@@ -84,5 +84,6 @@ def test_the_page_figures_carry_their_denominators(world, records):
     assert c.figure("orgs.members").value == 3
     assert [row.org for row in c.children] == list(Organisation.objects.filter(parent=world.county).order_by("path"))
     wuyuan = next(row for row in c.children if row.org == world.wuyuan)
-    # members; members who pledged of members; pledges fulfilled of published
-    assert wuyuan.cells[0] == (2, None) and wuyuan.cells[1] == (2, 2) and wuyuan.cells[2] == (1, 2)
+    # members; pledges fulfilled of published (the columns cockpit.js charts by position); members who pledged
+    assert wuyuan.cells[0] == (2, None) and wuyuan.cells[1] == (1, 2) and wuyuan.cells[7] == (2, 2)
+    assert [key for key, _label, _den in child_columns()][:6:5] == ["orgs.members", "grids.on_time"]
