@@ -30,7 +30,7 @@ unset DATABASE_URL  # always the temporary SQLite database, never the caller's
 started=$(date +%s)
 # python -m: this checkout's code whatever the virtualenv's editable install points at
 "$bin/python" -m xianfeng.cli migrate --no-input -v0
-"$bin/python" -m xianfeng.cli demo --scale 0.02 --seed "$seed" >/dev/null
+"$bin/python" -m xianfeng.cli demo --scale 0.02 --seed "$seed" >"$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
 echo "schemathesis: county built in $(( $(date +%s) - started )) s"
 
 port=$("$bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -63,19 +63,27 @@ class CardViewSet(viewsets.ViewSet):
         })
 
 
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    name = serializers.CharField()
+    balance = serializers.IntegerField()
+    member = serializers.IntegerField(allow_null=True, help_text="null for a member who hides their name")
+
+
+@extend_schema_serializer(many=False)  # one object although the action is `list`
+class LeaderboardSerializer(serializers.Serializer):
+    org = serializers.IntegerField()
+    rows = LeaderboardRowSerializer(many=True)
+
+
 class LeaderboardViewSet(viewsets.ViewSet):
     """GET /api/v1/points-leaderboard/?org=: by balance; hidden names appear as 匿名党员."""
 
     @extend_schema(
         parameters=[OpenApiParameter("org", int, description="the organisation; a member may leave it out (their own "
                                      "community), anybody else must name one (400 otherwise)")],
-        responses={200: inline_serializer("Leaderboard", {
-            "org": serializers.IntegerField(),
-            "rows": inline_serializer("LeaderboardRow", {
-                "rank": serializers.IntegerField(), "name": serializers.CharField(),
-                "balance": serializers.IntegerField(), "member": serializers.IntegerField(allow_null=True)},
-                many=True)}),
-            404: OpenApiResponse(description="the organisation is missing or outside the caller's scope")})
+        responses={200: LeaderboardSerializer,
+                   404: OpenApiResponse(description="the organisation is missing or outside the caller's scope")})
     def list(self, request):
         from xianfeng.orgs.models import Organisation
 
