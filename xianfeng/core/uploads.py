@@ -9,8 +9,8 @@ user (Chinese). It checks, in this order and without building anything the size 
   workbook named .csv is named for what it is, an image is one Pillow can identify, a PDF starts with %PDF;
 - for zips (.xlsx, .docx): at most `UPLOAD_MAX_ZIP_MEMBERS` members whose real inflated size (counted while
   inflating, not read from the headers, which can lie) stays under `UPLOAD_MAX_UNCOMPRESSED_BYTES` (zip bombs);
-- for .xlsx: every worksheet's cells actually present (rows × columns from A1 to the last row and column that hold
-  something, found by scanning the sheet's XML as a stream) within `UPLOAD_MAX_ROWS`, `UPLOAD_MAX_COLUMNS`
+- for .xlsx: every worksheet's cells actually present (rows × columns from A1 to the last row and column with a
+  cell, found by scanning the sheet's XML as a stream) within `UPLOAD_MAX_ROWS`, `UPLOAD_MAX_COLUMNS`
   and `UPLOAD_MAX_CELLS`. The sheet's declared `<dimension>` is never used: a 5 KB file can declare
   A1:XFD1048576, and python-calamine holds a sheet as one dense grid from its first to its last cell (32 bytes a
   cell), so two cells at A1 and XFD1048576 would ask for 512 GiB;
@@ -70,7 +70,7 @@ class UploadRefused(ValueError):
 
 @dataclass(frozen=True)
 class SheetSize:
-    """A worksheet's extent: from A1 to the last row and the last column holding something (0 × 0 if none).
+    """A worksheet's extent: from A1 to the last row and the last column with a cell, valued or styled (0 × 0 if none).
 
     Counted from A1, not from the first cell: python-calamine's rows start at row 1 (padding above the first cell),
     so a lone cell at row 1,000,000 costs a million rows to read."""
@@ -249,10 +249,15 @@ CHECKS = {"xlsx": _check_xlsx, "csv": _check_csv, "docx": _check_docx, "doc": _c
 # ---------------------------------------------------------------------------------------------- zips and worksheets
 
 _WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
-# Start tags of rows and cells, with or without a namespace prefix; `<c …/>` (no value) is not a cell that counts.
+# Start tags of rows and cells, with or without a namespace prefix. A cell with only a style (`<c r="A9" s="1"/>`)
+# counts like one with a value: the reader keeps none, but telling them apart costs more than it saves.
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*?)(/?)>")
 _REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]*)(\d*)["']""")
 _MAX_TAG_BYTES = 64 * 1024
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
+_LAST_ROW = re.compile(rb"""<row\s[^>]*?\br\s*=\s*["']([0-9]{1,7})["']""")
 
 
 def _scan_zip(data: bytes, *, want_sheets: bool, required: str, wrong_type: str) -> list[SheetSize]:
@@ -327,8 +332,8 @@ def _column_number(letters: bytes) -> int:
 
 
 class _SheetScanner:
-    """Follows a worksheet's XML chunk by chunk and keeps the last row and column of cells with content (cells
-    without an `r` attribute take the next position, as spreadsheet readers do)."""
+    """Follows a worksheet's XML chunk by chunk and keeps the last row and column of its cells (cells without an `r`
+    attribute take the next position, as spreadsheet readers do)."""
 
     def __init__(self) -> None:
         self.carry = b""
@@ -345,6 +350,8 @@ class _SheetScanner:
                 raise UploadRefused("工作表内容格式异常（单个标签过长）")
         else:
             self.carry = b""
+        if self._fast(buf):
+            return
         for m in _TAG.finditer(buf):
             ref = _REF.search(m.group(2))
             if m.group(1) == b"row":
@@ -357,9 +364,27 @@ class _SheetScanner:
                     self.row = int(ref.group(2))
             else:
                 self.column += 1
-            if m.group(3):  # <c r="A1" s="1"/>: formatting only, nothing a reader keeps
-                continue
             self.max_row, self.max_col = max(self.max_row, self.row, 1), max(self.max_col, self.column)
+
+    def _fast(self, buf: bytes) -> bool:
+        """The common case, every cell of the chunk written `<c r="B12" …` (what Excel, WPS and openpyxl write): one
+        literal-prefix regex pass in C and the maximum over its matches. False (nothing counted) when some cell
+        leaves its place implicit or carries a namespace prefix: the tag-by-tag path follows positions then."""
+        rows = _CELL_ROW.findall(buf)
+        if len(rows) != buf.count(b"<c ") + buf.count(b"<c>") + buf.count(b"<c/>") or b":c " in buf or b":c>" in buf:
+            return False
+        if rows:
+            self.max_row = max(self.max_row, max(map(int, rows)))
+            widest = max(set(_CELL_COLUMN.findall(buf)), key=lambda c: (len(c), c))
+            self.max_col = max(self.max_col, _column_number(widest))
+            last = _CELL_REF.search(buf, buf.rfind(b'<c r="'))
+            if last:  # where the tag-by-tag path would resume, should a later chunk need it
+                self.row, self.column = int(last.group(2)), _column_number(last.group(1))
+        at = buf.rfind(b"<row")
+        last_row = _LAST_ROW.match(buf, at) if at >= 0 else None
+        if last_row and at > buf.rfind(b"<c "):
+            self.row, self.column = int(last_row.group(1)), 0
+        return True
 
     def size(self) -> tuple[int, int]:
         return (self.max_row, self.max_col) if self.max_row else (0, 0)
