@@ -18,7 +18,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Prefetch, Q
+from django.db.models import Avg, Count, F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -412,6 +413,9 @@ def figures(request):
     return render(request, "pledges/figures.html", {"org": org, "head": head, "rows": rows})
 
 
+CLUSTER_NAMES = 30  # users listed under each template on the clusters page (the rest are counted)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def clusters(request):
@@ -432,12 +436,20 @@ def clusters(request):
         templates = list(TemplateCluster.objects.filter(round=pledge_round)
                          .annotate(in_scope=Count("items", filter=Q(items__in=in_scope)))
                          .filter(in_scope__gt=0).order_by("-members", "id")[:200])
-        users = {t.pk: [] for t in templates}
-        for item in (in_scope.filter(template__in=templates).select_related("pledge__member__person", "pledge__org")
-                     .order_by("pledge__org__path", "id")[:5000]):
+        # The first CLUSTER_NAMES users of each template, ranked in the database: a county-wide template has hundreds
+        # of users, and listing them all made the page take most of a second.
+        users: dict[int, list[Pledge]] = {t.pk: [] for t in templates}
+        ranked = (in_scope.filter(template__in=templates)
+                  .annotate(rank=Window(RowNumber(), partition_by=[F("template_id")],
+                                        order_by=[F("pledge__org__path").asc(), F("id").asc()]))
+                  .filter(rank__lte=CLUSTER_NAMES).select_related("pledge__member__person", "pledge__org")
+                  .only("template_id", "pledge__org__name", "pledge__member__person__name")
+                  .order_by("template_id", "rank"))
+        for item in ranked:
             users[item.template_id].append(item.pledge)
         for t in templates:
             t.pledges = users[t.pk]
+            t.more = t.in_scope - len(t.pledges)
     return render(request, "pledges/clusters.html", {
         "rounds": rounds, "round": pledge_round, "templates": templates,
         "may_detect": pledge_round is not None and can(request.user, "change", pledge_round.org)})

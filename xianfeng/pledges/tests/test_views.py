@@ -378,3 +378,22 @@ def test_a_branch_pledge_is_not_among_the_colleagues_to_rate(world, client_for, 
     assert "INVALID[" not in html
     assert reverse("pledges:peer_rate", args=[pledge.pk]) in html
     assert reverse("pledges:peer_rate", args=[branch.pk]) not in html
+
+
+def test_clusters_page_lists_the_first_users_of_a_template_and_counts_the_rest(world, client_for, monkeypatch):
+    from xianfeng.core.testing import make_member, make_user
+
+    from .. import views
+
+    monkeypatch.setattr(views, "CLUSTER_NAMES", 2)
+    pledge_round = make_round(world, template_min_members=2)
+    for i in range(4):
+        m = make_member(f"同志{i}", world.hebin_branch)
+        u = make_user(f"tz{i}", Role.Kind.MEMBER, world.hebin_branch, person=m.person)
+        p = services.pledge_create(round=pledge_round, member=m, by=u, items=[
+            {"kind": "vanguard", "text": "立足本职岗位，充分发挥共产党员先锋模范作用", "due_date": pledge_round.end}])
+        services.pledge_submit(pledge=p, by=u)
+    services.formulaic_detect(round=pledge_round)
+    html = client_for("hebin_secretary").get(reverse("pledges:clusters")).content.decode()
+    assert sum(f"同志{i}" in html for i in range(4)) == 2
+    assert "另有 2 条" in html
