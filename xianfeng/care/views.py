@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -576,11 +577,17 @@ def ingress(request):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    refused = services.refuse_oversize(size=declared, serial=serial, source=DeviceEvent.Source.HTTP) or \
-        services.refuse_oversize(size=len(request.body), serial=serial, source=DeviceEvent.Source.HTTP)
+    refused = services.refuse_oversize(size=declared, serial=serial, source=DeviceEvent.Source.HTTP)
     if refused is not None:
         return JsonResponse(refused.as_json(), status=refused.status)
-    result = services.ingest(serial=request.headers.get(HEADER_SERIAL), body=request.body,
+    try:
+        body = request.body
+    except RawPostDataException:  # a browser form post, already parsed by a middleware: not a device's JSON event
+        return JsonResponse({"detail": "expected a JSON body"}, status=400)
+    refused = services.refuse_oversize(size=len(body), serial=serial, source=DeviceEvent.Source.HTTP)
+    if refused is not None:
+        return JsonResponse(refused.as_json(), status=refused.status)
+    result = services.ingest(serial=request.headers.get(HEADER_SERIAL), body=body,
                              timestamp=request.headers.get(HEADER_TS), nonce=request.headers.get(HEADER_NONCE),
                              signature=request.headers.get(HEADER_SIG), source=DeviceEvent.Source.HTTP)
     return JsonResponse(result.as_json(), status=result.status)
