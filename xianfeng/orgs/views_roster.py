@@ -296,6 +296,10 @@ def roster_preview(request, token: uuid.UUID):
     return render(request, "orgs/roster/preview.html", {
         "upload": upload, "token": token, "result": result, "rows_with_errors": shown,
         "hidden_errors": len(result.errors) - count, "imported": bool(upload.meta.get("imported_at")),
+        "imported_summary": _("Imported %(total)d rows: %(created)d new, %(updated)d updated "
+                              "(%(transferred)d transferred), %(unchanged)d unchanged.")
+        % {"total": result.total, "created": result.created, "updated": result.updated,
+           "transferred": result.transferred, "unchanged": result.unchanged},
     })
 
 

@@ -99,7 +99,8 @@ def test_the_preview_shows_the_workers_progress_until_it_is_done(client_for, wor
     assert b'data-testid="roster-progress"' in client.get(preview_url).content  # importing, in the worker
     run_jobs()
     assert Member.objects.filter(person__name="孙八", org=world.hebin_branch).exists()
-    assert b'data-testid="roster-imported"' in client.get(preview_url).content
+    imported = client.get(preview_url).content.decode()
+    assert 'data-testid="roster-imported"' in imported and "新增 1" in imported
 
 
 def test_a_job_that_fails_says_so_on_the_page(client_for, monkeypatch):
