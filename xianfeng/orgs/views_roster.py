@@ -322,8 +322,11 @@ def _status_page(request, upload: Upload):
 @login_required
 @require_GET
 def roster_errors(request, token: uuid.UUID):
-    """The uploaded rows with a 错误原因 column (bad rows shaded), and a sheet listing every error."""
+    """The uploaded rows with a 错误原因 column (bad rows shaded), and a sheet listing every error. 404 until the
+    worker has checked the file (there is no report yet)."""
     upload = Upload.get(request.user, token)
+    if "result" not in upload.meta:
+        raise Http404
     table = upload.table()
     result = upload.result()
     reasons = {row: "；".join(f"{e.column}：{e.message}" if e.column else e.message for e in errors)

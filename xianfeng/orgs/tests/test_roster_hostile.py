@@ -88,6 +88,8 @@ def test_the_preview_shows_the_workers_progress_until_it_is_done(client_for, wor
     poll = client.get(preview_url, HTTP_HX_REQUEST="true")
     assert poll.status_code == 200 and b"<html" not in poll.content and b"roster-progress" in poll.content
     assert client.post(preview_url).status_code == 302  # "import" before the check is done does nothing
+    token = preview_url.rstrip("/").rsplit("/", 1)[1]
+    assert client.get(reverse("orgs:roster_errors", args=[token])).status_code == 404  # no report yet
     assert not Member.objects.filter(person__name="孙八").exists()
 
     run_jobs()
