@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from xianfeng.core.models import AppendOnlyModel
 from xianfeng.core.scoping import ScopedQuerySet
@@ -102,7 +103,9 @@ class Transaction(AppendOnlyModel):
                                     related_name="reversed_by", verbose_name="冲正的交易")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", verbose_name="经办人")
-    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    # The moment the posting records: now, or the day it happened for postings entered afterwards (ledger_post_many's
+    # `at`); statements run in this order.
+    created_at = models.DateTimeField("时间", default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         verbose_name = "交易"

@@ -281,6 +281,17 @@ class PostingSpec:
     memo: str
     kind: str
     key: str
+    at: dt.datetime | None = None  # when it happened, for postings entered afterwards (an import); default now
+
+
+def _clean_moment(at: Any, now: dt.datetime) -> dt.datetime:
+    if at is None:
+        return now
+    if not isinstance(at, dt.datetime) or timezone.is_naive(at):
+        raise LedgerError("时间须为带时区的日期时间")
+    if at > now:
+        raise LedgerError("时间不能晚于现在")
+    return at
 
 
 @transaction.atomic
@@ -289,15 +300,19 @@ def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: An
 
     Same rules as ledger_post, checked for every posting in order — the floor too, posting by posting — but with a
     handful of statements per batch instead of a handful per posting. Postings whose key was posted before are
-    returned as they were and not written again. Raises LedgerError naming the first bad posting; if another client
+    returned as they were and not written again. A posting's `at` dates one entered afterwards (an import, the demo)
+    on the day it happened; it may not lie in the future. Raises LedgerError naming the first bad posting; if another client
     commits one of the batch's keys while it runs, the batch fails with IntegrityError and is safe to retry.
     """
     specs = [p if isinstance(p, PostingSpec) else PostingSpec(**p) for p in postings]
     cleaned: list[tuple[str, str, str, list[tuple[int, int]]]] = []
+    now = timezone.now()
+    moments: dict[str, dt.datetime] = {}
     for index, spec in enumerate(specs):
         try:
             cleaned.append((_clean_text(spec.memo, "memo", 300), _clean_text(spec.kind, "kind", 40),
                             _clean_text(spec.key, "key", 200), _clean_entries(spec.entries)))
+            moments[cleaned[-1][2]] = _clean_moment(spec.at, now)
         except LedgerError as exc:
             raise type(exc)(f"第 {index + 1} 笔：{'；'.join(exc.messages)}") from None
     keys = [c[2] for c in cleaned]
@@ -336,7 +351,8 @@ def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: An
 
     actor = _actor(by)
     txns = LedgerTransaction.objects.bulk_create(
-        [LedgerTransaction(memo=m, kind=k, key=key, created_by=actor) for m, k, key, _ in new], batch_size=2000)
+        [LedgerTransaction(memo=m, kind=k, key=key, created_by=actor, created_at=moments[key]) for m, k, key, _ in new],
+        batch_size=2000)
     if any(t.pk is None for t in txns):  # a backend that cannot return ids from a bulk insert
         by_key = {t.key: t for t in LedgerTransaction.objects.filter(key__in=[c[2] for c in new])}
         txns = [by_key[c[2]] for c in new]
@@ -433,7 +449,7 @@ def account_balance(account: AccountRef, *, recompute: bool = False) -> int:
 
 
 def account_statement(account: AccountRef, *, since: dt.datetime | None = None, until: dt.datetime | None = None):
-    """The account's entries, oldest first, each with `running_balance` (the balance just after it) and its
+    """The account's entries, oldest first (by their transaction's moment), each with `running_balance` (the balance just after it) and its
     transaction. `since`/`until` cut the list without changing the running balances."""
     account_id = _account_id(account)
     qs = Entry.objects.filter(account_id=account_id)
@@ -443,10 +459,10 @@ def account_statement(account: AccountRef, *, since: dt.datetime | None = None, 
         qs = qs.filter(transaction__created_at__gte=since)
     if until is not None:
         qs = qs.filter(transaction__created_at__lt=until)
-    running = Window(Sum("amount"), order_by=[F("id").asc()])
+    running = Window(Sum("amount"), order_by=[F("transaction__created_at").asc(), F("id").asc()])
     return (qs.select_related("transaction", "transaction__created_by")
             .annotate(running_balance=running + Value(opening) if opening else running)
-            .order_by("id"))
+            .order_by("transaction__created_at", "id"))
 
 
 def statement_xlsx(*, account: Account, by: Any = None) -> bytes:

@@ -38,7 +38,7 @@ def account_list(request):
 @login_required
 def account_detail(request, pk: int):
     account = get_object_or_404(_visible(request), pk=pk)
-    entries = account_statement(account).order_by("-id")
+    entries = account_statement(account).reverse()
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "ledger/account_detail.html", {
         "account": account, "page": page, "can_export": _may_export(request.user, account),

@@ -77,7 +77,7 @@ def history(member: Member, limit: int = 50, *, account_id: int | None = None) -
             return []
     from xianfeng.ledger.services import account_statement
 
-    entries = list(account_statement(account_id).order_by("-id")[:limit])
+    entries = list(account_statement(account_id).reverse()[:limit])
     ids = [e.transaction_id for e in entries]
     awards = {a.transaction_id: a for a in Award.objects.filter(transaction_id__in=ids).order_by()
               .only("transaction_id", "source", "category")}

@@ -220,6 +220,36 @@ def test_statement_has_a_running_balance(book, award):
     assert [(e.amount, e.running_balance) for e in cut][-1] == (-12, 3)
 
 
+def test_postings_entered_afterwards_keep_their_day_and_the_statement_runs_in_time_order(book, award):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    award(book.zhang, 10, "t:today")
+    earlier = timezone.now() - dt.timedelta(days=90)
+    ledger_post_many(postings=[PostingSpec(entries=[(book.pool, -4), (book.zhang, 4)], memo="补录", kind="points.award",
+                                           key="t:spring", at=earlier)])
+    assert Transaction.objects.get(key="t:spring").created_at == earlier
+    lines = list(account_statement(book.zhang))
+    assert [(e.transaction.key, e.running_balance) for e in lines] == [("t:spring", 4), ("t:today", 14)]
+    assert [e.transaction.key for e in account_statement(book.zhang).reverse()] == ["t:today", "t:spring"]
+
+
+@pytest.mark.parametrize("at", ["tomorrow", "naive", "a string"])
+def test_a_posting_dated_in_the_future_or_without_a_zone_is_refused_and_nothing_is_written(book, at):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    value = {"tomorrow": timezone.now() + dt.timedelta(days=1), "naive": dt.datetime(2026, 5, 1, 9, 0),
+             "a string": "2026-05-01"}[at]
+    before = counts()
+    with pytest.raises(LedgerError, match="第 1 笔"):
+        ledger_post_many(postings=[PostingSpec(entries=[(book.pool, -4), (book.zhang, 4)], memo="补录",
+                                               kind="points.award", key="t:bad", at=value)])
+    assert counts() == before
+
+
 def test_statement_exports_to_xlsx_and_the_export_is_audited(book, award, world, tmp_path):
     award(book.zhang, 10, "x:1")
     ledger_post(entries=[(book.donors, -12345), (book.fund, 12345)], memo="捐赠", kind="fund.donation", key="x:2")
