@@ -26,14 +26,14 @@ POINTS_REDEEMED = Measure("points_redeemed", "points.Redemption", "reward__shop_
 REDEMPTIONS = Measure("redemptions", "points.Redemption", "reward__shop_id", on_datetime("created_at"))
 
 register(Indicator("demands.recorded", _("Demands recorded"), RECORDED, section="demands", order=10,
-                   page_url=lambda o: link("demands:figures", org=o)))
+                   list_url=lambda o: link("demands:list", org=o, figure="recorded")))
 register(Indicator(
     "demands.claimed", _("Demands claimed"), CLAIMED, CLAIMABLE, _("demands recorded, less those closed unclaimed"),
-    section="demands", order=20, page_url=lambda o: link("demands:figures", org=o),
+    section="demands", order=20, list_url=lambda o: link("demands:list", org=o, figure="claimed"),
     rate_label="服务需求认领率", rate_numerator="已认领", rate_denominator="已登记（不含未认领即关闭）"))
 register(Indicator(
     "demands.completed", _("Demands done"), DONE, CLAIMED, _("demands claimed"), section="demands", order=30,
-    page_url=lambda o: link("demands:figures", org=o),
+    list_url=lambda o: link("demands:list", org=o, figure="done"),
     rate_label="服务需求完成率", rate_numerator="已完成", rate_denominator="已认领"))
 register(Indicator("demands.services_confirmed", _("Services confirmed by residents"), CONFIRMED, SERVICES,
                    _("services recorded"), section="demands", order=40,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("pairings/", views.pairings, name="pairings"),
     path("figures/", views.figures, name="figures"),
+    path("list/", views.demand_list, name="list"),
     path("withdrawals/", views.withdrawals, name="withdrawals"),
     path("categories/", views.categories, name="categories"),
     path("export.xlsx", views.export, name="export"),

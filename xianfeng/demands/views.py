@@ -512,6 +512,23 @@ def figures(request):
                                                     "ancestors": org.ancestors()})
 
 
+@login_required
+def demand_list(request):
+    """The demands behind a figure: ?org=<id> (its subtree) and ?figure=recorded|claimed|done — the numerators of
+    the registered indicators (demands/indicators.py). Category, status, organisation and dates only: no resident's
+    name, phone or address."""
+    from .indicators import CLAIMED, DONE, RECORDED
+
+    org = _figures_org(request)
+    measure = {"recorded": RECORDED, "claimed": CLAIMED, "done": DONE}.get(request.GET.get("figure", ""), RECORDED)
+    qs = (Demand.objects.restrict(request.user, "view").filter(subtree_q("org__path", org.path))
+          .filter(pk__in=measure.records().values("pk")).select_related("org")
+          .only("id", "category", "status", "created_at", "first_claimed_at", "done_at", "org__name"))
+    page = Paginator(qs.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    figure = next(key for key, m in (("recorded", RECORDED), ("claimed", CLAIMED), ("done", DONE)) if m is measure)
+    return render(request, "demands/demand_list.html", {"org": org, "page": page, "figure": figure})
+
+
 def _local(value):
     return timezone.localtime(value).replace(tzinfo=None) if value else None
 

@@ -23,9 +23,6 @@ from xianfeng.pledges import services as pledges
 # fails test_every_indicator_has_a_list_or_a_stated_reason until it gets one (or a reason here).
 WITHOUT_LIST = {
     "orgs.organisations": "the organisation tree is the list",
-    "demands.recorded": "no demand list with filters yet: links to the demands figures page",
-    "demands.claimed": "no demand list with filters yet",
-    "demands.completed": "no demand list with filters yet",
     "demands.services_confirmed": "no service-record list yet",
     "points.issued": "a sum of points, not a count of records",
     "points.redeemed": "a sum of points, not a count of records",
@@ -191,3 +188,11 @@ def test_the_modules_figures_pages_show_the_registered_values(world, records, cl
         for org in _orgs(world):
             fig = cockpit_for(org, with_children=False).figure(key)
             assert found[key].counts([org]).get(org.pk, (0, 0)) == (fig.value, fig.denominator), (key, org.name)
+
+
+def test_the_new_lists_answer_404_outside_the_viewers_scope(world, client_for):
+    outsider = client_for("qinshan_secretary")
+    for url in (f"/demands/list/?org={world.hebin.pk}&figure=done", f"/care/alerts/?within={world.hebin.pk}",
+                f"/grids/households/?within={world.hebin.pk}&visited=90"):
+        assert outsider.get(url).status_code == 404, url
+    assert client_for("member").get("/demands/list/").status_code == 404
