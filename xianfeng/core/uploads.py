@@ -172,12 +172,12 @@ def _check_sheet_size(sheet: SheetSize) -> None:
     max_rows, max_columns, max_cells = limit("UPLOAD_MAX_ROWS"), limit("UPLOAD_MAX_COLUMNS"), limit("UPLOAD_MAX_CELLS")
     where = f"工作表“{sheet.name}”"
     if sheet.rows > max_rows:
-        raise UploadRefused(f"{where}的内容到第 {sheet.rows:,} 行，超过上限 {max_rows:,} 行；"
+        raise UploadRefused(f"{where}的内容超过上限 {max_rows:,} 行（至少到第 {sheet.rows:,} 行）；"
                             "请删除多余的行（含看似空白的单元格）或拆分后分批上传")
     if sheet.columns > max_columns:
-        raise UploadRefused(f"{where}的内容到第 {sheet.columns:,} 列，超过上限 {max_columns:,} 列；请删除多余的列")
+        raise UploadRefused(f"{where}的内容超过上限 {max_columns:,} 列（至少到第 {sheet.columns:,} 列）；请删除多余的列")
     if sheet.cells > max_cells:
-        raise UploadRefused(f"{where}有 {sheet.rows:,} 行 × {sheet.columns:,} 列，超过上限 {max_cells:,} 个单元格；"
+        raise UploadRefused(f"{where}至少有 {sheet.rows:,} 行 × {sheet.columns:,} 列，超过上限 {max_cells:,} 个单元格；"
                             "请删除多余的行列或拆分后分批上传")
 
 
@@ -290,6 +290,9 @@ def _scan_zip(data: bytes, *, want_sheets: bool, required: str, wrong_type: str)
                             raise UploadRefused(f"文件解压后超过 {_mb(max_total)}，请拆分后分批上传")
                         if scanner:
                             scanner.feed(chunk)
+                            rows, columns = scanner.size()  # refuse as soon as the sheet is too large, not at its end
+                            _check_sheet_size(SheetSize(names_by_part.get(info.filename, Path(info.filename).stem),
+                                                        rows, columns))
             except UploadRefused:
                 raise
             except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, OSError,

@@ -29,7 +29,7 @@ def _state():
 REFUSED_AT_THE_DOOR = {
     "dimension_trick": "1,048,576 行",
     "corner_cells": "超过上限",
-    "million_empty_rows": "1,000,001 行",
+    "million_empty_rows": "超过上限 250,000 行",
     "csv_named_xlsx": "不是 .xlsx 工作簿",
     "old_xls": "旧版 .xls",
     "xls_named_xlsx": "旧版 .xls",
