@@ -6,7 +6,7 @@ answers 404 exactly like missing. A vote outside the window answers 403 with the
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -59,8 +59,10 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return Campaign.objects.visible_to(self.request.user).select_related("org").prefetch_related("deliverables")
 
-    @extend_schema(request=api_edit.CampaignInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
-                                                              404: NOT_FOUND})
+    @extend_schema(request=api_edit.CampaignInput, responses={
+        201: inline_serializer("CampaignCreated", {"id": serializers.IntegerField(),
+                                                   "deliverables": serializers.ListField(child=serializers.CharField())}),
+        400: OpenApiResponse(), 404: NOT_FOUND})
     def create(self, request):
         """A campaign over a subtree the caller administers, with its deliverables."""
         return api_edit.campaign_create(self, request)
@@ -160,8 +162,10 @@ class AwardRoundViewSet(ScopedReadOnlyViewSet):
             return AwardRound.objects.visible_to(self.request.user).select_related("org")
         return super().get_queryset()
 
-    @extend_schema(request=api_edit.AwardRoundInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
-                                                                404: NOT_FOUND})
+    @extend_schema(request=api_edit.AwardRoundInput, responses={
+        201: inline_serializer("AwardRoundCreated", {"id": serializers.IntegerField(),
+                                                     "categories": serializers.ListField(child=serializers.CharField())}),
+        400: OpenApiResponse(), 404: NOT_FOUND})
     def create(self, request):
         return api_edit.award_round_create(self, request)
 
@@ -193,8 +197,10 @@ class VoteInput(StrictInputSerializer):
 class VoteViewSet(viewsets.ViewSet):
     """POST a resident's vote: 201, or 403 with the window, 409 for a second vote in the category, 429 rate-limited."""
 
-    @extend_schema(request=VoteInput, responses={201: OpenApiResponse(), 403: OpenApiResponse(),
-                                                  404: NOT_FOUND, 409: OpenApiResponse(), 429: OpenApiResponse()})
+    @extend_schema(request=VoteInput, responses={
+        201: inline_serializer("VoteCast", {"id": serializers.IntegerField(), "category": serializers.IntegerField(),
+                                            "nomination": serializers.IntegerField()}),
+        403: OpenApiResponse(), 404: NOT_FOUND, 409: OpenApiResponse(), 429: OpenApiResponse()})
     def create(self, request):
         data = VoteInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -248,8 +254,9 @@ class VentureViewSet(ScopedReadOnlyViewSet):
     serializer_class = VentureSerializer
     scope_actions = {"figures": "change", "supports": "change"}
 
-    @extend_schema(request=api_edit.VentureInput, responses={201: OpenApiResponse(), 400: OpenApiResponse(),
-                                                             404: NOT_FOUND})
+    @extend_schema(request=api_edit.VentureInput, responses={
+        201: inline_serializer("VentureCreated", {"id": serializers.IntegerField(), "name": serializers.CharField()}),
+        400: OpenApiResponse(), 404: NOT_FOUND})
     def create(self, request):
         return api_edit.venture_create(self, request)
 

@@ -4,7 +4,7 @@ resolve) for responders. Device messages do not come here: gateways use the sign
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -100,14 +100,17 @@ class AlertViewSet(ScopedReadOnlyViewSet):
             raise Conflict(exc.messages[0]) from None
         return Response(AlertSerializer(alert).data)
 
+    @extend_schema(request=None, responses=AlertSerializer)
     @action(detail=True, methods=["post"], serializer_class=serializers.Serializer)
     def acknowledge(self, request, pk=None):
         return self._act(services.alert_acknowledge)
 
+    @extend_schema(request=None, responses=AlertSerializer)
     @action(detail=True, methods=["post"], serializer_class=serializers.Serializer)
     def arrive(self, request, pk=None):
         return self._act(services.alert_arrive)
 
+    @extend_schema(request=ResolveSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"], serializer_class=ResolveSerializer)
     def resolve(self, request, pk=None):
         data = ResolveSerializer(data=request.data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -57,10 +57,10 @@ class DemandFullSerializer(DemandDetailSerializer):
         fields = DemandDetailSerializer.Meta.fields + ["resident", "resident_name", "resident_phone", "household",
                                                        "address", "grid", "expires_on"]
 
-    def get_resident_name(self, obj):
+    def get_resident_name(self, obj) -> str:
         return obj.resident.person.name if obj.resident_id else ""
 
-    def get_resident_phone(self, obj):
+    def get_resident_phone(self, obj) -> str:
         if not obj.resident_id:
             return ""
         return obj.resident.person.phone if self.context.get("unmasked") else obj.resident.person.phone_masked
@@ -148,7 +148,9 @@ class DemandViewSet(viewsets.ViewSet):
     """Demands on the caller's board (community and staff scope); ?status= ?category= ?urgency= ?org=."""
 
     pagination_class = Pagination
+    lookup_value_regex = r"[0-9]+"
 
+    @extend_schema(responses=DemandPublicSerializer(many=True))
     def list(self, request):
         """?status= ?category= ?urgency= ?days= ?when= ?org=, and ?lat=&lng= (with ?km= and ?sort=near) for
         distance: each result then carries `distance_km` (rounded to 0.1 km; never the demand's coordinates)."""
@@ -178,7 +180,11 @@ class DemandViewSet(viewsets.ViewSet):
                                       if demand.latitude is not None and demand.longitude is not None else None)
         return paginator.get_paginated_response(rows)
 
-    @extend_schema(responses={200: DemandFullSerializer, 404: NOT_FOUND})
+    @extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)], responses={
+        200: OpenApiResponse(DemandDetailSerializer, description="staff, the resident who posted it and a member who "
+                             "claimed it also get resident, resident_name, resident_phone, household, address, grid "
+                             "and expires_on (as in DemandFull)"),
+        404: NOT_FOUND})
     def retrieve(self, request, pk=None):
         demand, level = _visible_demand(request, pk)
         if level == "public":
@@ -297,6 +303,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """Service records: the caller's own, those awaiting the caller's confirmation, those in the staff scope."""
 
     serializer_class = RecordSerializer
+    queryset = ServiceRecord.objects.none()  # for the schema; requests use get_queryset
 
     def get_queryset(self):
         user = self.request.user

@@ -207,3 +207,14 @@ def test_the_leaderboard_documents_its_answers(world, api, openapi):
     ok = client.get(f"/api/v1/points-leaderboard/?org={world.hebin.pk}")
     conforms(openapi, "/api/v1/points-leaderboard/", ok)
     assert {"200", "400", "404"} <= set(openapi["paths"]["/api/v1/points-leaderboard/"]["get"]["responses"])
+
+
+def test_action_answers_document_their_bodies(openapi):
+    paths = openapi["paths"]
+    for action in ("acknowledge", "arrive", "resolve"):
+        operation = paths[f"/api/v1/care-alerts/{{id}}/{action}/"]["post"]
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Alert"}, action
+        assert ("requestBody" in operation) == (action == "resolve"), action
+    for path in ("/api/v1/campaigns/", "/api/v1/award-rounds/", "/api/v1/ventures/", "/api/v1/votes/"):
+        assert "content" in paths[path]["post"]["responses"]["201"], path
