@@ -230,6 +230,7 @@ class LinkRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     """关联申请: ask the organisation that answers for a person outside the caller's scope to let the person become a
     member of one of the caller's organisations. Until the holder accepts, nothing about the person changes."""
 
+    queryset = LinkRequest.objects.none()  # for the schema (typed {id}); requests read links.visible()
     serializer_class = LinkRequestSerializer
     pagination_class = Pagination
 
