@@ -387,6 +387,8 @@ class ProgressInput(StrictInputSerializer):
     date = serializers.DateField()
     achieved = serializers.IntegerField(min_value=0)
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="",
+                                   help_text="required when the report corrects the latest one (same date or lower)")
 
 
 class DriveViewSet(viewsets.ReadOnlyModelViewSet):
@@ -404,7 +406,10 @@ class DriveViewSet(viewsets.ReadOnlyModelViewSet):
             user = self.context["request"].user
             rows = services.drive_progress(drive, DriveTarget.objects.restrict(user).filter(drive=drive))
             return [{"id": r.target.pk, "org": r.target.org_id, "metric": r.target.metric,
-                     "target": r.target.target, "achieved": r.achieved, "as_of": r.as_of} for r in rows]
+                     "target": r.target.target, "achieved": r.achieved, "as_of": r.as_of,
+                     "history": [{"id": h.pk, "date": h.date, "achieved": h.achieved, "note": h.note,
+                                  "corrects": h.corrects_id, "reason": h.reason, "at": h.at} for h in r.history]}
+                    for r in rows]
 
     serializer_class = DriveSerializer
 

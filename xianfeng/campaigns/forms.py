@@ -68,6 +68,7 @@ class DriveReportForm(_Styled):
     date = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     achieved = forms.IntegerField(label=_("Achieved so far"), min_value=0, max_value=1_000_000)
     note = forms.CharField(label=_("Progress note"), required=False, max_length=300)
+    reason = forms.CharField(label=_("Reason for a correction"), required=False, max_length=300)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -614,12 +614,17 @@ class DriveTarget(models.Model):
 
 
 class DriveProgress(AppendOnlyModel):
-    """A progress report on a target: the number achieved so far, as of a date (the latest row counts)."""
+    """A progress report on a target: the number achieved so far, as of a date (the latest row counts). A report
+    that restates the latest one (the same date, or a lower number) is a correction: it names the row it corrects
+    and says why; the corrected row stays as it was."""
 
     target = models.ForeignKey(DriveTarget, on_delete=models.CASCADE, related_name="reports")
     date = models.DateField("日期")
     achieved = models.PositiveIntegerField("已完成数")
     note = models.CharField("说明", max_length=300, blank=True)
+    corrects = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections",
+                                 verbose_name="更正的报告")
+    reason = models.CharField("更正原因", max_length=300, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField(auto_now_add=True)
 

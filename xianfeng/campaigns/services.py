@@ -1104,19 +1104,49 @@ def drive_target_set(*, drive: Drive, org: Organisation, metric: str, target: in
     return row
 
 
+class DriveReportRefused(PermissionDenied):
+    """The actor may not report on this target (out of scope: answered as not found)."""
+
+
 @transaction.atomic
-def drive_progress_report(*, target: DriveTarget, date: dt.date, achieved: int, note: str = "",
+def drive_progress_report(*, target: DriveTarget, date: dt.date, achieved: int, note: str = "", reason: str = "",
                           by: Any = None) -> DriveProgress:
-    """Report the number achieved so far on a target, as of `date` (inside the drive, not in the future)."""
+    """Report the number achieved so far on a target, as of `date` (inside the drive, not in the future).
+
+    Every report is a new row; none is changed. A report dated before the latest one is refused. One on the latest
+    report's date, or with a lower number, is a correction of that report: it needs a `reason` and names the row it
+    corrects. Raises DriveReportRefused when a signed-in `by` may not change the target's organisation."""
+    if getattr(by, "is_authenticated", False):
+        from xianfeng.core.scoping import can
+
+        if not can(by, "change", target.org):
+            raise DriveReportRefused("out of scope")
     drive = target.drive
-    if not drive.start <= date <= drive.end or date > timezone.localdate():
+    if not isinstance(date, dt.date) or not drive.start <= date <= drive.end or date > timezone.localdate():
         raise ValidationError({"date": ["日期须在行动期间且不晚于今天"]})
-    if not isinstance(achieved, int) or achieved < 0:
+    if not isinstance(achieved, int) or isinstance(achieved, bool) or achieved < 0:
         raise ValidationError({"achieved": ["完成数须为非负整数"]})
-    row = DriveProgress.objects.create(target=target, date=date, achieved=achieved, note=_text(note, "note", 300,
-                                       required=False), by=by if getattr(by, "is_authenticated", False) else None)
-    audit_record(by=by, action="create", model="campaigns.DriveProgress", object_id=row.pk,
-                 summary=f"{drive.name} 进度 {target.org.name} {achieved}/{target.target}")
+    note = _text(note, "note", 300, required=False)
+    reason = _text(reason, "reason", 300, required=False)
+    latest = (DriveProgress.objects.select_for_update().filter(target=target).order_by("-date", "-id").first())
+    corrects = None
+    if latest is not None:
+        if date < latest.date:
+            raise ValidationError({"date": [f"日期早于最近一次报告（{latest.date:%Y-%m-%d}）；"
+                                            "如需更正，请按最近日期报告并写明更正原因"]})
+        if date == latest.date or achieved < latest.achieved:
+            if not reason:
+                raise ValidationError({"reason": [f"这是对 {latest.date:%Y-%m-%d} 报告（{latest.achieved}）的更正，"
+                                                  "须写明更正原因"]})
+            corrects = latest
+    if corrects is None and reason:
+        raise ValidationError({"reason": ["只有更正（同一日期或数字减少）才填写更正原因"]})
+    row = DriveProgress.objects.create(target=target, date=date, achieved=achieved, note=note, corrects=corrects,
+                                       reason=reason, by=by if getattr(by, "is_authenticated", False) else None)
+    summary = f"{drive.name} 进度 {target.org.name} {achieved}/{target.target}"
+    if corrects is not None:
+        summary += f"（更正 {corrects.date:%Y-%m-%d} 的 {corrects.achieved}：{reason}）"
+    audit_record(by=by, action="create", model="campaigns.DriveProgress", object_id=row.pk, summary=summary)
     return row
 
 
@@ -1126,6 +1156,7 @@ class DriveRow:
     achieved: int
     as_of: dt.date | None
     may_report: bool = False  # set by the page for the viewer
+    history: list[DriveProgress] = field(default_factory=list)  # every report, newest first
 
     @property
     def pct(self) -> int:
@@ -1133,13 +1164,18 @@ class DriveRow:
 
 
 def drive_progress(drive: Drive, targets=None) -> list[DriveRow]:
-    """Each target with its latest report (two queries)."""
+    """Each target with its latest report (by date, then entry) and its whole history (two queries)."""
     targets = list((targets if targets is not None else drive.targets.all()).select_related("org"))
-    latest: dict[int, tuple[dt.date, int]] = {}
-    for target_id, date, achieved in (DriveProgress.objects.filter(target__in=targets)
-                                      .order_by("target_id", "date", "id").values_list("target_id", "date", "achieved")):
-        latest[target_id] = (date, achieved)
-    return [DriveRow(t, latest.get(t.pk, (None, 0))[1], latest.get(t.pk, (None, 0))[0]) for t in targets]
+    history: dict[int, list[DriveProgress]] = defaultdict(list)
+    for report in (DriveProgress.objects.filter(target__in=targets).select_related("by", "corrects")
+                   .order_by("target_id", "-date", "-id")):
+        history[report.target_id].append(report)
+    rows = []
+    for t in targets:
+        reports = history.get(t.pk, [])
+        latest = reports[0] if reports else None
+        rows.append(DriveRow(t, latest.achieved if latest else 0, latest.date if latest else None, history=reports))
+    return rows
 
 
 def drive_elapsed_pct(drive: Drive, today: dt.date | None = None) -> int:

@@ -411,6 +411,8 @@ def drive_detail(request, pk: int):
             if not form.is_valid():
                 raise ValidationError({})
             services.drive_progress_report(target=target, by=request.user, **form.cleaned_data)
+        except services.DriveReportRefused:
+            raise Http404 from None
         except ValidationError as exc:
             add_service_errors(form, exc)
             status = 400

@@ -166,8 +166,14 @@ def test_drive_and_progress_through_the_api(world, api):
                                          format="json").status_code == 404
     data = api("wuyuan_admin").get(f"/api/v1/drives/{drive_id}/").json()
     assert data["targets"][0]["achieved"] == 4
+    lower = {"target": target_id, "date": _d(0), "achieved": 1}
+    assert api("wuyuan_admin").post(progress, lower, format="json").status_code == 400  # a correction, no reason
+    assert api("wuyuan_admin").post(progress, {**lower, "reason": "误报"}, format="json").status_code == 201
+    history = api("wuyuan_admin").get(f"/api/v1/drives/{drive_id}/").json()["targets"][0]["history"]
+    assert [(h["achieved"], h["reason"]) for h in history] == [(1, "误报"), (4, "")]
+    assert history[0]["corrects"] == history[1]["id"]
     assert api("wuyuan_admin").post("/api/v1/drives/", body, format="json").status_code == 404
-    assert DriveProgress.objects.count() == 1
+    assert DriveProgress.objects.count() == 2
 
 
 def test_outsider_gets_404_on_every_read_endpoint(world, api):

@@ -10,13 +10,14 @@ from xianfeng.campaigns import services
 from xianfeng.campaigns.models import (
     CampaignPlan,
     Deliverable,
+    DriveProgress,
     FollowUp,
     Nomination,
     PlanEvent,
     VentureSupport,
     Vote,
 )
-from xianfeng.core.models import AuditEvent
+from xianfeng.core.models import AppendOnlyError, AuditEvent
 from xianfeng.core.rates import org_rates
 from xianfeng.core.testing import make_person, make_user
 from xianfeng.orgs import services as org_services
@@ -402,6 +403,38 @@ def test_drive_targets_and_progress(world):
     assert rows["union"].achieved == 6 and rows["union"].pct == 60
     assert rows["youth_league"].achieved == 0 and rows["youth_league"].as_of is None
     assert services.drive_elapsed_pct(drive) == 50
+
+
+def test_drive_report_is_a_row_and_a_correction_needs_a_reason(world):
+    today = timezone.localdate()
+    drive = services.drive_create(org=world.county, name="百日双提升", start=today - dt.timedelta(days=50),
+                                  end=today + dt.timedelta(days=50), targets=[(world.wuyuan, "union", 10)])
+    union = drive.targets.get()
+    day = today - dt.timedelta(days=5)
+    first = services.drive_progress_report(target=union, date=day, achieved=6, note="六家")
+    with pytest.raises(ValidationError) as exc:  # the same date again, without a reason: refused, nothing written
+        services.drive_progress_report(target=union, date=day, achieved=2)
+    assert "reason" in exc.value.message_dict
+    with pytest.raises(ValidationError):  # a lower number on a later date is a correction too
+        services.drive_progress_report(target=union, date=day + dt.timedelta(days=1), achieved=5, reason="  ")
+    with pytest.raises(ValidationError) as exc:  # before the latest report: refused
+        services.drive_progress_report(target=union, date=day - dt.timedelta(days=3), achieved=7)
+    assert "date" in exc.value.message_dict
+    assert DriveProgress.objects.filter(target=union).count() == 1
+    second = services.drive_progress_report(target=union, date=day, achieved=2, reason="重复统计了四家")
+    first.refresh_from_db()
+    assert (first.achieved, first.note, first.corrects_id) == (6, "六家", None)
+    assert (second.corrects_id, second.reason) == (first.pk, "重复统计了四家")
+    row = services.drive_progress(drive)[0]
+    assert (row.achieved, [h.achieved for h in row.history]) == (2, [2, 6])
+    with pytest.raises(AppendOnlyError):
+        first.delete()
+    with pytest.raises(ValidationError):  # a reason on a report that corrects nothing is refused, not dropped
+        services.drive_progress_report(target=union, date=today, achieved=8, reason="多写一句")
+    outsider = world.users["qinshan_secretary"]
+    with pytest.raises(services.DriveReportRefused):
+        services.drive_progress_report(target=union, date=today, achieved=9, reason="越权", by=outsider)
+    assert DriveProgress.objects.filter(target=union).count() == 2
 
 
 def test_bulletin_briefing_needs_an_issue_and_images_are_checked(world):

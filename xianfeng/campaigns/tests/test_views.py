@@ -179,6 +179,24 @@ def test_drive_progress_reported_through_the_page(world, client_for):
     assert "4/10" in client_for("county_admin").get(url).content.decode()
 
 
+def test_drive_page_shows_every_report_and_a_correction_needs_a_reason(world, client_for):
+    today = timezone.localdate()
+    drive = services.drive_create(org=world.county, name="百日双提升", start=today - dt.timedelta(days=10),
+                                  end=today + dt.timedelta(days=90), targets=[(world.wuyuan, "union", 10)])
+    target = drive.targets.get()
+    url = reverse("campaigns:drive_detail", args=[drive.pk])
+    admin = client_for("wuyuan_admin")
+    assert admin.post(url, {"target": target.pk, "date": today.isoformat(), "achieved": "7"}).status_code == 302
+    refused = admin.post(url, {"target": target.pk, "date": today.isoformat(), "achieved": "3"})
+    assert refused.status_code == 400 and "更正原因" in refused.content.decode()
+    assert admin.post(url, {"target": target.pk, "date": today.isoformat(), "achieved": "3",
+                            "reason": "七家中四家尚未挂牌"}).status_code == 302
+    page = client_for("county_admin").get(url).content.decode()
+    assert "3/10" in page and "7/10" not in page
+    assert 'data-testid="drive-history"' in page and "七家中四家尚未挂牌" in page
+    assert "<td>7</td>" in page.replace("\n", "")
+
+
 def test_index_pages_answer(world, client_for):
     client = client_for("county_admin")
     for name in ("index", "meeting_list", "follow_up_list", "award_list", "advisor_list", "venture_list",
