@@ -50,5 +50,5 @@ def test_member_signs_up_and_checks_in_by_the_rotating_code(world, live_server, 
 
     # the organiser's page polls and shows the attendee without a reload
     organiser.wait_for_function(
-        "document.querySelector('[data-testid=qr-attended]').innerText.trim() === '1'", timeout=15_000)
+        "() => document.querySelector('[data-testid=qr-attended]').innerText.trim() === '1'", timeout=15_000)
     assert "张建国" in organiser.inner_text("[data-testid=latest-checkins]")

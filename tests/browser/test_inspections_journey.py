@@ -60,10 +60,10 @@ def test_inspector_fills_a_questionnaire_offline_and_it_arrives_once(questionnai
     assert "satisfaction" in page.evaluate(f"localStorage.getItem('xf-draft-q{questionnaire.pk}')")
     assert next_button.inner_text() == "提交"
     next_button.click()
-    page.wait_for_function("document.querySelector('[data-testid=fill-status]').textContent.includes('没有网络')")
+    page.wait_for_function("() => document.querySelector('[data-testid=fill-status]').textContent.includes('没有网络')")
     assert Response.objects.count() == 0
     page.context.set_offline(False)
-    page.wait_for_function("document.querySelector('[data-testid=fill-status]').textContent.includes('已提交')",
+    page.wait_for_function("() => document.querySelector('[data-testid=fill-status]').textContent.includes('已提交')",
                            timeout=15_000)
     response = Response.objects.get()
     assert response.answers == {"who": "resident", "age": 45, "awareness": "yes", "satisfaction": "1",

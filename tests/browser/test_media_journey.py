@@ -25,7 +25,7 @@ def png(colour=(200, 0, 0)) -> SimpleUploadedFile:
 
 
 def natural_width(page, selector: str) -> int:
-    page.wait_for_function(f"document.querySelector('{selector}') && document.querySelector('{selector}').complete")
+    page.wait_for_function(f"() => document.querySelector('{selector}') && document.querySelector('{selector}').complete")
     return page.eval_on_selector(selector, "img => img.naturalWidth")
 
 

@@ -107,7 +107,7 @@ def test_marked_up_names_show_as_text_on_the_contact_map_and_the_cockpit(world, 
     assert PERSON_XSS in page.inner_text("[data-testid=contact-points]")
     page.evaluate("echarts.getInstanceByDom(document.getElementById('cp-map'))"
                   ".dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 0})")
-    page.wait_for_function("document.querySelector('#cp-map').innerText.indexOf('星桥村') >= 0")
+    page.wait_for_function("() => document.querySelector('#cp-map').innerText.indexOf('星桥村') >= 0")
     tip = page.inner_text("#cp-map")
     assert ORG_XSS in tip and PERSON_XSS in tip  # shown as the text it is
     assert "&lt;img" in _tooltip_html(page)
@@ -120,7 +120,7 @@ def test_marked_up_names_show_as_text_on_the_contact_map_and_the_cockpit(world, 
     index = page.evaluate("window.XF.data('cockpit-data').children.map(function (c) { return c.name; })").index(ORG_XSS)
     page.evaluate(f"echarts.getInstanceByDom(document.getElementById('cockpit-dist'))"
                   f".dispatchAction({{type: 'showTip', seriesIndex: 0, dataIndex: {index}}})")
-    page.wait_for_function("document.querySelector('#cockpit-dist').innerText.indexOf('星桥村') >= 0")
+    page.wait_for_function("() => document.querySelector('#cockpit-dist').innerText.indexOf('星桥村') >= 0")
     assert ORG_XSS in page.inner_text("#cockpit-dist")
     _no_payload_element(page)
     # the funnel plot arrives with the rates panel; its tooltip formatter is given a unit with the payload name

@@ -47,7 +47,7 @@ def test_member_drafts_secretary_approves_resident_rates(world, live_server, ope
     desk.click("[data-testid=approve]")
     desk.wait_for_selector("[data-testid=publish]")
     desk.click("[data-testid=publish]")
-    desk.wait_for_function("document.querySelector('[data-testid=status]').innerText.includes('已公示')")
+    desk.wait_for_function("() => document.querySelector('[data-testid=status]').innerText.includes('已公示')")
 
     phone = open_page("phone")
     phone.goto(live_server.url + reverse("pledges:board", args=[world.hebin.pk]))

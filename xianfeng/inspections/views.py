@@ -315,6 +315,32 @@ def questionnaire_detail(request, qid: int):
     }, status=status)
 
 
+def _fill_texts() -> dict[str, str]:
+    """The fill page's messages for fill.js, handed over with json_script (translated text is data, never script)."""
+    return {
+        "required": pgettext("inspections", "This question must be answered."),
+        "integer": pgettext("inspections", "Enter a whole number."),
+        "number": pgettext("inspections", "Enter a number."),
+        "constraint": pgettext("inspections", "The answer is outside what this question allows."),
+        "respondent": pgettext("inspections", "Respondent"),
+        "method": pgettext("inspections", "Method"),
+        "unit": pgettext("inspections", "Unit"),
+        "no_unit": pgettext("inspections", "(not in a drawn unit)"),
+        "respondent_section": pgettext("inspections", "Who and how"),
+        "next": pgettext("inspections", "Next"),
+        "submit": pgettext("inspections", "Submit"),
+        "sent": pgettext("inspections", "Submitted. You can start the next questionnaire."),
+        "queued": pgettext("inspections", "No connection: the questionnaire is kept on this phone and will be sent when "
+                                          "the connection returns."),
+        "sent_later": pgettext("inspections", "A questionnaire kept on this phone has now been sent."),
+        "rejected": pgettext("inspections", "A questionnaire kept on this phone was refused by the server; please fill it "
+                                            "in again."),
+        "fix_errors": pgettext("inspections", "Please correct the marked answers."),
+        "server_error": pgettext("inspections", "The server could not take the questionnaire; it is kept here. Try again."),
+        "draft_restored": pgettext("inspections", "Your unfinished questionnaire was restored."),
+    }
+
+
 @login_required
 @require_GET
 def questionnaire_fill(request, qid: int):
@@ -338,7 +364,7 @@ def questionnaire_fill(request, qid: int):
                     [Method.SEMINAR, pgettext("inspections", "Seminar")]],
     }
     return render(request, "inspections/fill.html", {"q": q, "inspection": inspection, "form_json": q.form,
-                                                     "conf": conf})
+                                                     "conf": conf, "texts": _fill_texts()})
 
 
 def _answer_text(form_def: dict, question: dict, value) -> str:
