@@ -19,20 +19,29 @@ _ID_RE = re.compile(r"^[1-9]\d{16}[\dX]$", re.ASCII)
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
 _LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$", re.ASCII)
 _SPACES = re.compile(r"\s+")
+# C0/C1 controls other than whitespace, and the bidi/zero-width format characters that hide what text says.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
 def normalise_text(value: object) -> str:
-    """Full-width letters and digits become half-width; every run of spaces (incl. U+3000) collapses; trimmed."""
+    """Free text as the person wrote it: control characters dropped, every run of spaces (incl. U+3000 and line
+    breaks) collapses to one space, trimmed. Full-width punctuation (：，！（）) is kept — it is what was written."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = _CONTROLS.sub("", str(value))
     return _SPACES.sub(" ", text).strip()
 
 
+def normalise_key(value: object) -> str:
+    """A value compared or looked up rather than read (codes, choices, organisation paths): normalise_text after
+    NFKC, so full-width letters, digits and punctuation become half-width."""
+    return normalise_text(unicodedata.normalize("NFKC", "" if value is None else str(value)))
+
+
 def normalise_compact(value: object) -> str:
-    """normalise_text with every space removed (ID numbers, phones, codes)."""
-    return normalise_text(value).replace(" ", "")
+    """normalise_key with every space removed (ID numbers, phones, codes)."""
+    return normalise_key(value).replace(" ", "")
 
 
 def id_check_char(first17: str) -> str:

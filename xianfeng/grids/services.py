@@ -34,7 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
-from xianfeng.core.ids import normalise_text, parse_phone
+from xianfeng.core.ids import normalise_compact, normalise_text, parse_phone
 from xianfeng.orgs.models import Organisation, OrgKind, Person, Role
 
 from . import geo
@@ -95,7 +95,7 @@ def calendar_day_set(*, date: dt.date, is_workday: bool, name: str = "", by: Any
 def category_create(*, code: str, name: str, deadline_kind: str = CaseCategory.Deadline.WORKING_DAYS,
                     deadline_value: int = 3, default_unit: Organisation | None = None, by: Any = None,
                     **extra: Any) -> CaseCategory:
-    category = CaseCategory(code=normalise_text(code).replace(" ", ""), name=normalise_text(name),
+    category = CaseCategory(code=normalise_compact(code), name=normalise_text(name),
                             deadline_kind=deadline_kind, deadline_value=deadline_value, default_unit=default_unit,
                             **extra)
     category.full_clean()

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import SpreadsheetError, Table, normalise_header, read_table
-from xianfeng.core.ids import normalise_text, parse_date
+from xianfeng.core.ids import normalise_key, normalise_text, parse_date
 from xianfeng.core.scoping import SEGMENT, scope_paths, scope_q
 from xianfeng.core.text import pinyin_initials
 
@@ -179,6 +179,11 @@ def _text(value: Any) -> str:
     return normalise_text(_plain(value))
 
 
+def _key(value: Any) -> str:
+    """A cell matched against known values (a choice, an organisation's code or path): full-width folded."""
+    return normalise_key(_plain(value))
+
+
 def _plain(value: Any) -> Any:
     """Non-finite floats as text, so the validators answer with a reason instead of failing on int(nan)."""
     return str(value) if isinstance(value, float) and not math.isfinite(value) else value
@@ -204,7 +209,7 @@ def _id_cell(value: Any) -> Any:
 
 
 def _gender(value: Any) -> tuple[str, str | None]:
-    text = _text(value)
+    text = _key(value)
     if not text:
         return "", None
     gender = GENDERS.get(text) or GENDERS.get(text.upper())
@@ -215,7 +220,7 @@ def _choice(mapping: Mapping[str, Any], default: Any, message: str) -> Callable[
     def parse(value: Any) -> tuple[Any, str | None]:
         if isinstance(value, bool) and mapping is YES_NO:
             return value, None
-        text = _text(value)
+        text = _key(value)
         if not text:
             return default, None
         found = mapping.get(text, mapping.get(text.upper()))
@@ -340,7 +345,7 @@ def _clean_row(number: int, cells: _Cells, errors: list[RowError]) -> _Row:
 
 def _org_key(value: Any) -> str:
     """An organisation cell: a code, or a path of names; `海盐县 / 武原镇／河滨社区` → `海盐县/武原镇/河滨社区`."""
-    text = _text(value).replace("\\", "/")
+    text = _key(value).replace("\\", "/")
     if "/" in text:
         return "/".join(part.strip() for part in text.split("/") if part.strip())
     return text

@@ -14,7 +14,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
 from xianfeng.core.audit import audit_record, changed, snapshot
-from xianfeng.core.ids import add_years, normalise_text, parse_id_number, parse_phone
+from xianfeng.core.ids import add_years, normalise_compact, normalise_key, normalise_text, parse_id_number, parse_phone
 from xianfeng.core.scoping import SEGMENT, can, clear_scope_cache, encode_segment, scope_paths, subtree_q
 from xianfeng.core.text import pinyin_initials
 from xianfeng.core.util import chunked
@@ -56,7 +56,7 @@ def org_create(
 ) -> Organisation:
     """Create an organisation under `parent` (None for a root). Raises ValidationError for bad fields."""
     name = normalise_text(name)
-    code = normalise_text(code).replace(" ", "").upper()
+    code = normalise_compact(code).upper()
     if parent is not None:
         parent.refresh_from_db(fields=["path", "full_name", "depth"])
     org = Organisation(
@@ -163,7 +163,7 @@ def clean_person_fields(*, name: Any, id_number: Any, phone: Any = "", gender: A
 
 
 def _gender_code(value: Any) -> str | None:
-    text = normalise_text(value)
+    text = normalise_key(value)
     return {"男": "M", "女": "F", "M": "M", "F": "F", "m": "M", "f": "F"}.get(text)
 
 
@@ -550,7 +550,8 @@ def link_request_decide(*, by: Any, link: LinkRequest, accept: bool, note: str =
 
     from .links import may_decide
 
-    link = LinkRequest.objects.select_for_update().select_related("person", "org", "holder").get(pk=link.pk)
+    link = LinkRequest.objects.select_for_update(of=("self",)).select_related("person", "org", "holder").get(
+        pk=link.pk)
     if not may_decide(by, link):
         raise PermissionDenied
     if link.status != LinkRequest.Status.PENDING:

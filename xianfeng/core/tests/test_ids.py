@@ -16,6 +16,7 @@ from xianfeng.core.ids import (
     make_id_number,
     mask_id_number,
     mask_phone,
+    normalise_compact,
     normalise_text,
     parse_date,
     parse_id_number,
@@ -262,3 +263,14 @@ def test_add_years_is_the_same_day_or_the_first_of_march(day, years):
         assert later == dt.date(day.year + years, 3, 1)
     else:
         assert (later.year, later.month, later.day) == (day.year + years, day.month, day.day)
+
+
+def test_free_text_keeps_full_width_punctuation_and_drops_controls():
+    assert normalise_text("冬季党课：学习…") == "冬季党课：学习…"
+    assert normalise_text("  处理很快，谢谢网格员！\u3000\u200b") == "处理很快，谢谢网格员！"
+    assert normalise_text("（第一期）\x00\x07《通知》") == "（第一期）《通知》"
+
+
+def test_identifiers_still_fold_full_width():
+    assert normalise_compact("ＡＢ １２３") == "AB123"
+    assert parse_phone("１３８ ００１３ ８０００") == "13800138000"

@@ -127,3 +127,15 @@ def test_the_organiser_changes_an_activity_through_the_api(world, api, make_acti
     assert api("member").patch(url, {"place": "别处"}, format="json").status_code == 404
     activity.refresh_from_db()
     assert activity.place == "河滨公园" and activity.kind == "service"
+
+
+def test_a_title_keeps_its_full_width_punctuation(world, api):
+    start = timezone.now() + dt.timedelta(days=1)
+    response = api("hebin_secretary").post(f"{BASE}/activities/", {
+        "kind": "lesson", "title": "冬季党课：学习…", "org": world.hebin_branch.pk, "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(hours=1)).isoformat(), "lecturer": "王书记（县委党校）",
+        "audience": "subtree"}, format="json")
+    assert response.status_code == 201, response.json()
+    activity = world.hebin_branch.event_activities.get()
+    assert (activity.title, activity.lecturer) == ("冬季党课：学习…", "王书记（县委党校）")
+    assert response.json()["title"] == "冬季党课：学习…"

@@ -401,3 +401,14 @@ def test_vulnerable_households_are_flagged_and_filtered(gw, world, client_for):
     assert "独居老人" in html and "H001" in html
     assert len(client.get(url, {"vulnerable": "1"}).context["page"]) == 1
     assert len(client.get(url).context["page"]) == 2
+
+
+def test_a_rating_note_keeps_its_full_width_punctuation(gw, world, client_for):
+    case = _closed_case(gw, world)
+    response = act(client_for("resident"), case, "rate", rating="satisfied", note="处理很快，谢谢网格员！")
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.rating_note == "处理很快，谢谢网格员！"
+    again = services.case_open(category=gw.quick, description="冬季党课：学习…路灯（东）不亮！", by=world.resident,
+                               source="portal", org=world.hebin, lat=LAT, lng=LNG, reporter=world.resident)
+    assert again.description == "冬季党课：学习…路灯（东）不亮！"
