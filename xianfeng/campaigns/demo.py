@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 from decimal import Decimal
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record
-from xianfeng.core.demo import DEMO_TODAY, DemoContext, demo_step
+from xianfeng.core.demo import DEMO_PASSWORD, DEMO_TODAY, DemoContext, demo_step
 from xianfeng.orgs import services as org_services
 from xianfeng.orgs.models import (
     PARTY_KINDS,
@@ -243,7 +245,8 @@ def _advisors(ctx: DemoContext, county: Organisation, admin) -> None:
             logs.append(AdvisorLog(advisor=advisor, month=month, text=rng.choice(topics), hours=rng.randint(8, 24)))
             month = (month + dt.timedelta(days=32)).replace(day=1)
         checklist = {code: rng.random() < 0.85 for code, _ in PARTY_CHECKLIST}
-        services.dual_brand_evaluate(enterprise=firm, year=YEAR - 1, output_wan=Decimal(rng.randint(2000, 60000)),
+        # The evaluation is of the year the advisor's term began, never of a year before the advisor was there.
+        services.dual_brand_evaluate(enterprise=firm, year=YEAR, output_wan=Decimal(rng.randint(2000, 60000)),
                                      output_growth_pct=Decimal(str(round(rng.uniform(-3, 25), 1))),
                                      tax_wan=Decimal(rng.randint(50, 3000)), employees=rng.randint(60, 1200),
                                      checklist=checklist, by=admin)
@@ -385,15 +388,14 @@ def _award_round(ctx: DemoContext, county: Organisation, admin) -> None:
 
 
 def _votes(ctx: DemoContext, award, categories, nominations, start: dt.datetime, end: dt.datetime) -> None:
-    """Bulk path of vote_cast: residents with a sign-in (resident role, linked to their person), each voting at most
-    once per category inside the window — the database's unique constraints check it on insert."""
+    """Bulk path of vote_cast: residents with a sign-in (resident role, linked to their person, the demo password),
+    each voting at most once per category inside the window — the database's unique constraints check it on insert."""
     rng = ctx.rng
     residents = list(Resident.objects.filter(person__user__isnull=True).select_related("person", "org")
                      .order_by("id")[: max(60, int(300 * ctx.scale))])
-    users = [User(username=f"voter_{r.person_id}", first_name=r.person.name[:150], person=r.person)
+    password = make_password(DEMO_PASSWORD)  # one hash for all, as a bulk sign-up would
+    users = [User(username=f"voter_{r.person_id}", first_name=r.person.name[:150], person=r.person, password=password)
              for r in residents]
-    for user in users:
-        user.set_unusable_password()  # demo voters sign in with no password; resident_demo is the demo's login
     User.objects.bulk_create(users, batch_size=1000)
     users = list(User.objects.filter(username__in=[u.username for u in users]).order_by("id"))
     org_of = {r.person_id: r.org_id for r in residents}
@@ -414,8 +416,12 @@ def _votes(ctx: DemoContext, award, categories, nominations, start: dt.datetime,
             votes.append(Vote(category=category, nomination=choice, voter=user, person_id=user.person_id,
                               ip=f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"))
     Vote.objects.bulk_create(votes, batch_size=2000)
-    # `at` is auto_now_add: move the rows into the window (one moment inside it; the demo does not model timing).
-    Vote.objects.filter(category__round=award).update(at=start + dt.timedelta(seconds=rng.randint(0, seconds)))
+    # `at` is auto_now_add: move each voter's ballot to its own moment inside the window (a voter fills every
+    # category at one sitting). The moments have their own stream, so the rest of the county stays as it was.
+    moments = random.Random(rng.randint(0, seconds))
+    for user in users:
+        Vote.objects.filter(category__round=award, voter=user).update(
+            at=start + dt.timedelta(seconds=moments.randint(0, seconds)))
     audit_record(by=None, action="import", model="campaigns.Vote",
                  summary=f"演示数据：{len(users)} 位居民评议，{len(votes)} 票")
     ctx.data["demo_votes"] = len(votes)

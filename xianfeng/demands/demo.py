@@ -190,6 +190,7 @@ def _points(ctx: DemoContext, records: list[ServiceRecord], shops: dict[int, tup
             members: dict[int, Member]) -> tuple[int, int, int]:
     """Awards for confirmed records and redemptions, in date order, as the services would make them."""
     rng = ctx.rng
+    moments = random.Random(f"{ctx.seed}:points-moments")  # its own stream: the county's figures stay as they were
     accounts = {a.owner_id: a for a in Account.objects.filter(owner_type=OwnerType.MEMBER, unit=Unit.POINT,
                                                               purpose="main", owner_id__in=list(members))}
     missing = [m for pk, m in members.items() if pk not in accounts]
@@ -239,7 +240,7 @@ def _points(ctx: DemoContext, records: list[ServiceRecord], shops: dict[int, tup
             key = f"points:service:{record.pk}"
             postings.append(PostingSpec(entries=[(issuer, -points), (accounts[member.pk], points)],
                                         memo=f"积分奖励 service:{record.pk} {record.category}", kind="points.award",
-                                        key=key))
+                                        key=key, at=record.confirmed_at or _at(day, moments, 18, 22)))
             awards.append(Award(member=member, org=member.org, source="service", source_id=str(record.pk),
                                 category=record.category, minutes=record.minutes,
                                 satisfied=record.rating == "satisfied", on=day, points=points,
@@ -264,6 +265,12 @@ def _points(ctx: DemoContext, records: list[ServiceRecord], shops: dict[int, tup
                                             key=f"points:redeem:{key}"))
                 redemptions.append((Redemption(reward=reward, member=member, quantity=1, points=reward.price,
                                                key=key), day))
+    # Each redemption's moment (drawn in the same order as before, so the county stays the same for a seed) dates its
+    # posting too: the card's history shows the day a point was earned or spent, not the day the demo was built.
+    redeemed_at = {r.key: _at(day, rng, 9, 17) for r, day in redemptions}
+    for posting in postings:
+        if posting.kind == "points.redeem":
+            posting.at = redeemed_at[posting.key.removeprefix("points:redeem:")]
     txns = ledger_post_many(postings=postings)
     by_key = {t.key: t for t in txns}
     for award in awards:
@@ -272,8 +279,8 @@ def _points(ctx: DemoContext, records: list[ServiceRecord], shops: dict[int, tup
     for redemption, _ in redemptions:
         redemption.transaction = by_key[f"points:redeem:{redemption.key}"]
     made = Redemption.objects.bulk_create([r for r, _ in redemptions], batch_size=2000)
-    for r, (_, day) in zip(made, redemptions, strict=True):
-        r.created_at = _at(day, rng, 9, 17)
+    for r in made:
+        r.created_at = redeemed_at[r.key]
     Redemption.objects.bulk_update(made, ["created_at"], batch_size=2000)
     for reward_id, left in stock.items():
         Reward.objects.filter(pk=reward_id).update(stock=left)

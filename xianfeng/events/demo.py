@@ -226,7 +226,7 @@ def _award_hours(ctx: DemoContext, activity_ids: list[int]) -> int:
 
     approved = list(Attendance.objects.filter(activity_id__in=activity_ids, hours_status=Attendance.Hours.APPROVED,
                                               member__isnull=False, minutes__gt=0)
-                    .values_list("pk", "member_id", "minutes", "check_in_at").order_by("check_in_at", "pk"))
+                    .values_list("pk", "member_id", "minutes", "check_in_at", "decided_at").order_by("check_in_at", "pk"))
     if not approved:
         return 0
     member_ids = sorted({row[1] for row in approved})
@@ -248,7 +248,8 @@ def _award_hours(ctx: DemoContext, activity_ids: list[int]) -> int:
     issuers: dict[int, object] = {}
     county = Organisation.objects.get(depth=1)
     postings, awards = [], []
-    for pk, member_id, minutes, check_in_at in approved:
+    now = timezone.now()
+    for pk, member_id, minutes, check_in_at, decided_at in approved:
         member = members[member_id]
         rules = rules_of.get(member.org_id) or rules_of.setdefault(member.org_id, rules_for(member.org))
         on = timezone.localdate(check_in_at)
@@ -267,7 +268,7 @@ def _award_hours(ctx: DemoContext, activity_ids: list[int]) -> int:
         key = award_key(services.POINTS_SOURCE, pk)
         postings.append(PostingSpec(entries=[(issuer, -points), (accounts[member_id], points)],
                                     memo=f"积分奖励 {services.POINTS_SOURCE}:{pk} {services.POINTS_CATEGORY}",
-                                    kind="points.award", key=key))
+                                    kind="points.award", key=key, at=min(decided_at or check_in_at, now)))
         awards.append(Award(member=member, org=member.org, source=services.POINTS_SOURCE, source_id=str(pk),
                             category=services.POINTS_CATEGORY, minutes=minutes, satisfied=False, on=on,
                             points=points, capped=points < wanted))

@@ -7,13 +7,18 @@ and formulaic ones (a few dozen templates copied across members with small edits
 Bulk path (the services would take minutes): items pass the same `clean_items` validation as `pledge_create`; each
 pledge's status is reached by walking the same transitions the services allow (PATHS below), writing one PledgeEvent
 per step; fulfilled pledges carry their confirmation date and evidence; ratings keep one per resident per pledge.
-The paper-era steps are recorded without a user (by = None). Then the real `formulaic_detect` clusters the round,
-and the Hebin pilot's fulfilled pledges are evaluated, ranked and recognised through the services.
+Every step has its actor and its moment, as the services would have recorded them: a member's own steps by the
+member's login or, for members without one, by the secretary or administrator who entered the paper pledge for them;
+reviews by the organisation that reviews (the member's own for members, the parent for organisations' pledges);
+moments spread over the round's months (drafted in March, published by April, fulfilled through the summer).
+Then the real `formulaic_detect` clusters the round, and the Hebin pilot's fulfilled pledges are evaluated, ranked
+and recognised through the services.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -74,6 +79,11 @@ WHAT = ["送{n}袋大米和食用油", "上门测{n}次血压血糖", "免费维
         "代购{n}张返乡车票", "修补{n}百米机耕路", "补办{n}份证件", "送{n}次午餐", "装{n}盏太阳能路灯"]
 WHERE = ["{unit}", "{unit}{g}组", "{unit}{g}号楼", "{unit}文化礼堂", "{unit}老年活动中心", "{unit}卫生室", "{unit}东头"]
 EVIDENCE = ["已按承诺完成，群众签字确认", "事项全部完成，有照片和台账", "已完成，受益群众满意", "按期完成，记入践诺台账"]
+# Who takes which step: the member (or whoever enters the pledge for them) or the reviewing organisation.
+OWN_STEPS = frozenset({"起草", "提交审定", "开始践诺", "申报践诺"})
+# The demo logins who enter and review pledges for their subtree (the most specific one applies).
+RECORDERS = ("hebin_secretary", "qinshan_secretary", "wuyuan_admin", "county_admin")
+TZ = timezone.get_default_timezone()
 EXPLANATIONS = ["因道路改造工程推迟，事项顺延到明年上半年完成", "本人因病住院，由支部安排其他党员接续完成",
                 "因政策调整无法实施，已向群众说明情况", "资金未落实，改为明年列入村级实事项目"]
 
@@ -165,11 +175,64 @@ def _items(ctx: DemoContext, pledge_round, texts: list[str]) -> list[PledgeItem]
     return services.clean_items(rows, pledge_round)  # the same validation as pledge_create
 
 
+def _recorders(ctx: DemoContext) -> list[tuple[str, int]]:
+    """(organisation path, user id) of the demo logins who enter and review pledges, most specific path first."""
+    found = []
+    for username in RECORDERS:
+        user = ctx.users.get(username)
+        if user is None:
+            continue
+        path = (Role.objects.filter(user=user, kind__in=[Role.Kind.SECRETARY, Role.Kind.ORG_ADMIN, Role.Kind.COUNTY_ADMIN])
+                .values_list("org__path", flat=True).first())
+        if path:
+            found.append((path, user.pk))
+    return sorted(found, key=lambda r: -len(r[0]))
+
+
+def _recorder(recorders: list[tuple[str, int]], path: str) -> int | None:
+    return next((user_id for prefix, user_id in recorders if path.startswith(prefix)), None)
+
+
+def _moment(rng: random.Random, day: dt.date, after: dt.datetime | None) -> dt.datetime:
+    """A working-hours moment on `day`, later than `after`."""
+    at = dt.datetime.combine(day, dt.time(rng.randint(8, 17), rng.randint(0, 59)), tzinfo=TZ)
+    if after is not None and at <= after:
+        at = after + dt.timedelta(minutes=rng.randint(5, 90))
+    return at
+
+
+def _timeline(rng: random.Random, pledge: Pledge, steps: list[str], start: dt.date) -> list[dt.datetime]:
+    """The moment of each step, in order, between the round's start and the demo's today."""
+    day = start + dt.timedelta(days=rng.randint(0, 8))
+    moments: list[dt.datetime] = []
+    for action in steps:
+        if action == "提交审定":
+            day += dt.timedelta(days=rng.randint(0, 4))
+        elif action in ("退回", "审定通过"):
+            day += dt.timedelta(days=rng.randint(1, 6))
+        elif action == "公示":
+            day = max(day, pledge.published_on)
+        elif action == "开始践诺":
+            day += dt.timedelta(days=rng.randint(1, 10))
+        elif action == "申报践诺":
+            day = (max(day, pledge.fulfilled_on - dt.timedelta(days=rng.randint(1, 6))) if pledge.fulfilled_on
+                   else day + dt.timedelta(days=rng.randint(30, 150)))
+        elif action == "确认践诺":
+            day = max(day, pledge.fulfilled_on)
+        elif action == "认定未践诺":
+            day += dt.timedelta(days=rng.randint(90, 180))
+        day = min(day, DEMO_TODAY)
+        moments.append(_moment(rng, day, moments[-1] if moments else None))
+    return moments
+
+
 def _insert(ctx: DemoContext, pledge_round, pledges: list[Pledge], plans) -> None:
     rng = ctx.rng
-    secretary = ctx.users.get("hebin_secretary")
-    hebin_path = Organisation.objects.filter(name="河滨社区").values_list("path", flat=True).first() or "~"
+    # History's actors and moments draw from their own stream, so the county's other figures stay as they were.
+    history_rng = random.Random(f"{ctx.seed}:pledge-history")
+    recorders = _recorders(ctx)
     org_paths = dict(Organisation.objects.values_list("id", "path"))
+    own_logins = dict(Member.objects.filter(person__user__isnull=False).values_list("id", "person__user"))
     for pledge, (items, status) in zip(pledges, plans, strict=True):
         pledge.status = status
         pledge.due_date = max(i.due_date for i in items)
@@ -185,13 +248,21 @@ def _insert(ctx: DemoContext, pledge_round, pledges: list[Pledge], plans) -> Non
             pledge.progress = 100
         if status == Status.FULFILLED:
             pledge.fulfilled_on = min(DEMO_TODAY, pledge.published_on + dt.timedelta(days=rng.randint(40, 170)))
-            if secretary is not None and org_paths[pledge.org_id].startswith(hebin_path):
-                pledge.confirmed_by = secretary
         if status == Status.NOT_FULFILLED:
             pledge.explanation = rng.choice(EXPLANATIONS)
-    now = timezone.now()
-    for pledge in pledges:
-        pledge.created_at = pledge.updated_at = now
+    # each pledge's steps: (action, to status, by, at)
+    histories: list[list[tuple[str, str, int | None, dt.datetime]]] = []
+    for pledge, (_, status) in zip(pledges, plans, strict=True):
+        path = org_paths[pledge.org_id]
+        reviewer = _recorder(recorders, path if pledge.member_id else path[:-4] or path)
+        own = own_logins.get(pledge.member_id) or _recorder(recorders, path)
+        steps = [("起草", Status.DRAFT)] + PATHS[status]
+        moments = _timeline(history_rng, pledge, [a for a, _ in steps], pledge_round.start)
+        histories.append([(action, to, own if action in OWN_STEPS else reviewer, at)
+                          for (action, to), at in zip(steps, moments, strict=True)])
+        if status == Status.FULFILLED:
+            pledge.confirmed_by_id = reviewer
+        pledge.created_at, pledge.updated_at = moments[0], moments[-1]
     fast_insert(Pledge, ["round_id", "member_id", "org_id", "title", "status", "return_reason", "due_date", "progress",
                          "published_on", "evidence", "fulfilled_on", "confirmed_by_id", "explanation", "specificity",
                          "formulaic", "formulaic_reason", "created_at", "updated_at"], pledges)
@@ -201,25 +272,27 @@ def _insert(ctx: DemoContext, pledge_round, pledges: list[Pledge], plans) -> Non
         pledge.pk = ids[(pledge.member_id, pledge.org_id if pledge.member_id is None else None)]
     all_items, events, milestones = [], [], []
     ops = connection.ops
-    now_db = ops.adapt_datetimefield_value(now)
-    for pledge, (items, status) in zip(pledges, plans, strict=True):
+    for pledge, (items, status), history in zip(pledges, plans, histories, strict=True):
         for item in items:
             item.pledge_id = pledge.pk
             if status not in (Status.DRAFT, Status.SUBMITTED, Status.RETURNED):
                 item.review = PledgeItem.Review.OK
             all_items.append(item)
         previous = ""
-        for action, to in [("起草", Status.DRAFT)] + PATHS[status]:
+        for action, to, by, at in history:
             reason = pledge.return_reason if to == Status.RETURNED else pledge.explanation if to == Status.NOT_FULFILLED else ""
-            events.append((pledge.pk, now_db, action, previous, to, reason))
+            if action == "起草" and pledge.member_id and by != own_logins.get(pledge.member_id):
+                reason = "据纸质承诺书代为录入"
+            events.append((pledge.pk, ops.adapt_datetimefield_value(at), by, action, previous, to, reason))
             previous = to
         if status in (Status.IN_PROGRESS, Status.CLAIMED, Status.FULFILLED, Status.NOT_FULFILLED):
-            day = pledge.published_on + dt.timedelta(days=rng.randint(10, 60))
-            milestones.append((pledge.pk, ops.adapt_datefield_value(min(day, DEMO_TODAY)), min(pledge.progress, 50),
-                               "已开展第一批服务，记入台账", now_db))
+            day = min(pledge.published_on + dt.timedelta(days=rng.randint(10, 60)), DEMO_TODAY)
+            at = _moment(history_rng, day, None)
+            milestones.append((pledge.pk, ops.adapt_datefield_value(day), min(pledge.progress, 50),
+                               "已开展第一批服务，记入台账", ops.adapt_datetimefield_value(at)))
     fast_insert(PledgeItem, ["pledge_id", "position", "kind", "text", "target_value", "target_unit", "due_date",
                              "review", "review_note", "specificity"], all_items)
-    fast_insert(PledgeEvent, ["pledge_id", "at", "action", "from_status", "to_status", "reason"], events, rows=True)
+    fast_insert(PledgeEvent, ["pledge_id", "at", "by_id", "action", "from_status", "to_status", "reason"], events, rows=True)
     fast_insert(Milestone, ["pledge_id", "date", "percent", "text", "created_at"], milestones, rows=True)
 
 
@@ -275,18 +348,22 @@ def _ratings(ctx: DemoContext, pledge_round) -> None:
     Role.objects.bulk_create([Role(user=u, kind=Role.Kind.RESIDENT, org_id=r.org_id)
                               for u, r in zip(users, residents, strict=True)], batch_size=1000)
     by_unit: dict[str, list[int]] = {}
-    for pk, path in (Pledge.objects.filter(round=pledge_round, status__in=services.RATABLE_STATES, member__isnull=False)
-                     .values_list("id", "org__path")):
+    published: dict[int, dt.date] = {}
+    for pk, path, published_on in (Pledge.objects.filter(round=pledge_round, status__in=services.RATABLE_STATES,
+                                                         member__isnull=False)
+                                   .values_list("id", "org__path", "published_on")):
         by_unit.setdefault(path[:12], []).append(pk)
+        published[pk] = published_on or pledge_round.start
     values = ["satisfied"] * 70 + ["basic"] * 24 + ["unsatisfied"] * 6
     ratings = []
     for user, resident in zip(users, residents, strict=True):
         candidates = by_unit.get(resident.org.path[:12], [])
         for pk in rng.sample(candidates, min(len(candidates), rng.randint(3, 15))):
             ratings.append(Rating(pledge_id=pk, user=user, value=rng.choice(values)))
-    now = timezone.now()
+    when = random.Random(f"{ctx.seed}:pledge-ratings")  # its own stream, as for the history
     for rating in ratings:
-        rating.created_at = now
+        day = min(published[rating.pledge_id] + dt.timedelta(days=when.randint(2, 150)), DEMO_TODAY)
+        rating.created_at = _moment(when, day, None)
     fast_insert(Rating, ["pledge_id", "user_id", "value", "created_at"], ratings)
 
 
