@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
@@ -448,6 +448,44 @@ def guidance_group_create(*, name: str, system: str, org: Organisation, leader: 
     if people:
         group.people.set(people)
     audit_record(by=by, action="create", obj=group, summary=f"新增指导组 {group.name}")
+    return group
+
+
+class GuidanceGroupRefused(PermissionDenied):
+    """The actor may not administer the organisation that formed the group (answered 404, like a missing group)."""
+
+
+@transaction.atomic
+def guidance_group_staff(*, actor: Any, group: GuidanceGroup, leader: Person | None, people: list[Person],
+                         units: list[Organisation] | None = None) -> GuidanceGroup:
+    """Set who is in a guidance group and, when `units` is given, which units it guides.
+
+    `actor` (None: the system) must administer the group's organisation, else GuidanceGroupRefused and nothing
+    changes. The leader is one of the group's people (added when missing). Every unit must be in the group's
+    organisation's subtree. The audit row keeps the people and units before and after."""
+    if actor is not None and not can(actor, "admin", group.org):
+        raise GuidanceGroupRefused()
+    people = list(dict.fromkeys(people))
+    if leader is not None and leader not in people:
+        people.insert(0, leader)
+    if not people:
+        raise ValidationError({"people": ["指导组至少要有一名成员"]})
+    if units is not None:
+        units = list(dict.fromkeys(units))
+        outside = [u.name for u in units if not u.path.startswith(group.org.path)]
+        if outside:
+            raise ValidationError({"units": [f"不在{group.org.name}范围内：{'、'.join(outside[:5])}"]})
+    before = {"leader": group.leader_id, "people": sorted(group.people.values_list("id", flat=True)),
+              "units": sorted(group.units.values_list("id", flat=True))}
+    group.leader = leader
+    group.save(update_fields=["leader"])
+    group.people.set(people)
+    if units is not None:
+        group.units.set(units)
+    after = {"leader": group.leader_id, "people": sorted(p.pk for p in people),
+             "units": sorted(u.pk for u in units) if units is not None else before["units"]}
+    audit_record(by=actor, action="update", obj=group, before=before, after=after,
+                 summary=f"指导组 {group.name}：组长 {leader.name if leader else '—'}，{len(people)} 人")
     return group
 
 
