@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .queue import work_queue
 from .scoping import can
 from .throttle import (
     address_wait,
@@ -63,7 +64,7 @@ def home(request):
     roles = list(request.user.roles.select_related("org").order_by("org__path", "kind"))
     for role in roles:
         role.visible = can(request.user, "view", role.org)
-    return render(request, "core/home.html", {"roles": roles})
+    return render(request, "core/home.html", {"roles": roles, "queue": work_queue(request.user)})
 
 
 def healthz(request):
