@@ -150,7 +150,22 @@ class DemandViewSet(viewsets.ViewSet):
     pagination_class = Pagination
     lookup_value_regex = r"[0-9]+"
 
-    @extend_schema(responses=DemandPublicSerializer(many=True))
+    @extend_schema(responses=DemandPublicSerializer(many=True), parameters=[
+        # every filter is optional and an empty value means "not filtered", as in the board's form
+        OpenApiParameter(name, {"anyOf": [schema, {"type": "string", "enum": [""]}]}, description=text)
+        for name, schema, text in (
+            ("status", {"type": "string", "enum": Demand.Status.values}, "empty: open demands"),
+            ("category", {"type": "string", "maxLength": 20}, "a category name (one no community offers matches nothing)"),
+            ("urgency", {"type": "string", "enum": Demand.Urgency.values}, ""),
+            ("days", {"type": "integer", "minimum": 1, "maximum": 3650}, "posted within this many days"),
+            ("when", {"type": "string", "maxLength": 20}, "preferred time contains"),
+            ("org", {"type": "integer", "minimum": 1}, "only this organisation's subtree"),
+            ("lat", {"type": "number", "minimum": -90, "maximum": 90}, "position for distances, with lng"),
+            ("lng", {"type": "number", "minimum": -180, "maximum": 180}, "position for distances, with lat"),
+            ("km", {"type": "number", "minimum": 0.1, "maximum": 100}, "within this distance of lat/lng"),
+            ("sort", {"type": "string", "enum": ["new", "near"]}, "near: nearest first (needs lat/lng)"),
+        )
+    ])
     def list(self, request):
         """?status= ?category= ?urgency= ?days= ?when= ?org=, and ?lat=&lng= (with ?km= and ?sort=near) for
         distance: each result then carries `distance_km` (rounded to 0.1 km; never the demand's coordinates)."""
@@ -159,8 +174,11 @@ class DemandViewSet(viewsets.ViewSet):
         form = FilterForm(params, categories=[params["category"][:20]] if params.get("category") else ())
         if not form.is_valid():
             raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
+        org_param = params.get("org", "")
+        if org_param and not (org_param.isascii() and org_param.isdigit() and len(org_param) <= 18):
+            raise ValidationError({"org": ["须为组织的编号（正整数）"]})
         qs = filter_board(board_queryset(request.user), form)
-        if str(params.get("org", "")).isdigit():
+        if org_param:
             org = Organisation.objects.filter(pk=int(params["org"])).first()
             qs = qs.in_subtree(org) if org else qs.none()
         data = form.cleaned_data

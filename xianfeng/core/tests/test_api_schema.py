@@ -218,3 +218,13 @@ def test_action_answers_document_their_bodies(openapi):
         assert ("requestBody" in operation) == (action == "resolve"), action
     for path in ("/api/v1/campaigns/", "/api/v1/award-rounds/", "/api/v1/ventures/", "/api/v1/votes/"):
         assert "content" in paths[path]["post"]["responses"]["201"], path
+
+
+def test_the_demand_board_declares_and_checks_its_filters(world, api, openapi):
+    params = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/demands/"]["get"]["parameters"]}
+    assert {"status", "category", "urgency", "days", "when", "org", "lat", "lng", "km", "sort"} <= set(params)
+    assert params["org"]["anyOf"][0] == {"type": "integer", "minimum": 1}
+    client = api("county_admin")
+    assert client.get("/api/v1/demands/?org=&status=").status_code == 200  # empty: not filtered
+    for query in ("org=abc", "days=0", "status=nope", "sort=far"):
+        assert client.get(f"/api/v1/demands/?{query}").status_code == 400, query
