@@ -968,20 +968,35 @@ def dual_brand_verdict(*, output_growth_pct: Decimal, tax_wan: Decimal, checklis
     return development, party
 
 
+class EvaluationRefused(PermissionDenied):
+    """The actor may not evaluate this enterprise (out of scope: answered as not found)."""
+
+
 @transaction.atomic
 def dual_brand_evaluate(*, enterprise: Organisation, year: int, output_wan: Decimal, output_growth_pct: Decimal,
                         tax_wan: Decimal, employees: int, checklist: dict[str, bool],
                         by: Any = None) -> DualBrandEvaluation:
-    """The yearly 双强 evaluation: 发展强 and 党建强 decided by the rules above, from the figures and the checklist."""
+    """The yearly 双强 evaluation: 发展强 and 党建强 decided by the rules above, from the figures and the checklist.
+
+    A checklist with no item met is a valid evaluation (not 党建强); every item is stored as met or not. A year after
+    the current one is refused. Raises EvaluationRefused when a signed-in `by` may not administer the enterprise."""
+    if getattr(by, "is_authenticated", False):
+        from xianfeng.core.scoping import can
+
+        if not can(by, "admin", enterprise):
+            raise EvaluationRefused("out of scope")
     unknown = set(checklist) - {code for code, _ in PARTY_CHECKLIST}
     if unknown:
         raise ValidationError({"checklist": [f"未知的清单项：{', '.join(sorted(unknown))}"]})
     if enterprise.kind != OrgKind.ENTERPRISE:
         raise ValidationError({"enterprise": ["只评价非公企业"]})
+    this_year = timezone.localdate().year
+    if not isinstance(year, int) or isinstance(year, bool) or year > this_year:
+        raise ValidationError({"year": [f"不能考评未来的年度：今年是{this_year}年，年度须不晚于{this_year}"]})
     development, party = dual_brand_verdict(output_growth_pct=output_growth_pct, tax_wan=tax_wan, checklist=checklist)
     row = DualBrandEvaluation(enterprise=enterprise, year=year, output_wan=output_wan,
                               output_growth_pct=output_growth_pct, tax_wan=tax_wan, employees=employees,
-                              checklist={k: bool(v) for k, v in checklist.items()},
+                              checklist={code: bool(checklist.get(code)) for code, _ in PARTY_CHECKLIST},
                               development_strong=development, party_strong=party)
     row.full_clean()
     row.save()

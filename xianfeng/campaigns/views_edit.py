@@ -427,6 +427,8 @@ def advisor_detail(request, pk: int):
                 raise Http404
         except Invalid:
             status = 400
+        except services.EvaluationRefused:
+            raise Http404 from None
         else:
             messages.success(request, _("Saved."))
             return redirect("campaigns:advisor_detail", pk=advisor.pk)

@@ -39,6 +39,9 @@ def test_demo_step_has_the_reports_figures():
     assert AdvisorBatch.objects.count() == 2 and Advisor.objects.count() == 30
     assert sorted(AdvisorBatch.objects.annotate(n=Count("advisors")).values_list("n", flat=True)) == [12, 18]
     assert AdvisorLog.objects.count() > 30 and DualBrandEvaluation.objects.count() == 30
+    for evaluation in DualBrandEvaluation.objects.all():  # each within its advisor's term, none before it began
+        terms = [a.batch for a in evaluation.enterprise.advisors.select_related("batch")]
+        assert any(b.start.year <= evaluation.year <= b.end.year for b in terms), evaluation
     venture = Venture.objects.get(name__contains="秦万芦荟")
     assert venture.org.name == "秦万村" and venture.org.parent.name == "秦山镇"
     first, last = venture.figures.first(), venture.figures.last()

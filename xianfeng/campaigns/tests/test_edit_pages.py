@@ -285,6 +285,28 @@ def test_advisor_batch_placement_log_and_dual_brand_evaluation(world, client_for
     assert client_for("qinshan_secretary").get(reverse("campaigns:advisor_place")).status_code == 404
 
 
+def test_evaluation_form_says_evaluation_saves_an_empty_checklist_and_refuses_a_future_year(world, client_for):
+    today = timezone.localdate()
+    firm = org_services.org_create(name="海盐标准件有限公司", code="330424001E002", kind=OrgKind.ENTERPRISE,
+                                   parent=world.wuyuan)
+    batch = services.advisor_batch_create(org=world.county, name="第一批红领", start=today - dt.timedelta(days=90),
+                                          end=today + dt.timedelta(days=600))
+    advisor = services.advisor_place(batch=batch, person=make_person("老李"), enterprise=firm)
+    url = reverse("campaigns:advisor_detail", args=[advisor.pk])
+    admin = client_for("county_admin")
+    page = admin.get(url).content.decode()
+    assert "保存考评" in page and "评诺" not in page
+    figures = {"op": "evaluate", "output_wan": "900", "output_growth_pct": "1.0", "tax_wan": "20", "employees": "50"}
+    future = admin.post(url, {**figures, "year": str(today.year + 1)})
+    assert future.status_code == 400 and f"今年是{today.year}年" in future.content.decode()
+    assert not DualBrandEvaluation.objects.exists()
+    assert admin.post(url, {**figures, "year": str(today.year)}).status_code == 302  # no checklist item ticked
+    assert DualBrandEvaluation.objects.get().party_strong is False
+    detail = admin.get(url).content.decode()
+    assert f"<strong>{today.year}</strong>：" in detail and "未评为双强" in detail
+    assert "未评为双强" in admin.get(reverse("campaigns:advisor_list")).content.decode()
+
+
 def test_venture_created_with_figures_and_a_grant_on_the_ledger(world, client_for):
     services.venture_fund_allocate(org=world.county, amount_fen=1_000_000, key="test:fund")
     client = client_for("qinshan_secretary")

@@ -360,6 +360,24 @@ def test_advisor_placement_logs_and_dual_brand(world):
                                      tax_wan=1, employees=1, checklist={"bogus": True})
 
 
+def test_dual_brand_evaluation_rules(world):
+    today = timezone.localdate()
+    firm = org_services.org_create(name="海盐紧固件有限公司", code="330424001E001", kind=OrgKind.ENTERPRISE,
+                                   parent=world.wuyuan)
+    figures = {"output_wan": Decimal("800"), "output_growth_pct": Decimal("-2.0"), "tax_wan": Decimal("10"),
+               "employees": 40}
+    none_met = services.dual_brand_evaluate(enterprise=firm, year=today.year - 1, checklist={}, **figures)
+    assert not none_met.party_strong and not none_met.development_strong  # saved, and simply not strong
+    assert none_met.checklist == {code: False for code, _ in services.PARTY_CHECKLIST}
+    with pytest.raises(ValidationError) as exc:
+        services.dual_brand_evaluate(enterprise=firm, year=today.year + 1, checklist={"organisation": True}, **figures)
+    assert "year" in exc.value.message_dict and str(today.year) in exc.value.message_dict["year"][0]
+    with pytest.raises(services.EvaluationRefused):
+        services.dual_brand_evaluate(enterprise=firm, year=today.year, checklist={}, by=world.users["qinshan_secretary"],
+                                     **figures)
+    assert firm.dual_brand_evaluations.count() == 1
+
+
 def test_venture_figures_and_grant_on_the_ledger(world):
     from xianfeng.ledger.services import account_balance
 
