@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import Q
+
 from xianfeng.core.demo import DEMO_PASSWORD, DEMO_TODAY, DemoContext, demo_step
 from xianfeng.core.ids import make_id_number
+from xianfeng.core.scoping import subtree_q
 
 from . import services
-from .models import ContactPoint, Member, Organisation, OrgKind, Role
+from .models import ContactPoint, Member, Organisation, OrgKind, Person, Role
 
 COUNTY_CODE = "330424"
 
@@ -350,9 +353,16 @@ def _build_guidance_groups(ctx: DemoContext, tree: dict) -> None:
     for org in Organisation.objects.units().exclude(system=""):
         by_system.setdefault(org.system, []).append(org)
     leaders = ctx.data["leaders"]
+    # Each group: a county leader heads it, with four members from the county departments' staff (taken in roster
+    # order, no random draw, so the rest of the county stays as it was).
+    in_departments = Q()
+    for department in tree["departments"]:
+        in_departments |= subtree_q("member__org__path", department.path)
+    staff = list(Person.objects.filter(in_departments).order_by("member__id")[: 4 * len(SYSTEMS)])
     for i, system in enumerate(SYSTEMS):
-        services.guidance_group_create(name=f"创先争优活动{system}指导组", system=system, org=county,
-                                       leader=leaders[(i + 2) % len(leaders)][0], units=by_system.get(system, []))
+        group = services.guidance_group_create(name=f"创先争优活动{system}指导组", system=system, org=county)
+        services.guidance_group_staff(actor=None, group=group, leader=leaders[(i + 2) % len(leaders)][0],
+                                      people=staff[4 * i: 4 * i + 4], units=by_system.get(system, []))
 
 
 def _one_link_two_managers(ctx: DemoContext) -> None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("members/<int:pk>/unmask/", views.member_unmask, name="member_unmask"),
     path("contact-points/<int:pk>/", views.contact_point_detail, name="contact_point_detail"),
     path("guidance-groups/", views.guidance_group_list, name="guidance_group_list"),
+    path("guidance-groups/<int:pk>/", views.guidance_group_detail, name="guidance_group_detail"),
 ]
 
 # Roster import and member export (views_roster).

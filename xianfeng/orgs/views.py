@@ -34,7 +34,7 @@ from xianfeng.core.throttle import client_ip
 from . import services
 from .filters import ContactPointFilter, MemberFilter
 from .forms import GuidanceVisitForm
-from .models import ContactPoint, GuidanceGroup, Member, Membership, Organisation
+from .models import ContactPoint, GuidanceGroup, Member, Membership, Organisation, Person
 
 PAGE_SIZE = 50
 PAGE_SIZES = (20, 50, 100, 200)
@@ -174,7 +174,9 @@ def org_detail(request, pk: int):
         "page": page,
         "contact_points": ContactPoint.objects.restrict(request.user, "view").filter(org=org)
         .select_related("leader").order_by("-start", "id"),
-        "guidance_groups": GuidanceGroup.objects.restrict(request.user, "view").filter(units=org).order_by("name"),
+        # Whoever may see a unit sees which groups guide it and who is in them (a group's own page is in its
+        # organisation's scope).
+        "guidance_groups": _groups_with_people(GuidanceGroup.objects.filter(units=org).order_by("name"), request.user),
     }
     return render(request, "orgs/org_detail.html", context)
 
@@ -315,6 +317,25 @@ def contact_point_detail(request, pk: int):
     return render(request, "orgs/contact_point_detail.html", context, status=status)
 
 
+
+
+def _groups_with_people(groups, user) -> list[GuidanceGroup]:
+    """The groups with their leader first, then their other people by name, and whether `user` may open each."""
+    groups = list(groups.select_related("org", "leader").prefetch_related(
+        Prefetch("people", queryset=Person.objects.order_by("name", "id"))))
+    for group in groups:
+        group.crew = sorted(group.people.all(), key=lambda p: p.pk != group.leader_id)
+        group.may_open = can(user, "view", group.org)
+    return groups
+
+
+@login_required
+@require_GET
+def guidance_group_detail(request, pk: int):
+    group = get_object_or_404(GuidanceGroup.objects.restrict(request.user, "view"), pk=pk)
+    group = _groups_with_people(GuidanceGroup.objects.filter(pk=group.pk), request.user)[0]
+    units = [(u, can(request.user, "view", u)) for u in group.units.order_by("path")]
+    return render(request, "orgs/guidance_group_detail.html", {"group": group, "units": units})
 
 
 @login_required

@@ -35,6 +35,9 @@ def test_full_demo_county_has_the_reports_figures():
     by_kind = dict(ContactPoint.objects.values_list("kind").annotate(n=__import__("django").db.models.Count("id")))
     assert by_kind == {"department": 26, "town": 8, "village": 24, "enterprise": 25}
     assert GuidanceGroup.objects.count() == 8
+    for group in GuidanceGroup.objects.all():  # each with a leader among its people, and units to guide
+        assert group.leader_id and group.people.filter(pk=group.leader_id).exists() and group.people.count() == 5
+        assert group.units.exists()
     assert Member.objects.filter(managing_org__isnull=False).count() >= 50  # 一联双管 pilot in 东海花苑
     for username in ["county_admin", "wuyuan_admin", "hebin_secretary", "qinshan_secretary", "member_demo",
                      "resident_demo", "inspector_demo"]:

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -425,3 +426,33 @@ def test_guidance_groups_list_units_linking_those_in_scope(world, extra, client_
     html = client_for("wuyuan_admin").get(reverse("orgs:guidance_group_list")).content.decode()
     assert "武原镇社区指导组" in html and reverse("orgs:org_detail", args=[world.hebin.pk]) in html
     assert "武原镇社区指导组" not in client_for("hebin_secretary").get(reverse("orgs:guidance_group_list")).content.decode()
+
+
+# ---- guidance groups: their people and the units they guide --------------------------------------------------------
+
+
+def test_guidance_group_staffed_through_the_service_and_shown_on_its_page_and_the_units_page(world, client_for):
+    group = services.guidance_group_create(name="创先争优活动社区系统指导组", system="社区系统", org=world.county)
+    leader, staff = make_person("组长甲"), [make_person("组员乙"), make_person("组员丙")]
+    with pytest.raises(services.GuidanceGroupRefused):  # a town administrator may not staff the county's group
+        services.guidance_group_staff(actor=world.users["wuyuan_admin"], group=group, leader=leader, people=staff,
+                                      units=[world.hebin])
+    town_group = services.guidance_group_create(name="武原镇指导组", system="社区系统", org=world.wuyuan)
+    with pytest.raises(ValidationError):  # a unit outside the forming organisation's subtree
+        services.guidance_group_staff(actor=world.users["wuyuan_admin"], group=town_group, leader=leader,
+                                      people=staff, units=[world.qinshan])
+    assert not group.people.exists() and not town_group.people.exists() and not group.units.exists()
+    services.guidance_group_staff(actor=world.users["county_admin"], group=group, leader=leader, people=staff,
+                                  units=[world.hebin])
+    assert set(group.people.all()) == {leader, *staff} and group.leader == leader
+    audit = AuditEvent.objects.filter(model="orgs.GuidanceGroup", object_id=str(group.pk), action="update").get()
+    assert audit.after["people"] == sorted(p.pk for p in [leader, *staff])
+
+    page = client_for("county_admin").get(reverse("orgs:guidance_group_detail", args=[group.pk])).content.decode()
+    assert "组长甲" in page and "组员乙" in page and "组员丙" in page and "3 人" in page and "河滨社区" in page
+    listing = client_for("county_admin").get(reverse("orgs:guidance_group_list")).content.decode()
+    assert "社区系统 · 海盐县 · 组长: 组长甲 · 3 人" in " ".join(listing.split()).replace("组长：", "组长: ")
+    unit_page = client_for("hebin_secretary").get(reverse("orgs:org_detail", args=[world.hebin.pk])).content.decode()
+    assert "创先争优活动社区系统指导组" in unit_page and "组长甲" in unit_page and "组员丙" in unit_page
+    assert "/orgs/guidance-groups/" not in unit_page.split("创先争优活动社区系统指导组")[0][-200:]  # no link out of scope
+    assert client_for("hebin_secretary").get(reverse("orgs:guidance_group_detail", args=[group.pk])).status_code == 404
