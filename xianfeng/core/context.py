@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .scoping import scope_paths
 
-# (url name, label, icon, action needed or None for any signed-in user). Modules add their entries here.
+# (url name, label, icon, action needed or None for any signed-in user, or "member" for party members only).
+# Modules add their entries here.
 NAVIGATION = [
     ("home", _("Home"), "house", None),
     ("orgs:tree", _("Organisations"), "diagram-3", "view"),
@@ -35,6 +36,16 @@ def navigation_groups() -> list[tuple[str, Any, list[tuple]]]:
     return groups
 
 
+def is_member(user) -> bool:
+    """Whether the user is a party member (a Member row for their person); cached on the user object."""
+    cache = user.__dict__.setdefault("_scope_cache", {})
+    if "_member" not in cache:
+        from xianfeng.orgs.models import Member
+
+        cache["_member"] = bool(user.person_id) and Member.objects.filter(person_id=user.person_id).exists()
+    return cache["_member"]
+
+
 def navigation(request):
     """Menu context, computed only if the template uses it (htmx partials don't)."""
     from django.utils.functional import SimpleLazyObject
@@ -53,7 +64,10 @@ def _navigation(request):
     for key, group_label, entries in navigation_groups():
         group = {"key": key, "label": group_label, "icon": entries[0][2] if entries else "", "items": []}
         for name, label, icon, action in entries:
-            if action is not None:
+            if action == "member":
+                if not is_member(user):
+                    continue
+            elif action is not None:
                 paths = scope_paths(user, action)
                 if paths is not None and not paths:
                     continue

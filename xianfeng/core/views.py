@@ -64,7 +64,24 @@ def home(request):
     roles = list(request.user.roles.select_related("org").order_by("org__path", "kind"))
     for role in roles:
         role.visible = can(request.user, "view", role.org)
-    return render(request, "core/home.html", {"roles": roles, "queue": work_queue(request.user)})
+    return render(request, "core/home.html", {"roles": roles, "queue": work_queue(request.user),
+                                              "resident_links": resident_links(request.user)})
+
+
+def resident_links(user) -> list[tuple[str, str, str]]:
+    """A resident's own entries (label, url, icon): report a problem and their community's pledge board."""
+    from django.urls import reverse
+
+    from xianfeng.orgs.models import Resident, Role
+
+    org_id = (Resident.objects.filter(person_id=user.person_id).values_list("org_id", flat=True).first()
+              if user.person_id else None)
+    if org_id is None:  # a resident's login without a resident record: the community of their role
+        org_id = user.roles.filter(kind=Role.Kind.RESIDENT).values_list("org_id", flat=True).first()
+    if org_id is None:
+        return []
+    return [(_("I want to report a problem"), reverse("grids:report"), "megaphone"),
+            (_("Pledge board"), reverse("pledges:board", args=[org_id]), "card-checklist")]
 
 
 def healthz(request):

@@ -9,7 +9,7 @@ class PointsConfig(AppConfig):
     url_prefix = "points/"  # xianfeng/urls.py mounts this app's urls.py here
     # Menu entries: (url name, label, bootstrap icon, scoping action or None for any signed-in user)
     navigation: list[tuple] = [
-        ("points:card", _("Points card"), "credit-card-2-front", None),
+        ("points:card", _("Points card"), "credit-card-2-front", "member"),
         ("points:board", _("Leaderboard"), "trophy", None),
         ("points:shop", _("Reward shop"), "shop", "change"),
     ]
