@@ -410,7 +410,9 @@ def figures(request):
         head, rows = rows[0], rows[1:]
     else:
         head, rows = None, figures_for(roots)
-    return render(request, "pledges/figures.html", {"org": org, "head": head, "rows": rows})
+    # "Up one level" only where the viewer may go: a secretary's scope ends at their own organisation.
+    up = org.parent_id if org is not None and org.parent_id and visible.filter(pk=org.parent_id).exists() else None
+    return render(request, "pledges/figures.html", {"org": org, "head": head, "rows": rows, "up": up})
 
 
 CLUSTER_NAMES = 30  # users listed under each template on the clusters page (the rest are counted)

@@ -397,3 +397,10 @@ def test_clusters_page_lists_the_first_users_of_a_template_and_counts_the_rest(w
     html = client_for("hebin_secretary").get(reverse("pledges:clusters")).content.decode()
     assert sum(f"同志{i}" in html for i in range(4)) == 2
     assert "另有 2 条" in html
+
+
+def test_figures_link_up_one_level_only_within_the_viewers_scope(world, client_for):
+    up = reverse("pledges:figures") + f"?org={world.wuyuan.pk}"
+    assert up not in client_for("hebin_secretary").get(reverse("pledges:figures")).content.decode()
+    html = client_for("wuyuan_admin").get(reverse("pledges:figures") + f"?org={world.hebin.pk}").content.decode()
+    assert up in html
