@@ -31,7 +31,7 @@ def test_county_admin_drills_down_from_the_county_to_a_towns_members(world, live
     assert page.inner_text("[data-testid=fig-members]").strip() == "3"
 
     page.click("[data-testid=fig-members]")
-    page.wait_for_url(re.compile(rf"/orgs/members/\?within={world.wuyuan.pk}$"))
+    page.wait_for_url(re.compile(rf"/orgs/members/\?org={world.wuyuan.pk}&current=1$"))  # the list whose filter is the figure's
     body = page.inner_text("main")
     assert "张建国" in body and "赵先锋" in body
     assert "王海" not in body  # 秦山镇's member is not behind 武原镇's figure
