@@ -26,6 +26,20 @@ def _case_count(user: Any, query: str) -> int:
     return qs.order_by().count()
 
 
+def _open_demands(user: Any, view: list[str] | None) -> dict[str, Any] | None:
+    """Demands waiting to be claimed in the user's first organisation (the one demands:list opens with)."""
+    from xianfeng.demands.views import demand_list_queryset
+    from xianfeng.orgs.models import Organisation
+
+    org = (Organisation.objects.filter(parent__isnull=True).order_by("path").first() if view is None
+           else Organisation.objects.filter(path=view[0]).first())
+    if org is None:
+        return None
+    count = demand_list_queryset(user, org, open_only=True).order_by().count()
+    return {"key": "demands_open", "label": _("Demands waiting to be claimed"), "count": count,
+            "url": reverse("demands:list") + f"?org={org.pk}&status=open"}
+
+
 def work_queue(user: Any) -> list[dict[str, Any]]:
     """[{label, count, url}] for the signed-in user: staff in scope (pledges to review, cases overdue and due within
     a day), members (claims not yet served, own pledges being carried out). Empty for someone with nothing to do."""
@@ -39,6 +53,9 @@ def work_queue(user: Any) -> list[dict[str, Any]]:
             submitted = Pledge.objects.restrict(user, "view").filter(status=Status.SUBMITTED).count()
             items.append({"key": "pledges_review", "label": _("Pledges to review"), "count": submitted,
                           "url": reverse("pledges:list") + "?status=submitted"})
+        demands = _open_demands(user, view)
+        if demands is not None:
+            items.append(demands)
         for key, label, query in (("cases_overdue", _("Cases overdue"), "status=overdue"),
                                   ("cases_due", _("Cases due within a day"), "status=open&due=soon"),
                                   ("cases_open", _("Open cases"), "status=open")):

@@ -517,16 +517,25 @@ def demand_list(request):
     """The demands behind a figure: ?org=<id> (its subtree) and ?figure=recorded|claimed|done — the numerators of
     the registered indicators (demands/indicators.py). Category, status, organisation and dates only: no resident's
     name, phone or address."""
-    from .indicators import CLAIMED, DONE, RECORDED
-
     org = _figures_org(request)
-    measure = {"recorded": RECORDED, "claimed": CLAIMED, "done": DONE}.get(request.GET.get("figure", ""), RECORDED)
-    qs = (Demand.objects.restrict(request.user, "view").filter(subtree_q("org__path", org.path))
-          .filter(pk__in=measure.records().values("pk")).select_related("org")
+    figure = request.GET.get("figure", "")
+    figure = figure if figure in ("recorded", "claimed", "done") else "recorded"
+    open_only = request.GET.get("status") == "open"  # ?status=open: waiting to be claimed (the home page's 待办)
+    qs = (demand_list_queryset(request.user, org, figure, open_only=open_only).select_related("org")
           .only("id", "category", "status", "created_at", "first_claimed_at", "done_at", "org__name"))
     page = Paginator(qs.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
-    figure = next(key for key, m in (("recorded", RECORDED), ("claimed", CLAIMED), ("done", DONE)) if m is measure)
-    return render(request, "demands/demand_list.html", {"org": org, "page": page, "figure": figure})
+    return render(request, "demands/demand_list.html", {"org": org, "page": page, "figure": figure,
+                                                        "open_only": open_only})
+
+
+def demand_list_queryset(user, org: Organisation, figure: str = "recorded", *, open_only: bool = False):
+    """The demands demand_list shows: in `user`'s view scope, in `org`'s subtree, behind `figure`'s numerator."""
+    from .indicators import CLAIMED, DONE, RECORDED
+
+    measure = {"recorded": RECORDED, "claimed": CLAIMED, "done": DONE}[figure]
+    qs = (Demand.objects.restrict(user, "view").filter(subtree_q("org__path", org.path))
+          .filter(pk__in=measure.records().values("pk")))
+    return qs.filter(status=Demand.Status.OPEN) if open_only else qs
 
 
 def _local(value):

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from xianfeng.demands.services import demand_create
 from xianfeng.grids import services
 
 from .conftest import LAT, LNG
@@ -20,6 +21,7 @@ def _open_cases(gw, world):
         services.case_open(category=gw.same_day if days_ago == 0 else gw.quick, description="路灯不亮",
                            by=world.resident, source="portal", org=world.hebin, lat=LAT, lng=LNG,
                            reporter=world.resident, now=now - dt.timedelta(days=days_ago))
+    demand_create(org=world.hebin, category="助老", description="陪同复诊", by=world.hebin_secretary)
 
 
 def _list_count(client, url: str) -> int:
@@ -38,11 +40,11 @@ def test_each_count_is_the_count_of_its_list(gw, world, client_for, persona, dja
         response = client.get(reverse("home"))
     queue = response.context["queue"]
     keys = {item["key"] for item in queue}
-    assert {"cases_overdue", "cases_due", "cases_open"} <= keys
+    assert {"cases_overdue", "cases_due", "cases_open", "demands_open"} <= keys
     for item in queue:
         assert item["count"] == _list_count(client, item["url"]), item["key"]
     by_key = {item["key"]: item["count"] for item in queue}
-    assert by_key["cases_open"] == 2 and by_key["cases_overdue"] >= 1
+    assert by_key["cases_open"] == 2 and by_key["cases_overdue"] >= 1 and by_key["demands_open"] == 1
     html = response.content.decode()
     assert "我的待办" in html and 'data-testid="work-queue"' in html
 
