@@ -63,10 +63,11 @@ EOF
 status=0
 for persona in county_admin hebin_secretary; do
   echo "schemathesis: as $persona, ${budget} s budget"
-  XF_API_TOKEN=$(token "$persona") timeout --kill-after=10 $(( budget + 120 )) \
+  # run from the temporary folder: schemathesis and hypothesis leave caches (.schemathesis/, .hypothesis/) in it
+  (cd "$work" && XF_API_TOKEN=$(token "$persona") timeout --kill-after=10 $(( budget + 120 )) \
     "$bin/schemathesis" --config-file "$root/scripts/schemathesis.toml" run "$base/api/schema/" \
       --checks all --seed "$seed" --max-examples 10 --max-time "$budget" --workers 1 \
-      --generation-database none --no-color --wait-for-schema 30 || status=1
+      --generation-database none --no-color --wait-for-schema 30) || status=1
 done
 if [ "$status" -ne 0 ]; then
   echo "schemathesis: FAILED (server log: last lines below)"

@@ -175,7 +175,8 @@ class DemandViewSet(viewsets.ViewSet):
         if not form.is_valid():
             raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
         org_param = params.get("org", "")
-        if org_param and not (org_param.isascii() and org_param.isdigit() and len(org_param) <= 18):
+        if org_param and not (org_param.isascii() and org_param.isdigit() and len(org_param) <= 18
+                              and int(org_param) >= 1):
             raise ValidationError({"org": ["须为组织的编号（正整数）"]})
         qs = filter_board(board_queryset(request.user), form)
         if org_param:

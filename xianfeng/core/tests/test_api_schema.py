@@ -226,5 +226,5 @@ def test_the_demand_board_declares_and_checks_its_filters(world, api, openapi):
     assert params["org"]["anyOf"][0] == {"type": "integer", "minimum": 1}
     client = api("county_admin")
     assert client.get("/api/v1/demands/?org=&status=").status_code == 200  # empty: not filtered
-    for query in ("org=abc", "days=0", "status=nope", "sort=far"):
+    for query in ("org=abc", "org=0", "days=0", "status=nope", "sort=far", "lat=30.5"):
         assert client.get(f"/api/v1/demands/?{query}").status_code == 400, query
