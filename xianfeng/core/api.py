@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -143,15 +144,45 @@ class StrictFieldsMixin:
         unknown = {}
         if isinstance(data, Mapping):
             unknown = {str(k)[:100]: ["未知字段"] for k in data if k not in self.fields and k not in self.ignored_keys}
+            unknown.update(blank_form_values(self.fields, data))
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
             if unknown and isinstance(exc.detail, dict):
                 exc.detail.update(unknown)
             raise
+        unknown.update(years_out_of_range(value))
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
+
+
+INPUT_YEARS = (1900, 2100)  # a date outside these years is a typing slip, and Python's zones misrender such years
+
+
+def years_out_of_range(value) -> dict:
+    """Field errors for dates and datetimes outside INPUT_YEARS in validated input (nested serializers included)."""
+    errors: dict = {}
+    if not isinstance(value, Mapping):
+        return errors
+    low, high = INPUT_YEARS
+    for name, item in value.items():
+        if isinstance(item, datetime.date) and not low <= item.year <= high:
+            errors[name] = [f"年份须在{low}年至{high}年之间"]
+    return errors
+
+
+def blank_form_values(fields, data) -> dict:
+    """Field errors for an empty form value sent for a field that takes no blank (a date, a number): DRF treats it as
+    left out, so `on=` in a multipart form would silently mean "today"."""
+    if not hasattr(data, "getlist"):  # JSON bodies: DRF already refuses "" for such fields
+        return {}
+    errors = {}
+    for name, field in fields.items():
+        if name in data and data.get(name) == "" and not getattr(field, "allow_blank", False) \
+                and not isinstance(field, serializers.CharField):
+            errors[name] = ["不能为空；不填请省略此字段"]
+    return errors
 
 
 class StrictInputSerializer(StrictFieldsMixin, serializers.Serializer):

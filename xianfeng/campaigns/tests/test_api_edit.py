@@ -74,6 +74,10 @@ def test_award_round_and_nomination_through_the_api(world, api):
     dup = dict(body, categories=body["categories"] + [body["categories"][0]])
     assert api("county_admin").post("/api/v1/award-rounds/", dup, format="json").status_code == 400
     assert api("wuyuan_admin").post("/api/v1/award-rounds/", body, format="json").status_code == 404
+    ancient = dict(body, name="远古", vote_start="0077-01-01T00:00:00+08:00")  # rendered as +08:05:43, no valid date-time
+    refused = api("county_admin").post("/api/v1/award-rounds/", ancient, format="json")
+    assert refused.status_code == 400 and "vote_start" in refused.json()
+    assert AwardRound.objects.count() == 1
     innovation = award.categories.get(code="innovation")
     nominate = f"/api/v1/award-rounds/{award.pk}/nominate/"
     response = api("hebin_secretary").post(nominate, {

@@ -932,3 +932,23 @@ def test_junk_posted_to_member_create_is_never_500_and_writes_nothing(world, api
 
     check()
     assert {201, 400, 404} <= seen  # the junk reached every outcome, so the test exercised the service too
+
+
+def test_an_empty_transfer_date_in_a_form_is_refused_not_taken_as_today(world, api):
+    """A multipart/form body with `on=` used to be read as "left out" (today); it must be a field error."""
+    member = world.members["hebin_a"]
+    before = written()
+    response = api("hebin_secretary").post(f"/api/v1/members/{member.pk}/transfer/",
+                                           {"to_org": world.hebin.pk, "on": ""}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert "on" in response.json()
+    assert written() == before
+
+
+def test_a_transfer_date_outside_the_years_a_person_types_is_refused(world, api):
+    member = world.members["hebin_a"]
+    before = written()
+    response = api("hebin_secretary").post(f"/api/v1/members/{member.pk}/transfer/",
+                                           {"to_org": world.hebin.pk, "on": "0077-01-01"}, format="json")
+    assert response.status_code == 400 and "on" in response.json()
+    assert written() == before
