@@ -60,6 +60,10 @@ def _id_bounds(field: models.Field) -> dict[str, Any]:
     return {"min_value": 1, "max_value": MAX_ID, "decimal_places": 0}
 
 
+def _int_bounds(field: models.Field) -> dict[str, Any]:
+    return {"min_value": -MAX_ID - 1, "max_value": MAX_ID, "decimal_places": 0}
+
+
 class FilterSet(RestFilterSet):
     """The base of the FilterSets the API builds from a viewset's `filterset_fields`: a foreign key filters by id as a
     bounded integer, and an id that names no row matches nothing (200, empty list) exactly as one outside the scope
@@ -70,6 +74,9 @@ class FilterSet(RestFilterSet):
         **RestFilterSet.FILTER_DEFAULTS,
         models.ForeignKey: {"filter_class": NumberFilter, "extra": _id_bounds},
         models.OneToOneField: {"filter_class": NumberFilter, "extra": _id_bounds},
+        # integer columns (owner_id, year…) take whole numbers only: django-filter's default accepts 0.5
+        models.IntegerField: {"filter_class": NumberFilter, "extra": _int_bounds},
+        models.BigIntegerField: {"filter_class": NumberFilter, "extra": _int_bounds},
     }
 
 

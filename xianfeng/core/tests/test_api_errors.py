@@ -171,3 +171,14 @@ def test_page_size_can_be_asked_for_up_to_a_cap_and_anything_else_is_refused():
         with pytest.raises(exceptions.ValidationError) as refused:
             pagination.get_page_size(Request(factory.get("/", {"page_size": bad})))
         assert refused.value.detail == {"page_size": ["须为 1 到 500 之间的整数"]}
+
+
+def test_an_integer_column_filter_takes_whole_numbers_only(world):
+    """`filterset_fields` on an integer column (ledger accounts' owner_id) used to accept 0.5 and answer 200."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(world.users["county_admin"])
+    assert client.get("/api/v1/ledger-accounts/", {"owner_id": "0.5"}).status_code == 400
+    assert client.get("/api/v1/ledger-accounts/", {"owner_id": "abc"}).status_code == 400
+    assert client.get("/api/v1/ledger-accounts/", {"owner_id": "3"}).status_code == 200
