@@ -180,7 +180,7 @@ def blank_form_values(fields, data) -> dict:
     errors = {}
     for name, field in fields.items():
         if name in data and data.get(name) == "" and not getattr(field, "allow_blank", False) \
-                and not isinstance(field, serializers.CharField):
+                and not field.allow_null and not field.read_only and not isinstance(field, serializers.CharField):
             errors[name] = ["不能为空；不填请省略此字段"]
     return errors
 
