@@ -10,11 +10,13 @@ viewer may see the record first and then answers with `file_response`.
 from __future__ import annotations
 
 import mimetypes
+import os
 import posixpath
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import FileSystemStorage
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404
 from django.utils._os import safe_join
@@ -78,3 +80,24 @@ def public_media(request, path: str):
     response = file_response(handle, clean, public=True)
     response["Last-Modified"] = http_date(full.stat().st_mtime)
     return response
+
+
+class PrivateStorage(FileSystemStorage):
+    """Uploads kept under VAR_DIR/private/<folder>, never under MEDIA_ROOT (which a web server may publish), and served
+    only by views that check who may see their record. The setting named by `setting` overrides the place; it is read
+    at each use, so a changed setting (a test's temporary folder) takes effect at once."""
+
+    setting = ""
+    folder = ""
+
+    @property
+    def base_location(self):
+        return str(getattr(settings, self.setting, None) or Path(settings.VAR_DIR) / "private" / self.folder)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 
+from xianfeng.core.media import PrivateStorage
 from xianfeng.core.scoping import ScopedQuerySet
 
 
@@ -220,22 +217,11 @@ class Pairing(models.Model):
         return f"{self.member_id} ↔ {self.resident_id or self.household}"
 
 
-class RecordPhotoStorage(FileSystemStorage):
-    """Service-record photos (a resident's home, the resident) live under VAR_DIR/private/demands, never under
-    MEDIA_ROOT, and are served only by the record_photo view to those who may see the record. DEMANDS_PHOTO_DIR
-    overrides the place; it is read at each use, so a test's temporary folder takes effect at once."""
+class RecordPhotoStorage(PrivateStorage):
+    """Service-record photos (a resident's home, the resident), served only by the record_photo view to those who may see the record."""
 
-    @property
-    def base_location(self):
-        return str(getattr(settings, "DEMANDS_PHOTO_DIR", None) or Path(settings.VAR_DIR) / "private" / "demands")
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    @property
-    def base_url(self):
-        return None
+    setting = "DEMANDS_PHOTO_DIR"
+    folder = "demands"
 
 
 def record_photo_storage() -> RecordPhotoStorage:

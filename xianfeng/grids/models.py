@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
+from xianfeng.core.media import PrivateStorage
 from xianfeng.core.models import AppendOnlyModel
 from xianfeng.core.scoping import ScopedQuerySet
 from xianfeng.orgs.models import Organisation, Person, Resident
 
 
-class CasePhotoStorage(FileSystemStorage):
-    """Case photos live under VAR_DIR/private/grids (never under MEDIA_ROOT, which a web server may publish) and are
-    served only by the case_photo view, to those who may see the case. GRIDS_PHOTO_DIR overrides the place; it is
-    read at each use, so a changed setting (a test's temporary folder) takes effect at once."""
+class CasePhotoStorage(PrivateStorage):
+    """Case photos, served only by the case_photo view to those who may see the case."""
 
-    @property
-    def base_location(self):
-        return str(getattr(settings, "GRIDS_PHOTO_DIR", None) or Path(settings.VAR_DIR) / "private" / "grids")
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    @property
-    def base_url(self):
-        return None
+    setting = "GRIDS_PHOTO_DIR"
+    folder = "grids"
 
 
 def case_photo_storage() -> CasePhotoStorage:
