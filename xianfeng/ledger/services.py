@@ -261,6 +261,12 @@ def _post(*, entries: Any, memo: Any, kind: Any, key: Any, by: Any,
     cleaned = _clean_entries(entries)
     accounts = _load_accounts(a for a, _ in cleaned)
     _check_balanced(cleaned, accounts)
+    if connection.vendor == "postgresql":
+        # Lock the accounts (id order, as _apply_deltas) before the transaction takes its moment: postings to one
+        # account are then timed in the order their balances change, so a statement in time order never shows a
+        # running balance below the floor that the balance itself never crossed. SQLite serialises writers already.
+        list(Account.objects.select_for_update().filter(pk__in=sorted({a for a, _ in cleaned}))
+             .order_by("pk").values_list("pk", flat=True))
     txn = _insert_transaction(memo=memo, kind=kind, key=key, reverses=reverses, created_by=_actor(by))
     if txn is None:
         # The key was posted before (or, concurrently, just now), or the transaction was already reversed.
@@ -312,7 +318,8 @@ def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: An
         try:
             cleaned.append((_clean_text(spec.memo, "memo", 300), _clean_text(spec.kind, "kind", 40),
                             _clean_text(spec.key, "key", 200), _clean_entries(spec.entries)))
-            moments[cleaned[-1][2]] = _clean_moment(spec.at, now)
+            if spec.at is not None:  # the others take their moment once the accounts are locked (see _post)
+                moments[cleaned[-1][2]] = _clean_moment(spec.at, now)
         except LedgerError as exc:
             raise type(exc)(f"第 {index + 1} 笔：{'；'.join(exc.messages)}") from None
     keys = [c[2] for c in cleaned]
@@ -342,6 +349,8 @@ def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: An
         rows = Account.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk")
         balances.update({pk: (bal, floor) for pk, bal, floor in rows.values_list("pk", "balance", "floor")})
     running = {pk: bal for pk, (bal, _) in balances.items()}
+    locked_now = timezone.now()
+    moments = {key: moments.get(key, locked_now) for _, _, key, _ in new}
     for _, _, key, entries in new:
         for account_id, amount in entries:
             running[account_id] += amount
