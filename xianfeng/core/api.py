@@ -21,6 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .api_defaults import MAX_ID, FilterBackend, FilterSet, Pagination  # noqa: F401  (the API's defaults, re-exported)
+from .frontdoor import is_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +45,14 @@ def validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
 def exception_handler(exc, context):
     """Django's ValidationError becomes a 400 with field errors; out of scope is a plain 404 (the body of a missing
     object); a constraint the database enforced becomes 400/409 instead of a 500."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DjangoValidationError) and is_conflict(exc):
+        exc = Conflict("；".join(exc.messages))
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(getattr(exc, "reason", None))
     elif isinstance(exc, IntegrityError):
         # A race the service's own checks could not see (two clients creating the same code at once). The
         # service's transaction has already rolled back; log it, since a repeatable one is a missing check.

@@ -5,3 +5,8 @@ class CoreConfig(AppConfig):
     name = "xianfeng.core"
     label = "core"
     verbose_name = "核心"
+
+    def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("policies")  # each app's policies.py registers its models' policies

@@ -18,9 +18,10 @@ from xianfeng.core.api import Conflict, Pagination, StrictInputSerializer
 from xianfeng.core.audit import audit_record
 from xianfeng.core.scoping import can, scope_paths, scope_q
 from xianfeng.orgs.models import Member, Organisation, Role
+from xianfeng.orgs.selectors import member_of
 
 from . import services
-from .access import access, board_queryset, community_paths, distance_km, member_of, with_distance
+from .access import access, board_queryset, community_paths, distance_km, with_distance
 from .categories import category_list
 from .filters import filter_board
 from .forms import FilterForm

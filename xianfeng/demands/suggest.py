@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from xianfeng.core.scoping import subtree_q
 from xianfeng.orgs.models import Member
+from xianfeng.orgs.selectors import community_of
 
-from .access import community_of
 from .models import Claim, Demand, Pairing, ServiceRecord
 
 OCCUPATION_HINTS = {

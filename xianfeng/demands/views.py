@@ -27,16 +27,15 @@ from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, minimal_paths, scope_paths, subtree_q
 from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Role
+from xianfeng.orgs.selectors import community_of, member_of
 
 from . import services
 from .access import (
     access,
     board_queryset,
-    community_of,
     community_paths,
     distance_km,
     home_position,
-    member_of,
     with_distance,
 )
 from .categories import categories_for, categories_under, category_list

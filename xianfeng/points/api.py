@@ -12,8 +12,8 @@ from rest_framework.response import Response
 
 from xianfeng.core.api import Conflict, StrictInputSerializer
 from xianfeng.core.scoping import can, scope_paths, scope_q
-from xianfeng.demands.access import community_of, member_of
 from xianfeng.orgs.models import Member
+from xianfeng.orgs.selectors import community_of, member_of
 
 from . import services
 from .card import history, leaderboard, member_from_token, rank_in

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.scoping import can, scope_paths, subtree_q
-from xianfeng.demands.access import community_of, member_of
 from xianfeng.demands.categories import categories_for
 from xianfeng.orgs.models import PARTY_KINDS, Organisation
+from xianfeng.orgs.selectors import community_of, member_of
 
 from . import services
 from .card import card_account, card_token, history, leaderboard, member_from_token, rank_in
