@@ -60,6 +60,10 @@ class Policy:
 
     model: type[models.Model]
     actions: frozenset[str] = frozenset(ROLE_ACTIONS)
+    # Where one object is read through each front door, for the generated permission matrix
+    # (tests/security/test_policy_matrix.py): a URL name taking the object's pk, and an API path with "{pk}".
+    detail_page: str | None = None
+    detail_api: str | None = None
 
     def __init__(self, model: type[models.Model]):
         self.model = model
