@@ -21,7 +21,7 @@ LOGINS = [
 
 
 def _scale(value: str) -> float | str:
-    """A fraction of the county, or "province" (the province dataset for benchmarks, xianfeng.core.province)."""
+    """A fraction of the county, or "province" (the province dataset for benchmarks, xianfeng.devtools.province)."""
     if value == "province":
         return value
     try:
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _province(self, *, seed: int, fraction: float, if_absent: bool) -> None:
-        from xianfeng.core.province import BulkError, build_province
+        from xianfeng.devtools.province import BulkError, build_province
 
         if not 0 < fraction <= 1:
             raise CommandError("--fraction must be greater than 0 and at most 1")

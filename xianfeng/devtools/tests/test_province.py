@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from xianfeng.core.ids import add_years, parse_id_number
-from xianfeng.core.province import MEMBERS, ProvinceBuilder, build_province
 from xianfeng.core.scoping import SEGMENT, encode_segment
+from xianfeng.devtools.province import MEMBERS, ProvinceBuilder, build_province
 from xianfeng.events.models import Attendance
 from xianfeng.grids.models import Case, CaseEvent, Grid
 from xianfeng.orgs.models import Member, Membership, Organisation, Person, User
@@ -147,7 +147,7 @@ def test_demo_command_refuses_bad_options(args, message):
 def test_a_required_column_the_builder_does_not_fill_is_a_clear_error():
     from django.utils import timezone
 
-    from xianfeng.core.province import BulkError, Table
+    from xianfeng.devtools.province import BulkError, Table
 
     with pytest.raises(BulkError, match="orgs.Member.join_date is required"):
         Table(Member, ["id", "person", "org"], now=timezone.now())

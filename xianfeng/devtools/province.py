@@ -1,5 +1,8 @@
 """The province dataset for benchmarks: `xianfeng demo --scale province [--fraction F]`.
 
+Development tooling, not part of the product: it sits above every app it fills (`xianfeng.devtools`), so no app and
+nothing in `core` imports it except the `demo` command that runs it.
+
 A province of 11 cities and 90 counties (浙江's), 100,000 organisations on the materialized path, 4,000,000 members
 (Person with GB 11643 ID numbers that agree with birth date and gender, Member, the open Membership row), 60,000
 grids, and a year of activity in the proportions of the demo county per member: one pledge per member with its
@@ -42,6 +45,15 @@ from xianfeng.core.demo import DEMO_PASSWORD, DEMO_TODAY
 from xianfeng.core.ids import id_check_char
 from xianfeng.core.scoping import SEGMENT, encode_segment
 from xianfeng.core.text import pinyin_initials
+from xianfeng.events.models import Activity, Attendance
+from xianfeng.grids import services as grid_services
+from xianfeng.grids.calendar import deadline, load_calendar
+from xianfeng.grids.demo import CATALOGUE, CATEGORY_WEIGHTS, HOLIDAYS_2026, WORKED_WEEKENDS_2026
+from xianfeng.grids.models import Case, CaseCategory, CaseEvent, Grid
+from xianfeng.orgs import services as org_services
+from xianfeng.orgs.models import Member, Membership, Organisation, Person
+from xianfeng.pledges import services as pledge_services
+from xianfeng.pledges.models import Pledge, PledgeItem
 
 MEMBERS = 4_000_000
 GRIDS = 60_000
@@ -237,11 +249,6 @@ class DeferredKeys:
 
 
 def _filled_models() -> list[type[models.Model]]:
-    from xianfeng.events.models import Activity, Attendance
-    from xianfeng.grids.models import Case, CaseEvent, Grid
-    from xianfeng.orgs.models import Member, Membership, Organisation, Person
-    from xianfeng.pledges.models import Pledge, PledgeItem
-
     return [Organisation, Person, Member, Membership, Grid, Pledge, PledgeItem, Activity, Attendance, Case, CaseEvent]
 
 
@@ -297,8 +304,6 @@ class ProvinceBuilder:
         self.log(f"  {name}: {seconds:.1f} s — {what}")
 
     def build(self) -> dict[str, int]:
-        from xianfeng.orgs.models import Organisation
-
         if Organisation.objects.exists():
             raise BulkError("the database already has organisations; the province needs an empty database")
         with transaction.atomic():
@@ -323,8 +328,6 @@ class ProvinceBuilder:
 
     # ---- organisations -------------------------------------------------------------------------------------
     def build_orgs(self) -> str:
-        from xianfeng.orgs.models import Organisation
-
         rng = self.rng
         table = Table(Organisation, ["id", "code", "name", "kind", "parent", "path", "depth", "full_name", "initials",
                                      "next_child", "address"], now=self.now)
@@ -388,8 +391,6 @@ class ProvinceBuilder:
 
     # ---- members -------------------------------------------------------------------------------------------
     def build_members(self) -> str:
-        from xianfeng.orgs.models import Member, Membership, Person
-
         rng = self.rng
         now = self.now
         persons = Table(Person, ["id", "name", "initials", "gender", "birth_date", "id_number", "phone"], now=now)
@@ -470,8 +471,6 @@ class ProvinceBuilder:
 
     # ---- grids ---------------------------------------------------------------------------------------------
     def build_grids(self) -> str:
-        from xianfeng.grids.models import Grid
-
         rng = self.rng
         table = Table(Grid, ["id", "org", "seq", "code", "name", "is_default", "boundary", "min_lat", "max_lat",
                              "min_lng", "max_lng"], now=self.now)
@@ -501,16 +500,13 @@ class ProvinceBuilder:
 
     # ---- pledges -------------------------------------------------------------------------------------------
     def build_pledges(self) -> str:
-        from xianfeng.orgs.models import Organisation
-        from xianfeng.pledges import services
-        from xianfeng.pledges.models import Pledge, PledgeItem
-
         rng = self.rng
         year = DEMO_TODAY.year
         start, end = dt.date(year, 3, 1), dt.date(year, 12, 31)
         counties = Organisation.objects.in_bulk([c.id for c in self.county_nodes])
-        rounds = [services.round_create(name=f"{year}年创先争优“公开承诺”", year=year, org=counties[c.id], start=start,
-                                        end=end, template_min_members=5, specificity_threshold=0.4).pk
+        rounds = [pledge_services.round_create(name=f"{year}年创先争优“公开承诺”", year=year, org=counties[c.id],
+                                               start=start, end=end, template_min_members=5,
+                                               specificity_threshold=0.4).pk
                   for c in self.county_nodes]
         pledges = Table(Pledge, ["id", "round", "member", "org", "status", "due_date", "progress", "published_on",
                                  "evidence", "fulfilled_on", "specificity"], now=self.now)
@@ -552,8 +548,6 @@ class ProvinceBuilder:
 
     # ---- lessons -------------------------------------------------------------------------------------------
     def build_lessons(self) -> str:
-        from xianfeng.events.models import Activity, Attendance
-
         rng = self.rng
         activities = Table(Activity, ["id", "kind", "title", "org", "starts_at", "ends_at", "place", "audience",
                                       "lecturer", "topic", "status"], now=self.now)
@@ -594,19 +588,14 @@ class ProvinceBuilder:
 
     # ---- cases ---------------------------------------------------------------------------------------------
     def build_cases(self) -> str:
-        from xianfeng.grids import services
-        from xianfeng.grids.calendar import deadline, load_calendar
-        from xianfeng.grids.demo import CATALOGUE, CATEGORY_WEIGHTS, HOLIDAYS_2026, WORKED_WEEKENDS_2026
-        from xianfeng.grids.models import Case, CaseCategory, CaseEvent
-
         rng = self.rng
         now = self.now
         for day, name in HOLIDAYS_2026:
-            services.calendar_day_set(date=day, is_workday=False, name=name)
+            grid_services.calendar_day_set(date=day, is_workday=False, name=name)
         for day, name in WORKED_WEEKENDS_2026:
-            services.calendar_day_set(date=day, is_workday=True, name=name)
+            grid_services.calendar_day_set(date=day, is_workday=True, name=name)
         existing = {c.code: c for c in CaseCategory.objects.all()}
-        categories = [existing.get(code) or services.category_create(
+        categories = [existing.get(code) or grid_services.category_create(
             code=code, name=name, group=group, deadline_kind=kind, deadline_value=value,
             description=f"{group}：{name}", keywords=name) for code, name, group, kind, value, _dept in CATALOGUE]
         calendar = load_calendar()
@@ -673,9 +662,6 @@ class ProvinceBuilder:
 
     # ---- logins --------------------------------------------------------------------------------------------
     def build_logins(self) -> str:
-        from xianfeng.orgs import services
-        from xianfeng.orgs.models import Member, Organisation
-
         orgs = Organisation.objects.in_bulk([self.org_nodes[0].id, self.county_nodes[0].id])
         province, county = orgs[self.org_nodes[0].id], orgs[self.county_nodes[0].id]
         village = Organisation.objects.get(pk=self.villages[0][0].id)
@@ -687,8 +673,8 @@ class ProvinceBuilder:
         if member is not None:
             logins.append(("province_member", "member", member.org, member.person))
         for username, kind, org, person in logins:
-            user = services.user_create(username=username, password=DEMO_PASSWORD, person=person)
-            services.role_grant(user=user, kind=kind, org=org)
+            user = org_services.user_create(username=username, password=DEMO_PASSWORD, person=person)
+            org_services.role_grant(user=user, kind=kind, org=org)
         return ", ".join(u for u, *_ in logins) + f" (password {DEMO_PASSWORD})"
 
     def finish_sequences(self) -> str:
