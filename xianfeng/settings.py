@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "xianfeng.pledges",
     "xianfeng.demands",
     "xianfeng.points",
+    "xianfeng.posts",
     "xianfeng.events",
     "xianfeng.grids",
     "xianfeng.care",

@@ -31,6 +31,8 @@ LABELS: dict[str, str] = {
     "ledger.check_failed": "账目核对不符",
     "orgs.link_request": "联系申请",
     "pledges.due": "承诺到期提醒",
+    "posts.confirm": "待确认的岗位服务",
+    "posts.confirmed": "岗位服务已确认",
 }
 
 
