@@ -11,6 +11,7 @@ import operator
 from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Q
 
@@ -87,11 +88,23 @@ def scope_paths(user: Any, action: str) -> list[str] | None:
         if kinds is None:
             raise ValueError(f"unknown action {action!r}")
         if "_roles" not in cache:  # one query per user object, however many actions are asked
-            from xianfeng.orgs.models import Role
-
-            cache["_roles"] = list(Role.objects.filter(user=user).values_list("kind", "org__path"))
+            role = apps.get_model("orgs", "Role")  # by name: the orgs app builds on core, core imports no app
+            cache["_roles"] = list(role._default_manager.filter(user=user).values_list("kind", "org__path"))
         cache[action] = minimal_paths(path for kind, path in cache["_roles"] if kind in kinds)
     return cache[action]
+
+
+def is_system_admin(user: Any) -> bool:
+    """Who may use the system-wide pages (the job queue, the SMS outbox, sign-in locks): a superuser, or a county
+    administrator of a root of the organisation tree. Cached on the user object with the scopes."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if user.is_superuser:
+        return True
+    cache = user.__dict__.setdefault("_scope_cache", {})
+    if "system_admin" not in cache:
+        cache["system_admin"] = user.roles.filter(kind="county_admin", org__depth=1).exists()
+    return cache["system_admin"]
 
 
 def clear_scope_cache(user: Any) -> None:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .models import LoginFailure
+from .scoping import is_system_admin
 
 
 def _valid_ip(value: str) -> str | None:
@@ -170,8 +171,6 @@ def current_locks() -> list[Lock]:
 def login_lock_lift(*, actor, kind: str, value: str, ip: str | None = None) -> int:
     """Lift the lock on a username or an address (system administrators only). Returns how many counted failures
     were cleared; the failures' audit rows stay, and the lifting is audited too. Raises ValidationError."""
-    from xianfeng.jobs.access import is_system_admin
-
     if not is_system_admin(actor):
         raise ValidationError(_("Only a county administrator may lift a sign-in lock."))
     if kind == "username":

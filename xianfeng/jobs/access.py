@@ -1,15 +1,6 @@
-"""Who counts as a system administrator for system-wide pages (the job queue, the SMS outbox)."""
+"""Who counts as a system administrator for system-wide pages (the job queue, the SMS outbox): defined in core
+(`core.scoping.is_system_admin`, beside the scopes it is cached with), so core's pages need not import this app."""
 
-from typing import Any
+from xianfeng.core.scoping import is_system_admin
 
-
-def is_system_admin(user: Any) -> bool:
-    """A superuser, or a county administrator of a root of the organisation tree."""
-    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
-        return False
-    if user.is_superuser:
-        return True
-    cache = user.__dict__.setdefault("_scope_cache", {})
-    if "system_admin" not in cache:
-        cache["system_admin"] = user.roles.filter(kind="county_admin", org__depth=1).exists()
-    return cache["system_admin"]
+__all__ = ["is_system_admin"]
