@@ -111,7 +111,7 @@ def build_care(ctx: DemoContext) -> None:
             target = unit_funds[unit.pk]
             postings.append(_allocation(target.parent, target, rng.choice([8_000_00, 10_000_00, 12_000_00]),
                                         quarter))
-    ledger_post_many(postings=postings, by=admin)
+    ledger_post_many(postings=postings, actor=admin)
 
     # --- care cases with a year of visits ------------------------------------------------------------------------
     cutoff = DEMO_TODAY.replace(year=DEMO_TODAY.year - 80)
@@ -191,7 +191,7 @@ def build_care(ctx: DemoContext) -> None:
     txns = ledger_post_many(postings=[PostingSpec(
         entries=[(d.fund.account_id, -d.amount), (aid.pk, d.amount)], kind="care.disbursement",
         memo=f"{d.fund.name} 拨付 {d.case.member}：{d.reason}"[:300], key=f"care.disbursement:{d.pk}")
-        for d in to_pay], by=admin)
+        for d in to_pay], actor=admin)
     for d, txn in zip(to_pay, txns, strict=True):
         d.status, d.transaction = Disbursement.Status.PAID, txn
     Disbursement.objects.bulk_update(to_pay, ["status", "transaction"], batch_size=1000)

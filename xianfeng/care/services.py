@@ -155,7 +155,7 @@ def fund_create(*, name: str, org: Organisation, owner: Any, parent: CareFund | 
         raise CareError({"name": ["本组织已有同名基金"]})
     fund = CareFund.objects.create(name=name, org=org, owner=owner, parent=parent)
     fund.account = ledger.account_open(name=name, owner_type=OwnerType.FUND, owner_id=fund.pk, unit=Unit.CNY,
-                                       org=org, floor=0, purpose="care", by=by)
+                                       org=org, floor=0, purpose="care", actor=by)
     fund.save(update_fields=["account"])
     audit_record(by=by, action="create", obj=fund, after=snapshot(fund), summary=f"设立关爱基金 {name}")
     return fund
@@ -167,7 +167,7 @@ def fund_contribute(*, fund: CareFund, amount: int, memo: str, key: str, by: Any
     memo = _text(memo, "memo", 200)
     txn = ledger.ledger_post(entries=[(income_account(), -amount), (fund.account_id, amount)],
                              memo=f"{fund.name}：{memo}", kind="care.contribution", key=f"care.contribution:{key}",
-                             by=by)
+                             actor=by)
     audit_record(by=by, action="create", obj=txn, summary=f"关爱基金 {fund.name} 入账 {format_yuan(amount)} 元")
     return txn
 
@@ -183,7 +183,7 @@ def fund_allocate(*, source: CareFund, target: CareFund, amount: int, memo: str,
     memo = _text(memo or "下拨", "memo", 200)
     txn = ledger.ledger_post(entries=[(source.account_id, -amount), (target.account_id, amount)],
                              memo=f"{source.name} → {target.name}：{memo}", kind="care.allocation",
-                             key=f"care.allocation:{key}", by=by)
+                             key=f"care.allocation:{key}", actor=by)
     audit_record(by=by, action="create", obj=txn,
                  summary=f"{source.name} 下拨 {format_yuan(amount)} 元至 {target.name}")
     return txn
@@ -260,7 +260,7 @@ def disbursement_decide(*, disbursement: Disbursement, by: Any, approve: bool, n
         txn = ledger.ledger_post(
             entries=[(d.fund.account_id, -d.amount), (aid_account(), d.amount)],
             memo=f"{d.fund.name} 拨付 {d.case.member}：{d.reason}"[:300], kind="care.disbursement",
-            key=f"care.disbursement:{d.pk}", by=by)
+            key=f"care.disbursement:{d.pk}", actor=by)
         if current.update(status=Disbursement.Status.PAID, decided_by=by, decided_at=now, decision_note=note,
                           transaction=txn) != 1:
             raise CareError("该申请不在待审批状态")

@@ -7,6 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 
+from xianfeng.core import policy
+
 from .models import Account, Entry
 from .services import account_statement
 
@@ -35,7 +37,7 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["unit", "owner_type", "owner_id", "org"]
 
     def get_queryset(self):
-        return Account.objects.visible_to(self.request.user).order_by("id")
+        return policy.visible(Account, self.request.user).order_by("id")
 
     @extend_schema(responses=StatementLineSerializer(many=True))
     @action(detail=True, methods=["get"], serializer_class=StatementLineSerializer, filter_backends=[])

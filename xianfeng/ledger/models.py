@@ -26,23 +26,6 @@ class AccountQuerySet(ScopedQuerySet):
     def owned_by(self, owner_type: str, owner_id: int):
         return self.filter(owner_type=owner_type, owner_id=owner_id)
 
-    def visible_to(self, user):
-        """Accounts `user` may read: those of organisations in the user's scope, and the user's own member accounts."""
-        qs = self.restrict(user, "view")
-        member_id = member_id_of(user)
-        if member_id is None:
-            return qs
-        return (qs | self.filter(owner_type=OwnerType.MEMBER, owner_id=member_id)).distinct()
-
-
-def member_id_of(user) -> int | None:
-    """The Member id of the person behind `user`, if any."""
-    if not getattr(user, "is_authenticated", False) or not user.person_id:
-        return None
-    from xianfeng.orgs.models import Member
-
-    return Member.objects.filter(person_id=user.person_id).values_list("pk", flat=True).first()
-
 
 class Account(models.Model):
     """One account of the ledger: whose (owner_type + owner_id, scoped by org), in which unit, with an optional floor.

@@ -3,8 +3,8 @@
     acct = account_open(name="张建国 积分", owner_type="member", owner_id=member.pk, org=member.org,
                         unit="point", floor=0)
     ledger_post(entries=[(county_pool, -10), (acct, 10)], memo="认领服务需求", kind="points.award",
-                key=f"demand:{demand.pk}:award", by=user)
-    ledger_reverse(transaction=txn, by=user, key=f"demand:{demand.pk}:award:reverse")
+                key=f"demand:{demand.pk}:award", actor=user)
+    ledger_reverse(transaction=txn, actor=user, key=f"demand:{demand.pk}:award:reverse")
 
 Rules: entries are integers (points, or fen), never zero, on known accounts, and sum to zero per unit; an account
 never goes below its floor, even with many clients posting at once; a key posts once (a replay returns the first
@@ -28,7 +28,9 @@ from django.db.models import Count, F, Q, Sum, Value, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record, snapshot
+from xianfeng.core.text import clean_text
 from xianfeng.core.util import chunked
 
 from .models import Account, Entry, OwnerType, Unit
@@ -103,12 +105,13 @@ def _account_id(ref: Any) -> int:
 
 
 def _clean_text(value: Any, name: str, max_length: int) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise LedgerError({name: ["不能为空"]})
-    if len(text) > max_length:
-        raise LedgerError({name: [f"不能超过{max_length}个字符"]})
-    return text
+    """core.text.clean_text, refusing as a LedgerError (nothing written)."""
+    try:
+        return clean_text(value, name, max_length)
+    except LedgerError:
+        raise
+    except ValidationError as e:
+        raise LedgerError(e.message_dict) from None
 
 
 def _clean_entries(entries: Any) -> list[tuple[int, int]]:
@@ -239,21 +242,21 @@ def _insert_entries(rows: list[Entry]) -> None:
     Entry.objects.bulk_create(rows)
 
 
-def _actor(by: Any) -> Any:
-    return by if getattr(by, "is_authenticated", False) else None
+def _actor(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 @transaction.atomic
-def ledger_post(*, entries: Posting, memo: str, kind: str, key: str, by: Any = None) -> LedgerTransaction:
+def ledger_post(*, entries: Posting, memo: str, kind: str, key: str, actor: Any = None) -> LedgerTransaction:
     """Post one transaction: `entries` is [(account or account id, amount), …], amounts in the accounts' units.
 
     Returns the new transaction, or — when `key` was posted before with the same entries — the original one,
     writing nothing. Raises (writing nothing) UnknownAccount, BadAmount, Unbalanced, FloorCrossed, KeyConflict.
     """
-    return _post(entries=entries, memo=memo, kind=kind, key=key, by=by)
+    return _post(entries=entries, memo=memo, kind=kind, key=key, actor=actor)
 
 
-def _post(*, entries: Any, memo: Any, kind: Any, key: Any, by: Any,
+def _post(*, entries: Any, memo: Any, kind: Any, key: Any, actor: Any,
           reverses: LedgerTransaction | None = None) -> LedgerTransaction:
     memo = _clean_text(memo, "memo", 300)
     kind = _clean_text(kind, "kind", 40)
@@ -267,7 +270,7 @@ def _post(*, entries: Any, memo: Any, kind: Any, key: Any, by: Any,
         # running balance below the floor that the balance itself never crossed. SQLite serialises writers already.
         list(Account.objects.select_for_update().filter(pk__in=sorted({a for a, _ in cleaned}))
              .order_by("pk").values_list("pk", flat=True))
-    txn = _insert_transaction(memo=memo, kind=kind, key=key, reverses=reverses, created_by=_actor(by))
+    txn = _insert_transaction(memo=memo, kind=kind, key=key, reverses=reverses, created_by=_actor(actor))
     if txn is None:
         # The key was posted before (or, concurrently, just now), or the transaction was already reversed.
         original = _replay(key, cleaned)
@@ -301,7 +304,7 @@ def _clean_moment(at: Any, now: dt.datetime) -> dt.datetime:
 
 
 @transaction.atomic
-def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: Any = None) -> list[LedgerTransaction]:
+def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], actor: Any = None) -> list[LedgerTransaction]:
     """Post many transactions at once, all or nothing (a yearly award to every member, an import).
 
     Same rules as ledger_post, checked for every posting in order — the floor too, posting by posting — but with a
@@ -358,7 +361,7 @@ def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: An
             if amount < 0 and floor is not None and running[account_id] < floor:
                 raise FloorCrossed(f"第 {keys.index(key) + 1} 笔（{key}）使账户 {account_id} 低于下限")
 
-    actor = _actor(by)
+    actor = _actor(actor)
     txns = LedgerTransaction.objects.bulk_create(
         [LedgerTransaction(memo=m, kind=k, key=key, created_by=actor, created_at=moments[key]) for m, k, key, _ in new],
         batch_size=2000)
@@ -380,7 +383,7 @@ def ledger_post_many(*, postings: Sequence[PostingSpec | dict[str, Any]], by: An
 
 
 @transaction.atomic
-def ledger_reverse(*, transaction: LedgerTransaction, by: Any = None, key: str, memo: str = "") -> LedgerTransaction:
+def ledger_reverse(*, transaction: LedgerTransaction, actor: Any = None, key: str, memo: str = "") -> LedgerTransaction:
     """Post the mirror image of `transaction` (every entry negated), linked to it by `reverses`.
 
     A transaction is reversed at most once. The reversal obeys the floors like any posting (points already spent
@@ -400,8 +403,8 @@ def ledger_reverse(*, transaction: LedgerTransaction, by: Any = None, key: str, 
         raise AlreadyReversed(f"交易 #{original.pk} 已被冲正")
     entries = [(a, -amount) for a, amount in original.entries.values_list("account_id", "amount")]
     reversal = _post(entries=entries, memo=memo or f"冲正 #{original.pk}：{original.memo}"[:300], kind="reversal",
-                     key=key, by=by, reverses=original)
-    audit_record(by=by, action="create", obj=reversal, summary=f"冲正交易 #{original.pk}",
+                     key=key, actor=actor, reverses=original)
+    audit_record(by=actor, action="create", obj=reversal, summary=f"冲正交易 #{original.pk}",
                  after={"reverses": original.pk, "key": key})
     return reversal
 
@@ -416,7 +419,7 @@ def account_open(
     org: Any = None,
     floor: int | None = None,
     purpose: str = "main",
-    by: Any = None,
+    actor: Any = None,
 ) -> Account:
     """The account of (owner_type, owner_id, unit, purpose): opened if new, returned as it is if it exists.
 
@@ -442,7 +445,7 @@ def account_open(
             account.save()
     except IntegrityError:
         return Account.objects.get(owner_type=owner_type, owner_id=owner_id, unit=unit, purpose=purpose)
-    audit_record(by=by, action="create", obj=account, after=snapshot(account), summary=f"开立账户 {account.name}")
+    audit_record(by=actor, action="create", obj=account, after=snapshot(account), summary=f"开立账户 {account.name}")
     return account
 
 
@@ -474,9 +477,11 @@ def account_statement(account: AccountRef, *, since: dt.datetime | None = None, 
             .order_by("transaction__created_at", "id"))
 
 
-def statement_xlsx(*, account: Account, by: Any = None) -> bytes:
+def statement_xlsx(*, account: Account, actor: Any) -> bytes:
     """The account's statement as an .xlsx workbook (core.excel: streamed rows, user text never run as a formula).
-    Amounts in fen are written as yuan. Audited as an export."""
+    Amounts in fen are written as yuan. Audited as an export. `actor` must be allowed to export the account
+    (ledger/policies.py): staff of its organisation, or the member whose own account it is."""
+    policy.require(actor, "export", account)
     from xianfeng.core.excel import Sheet, write_xlsx
 
     cny = account.unit == Unit.CNY
@@ -495,7 +500,7 @@ def statement_xlsx(*, account: Account, by: Any = None) -> bytes:
     buffer = io.BytesIO()
     count = write_xlsx(buffer, [Sheet(title="对账单", headers=headers, rows=rows(),
                                       widths={"时间": 20, "摘要": 40, "类型": 16})])
-    audit_record(by=by, action="export", obj=account, summary=f"导出对账单 {account.name}（{count} 行）")
+    audit_record(by=actor, action="export", obj=account, summary=f"导出对账单 {account.name}（{count} 行）")
     return buffer.getvalue()
 
 

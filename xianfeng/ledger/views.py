@@ -2,18 +2,18 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import render
 
+from xianfeng.core import policy
 from xianfeng.core.excel import XLSX_CONTENT_TYPE, content_disposition
-from xianfeng.core.scoping import can, scope_paths
 
-from .models import Account, OwnerType, Unit, member_id_of
+from .models import Account, OwnerType, Unit
 from .services import account_statement, statement_xlsx
 
 
-def _visible(request):
-    return Account.objects.visible_to(request.user).select_related("org")
+def _visible(request, action: str = "view"):
+    return policy.visible(Account.objects.select_related("org"), request.user, action)
 
 
 @login_required
@@ -37,29 +37,19 @@ def account_list(request):
 
 @login_required
 def account_detail(request, pk: int):
-    account = get_object_or_404(_visible(request), pk=pk)
+    account = policy.get_visible(_visible(request), request.user, pk=pk)
     entries = account_statement(account).reverse()
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "ledger/account_detail.html", {
-        "account": account, "page": page, "can_export": _may_export(request.user, account),
+        "account": account, "page": page, "can_export": policy.allows(request.user, "export", account),
     })
-
-
-def _may_export(user, account: Account) -> bool:
-    """Staff who may export the owning organisation's data, or the member whose own account it is."""
-    if scope_paths(user, "export") is None:
-        return True
-    if account.org is not None and can(user, "export", account.org):
-        return True
-    return account.owner_type == OwnerType.MEMBER and account.owner_id == member_id_of(user)
 
 
 @login_required
 def account_statement_xlsx(request, pk: int):
-    account = get_object_or_404(_visible(request), pk=pk)
-    if not _may_export(request.user, account):
-        raise Http404
-    data = statement_xlsx(account=account, by=request.user)
+    # staff who may export the owning organisation's data, or the member whose own account it is; else 404
+    account = policy.get_visible(_visible(request, "export"), request.user, "export", pk=pk)
+    data = statement_xlsx(account=account, actor=request.user)
     response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = content_disposition(f"{account.name}-对账单.xlsx")
     response["Cache-Control"] = "no-store"

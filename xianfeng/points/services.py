@@ -182,7 +182,7 @@ def points_award(*, member: Member, source: str, source_id: str | int, category:
     issuer = issuing_account(rules.org or _root_of(member.org))
     memo = f"{source}:{source_id} {category}".strip()
     txn = ledger_post(entries=[(issuer, -points), (account, points)], memo=f"积分奖励 {memo}"[:300],
-                      kind="points.award", key=key, by=by)
+                      kind="points.award", key=key, actor=by)
     Award.objects.create(member=member, org=member.org, source=source, source_id=source_id,
                          category=str(category or "")[:20], minutes=minutes, satisfied=bool(satisfied), on=on,
                          points=points, capped=points < wanted, transaction=txn)
@@ -309,7 +309,7 @@ def points_redeem(*, reward: Reward, member: Member, quantity: int = 1, key: str
         with transaction.atomic():
             txn = ledger_post(entries=[(account, -price), (shop_account(reward.shop), price)],
                               memo=f"兑换 {reward.name}×{quantity}", kind="points.redeem", key=f"points:redeem:{key}",
-                              by=by)
+                              actor=by)
             redemption = Redemption.objects.create(reward=reward, member=member, quantity=quantity, points=price,
                                                    key=key, transaction=txn, by=by if getattr(
                                                        by, "is_authenticated", False) else None)
@@ -360,7 +360,7 @@ def points_expire_year(*, year: int, by: Any = None) -> int:
         postings.append({"entries": [(account, -amount), (issuer, amount)],
                          "memo": f"{year} 年底积分清零", "kind": "points.expire",
                          "key": keys[member.pk]})
-    done = ledger_post_many(postings=postings, by=by) if postings else []
+    done = ledger_post_many(postings=postings, actor=by) if postings else []
     if done:
         audit_record(by=by, action="update", model="points.Award", summary=f"{year} 年底积分清零 {len(done)} 个账户")
     return len(done)

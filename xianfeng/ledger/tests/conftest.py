@@ -26,6 +26,6 @@ def book(world):
 def award(book):
     def give(account, points, key, by=None):
         return ledger_post(entries=[(book.pool, -points), (account, points)], memo="积分奖励", kind="points.award",
-                           key=key, by=by)
+                           key=key, actor=by)
 
     return give

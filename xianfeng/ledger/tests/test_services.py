@@ -132,12 +132,12 @@ def test_the_database_refuses_a_balance_below_the_floor(book):
 
 def test_reversal_mirrors_the_original_once(book, award, world):
     txn = award(book.zhang, 20, "award:r")
-    reversal = ledger_reverse(transaction=txn, by=world.county_admin, key="award:r:reverse")
+    reversal = ledger_reverse(transaction=txn, actor=world.county_admin, key="award:r:reverse")
     assert reversal.reverses == txn and reversal.kind == "reversal" and reversal.memo.startswith("冲正")
     assert account_balance(book.zhang) == 0 and account_balance(book.pool) == 0
-    assert ledger_reverse(transaction=txn, by=world.county_admin, key="award:r:reverse").pk == reversal.pk
+    assert ledger_reverse(transaction=txn, actor=world.county_admin, key="award:r:reverse").pk == reversal.pk
     with pytest.raises(AlreadyReversed):
-        ledger_reverse(transaction=txn, by=world.county_admin, key="award:r:reverse-again")
+        ledger_reverse(transaction=txn, actor=world.county_admin, key="award:r:reverse-again")
     with pytest.raises(KeyConflict):
         ledger_reverse(transaction=reversal, key="award:r")
     assert AuditEvent.objects.filter(model="ledger.Transaction", object_id=str(reversal.pk)).count() == 1
@@ -253,7 +253,7 @@ def test_a_posting_dated_in_the_future_or_without_a_zone_is_refused_and_nothing_
 def test_statement_exports_to_xlsx_and_the_export_is_audited(book, award, world, tmp_path):
     award(book.zhang, 10, "x:1")
     ledger_post(entries=[(book.donors, -12345), (book.fund, 12345)], memo="捐赠", kind="fund.donation", key="x:2")
-    data = statement_xlsx(account=book.fund, by=world.county_admin)
+    data = statement_xlsx(account=book.fund, actor=world.county_admin)
     path = tmp_path / "s.xlsx"
     path.write_bytes(data)
     rows = list(load_workbook(path).active.iter_rows(values_only=True))
@@ -262,7 +262,7 @@ def test_statement_exports_to_xlsx_and_the_export_is_audited(book, award, world,
     # a memo is user text: one that looks like a formula stays text
     ledger_post(entries=[(book.donors, -1), (book.fund, 1)], memo="=HYPERLINK(\"x\")", kind="fund.donation",
                 key="x:3")
-    path.write_bytes(statement_xlsx(account=book.fund, by=world.county_admin))
+    path.write_bytes(statement_xlsx(account=book.fund, actor=world.county_admin))
     cell = load_workbook(path).active.cell(row=3, column=5)
     assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s"
     assert AuditEvent.objects.filter(action="export", model="ledger.Account", object_id=str(book.fund.pk)).exists()
