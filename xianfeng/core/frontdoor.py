@@ -43,7 +43,7 @@ class Outcome:
         return "；".join(self.error.messages) if self.error is not None else ""
 
 
-def page_call(request: Any, service: Callable[..., T], *args: Any, form: Any = None, **kwargs: Any) -> Outcome:
+def page_call(request: Any, service: Callable[..., T], /, *args: Any, form: Any = None, **kwargs: Any) -> Outcome:
     """Run `service` for a page. A refusal (ValidationError, Conflict) is put on `form` when there is one, else shown
     as a message; NotFound and NotAllowed propagate to Django's 404 and 403 pages."""
     try:
@@ -58,7 +58,7 @@ def page_call(request: Any, service: Callable[..., T], *args: Any, form: Any = N
     return Outcome(True, value)
 
 
-def api_call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def api_call(service: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run `service` for the API. core.api.exception_handler maps what it raises (ValidationError → 400, a conflict
     → 409 with the service's message, NotFound → 404, NotAllowed → 403 with its reason); this adapter exists so that
     both front doors read the same."""
