@@ -17,6 +17,8 @@ LOGINS = [
     ("inspector_demo", "督查员 · 现场点评第七组"),
     ("hebin_grid", "网格员 · 河滨社区"),
     ("hebin_duty", "值班员 · 河滨社区（一键通告警）"),
+    ("donghai_member", "党员 · 东海花苑社区双管党员（认领先锋服务岗）"),
+    ("donghai_resident", "群众 · 东海花苑社区（确认岗位服务）"),
 ]
 
 
