@@ -1,5 +1,5 @@
 """/api/v1/ endpoints of the point-to-point service: demands (with claim / assign / close), claims, service records
-(with confirm), pairings. Same services and the same visibility as the pages (xianfeng.demands.access): a demand
+(with confirm), pairings. Same services and the same visibility as the pages (xianfeng.demands.policies): a demand
 the caller may not see answers 404 like a missing one; below "claimer" level no resident's name, phone or address
 is ever in a response. Conflicts (already claimed, closed, confirmed twice) answer 409.
 """
@@ -7,8 +7,7 @@ is ever in a response. Conflicts (already claimed, closed, confirmed twice) answ
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q
-from django.http import Http404
+from django.db.models import F
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,16 +15,17 @@ from rest_framework.response import Response
 
 from xianfeng.core.api import Conflict, Pagination, StrictInputSerializer
 from xianfeng.core.audit import audit_record
-from xianfeng.core.scoping import can, scope_paths, scope_q
+from xianfeng.core.policy import allows, ensure, get_or_404, get_visible
 from xianfeng.orgs.models import Member, Organisation, Role
 from xianfeng.orgs.selectors import member_of
 
 from . import services
-from .access import access, board_queryset, community_paths, distance_km, with_distance
 from .categories import category_list
 from .filters import filter_board
 from .forms import FilterForm
 from .models import Claim, Demand, Pairing, ServiceRecord
+from .policies import demand_policy
+from .selectors import board_queryset, claims_for, community_paths, distance_km, pairings_for, records_for, with_distance
 
 NOT_FOUND = OpenApiResponse(description="missing, or not visible to the caller (the same answer)")
 CONFLICT = OpenApiResponse(description="the demand or record's state forbids it (already claimed, closed, confirmed)")
@@ -137,12 +137,7 @@ def _parse(serializer_class, request) -> dict:
 
 
 def _visible_demand(request, pk) -> tuple[Demand, str]:
-    demand = Demand.objects.select_related("org", "resident__person").filter(pk=pk).first() \
-        if str(pk).isdigit() else None
-    level = access(request.user, demand) if demand is not None else None
-    if level is None:
-        raise Http404
-    return demand, level
+    return demand_policy().read(request.user, pk, Demand.objects.select_related("org", "resident__person"))
 
 
 class DemandViewSet(viewsets.ViewSet):
@@ -220,9 +215,7 @@ class DemandViewSet(viewsets.ViewSet):
         org_id = data.pop("org", None)
         source, resident = "staff", None
         if org_id is not None:
-            org = Organisation.objects.restrict(request.user, "change").filter(pk=org_id).first()
-            if org is None:
-                raise Http404
+            org = get_visible(Organisation, request.user, "change", pk=org_id)
         else:
             role = Role.objects.filter(user=request.user, kind=Role.Kind.RESIDENT).select_related("org").first()
             if role is None:
@@ -253,10 +246,8 @@ class DemandViewSet(viewsets.ViewSet):
     def withdraw(self, request, pk=None):
         demand, _level = _visible_demand(request, pk)
         member = member_of(request.user)
-        claim = Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE).first() \
-            if member is not None else None
-        if claim is None:
-            raise Http404
+        claim = get_or_404(Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE)
+                           if member is not None else Claim.objects.none())
         try:
             claim = services.claim_withdraw(claim=claim, by=request.user)
         except services.DemandConflict as exc:
@@ -267,8 +258,7 @@ class DemandViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         demand, _level = _visible_demand(request, pk)
-        if not can(request.user, "change", demand.org):
-            raise Http404
+        ensure(allows(request.user, "change", demand))
         data = _parse(AssignInput, request)
         member = Member.objects.select_related("org", "managing_org").filter(pk=data["member"]).first()
         if member is None:
@@ -283,24 +273,13 @@ class DemandViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         demand, _level = _visible_demand(request, pk)
-        if not can(request.user, "change", demand.org):
-            raise Http404
+        ensure(allows(request.user, "change", demand))
         data = _parse(CloseInput, request)
         try:
             demand = services.demand_close(demand=demand, reason=data["reason"], by=request.user)
         except services.DemandConflict as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(DemandPublicSerializer(demand).data)
-
-
-def _scope_or_own(qs, user, own: Q, org_field: str):
-    paths = scope_paths(user, "view")
-    if paths is None:
-        return qs
-    q = own
-    if paths:
-        q |= scope_q([f"{org_field}__path"], paths)
-    return qs.filter(q)
 
 
 class ClaimViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -310,9 +289,7 @@ class ClaimViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ClaimSerializer
 
     def get_queryset(self):
-        member = member_of(self.request.user)
-        own = Q(member=member) if member else Q(pk__in=[])
-        qs = _scope_or_own(Claim.objects.select_related("member__person"), self.request.user, own, "demand__org")
+        qs = claims_for(self.request.user).select_related("member__person")
         status_ = self.request.query_params.get("status", "")
         if status_ in Claim.Status.values:
             qs = qs.filter(status=status_)
@@ -326,14 +303,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     queryset = ServiceRecord.objects.none()  # for the schema; requests use get_queryset
 
     def get_queryset(self):
-        user = self.request.user
-        member = member_of(user)
-        own = Q(member=member) if member else Q(pk__in=[])
-        own |= Q(demand__created_by=user)
-        if user.person_id:
-            own |= Q(demand__resident__person_id=user.person_id)
-        return _scope_or_own(ServiceRecord.objects.select_related("member__person"), user, own, "org").order_by(
-            "-served_on", "-id")
+        return records_for(self.request.user).select_related("member__person").order_by("-served_on", "-id")
 
     @extend_schema(request=RecordInput, responses={201: RecordSerializer, 400: OpenApiResponse(), 409: CONFLICT})
     def create(self, request):
@@ -345,9 +315,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if data.get("demand") is not None:
             demand, _level = _visible_demand(request, data["demand"])
         if data.get("pairing") is not None:
-            pairing = Pairing.objects.filter(pk=data["pairing"], member=member).first()
-            if pairing is None:
-                raise Http404
+            pairing = get_or_404(Pairing.objects.filter(member=member), pk=data["pairing"])
         try:
             record = services.service_record(member=member, demand=demand, pairing=pairing,
                                              served_on=data["served_on"], minutes=data["minutes"],
@@ -359,10 +327,8 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=ConfirmInput, responses={200: RecordSerializer, 404: NOT_FOUND, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        record = ServiceRecord.objects.select_related("demand", "pairing", "org").filter(
-            pk=pk).first() if str(pk).isdigit() else None
-        if record is None or not services.may_confirm(request.user, record)[0]:
-            raise Http404
+        record = get_or_404(ServiceRecord.objects.select_related("demand", "pairing", "org"), pk=pk)
+        ensure(allows(request.user, "confirm", record))
         data = _parse(ConfirmInput, request)
         try:
             record = services.service_confirm(record=record, by=request.user, **data)
@@ -375,10 +341,7 @@ class PairingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = PairingSerializer
 
     def get_queryset(self):
-        member = member_of(self.request.user)
-        own = Q(member=member) if member else Q(pk__in=[])
-        return _scope_or_own(Pairing.objects.select_related("member__person"), self.request.user, own,
-                             "org").order_by("-start", "-id")
+        return pairings_for(self.request.user).select_related("member__person").order_by("-start", "-id")
 
 
 class CategoryViewSet(viewsets.ViewSet):
@@ -390,13 +353,11 @@ class CategoryViewSet(viewsets.ViewSet):
         org_id = str(request.query_params.get("org", ""))
         communities = community_paths(request.user)
         if org_id.isdigit():
-            org = Organisation.objects.filter(pk=int(org_id)).first()
-            if org is None or not (can(request.user, "view", org) or org.path in communities):
-                raise Http404
-        elif communities:
-            org = Organisation.objects.get(path=communities[0])
+            org = get_or_404(Organisation, pk=int(org_id))
+            ensure(allows(request.user, "view", org) or org.path in communities)
         else:
-            raise Http404
+            ensure(bool(communities))
+            org = Organisation.objects.get(path=communities[0])
         current = category_list(org)
         return Response({"org": org.pk, "categories": list(current.names), "list_of": current.owner_id})
 

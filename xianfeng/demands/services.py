@@ -23,11 +23,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
-from xianfeng.core.scoping import can
+from xianfeng.core.policy import allows
 from xianfeng.orgs.models import Member, Organisation, Resident, User
 
 from .categories import categories_for, category_list
 from .models import Category, Claim, Demand, DemandCategory, Pairing, ServiceRecord
+from .policies import record_policy
 
 MAX_MINUTES = 24 * 60
 
@@ -350,22 +351,13 @@ def claim_withdraw(*, claim: Claim, by: Any) -> Claim:
     """The member gives the claim up (or staff of the demand's community end it); the demand gets the place back and
     the member's access to the resident's details ends (access.access). Raises PermissionDenied for anyone else,
     DemandConflict if the claim has already ended."""
-    if not may_withdraw(by, claim):
+    if not allows(by, "withdraw", claim):
         raise PermissionDenied
     if not _release(claim, Claim.Status.WITHDRAWN, timezone.now()):
         raise DemandConflict("该认领已结束")
     claim.refresh_from_db()
     audit_record(by=by, action="update", obj=claim, after={"status": claim.status}, summary="放弃认领")
     return claim
-
-
-def may_withdraw(user: Any, claim: Claim) -> bool:
-    """The claiming member, or staff with `change` over the demand's organisation."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.person_id is not None and Member.objects.filter(pk=claim.member_id, person_id=user.person_id).exists():
-        return True
-    return can(user, "change", claim.demand.org)
 
 
 def withdrawals_per_day() -> int:
@@ -530,22 +522,6 @@ def service_record(*, member: Member, served_on: dt.date, minutes: Any, notes: s
     return record
 
 
-def may_confirm(user: Any, record: ServiceRecord) -> tuple[bool, bool]:
-    """(may confirm, on behalf): the resident served (who posted the demand, or the demand's / pairing's resident)
-    confirms as himself; community staff confirm on the resident's behalf."""
-    if not getattr(user, "is_authenticated", False):
-        return False, False
-    demand = record.demand
-    if demand is not None and demand.created_by_id == user.pk and demand.source == Demand.Source.RESIDENT:
-        return True, False
-    resident = (demand.resident if demand is not None else None) or (record.pairing.resident if record.pairing else None)
-    if resident is not None and user.person_id and resident.person_id == user.person_id:
-        return True, False
-    if can(user, "change", record.org):
-        return True, True
-    return False, False
-
-
 @transaction.atomic
 def service_confirm(*, record: ServiceRecord, rating: str, by: Any, comment: str = "") -> ServiceRecord:
     """The resident (or staff on the resident's behalf — audited as such) confirms and rates a service; the member
@@ -557,7 +533,7 @@ def service_confirm(*, record: ServiceRecord, rating: str, by: Any, comment: str
     if rating not in ServiceRecord.Rating.values:
         raise ValidationError({"rating": ["请选择评价：满意、基本满意或不满意"]})
     comment = _text(comment, "comment", 300)
-    allowed, on_behalf = may_confirm(by, record)
+    allowed, on_behalf = record_policy().confirms(by, record)
     if not allowed:
         raise ValidationError({"__all__": ["您不能确认这条服务记录"]})
     now = timezone.now()
@@ -600,7 +576,7 @@ def _demand_done(demand: Demand, now: dt.datetime) -> None:
 def service_reject(*, record: ServiceRecord, by: Any, comment: str) -> ServiceRecord:
     """The resident or staff say the service did not happen as recorded: no points."""
     comment = _text(comment, "comment", 300, required=True)
-    allowed, on_behalf = may_confirm(by, record)
+    allowed, on_behalf = record_policy().confirms(by, record)
     if not allowed:
         raise ValidationError({"__all__": ["您不能处理这条服务记录"]})
     if ServiceRecord.objects.filter(pk=record.pk, status=ServiceRecord.Status.RECORDED).update(

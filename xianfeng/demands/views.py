@@ -1,7 +1,7 @@
 """Pages of the point-to-point service: the demand board, a demand, claim / assign / close, recording and
 confirming a service, pairings, the figures, the export.
 
-Thin: parse → restrict (xianfeng.demands.access) → call a service → render. A demand the user may not see answers 404
+Thin: parse → read through the policy (xianfeng.demands.policies) → call a service → render. A demand the user may not see answers 404
 exactly like a missing one; the board and every page below "claimer" level show no resident's name, phone or address.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Max, Q, Sum
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,25 +25,36 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import can, minimal_paths, scope_paths, subtree_q
-from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Role
+from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, require_any
+from xianfeng.core.scoping import subtree_q
+from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation
 from xianfeng.orgs.selectors import community_of, member_of
 
 from . import services
-from .access import (
-    access,
-    board_queryset,
-    community_paths,
-    distance_km,
-    home_position,
-    with_distance,
-)
 from .categories import categories_for, categories_under, category_list
 from .figures import figures_for
 from .filters import filter_board
 from .forms import CategoriesForm, ConfirmForm, DemandForm, FilterForm, PairingForm, RecordForm
 from .models import Claim, Demand, Pairing, ServiceRecord
+from .policies import demand_policy, record_policy
+from .selectors import (
+    active_claim,
+    board_categories,
+    board_queryset,
+    create_orgs,
+    demand_list_queryset,
+    distance_km,
+    figures_org,
+    home_position,
+    in_community,
+    may_create,
+    resident_org,
+    roots,
+    with_distance,
+)
 from .suggest import suggest
+
+__all__ = ["demand_list_queryset"]  # read by core.queue (the home page's work queue)
 
 PAGE_SIZE = 30
 
@@ -53,11 +64,7 @@ def _errors(exc: ValidationError) -> str:
 
 
 def _demand_or_404(user, pk) -> tuple[Demand, str]:
-    demand = Demand.objects.select_related("org", "resident__person", "created_by").filter(pk=pk).first()
-    level = access(user, demand) if demand is not None else None
-    if level is None:
-        raise Http404
-    return demand, level
+    return demand_policy().read(user, pk)
 
 
 HOME_KEY = "demands_home"
@@ -114,20 +121,13 @@ def board_rows(objects, origin) -> list[BoardRow]:
     return rows
 
 
-def _board_categories(user) -> list[str]:
-    paths = scope_paths(user, "view")
-    if paths is None:
-        paths = list(Organisation.objects.filter(parent__isnull=True).values_list("path", flat=True))
-    return categories_under(minimal_paths(paths + community_paths(user)))
-
-
 @login_required
 def board(request):
     """Open demands of the user's communities (and, for staff, of the scope): category, area, time, distance — no
     one's name, phone or address. A handful of queries whatever the number of demands: the distance is computed,
     filtered and sorted in SQL; Python touches only the page's rows."""
     member = member_of(request.user)
-    form = FilterForm(request.GET or None, categories=_board_categories(request.user))
+    form = FilterForm(request.GET or None, categories=board_categories(request.user))
     qs = filter_board(board_queryset(request.user), form)
     origin = _origin(request, form, member)
     data = form.cleaned_data if form.is_valid() else {}
@@ -143,57 +143,24 @@ def board(request):
     return render(request, "demands/board.html", {
         "form": form, "page": page, "rows": board_rows(page.object_list, origin), "member": member,
         "origin": origin[2] if origin else "", "query": query.urlencode(),
-        "may_create": _may_create(request.user),
+        "may_create": may_create(request.user),
     })
-
-
-def _may_create(user) -> bool:
-    """Staff with `change` somewhere, or a resident (from the roles the scoping cache already holds)."""
-    paths = scope_paths(user, "change")
-    if paths is None or paths:
-        return True
-    roles = user.__dict__.get("_scope_cache", {}).get("_roles") or []
-    return any(kind == Role.Kind.RESIDENT for kind, _path in roles)
-
-
-def _create_orgs(user):
-    """Communities/villages where the user may record demands as staff, or None."""
-    paths = scope_paths(user, "change")
-    if paths is not None and not paths:
-        return None
-    qs = Organisation.objects.exclude(kind__in=PARTY_KINDS).filter(kind__in=["community", "village"])
-    if paths is not None:
-        q = subtree_q("path", paths[0])
-        for p in paths[1:]:
-            q |= subtree_q("path", p)
-        qs = qs.filter(q)
-    return qs.order_by("path")
-
-
-def _resident_org(user) -> Organisation | None:
-    role = Role.objects.filter(user=user, kind=Role.Kind.RESIDENT).select_related("org").first()
-    return role.org if role else None
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def create(request):
     """Staff record a demand for one of their communities; a resident posts his own need to his community."""
-    orgs = _create_orgs(request.user)
-    resident_org = _resident_org(request.user) if orgs is None else None
-    if orgs is None and resident_org is None:
-        raise Http404
-    if orgs is not None:
-        paths = scope_paths(request.user, "change")
-        categories = categories_under(paths) if paths is not None else categories_under(
-            list(Organisation.objects.filter(parent__isnull=True).values_list("path", flat=True)))
-    else:
-        categories = categories_for(resident_org)
+    orgs = create_orgs(request.user)
+    home = resident_org(request.user) if orgs is None else None
+    ensure(orgs is not None or home is not None)
+    categories = (categories_under(roots(request.user, "change")) if orgs is not None
+                  else categories_for(cast(Organisation, home)))
     form = DemandForm(request.POST or None, orgs=orgs, categories=categories)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        org = data.pop("org", None) or resident_org
-        resident = getattr(getattr(request.user, "person", None), "resident", None) if resident_org else None
+        org = data.pop("org", None) or home
+        resident = getattr(getattr(request.user, "person", None), "resident", None) if home else None
         try:
             demand = services.demand_create(org=org, by=request.user, resident=resident,
                                             source="staff" if orgs is not None else "resident", **data)
@@ -207,17 +174,14 @@ def create(request):
 
 def _detail_context(request, demand: Demand, level: str) -> dict:
     member = member_of(request.user)
-    my_claim = None
-    if member is not None:
-        my_claim = Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE).first()
-    in_community = member is not None and any(
-        demand.org.path.startswith(p) or p.startswith(demand.org.path) for p in community_paths(request.user))
-    staff_change = can(request.user, "change", demand.org)
+    my_claim = active_claim(member, demand)
+    of_community = member is not None and in_community(request.user, demand)
+    staff_change = allows(request.user, "change", demand)
     show_person = level in ("staff", "owner", "claimer")
     records = demand.records.select_related("member__person").order_by("-served_on", "-id") if level != "public" else []
     ctx = {
         "demand": demand, "level": level, "my_claim": my_claim, "show_person": show_person,
-        "may_claim": in_community and my_claim is None and demand.status == Demand.Status.OPEN,
+        "may_claim": of_community and my_claim is None and demand.status == Demand.Status.OPEN,
         "staff_change": staff_change, "records": records,
         "claims": demand.claims.select_related("member__person").order_by("-claimed_at") if level == "staff" else [],
         "suggestions": suggest(demand) if staff_change and demand.status == Demand.Status.OPEN else [],
@@ -264,8 +228,7 @@ def claim(request, pk: int):
 @require_POST
 def assign(request, pk: int):
     demand, level = _demand_or_404(request.user, pk)
-    if not can(request.user, "change", demand.org):
-        raise Http404
+    ensure(allows(request.user, "change", demand))
     member = Member.objects.filter(pk=request.POST.get("member") or 0).select_related("org", "managing_org").first() \
         if str(request.POST.get("member", "")).isdigit() else None
     if member is None:
@@ -285,8 +248,7 @@ def assign(request, pk: int):
 @require_POST
 def close(request, pk: int):
     demand, level = _demand_or_404(request.user, pk)
-    if not can(request.user, "change", demand.org):
-        raise Http404
+    ensure(allows(request.user, "change", demand))
     try:
         services.demand_close(demand=demand, reason=request.POST.get("reason", ""), by=request.user)
     except services.DemandConflict as exc:
@@ -302,9 +264,8 @@ def close(request, pk: int):
 def withdraw(request, pk: int):
     demand, level = _demand_or_404(request.user, pk)
     member = member_of(request.user)
-    claim_ = Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE).first() if member else None
-    if claim_ is None:
-        raise Http404
+    claim_ = get_or_404(Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE)
+                        if member is not None else Claim.objects.none())
     try:
         services.claim_withdraw(claim=claim_, by=request.user)
     except services.DemandConflict as exc:
@@ -320,9 +281,7 @@ WITHDRAWAL_DAYS = 30
 def withdrawals(request):
     """Staff: claims given up in the last 30 days on demands in scope, and who gave up how many — repeated
     claim-and-withdraw shows here (each claim showed the member a resident's contact details)."""
-    paths = scope_paths(request.user, "view")
-    if paths == []:
-        raise Http404
+    require_any(request.user, "view", Claim)
     since = timezone.now() - dt.timedelta(days=WITHDRAWAL_DAYS)
     qs = Claim.objects.restrict(request.user, "view").filter(status=Claim.Status.WITHDRAWN, ended_at__gte=since)
     by_member = list(qs.values("member", "member__person__name", "member__org__name")
@@ -339,8 +298,7 @@ def record(request, pk: int):
     """The claiming member records a service done for the demand."""
     demand, level = _demand_or_404(request.user, pk)
     member = member_of(request.user)
-    if member is None or not Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE).exists():
-        raise Http404
+    ensure(active_claim(member, demand) is not None)
     form = RecordForm(request.POST or None, request.FILES or None,
                       initial={"served_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
@@ -366,10 +324,9 @@ def record(request, pk: int):
 
 
 def _record_or_404(user, pk) -> ServiceRecord:
-    rec = ServiceRecord.objects.select_related("demand__org", "demand__resident", "pairing__resident",
-                                               "member__person", "org").filter(pk=pk).first()
-    if rec is None or not services.may_confirm(user, rec)[0]:
-        raise Http404
+    rec = get_or_404(ServiceRecord.objects.select_related("demand__org", "demand__resident", "pairing__resident",
+                                                          "member__person", "org"), pk=pk)
+    ensure(allows(user, "confirm", rec))
     return rec
 
 
@@ -390,7 +347,7 @@ def confirm(request, pk: int):
             messages.success(request, _("Thank you. The service is confirmed."))
         return redirect("demands:confirm", pk=rec.pk)
     return render(request, "demands/confirm.html", {"record": rec, "form": form,
-                                                    "on_behalf": services.may_confirm(request.user, rec)[1]},
+                                                    "on_behalf": record_policy().confirms(request.user, rec)[1]},
                   status=400 if form.errors else 200)
 
 
@@ -402,14 +359,9 @@ def record_photo(request, pk: int):
     to anyone else, exactly like a missing photo. Photos are stored outside MEDIA_ROOT, so this is the only way."""
     from xianfeng.core.media import field_file_response
 
-    rec = ServiceRecord.objects.select_related("demand__resident", "pairing__resident", "member", "org").filter(
-        pk=pk).first()
-    if rec is None:
-        raise Http404
-    own = bool(request.user.person_id) and rec.member.person_id == request.user.person_id
-    if not (own or services.may_confirm(request.user, rec)[0]
-            or ServiceRecord.objects.restrict(request.user, "view").filter(pk=pk).exists()):
-        raise Http404
+    rec = get_or_404(ServiceRecord.objects.select_related("demand__resident", "pairing__resident", "member", "org"),
+                     pk=pk)
+    ensure(allows(request.user, "photo", rec))
     return field_file_response(rec.photo)
 
 
@@ -436,8 +388,7 @@ def mine(request):
 @require_http_methods(["GET", "POST"])
 def pairings(request):
     """Staff: the pairings in scope, and a new one."""
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    require_any(request.user, "view", Pairing)
     confirmed = Q(records__status=ServiceRecord.Status.CONFIRMED)
     qs = (Pairing.objects.restrict(request.user, "view").select_related("member__person", "org")
           .annotate(services=Count("records", filter=confirmed), minutes=Sum("records__minutes", filter=confirmed),
@@ -468,9 +419,7 @@ def pairings(request):
 def _pairing_end(request):
     """End a pairing in the user's `change` scope (today, or the date given)."""
     pk = request.POST.get("pairing", "")
-    pairing = Pairing.objects.restrict(request.user, "change").filter(pk=int(pk)).first() if pk.isdigit() else None
-    if pairing is None:
-        raise Http404
+    pairing = get_visible(Pairing, request.user, "change", pk=pk if pk.isdigit() else 0)
     try:
         end = dt.date.fromisoformat(request.POST.get("end") or timezone.localdate().isoformat())
         services.pairing_end(pairing=pairing, end=end, by=request.user)
@@ -484,22 +433,9 @@ def _pairing_end(request):
 
 
 def _figures_org(request) -> Organisation:
-    paths = scope_paths(request.user, "view")
-    org_id = request.GET.get("org", "")
-    if org_id.isdigit():
-        org = Organisation.objects.restrict(request.user, "view").filter(pk=int(org_id)).first()
-        if org is None:
-            raise Http404
-        return org
-    if paths is None:
-        org = Organisation.objects.filter(parent__isnull=True).order_by("path").first()
-    elif paths:
-        org = Organisation.objects.filter(path=paths[0]).first()
-    else:
-        org = None
-    if org is None:
-        raise Http404
-    return org
+    org = figures_org(request.user, request.GET.get("org", ""))
+    ensure(org is not None)
+    return cast(Organisation, org)
 
 
 @login_required
@@ -527,16 +463,6 @@ def demand_list(request):
                                                         "open_only": open_only})
 
 
-def demand_list_queryset(user, org: Organisation, figure: str = "recorded", *, open_only: bool = False):
-    """The demands demand_list shows: in `user`'s view scope, in `org`'s subtree, behind `figure`'s numerator."""
-    from .indicators import CLAIMED, DONE, RECORDED
-
-    measure = {"recorded": RECORDED, "claimed": CLAIMED, "done": DONE}[figure]
-    qs = (Demand.objects.restrict(user, "view").filter(subtree_q("org__path", org.path))
-          .filter(pk__in=measure.records().values("pk")))
-    return qs.filter(status=Demand.Status.OPEN) if open_only else qs
-
-
 def _local(value):
     return timezone.localtime(value).replace(tzinfo=None) if value else None
 
@@ -546,8 +472,7 @@ def export(request):
     """Staff: an organisation subtree's demands, claims, service records and redemptions as one .xlsx (no resident's
     name, phone or address; members by name), audited with the row count."""
     org = _figures_org(request)
-    if not can(request.user, "export", org):
-        raise Http404
+    ensure(allows(request.user, "export", org))
     from xianfeng.points.models import Redemption
 
     demands = Demand.objects.filter(subtree_q("org__path", org.path)).select_related("org").order_by("-created_at")
@@ -587,9 +512,8 @@ def _unit_in_scope(request, action: str, value) -> Organisation:
     """A unit (not a party organisation) where the user may do `action`: ?org=, else the first of the scope."""
     qs = Organisation.objects.restrict(request.user, action).exclude(kind__in=PARTY_KINDS)
     org = qs.filter(pk=int(value)).first() if str(value or "").isdigit() else qs.order_by("path").first()
-    if org is None:
-        raise Http404
-    return org
+    ensure(org is not None)
+    return cast(Organisation, org)
 
 
 @login_required

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xianfeng.core.testing import make_person
-from xianfeng.demands.access import distance_km
 from xianfeng.demands.models import Demand
+from xianfeng.demands.selectors import distance_km
 from xianfeng.demands.services import clean_position, demand_create
 from xianfeng.grids.services import grid_create, household_create
 from xianfeng.orgs import services as org_services
