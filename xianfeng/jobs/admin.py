@@ -21,7 +21,7 @@ class JobAdmin(ReadOnlyAdmin):
         done = 0
         for job in queryset:
             try:
-                job_retry(job=job, by=request.user)
+                job_retry(job=job, actor=request.user)
                 done += 1
             except ValidationError:
                 pass

@@ -2,7 +2,8 @@
 
 from rest_framework import serializers, viewsets
 
-from .access import is_system_admin
+from xianfeng.core import policy
+
 from .models import Job
 
 
@@ -18,9 +19,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["status", "name", "periodic"]
 
     def get_queryset(self):
-        if not is_system_admin(self.request.user):
-            return Job.objects.none()
-        return Job.objects.order_by("-id")
+        return policy.visible(Job, self.request.user).order_by("-id")
 
 
 def register(router) -> None:

@@ -18,7 +18,9 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record
+from xianfeng.core.policy import Conflict
 
 from . import registry
 from .models import Job
@@ -125,15 +127,17 @@ def job_cancel(*, job: Job | None = None, key: str | None = None) -> bool:
 
 
 @transaction.atomic
-def job_retry(*, job: Job, by: Any = None) -> Job:
-    """Put a parked (or cancelled) job back in the queue, due now, with its attempts reset. Audited."""
+def job_retry(*, job: Job, actor: Any) -> Job:
+    """Put a parked (or cancelled) job back in the queue, due now, with its attempts reset. Audited. Only a system
+    administrator may (jobs/policies.py); a job in another state is a Conflict."""
+    policy.require(actor, "change", job)
     updated = Job.objects.filter(pk=job.pk, status__in=[Job.Status.PARKED, Job.Status.CANCELLED]).update(
         status=Job.Status.PENDING, due_at=timezone.now(), attempts=0, finished_at=None
     )
     if updated != 1:
-        raise ValidationError("只能重新运行已搁置或已取消的任务")
+        raise Conflict("只能重新运行已搁置或已取消的任务")
     job.refresh_from_db()
-    audit_record(by=by, action="update", obj=job, summary=f"重新运行后台任务 {job.name} #{job.pk}",
+    audit_record(by=actor, action="update", obj=job, summary=f"重新运行后台任务 {job.name} #{job.pk}",
                  after={"status": job.status, "due_at": str(job.due_at)})
     return job
 

@@ -1,29 +1,25 @@
-"""The job queue as administrators see it: what is parked (with its error), running, due next. Others get 404."""
+"""The job queue as administrators see it: what is parked (with its error), running, due next. Others get 404
+(jobs/policies.py)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .access import is_system_admin
+from xianfeng.core import policy
+from xianfeng.core.frontdoor import page_call
+
 from .models import Job
 from .services import job_retry
 
 
-def _admin_only(request) -> None:
-    if not is_system_admin(request.user):
-        raise Http404
-
-
 @login_required
 def job_list(request):
-    _admin_only(request)
+    policy.require_any(request.user, "view", Job)
     status = request.GET.get("status") or Job.Status.PARKED
     if status not in Job.Status.values:
         status = Job.Status.PARKED
@@ -38,19 +34,14 @@ def job_list(request):
 
 @login_required
 def job_detail(request, pk: int):
-    _admin_only(request)
-    job = get_object_or_404(Job, pk=pk)
+    job = policy.get_visible(Job, request.user, pk=pk)
     return render(request, "jobs/job_detail.html", {"job": job})
 
 
 @login_required
 @require_POST
 def job_retry_view(request, pk: int):
-    _admin_only(request)
-    job = get_object_or_404(Job, pk=pk)
-    try:
-        job_retry(job=job, by=request.user)
+    job = policy.get_visible(Job, request.user, "change", pk=pk)
+    if page_call(request, job_retry, job=job, actor=request.user).ok:
         messages.success(request, _("The job is queued again."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
     return redirect("jobs:detail", pk=job.pk)

@@ -198,12 +198,12 @@ def test_admin_retry_requeues_a_parked_job_and_is_audited(world):
     job = job_schedule(name="tests.record", max_attempts=1)
     claimed = job_claim(worker_id=W)
     job_fail(job=claimed, worker_id=W, error="bad")
-    job_retry(job=job, by=world.county_admin)
+    job_retry(job=job, actor=world.county_admin)
     job.refresh_from_db()
     assert job.status == Job.Status.PENDING and job.attempts == 0
     assert AuditEvent.objects.filter(model="jobs.Job", object_id=str(job.pk)).exists()
     with pytest.raises(ValidationError):
-        job_retry(job=job, by=world.county_admin)
+        job_retry(job=job, actor=world.county_admin)
 
 
 def test_prune_drops_old_finished_one_off_jobs_only():
