@@ -7,7 +7,6 @@ through the same `perform` the pages use. Out of scope answers 404 exactly like 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,7 +17,9 @@ from xianfeng.orgs.models import Organisation, Role
 
 from . import services
 from .models import Case, CaseCategory, Grid
-from .views import ALL_ACTIONS, _visible_case, perform
+from .policies import ALL_ACTIONS
+from .selectors import visible_case
+from .views import perform
 
 NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope (the same answer)")
 
@@ -79,10 +80,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                                                                                                     "-id")
 
     def get_object(self):
-        try:
-            return _visible_case(self.request.user, int(self.kwargs["pk"]))
-        except (TypeError, ValueError):
-            raise Http404 from None
+        return visible_case(self.request.user, self.kwargs["pk"])
 
     @extend_schema(summary="Open a case (a resident for himself, or staff for a resident)", request=CaseOpenInput,
                    responses={201: CaseSerializer, 400: OpenApiResponse(description="field errors")})

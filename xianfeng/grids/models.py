@@ -281,38 +281,22 @@ UNACCEPTED_STATES = frozenset({Status.OPENED, Status.DISPATCHED, Status.RETURNED
 CLOCK_STATES = frozenset(set(Status) - CLOSED_STATES - {Status.SUSPENDED})
 
 
-def _unit_exists(org_q: Q) -> Exists:
+def unit_exists(org_q: Q) -> Exists:
     """A case whose village/community or handling unit is an organisation matching `org_q` (checked per row)."""
     return Exists(Organisation.objects.filter(org_q).filter(Q(pk=OuterRef("org_id"))
                                                             | Q(pk=OuterRef("handling_unit_id"))))
 
 
 class CaseQuerySet(ScopedQuerySet):
-    """Two spellings of the same scope. The default resolves the scope to organisation ids first (one indexed
-    subquery each): best for counts and sets. `per_row=True` checks each row's two organisations by primary key: best
-    for reading the first rows of a list in index order (newest first, keyset), where the planner would otherwise
-    gather every case of the scope and sort them."""
-
-    def restrict(self, user, action: str = "view", *, per_row: bool = False):
-        """Cases of a village/community or dispatched to a unit in the user's scope for `action`."""
-        from xianfeng.core.scoping import scope_paths, scope_q
-
-        paths = scope_paths(user, action)
-        if paths is None:
-            return self.all()
-        if not paths:
-            return self.none()
-        if per_row:
-            return self.filter(_unit_exists(scope_q(["path"], paths)))
-        orgs = Organisation.objects.restrict(user, action).values("pk")
-        return self.filter(Q(org_id__in=orgs) | Q(handling_unit_id__in=orgs))
+    """`restrict()` is the Case policy's (grids/policies.py); `within(org, per_row=…)` spells a subtree the same two
+    ways the policy spells a scope."""
 
     def within(self, org: Organisation, *, per_row: bool = False):
         """Cases of `org`'s subtree, or dispatched to a unit in it."""
         from xianfeng.core.scoping import subtree_q
 
         if per_row:
-            return self.filter(_unit_exists(subtree_q("path", org.path)))
+            return self.filter(unit_exists(subtree_q("path", org.path)))
         orgs = Organisation.objects.in_subtree(org).values("pk")
         return self.filter(Q(org_id__in=orgs) | Q(handling_unit_id__in=orgs))
 

@@ -14,61 +14,32 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from xianfeng.core import policy
 from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.core.scoping import subtree_q
 from xianfeng.orgs.models import Organisation, OrgKind, Role
 
 from . import services
 from .forms import RateForm, ReportForm, StaffCaseForm, VisitForm
 from .models import CLOCK_STATES, Case, CaseCategory, Grid, GridTeam, Household, Status, TeamMember
+from .policies import ALL_ACTIONS, cases
 from .rates import CASE_FIGURES, case_figures, figure_sets
+from .selectors import cases_for_list, visible_case
 
 PAGE_SIZE = 50
 OVERDUE_ROWS = 200  # the board shows the 200 oldest deadlines; the level counts above it cover every case
 MAP_LIMIT = 3000
 
-# Which actions each state allows (the services enforce the same; this decides which buttons a page shows).
-STATE_ACTIONS = {
-    Status.OPENED: {"dispatch", "merge"},
-    Status.DISPATCHED: {"accept", "return", "merge"},
-    Status.ACCEPTED: {"start", "return", "suspend", "merge"},
-    Status.HANDLING: {"report", "suspend", "merge"},
-    Status.REPORTED: {"verify", "reject", "merge"},
-    Status.VERIFIED: {"close", "merge"},
-    Status.CLOSED: {"reopen", "rate"},
-    Status.RETURNED: {"dispatch", "merge"},
-    Status.SUSPENDED: {"resume", "merge"},
-    Status.REOPENED: {"dispatch", "merge"},
-    Status.MERGED: set(),
-}
-STAFF_ACTIONS = {"dispatch", "verify", "reject", "close", "suspend", "resume", "merge"}
-HANDLER_ACTIONS = {"accept", "return", "start", "report"}
-REPORTER_ACTIONS = {"reopen", "rate"}
-ALL_ACTIONS = STAFF_ACTIONS | HANDLER_ACTIONS | REPORTER_ACTIONS
-
-
 def case_actions(case: Case, user) -> set[str]:
-    """The actions `user` may take on `case` now."""
-    allowed: set[str] = set()
-    staff = can(user, "change", case.org) or (case.handling_unit_id and can(user, "change", case.handling_unit))
-    if staff:
-        allowed |= STAFF_ACTIONS | HANDLER_ACTIONS
-    elif case.handling_unit_id and can(user, "view", case.handling_unit):
-        allowed |= HANDLER_ACTIONS
-    if case.reporter_id and case.reporter_id == user.pk:
-        allowed |= REPORTER_ACTIONS
-    if case.handler_id == user.pk:
-        allowed -= {"verify", "reject"}
-    if case.status == Status.CLOSED and case.rating:
-        allowed.discard("rate")
-    return allowed & STATE_ACTIONS[case.status]
+    """The steps `user` may take on `case` now (the Case policy's answer; buttons on the page)."""
+    return cases().steps(user, case)
 
 
 def _int(value, default=None):
@@ -87,19 +58,6 @@ def _date(value) -> dt.date | None:
 
 def _grid_orgs(user, action="view"):
     return Organisation.objects.restrict(user, action).filter(kind__in=[OrgKind.VILLAGE, OrgKind.COMMUNITY])
-
-
-def _visible_case(user, pk) -> Case:
-    qs = Case.objects.select_related("category", "org", "grid", "handling_unit", "handler", "merged_into",
-                                     "transferred_to")
-    case = qs.filter(pk=pk).first()
-    if case is None:
-        raise Http404
-    if case.reporter_id == user.pk:
-        return case
-    if can(user, "view", case.org) or (case.handling_unit_id and can(user, "view", case.handling_unit)):
-        return case
-    raise Http404
 
 
 # ---- grids and visits ---------------------------------------------------------------------------------------------
@@ -124,7 +82,7 @@ def grid_list(request):
     for grid in page:
         grid.c30, grid.c90 = c30[grid.pk], c90[grid.pk]
     return render(request, "grids/grid_list.html", {"page": page, "q": q, "within": within_org,
-                                                    "can_import": scope_paths(request.user, "change") != []})
+                                                    "can_import": policy.policy_for(Grid).any(request.user, "change")})
 
 
 @login_required
@@ -134,13 +92,10 @@ def household_list(request):
     last 90 days (the visit-coverage figure's numerator), ?visited=0 those not visited in that window."""
     from .indicators import VISIT_WINDOW_DAYS, VISITED
 
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    policy.require_any(request.user, "view", Household)
     qs = Household.objects.restrict(request.user, "view").select_related("grid", "grid__org")
     within = _int(request.GET.get("within"))
-    within_org = Organisation.objects.restrict(request.user, "view").filter(pk=within).first() if within else None
-    if within and within_org is None:
-        raise Http404
+    within_org = policy.get_visible(Organisation, request.user, "view", pk=within) if within else None
     if within_org:
         qs = qs.filter(subtree_q("grid__org__path", within_org.path))
     visited = request.GET.get("visited", "")
@@ -158,7 +113,7 @@ def household_list(request):
 @login_required
 @require_GET
 def grid_detail(request, pk: int):
-    grid = get_object_or_404(Grid.objects.restrict(request.user, "view").select_related("org"), pk=pk)
+    grid = policy.get_visible(Grid.objects.select_related("org"), request.user, "view", pk=pk)
     days = 90 if request.GET.get("days") == "90" else 30
     households = grid.households.annotate(n_people=Count("people")).order_by("number")
     vulnerable_only = request.GET.get("vulnerable") == "1"
@@ -170,14 +125,14 @@ def grid_detail(request, pk: int):
     unvisited = list(services.unvisited_households(grid, days=days)[:200])
     return render(request, "grids/grid_detail.html", {
         "grid": grid, "page": page, "teams": teams, "coverage": coverage, "days": days, "unvisited": unvisited,
-        "can_visit": can(request.user, "view", grid.org), "vulnerable_only": vulnerable_only,
+        "can_visit": policy.allows(request.user, "view", grid), "vulnerable_only": vulnerable_only,
     })
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_new(request, pk: int):
-    household = get_object_or_404(Household.objects.restrict(request.user, "view").select_related("grid__org"), pk=pk)
+    household = policy.get_visible(Household.objects.select_related("grid__org"), request.user, "view", pk=pk)
     form = VisitForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -209,9 +164,8 @@ MAX_GEOJSON_BYTES = 20 * 1024 * 1024
 def boundaries_upload(request):
     """Upload grid boundaries as GeoJSON (a FeatureCollection of Polygon/MultiPolygon, grid code in properties.code):
     checked whole, imported all or nothing, audited. For staff who may change grids; 404 for anyone else."""
+    policy.require_any(request.user, "change", Grid)
     grids = Grid.objects.restrict(request.user, "change")
-    if scope_paths(request.user, "change") == []:
-        raise Http404
     errors: list[str] = []
     status = 200
     if request.method == "POST":
@@ -359,11 +313,10 @@ def capped_count(qs, cap: int | None = None) -> tuple[int, bool]:
 @login_required
 @require_GET
 def case_list(request):
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    policy.require_any(request.user, "view", Case)
     # The same filters twice: counted by organisation ids (a few index lookups), listed row by row in index order.
     counted, filters = _case_filter(request, Case.objects.restrict(request.user, "view"))
-    listed, _ = _case_filter(request, Case.objects.restrict(request.user, "view", per_row=True), per_row=True)
+    listed, _ = _case_filter(request, cases_for_list(request.user, "view"), per_row=True)
     if filters["drill"]:  # the records behind a figure: counted exactly, so the list shows the figure's number
         count, more = counted.count(), False
     else:
@@ -378,8 +331,7 @@ def case_list(request):
 @require_GET
 def overdue_board(request):
     """The supervisor's board: overdue and unaccepted-too-long cases by escalation level, oldest deadline first."""
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    policy.require_any(request.user, "view", Case)
     now = timezone.now()
     qs = (Case.objects.restrict(request.user, "view").filter(status__in=CLOCK_STATES)
           .filter(Q(due_at__lt=now) | Q(escalation_level__gt=0)).select_related("category", "org", "handling_unit"))
@@ -428,7 +380,7 @@ def report(request):
         status = 400
     return render(request, "grids/report.html", {"form": form, "tile_url": services.settings_tile_url(),
                                                  "center": _map_center(home),
-                                                 "show_grids": scope_paths(request.user, "view") != []},
+                                                 "show_grids": policy.policy_for(Grid).any(request.user, "view")},
                   status=status)
 
 
@@ -437,8 +389,7 @@ def report(request):
 def case_new(request):
     """A grid worker opens a case on a resident's behalf."""
     orgs = _grid_orgs(request.user).order_by("path")
-    if not orgs.exists():
-        raise Http404
+    policy.ensure(orgs.exists())
     form = StaffCaseForm(request.POST or None, request.FILES or None, orgs=orgs)
     status = 200
     if request.method == "POST":
@@ -476,7 +427,7 @@ def _detail_context(request, case: Case, **extra) -> dict:
     context = {
         "case": case, "events": case.events.select_related("by", "unit").order_by("at", "id"), "actions": actions,
         "now": timezone.now(), "outcomes": Case.Outcome.choices, "rate_form": RateForm(),
-        "is_staff_view": can(request.user, "view", case.org),
+        "is_staff_view": policy.in_org_scope(request.user, "view", [case.org]),
     }
     if "dispatch" in actions or "close" in actions:
         context["units"] = Organisation.objects.restrict(request.user, "view").units().order_by("path")[:300]
@@ -491,7 +442,7 @@ def _detail_context(request, case: Case, **extra) -> dict:
 @login_required
 @require_GET
 def case_detail(request, pk: int):
-    case = _visible_case(request.user, pk)
+    case = visible_case(request.user, pk)
     return render(request, "grids/case_detail.html", _detail_context(request, case))
 
 
@@ -507,13 +458,13 @@ def case_photo(request, pk: int):
     the only way to them."""
     from django.http import FileResponse
 
-    case = _visible_case(request.user, pk)
-    if not case.photo:
-        raise Http404
+    case = visible_case(request.user, pk)
+    policy.ensure(bool(case.photo))
     try:
         handle = case.photo.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404 from None
+    except OSError:  # the file is gone: the same answer as no photo
+        handle = None
+    policy.ensure(handle is not None)
     kind = PHOTO_TYPES.get(case.photo.name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     response = FileResponse(handle, content_type=kind)
     response["Cache-Control"] = "private, max-age=3600"
@@ -524,17 +475,13 @@ def case_photo(request, pk: int):
 def perform(case: Case, user, action: str, p) -> None:
     """Run `action` on `case` for `user` with the submitted fields `p` (a QueryDict or dict).
 
-    Raises Http404 when the user has no part in the case for this action (the same answer as a missing case),
+    Raises NotFound when the user has no part in the case for this action (the same answer as a missing case),
     TransitionError when the state or a rule forbids it, ValidationError for bad input.
     """
     allowed = case_actions(case, user)
     by = user
     if action not in allowed:
-        mine = action in REPORTER_ACTIONS and case.reporter_id == by.pk
-        staff = can(by, "change", case.org) or (case.handling_unit_id and can(by, "change", case.handling_unit))
-        handler = case.handling_unit_id and can(by, "view", case.handling_unit)
-        if not (mine or staff or (action in HANDLER_ACTIONS and handler)):
-            raise Http404
+        cases().require_part(by, case, action)
         if action in ("verify", "reject") and case.handler_id == by.pk:
             raise services.TransitionError({"by": [pgettext("grids", "Verification must be done by someone other than the handler.")]})
         raise services.TransitionError({"status": [
@@ -581,15 +528,14 @@ def perform(case: Case, user, action: str, p) -> None:
 @require_POST
 def case_act(request, pk: int, action: str):
     """One transition. Out of order or not allowed → 400 with the reason; out of scope → 404."""
-    case = _visible_case(request.user, pk)
-    if action not in ALL_ACTIONS:
-        raise Http404
+    case = visible_case(request.user, pk)
+    policy.ensure(action in ALL_ACTIONS)
     try:
         perform(case, request.user, action, request.POST)
     except ValidationError as exc:
         errors = [f"{m}" for msgs in exc.message_dict.values() for m in msgs] if hasattr(exc, "error_dict") \
             else exc.messages
-        case = _visible_case(request.user, pk)
+        case = visible_case(request.user, pk)
         return render(request, "grids/case_detail.html", _detail_context(request, case, errors=errors), status=400)
     messages.success(request, pgettext("grids", "Done."))
     return redirect("grids:case_detail", pk=pk)
@@ -617,8 +563,7 @@ def _map_center(org) -> list[float]:
 @login_required
 @require_GET
 def map_page(request):
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    policy.require_any(request.user, "view", Grid)
     return render(request, "grids/map.html", {"tile_url": services.settings_tile_url(),
                                               "data_url": reverse("grids:map_data")})
 
@@ -627,8 +572,7 @@ def map_page(request):
 @require_GET
 def map_data(request):
     """GeoJSON of the grids in scope (polygons) and their open cases (points)."""
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    policy.require_any(request.user, "view", Grid)
     features = []
     for grid in (Grid.objects.restrict(request.user, "view").filter(boundary__isnull=False)
                  .values("id", "name", "code", "boundary")[:MAP_LIMIT]):
@@ -653,15 +597,12 @@ def map_data(request):
 @require_GET
 def figures(request):
     """按期办结率, closure, reopen, satisfaction and visit coverage per organisation subtree, with drill-down."""
+    policy.require_any(request.user, "view", Organisation)
     visible = Organisation.objects.restrict(request.user, "view")
-    paths = scope_paths(request.user, "view")
-    if paths == []:
-        raise Http404
     org = visible.filter(pk=_int(request.GET.get("org"))).first() if request.GET.get("org") else None
     if org is None:
         org = visible.order_by("depth", "path").first()
-    if org is None:
-        raise Http404
+    policy.ensure(org is not None)
     today = timezone.localdate()
     end = _date(request.GET.get("end")) or today
     start = _date(request.GET.get("start")) or end - dt.timedelta(days=364)
@@ -704,7 +645,7 @@ def team_list(request):
 def team_detail(request, pk: int):
     """A grid team: the grids it serves and its cadres with their roles (a department cadre with the department that
     sent him or her), and for each cadre the other teams he or she sits in."""
-    team = get_object_or_404(GridTeam.objects.restrict(request.user, "view").select_related("org"), pk=pk)
+    team = policy.get_visible(GridTeam.objects.select_related("org"), request.user, "view", pk=pk)
     seats = list(team.seats.select_related("person", "department").order_by("role", "person__name"))
     others = defaultdict(list)
     for person_id, name in (TeamMember.objects.filter(person_id__in=[s.person_id for s in seats])
