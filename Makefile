@@ -24,11 +24,39 @@ test: setup system-deps
 test-pg: setup system-deps
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
 
+## make lint: ruff, Django's system checks (and --deploy in a production environment), no missing migrations, the
+## apps' layers and no import cycles between apps (import-linter, contracts in pyproject.toml), mypy. Every check
+## runs and prints its time; the target fails if any failed (`make lint LINT_STOP=1` stops at the first).
+LINT_CHECKS := lint-ruff lint-check lint-deploy lint-migrations lint-imports lint-mypy
+.PHONY: $(LINT_CHECKS)
+# Production: DEBUG off, a random SECRET_KEY, a real host name, HTTPS (secure cookies, HSTS); a throw-away var dir.
+LINT_PROD_ENV = DEBUG=0 SECRET_KEY=$$(head -c 64 /dev/urandom | base64 -w0 | tr -dc A-Za-z0-9) \
+	ALLOWED_HOSTS=xianfeng.example.org CSRF_TRUSTED_ORIGINS=https://xianfeng.example.org SITE_URL=https://xianfeng.example.org \
+	SECURE_COOKIES=1 SECURE_HSTS_INCLUDE_SUBDOMAINS=1
+# $(call timed,NAME,COMMAND): run COMMAND with a throw-away XIANFENG_VAR, print its exit status and time.
+define timed
+@var=$$(mktemp -d); start=$$(date +%s%N); echo '--- lint $(1): $(2)'; \
+	XIANFENG_VAR=$$var $(2); rc=$$?; rm -rf $$var; \
+	echo "--- lint $(1): $$([ $$rc = 0 ] && echo ok || echo "FAILED (exit $$rc)") in $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
+	exit $$rc
+endef
+
 lint: setup
-	$(BIN)/ruff check .
-	$(BIN)/xianfeng check
-	$(BIN)/xianfeng makemigrations --check --dry-run
-	$(BIN)/mypy xianfeng
+	@$(MAKE) --no-print-directory $(if $(LINT_STOP),,-k) $(LINT_CHECKS) || { echo "--- lint: FAILED (see above)"; exit 1; }
+	@echo "--- lint: all checks passed"
+
+lint-ruff:
+	$(call timed,ruff,$(BIN)/ruff check .)
+lint-check:
+	$(call timed,check,$(BIN)/xianfeng check --fail-level WARNING)
+lint-deploy:
+	$(call timed,deploy,env $(LINT_PROD_ENV) $(BIN)/xianfeng check --deploy --fail-level WARNING)
+lint-migrations:
+	$(call timed,migrations,$(BIN)/xianfeng makemigrations --check --dry-run)
+lint-imports:
+	$(call timed,imports,$(BIN)/lint-imports --no-cache)
+lint-mypy:
+	$(call timed,mypy,$(BIN)/mypy xianfeng)
 
 bench: setup
 	$(BIN)/python -m bench

@@ -108,6 +108,13 @@ def _utc_text(value: dt.datetime) -> str:
     return str(value.astimezone(dt.UTC).replace(tzinfo=None))
 
 
+def _column_field(model: type[models.Model], field: Any) -> models.Field:
+    """`field` if it is one of the model's own columns (not a reverse relation or a generic key)."""
+    if not isinstance(field, models.Field) or not field.concrete:
+        raise BulkError(f"{model._meta.label}: {field.name} is not a column of the table")
+    return field
+
+
 class Table:
     """One model's table for bulk writing, its columns taken from the model's field list at run time.
 
@@ -119,15 +126,15 @@ class Table:
         self.model = model
         self.vendor = connection.vendor
         meta = model._meta
-        given = [meta.get_field(name) for name in fields]
+        given = [_column_field(model, meta.get_field(name)) for name in fields]
         if not given[0].primary_key:
             raise BulkError(f"{meta.label}: the first field given must be the primary key")
         names = {f.name for f in given}
         rest = [(f, self._default(f, now)) for f in meta.concrete_fields if f.name not in names]
-        self.columns = [f.column for f in given] + [f.column for f, _ in rest]
+        self.columns: list[str] = [str(f.column) for f in given] + [str(f.column) for f, _ in rest]
         self.rest = tuple(self._prepare(f, v) for f, v in rest)
         self.adapters = [self._adapter(f) for f in given]
-        self.next_id = (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+        self.next_id = (model._default_manager.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
         self.written = 0
 
     @staticmethod
@@ -220,7 +227,7 @@ class DeferredKeys:
         self.keys: list[tuple[str, str, str]] = []  # (table, name, definition)
         self.indexes: list[tuple[str, str]] = []  # (name, definition)
 
-    def drop(self) -> None:
+    def drop(self) -> str:
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             for table in self.tables:
@@ -236,6 +243,7 @@ class DeferredKeys:
                 cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
             for name, _definition in self.indexes:
                 cursor.execute(f"DROP INDEX {quote(name)}")
+        return f"{len(self.keys)} foreign keys, {len(self.indexes)} indexes"
 
     def restore(self) -> str:
         quote = connection.ops.quote_name
@@ -309,8 +317,7 @@ class ProvinceBuilder:
         with transaction.atomic():
             keys = DeferredKeys(_filled_models()) if connection.vendor == "postgresql" else None
             if keys is not None:
-                self.stage("drop keys and indexes", lambda: keys.drop() or f"{len(keys.keys)} foreign keys, "
-                                                                        f"{len(keys.indexes)} indexes")
+                self.stage("drop keys and indexes", keys.drop)
             self.stage("organisations", self.build_orgs)
             self.stage("members", self.build_members)
             self.stage("grids", self.build_grids)

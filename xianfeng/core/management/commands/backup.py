@@ -145,9 +145,9 @@ class Command(BaseCommand):
                     finally:
                         target.close()
                 elif connection.vendor == "postgresql":
-                    args, env = pg_args()
+                    pg, env = pg_args()
                     run_tool([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file",
-                              str(partial), *args], env)
+                              str(partial), *pg], env)
                 else:
                     raise CommandError(f"backups of {connection.vendor} databases are not supported")
                 os.chmod(partial, 0o600)

@@ -152,8 +152,8 @@ class Command(BaseCommand):
             finally:
                 source.close()
         else:
-            args, env = pg_args()
+            pg, env = pg_args()
             connection.close()  # pg_restore drops and re-creates the tables: hold no locks on them
             run_tool([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                      "--single-transaction", "--exit-on-error", *args, str(file)], env)
+                      "--single-transaction", "--exit-on-error", *pg, str(file)], env)
         self.stdout.write(f"restored the {kind} database from {file}")
