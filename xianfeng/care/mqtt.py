@@ -32,6 +32,7 @@ from django.utils import timezone
 from . import services
 from .conf import conf
 from .models import DeviceEvent
+from .services import ingress
 
 logger = logging.getLogger("xianfeng.care.mqtt")
 
@@ -62,7 +63,7 @@ def handle_message(topic_pattern: str, topic: str, payload: bytes) -> services.I
                                                      for k in ("body", "ts", "nonce", "sig")):
             raise ValueError("not an envelope")
     except (UnicodeDecodeError, ValueError):
-        return services._reject(status=400, outcome=DeviceEvent.Outcome.MALFORMED,
+        return ingress._reject(status=400, outcome=DeviceEvent.Outcome.MALFORMED,
                                 detail="MQTT 消息不是签名信封 {body, ts, nonce, sig}", serial=serial,
                                 source=DeviceEvent.Source.MQTT, now=timezone.now())
     return services.ingest(serial=serial, body=envelope["body"].encode("utf-8"), timestamp=envelope["ts"],

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from xianfeng.care import services
 from xianfeng.care.models import Alert, DeviceEvent
 from xianfeng.care.mqtt import handle_message, serial_from_topic
+from xianfeng.care.services import ingress
 
 PATTERN = "xianfeng/devices/+/events"
 
@@ -34,7 +35,7 @@ def test_any_typed_amount_is_positive_fen_or_a_clear_error(text):
     st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.text(max_size=12)), max_size=4))))
 def test_any_body_parses_to_a_clean_event_or_a_clear_error(body):
     try:
-        event = services._parse_event(body)
+        event = ingress._parse_event(body)
     except services.CareError as exc:
         assert exc.messages
     else:
