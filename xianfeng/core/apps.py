@@ -9,4 +9,6 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
+        from . import checks  # noqa: F401  (registers core's system checks)
+
         autodiscover_modules("policies")  # each app's policies.py registers its models' policies
