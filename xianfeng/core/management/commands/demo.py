@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from xianfeng.core.demo import DEMO_PASSWORD, run_demo
-from xianfeng.orgs.models import Organisation
+from xianfeng.devtools.province import BulkError, build_province
+from xianfeng.orgs.models import Organisation, User
 
 LOGINS = [
     ("county_admin", "县级管理员 · 海盐县"),
@@ -62,8 +63,6 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _province(self, *, seed: int, fraction: float, if_absent: bool) -> None:
-        from xianfeng.devtools.province import BulkError, build_province
-
         if not 0 < fraction <= 1:
             raise CommandError("--fraction must be greater than 0 and at most 1")
         if Organisation.objects.exists():
@@ -81,8 +80,6 @@ class Command(BaseCommand):
                           f"{figures}")
 
     def _print_logins(self):
-        from xianfeng.orgs.models import User
-
         present = set(User.objects.filter(username__in=[u for u, _ in LOGINS]).values_list("username", flat=True))
         self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")
         for username, what in LOGINS:
