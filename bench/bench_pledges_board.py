@@ -44,12 +44,12 @@ def build() -> int:
     for i in range(300):
         member = make_member(f"党员{i:03d}", world.hebin_branch)
         user = make_user(f"bm{i}", Role.Kind.MEMBER, world.hebin_branch, person=member.person)
-        pledge = services.pledge_create(round=pledge_round, member=member, by=user, items=[
+        pledge = services.pledge_create(round=pledge_round, member=member, actor=user, items=[
             {"kind": "service", "text": f"年底前为河滨社区{i % 12 + 1}号楼的{i % 9 + 2}户独居老人送米面油", "due_date": due},
             {"kind": "post", "text": f"每周{'一二三四五六'[i % 6]}到社区服务站值班{i % 3 + 1}小时", "due_date": due}])
-        services.pledge_submit(pledge=pledge, by=user)
-        services.pledge_approve(pledge=pledge, by=world.hebin_secretary)
-        services.pledge_publish(pledge=pledge, by=world.hebin_secretary)
+        services.pledge_submit(pledge=pledge, actor=user)
+        services.pledge_approve(pledge=pledge, actor=world.hebin_secretary)
+        services.pledge_publish(pledge=pledge, actor=world.hebin_secretary)
     return world.hebin_branch.pk
 
 

@@ -8,17 +8,16 @@ second rating 409, a pledge out of scope 404 exactly like a missing one. Residen
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from xianfeng.core.api import Conflict, Pagination, StrictInputSerializer
+from xianfeng.core.policy import get_or_404, get_visible, visible
 
 from . import services
 from .models import Pledge, PledgeItem, PledgeRound, Rating
-from .views import visible_pledges
 
 NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope (the same answer)")
 BAD_INPUT = OpenApiResponse(description="bad input or a forbidden transition: {field: [reasons]}; nothing changed")
@@ -112,7 +111,7 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Pledge.objects.none()
-        return (visible_pledges(self.request.user).select_related("org", "member__person", "round")
+        return (visible(Pledge, self.request.user, "view").select_related("org", "member__person", "round")
                 .prefetch_related(Prefetch("items", queryset=PledgeItem.objects.order_by("position", "id")))
                 .order_by("id"))
 
@@ -127,101 +126,97 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
         items = [dict(i) for i in data["items"]]
         if "org" in data:
-            org = Organisation.objects.restrict(request.user, "change").filter(pk=data["org"]).first()
-            if org is None:
-                raise Http404
+            org = get_visible(Organisation, request.user, "change", pk=data["org"])
             pledge = services.pledge_create(round=data["round"], org=org, title=data.get("title", ""), items=items,
-                                            by=request.user)
+                                            actor=request.user)
         else:
             member = Member.objects.filter(person_id=request.user.person_id or 0).first()
             if member is None:
                 raise services.PledgeError("只有党员可以作出承诺")
             pledge = services.pledge_create(round=data["round"], member=member, title=data.get("title", ""),
-                                            items=items, by=request.user)
+                                            items=items, actor=request.user)
         return Response(PledgeSerializer(self.get_queryset().get(pk=pledge.pk)).data, status=status.HTTP_201_CREATED)
 
     @_transition("Submit a draft or returned pledge for review")
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        return self._done(services.pledge_submit(pledge=self.get_object(), by=request.user))
+        return self._done(services.pledge_submit(pledge=self.get_object(), actor=request.user))
 
     @_transition("Review one item (ok, or returned with a note)", ItemReviewInput)
     @action(detail=True, methods=["post"], url_path="review-item")
     def review_item(self, request, pk=None):
         pledge = self.get_object()
         data = _parse(ItemReviewInput, request)
-        item = pledge.items.filter(pk=data["item"]).first()
-        if item is None:
-            raise Http404
-        services.item_review(item=item, ok=data["ok"], note=data.get("note", ""), by=request.user)
+        item = get_or_404(pledge.items.all(), pk=data["item"])  # an item of a pledge the caller may read
+        services.item_review(item=item, ok=data["ok"], note=data.get("note", ""), actor=request.user)
         return self._done(pledge)
 
     @_transition("Approve a submitted pledge (not one's own)")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._done(services.pledge_approve(pledge=self.get_object(), by=request.user))
+        return self._done(services.pledge_approve(pledge=self.get_object(), actor=request.user))
 
     @_transition("Return a submitted pledge with the reason", ReasonInput)
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
         data = _parse(ReasonInput, request)
-        return self._done(services.pledge_return(pledge=self.get_object(), reason=data["reason"], by=request.user))
+        return self._done(services.pledge_return(pledge=self.get_object(), reason=data["reason"], actor=request.user))
 
     @_transition("Publish an approved pledge on the public board")
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        return self._done(services.pledge_publish(pledge=self.get_object(), by=request.user))
+        return self._done(services.pledge_publish(pledge=self.get_object(), actor=request.user))
 
     @_transition("Record progress (milestone)", ProgressInput)
     @action(detail=True, methods=["post"])
     def progress(self, request, pk=None):
         pledge = self.get_object()
         data = _parse(ProgressInput, request)
-        services.milestone_record(pledge=pledge, by=request.user, **data)
+        services.milestone_record(pledge=pledge, actor=request.user, **data)
         return self._done(pledge)
 
     @_transition("Report the pledge fulfilled, with evidence (the member)", FulfilInput)
     @action(detail=True, methods=["post"])
     def fulfil(self, request, pk=None):
         data = _parse(FulfilInput, request)
-        return self._done(services.pledge_claim(pledge=self.get_object(), by=request.user, **data))
+        return self._done(services.pledge_claim(pledge=self.get_object(), actor=request.user, **data))
 
     @_transition("Confirm a reported fulfilment (the secretary)")
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._done(services.pledge_confirm(pledge=self.get_object(), by=request.user))
+        return self._done(services.pledge_confirm(pledge=self.get_object(), actor=request.user))
 
     @_transition("Send a reported fulfilment back with the reason (the secretary)", ReasonInput)
     @action(detail=True, methods=["post"], url_path="reject-claim")
     def reject_claim(self, request, pk=None):
         data = _parse(ReasonInput, request)
         return self._done(services.pledge_reject_claim(pledge=self.get_object(), reason=data["reason"],
-                                                       by=request.user))
+                                                       actor=request.user))
 
     @_transition("Declare a published pledge not fulfilled, with the public explanation", ReasonInput)
     @action(detail=True, methods=["post"], url_path="not-fulfilled")
     def not_fulfilled(self, request, pk=None):
         data = _parse(ReasonInput, request)
         return self._done(services.pledge_not_fulfilled(pledge=self.get_object(), explanation=data["reason"],
-                                                        by=request.user))
+                                                        actor=request.user))
 
     @_transition("Evaluate (评诺) with the organisation's score", EvaluateInput)
     @action(detail=True, methods=["post"])
     def evaluate(self, request, pk=None):
         data = _parse(EvaluateInput, request)
         return self._done(services.pledge_evaluate(pledge=self.get_object(), org_score=data["org_score"],
-                                                   by=request.user))
+                                                   actor=request.user))
 
     @_transition("Recognise an evaluated pledge (奖诺)")
     @action(detail=True, methods=["post"])
     def recognise(self, request, pk=None):
-        return self._done(services.pledge_recognise(pledge=self.get_object(), by=request.user))
+        return self._done(services.pledge_recognise(pledge=self.get_object(), actor=request.user))
 
     @_transition("Close an evaluated pledge without recognition", ReasonInput)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         data = _parse(ReasonInput, request)
-        return self._done(services.pledge_close(pledge=self.get_object(), reason=data["reason"], by=request.user))
+        return self._done(services.pledge_close(pledge=self.get_object(), reason=data["reason"], actor=request.user))
 
     @extend_schema(summary="Rate a public pledge as a resident (once)", request=RateInput,
                    responses={201: OpenApiResponse(description="rated"), 400: BAD_INPUT, 404: NOT_FOUND,
@@ -229,13 +224,10 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def rate(self, request, pk=None):
         """Any published pledge, whatever the caller's scope: residents supervise from the public board."""
-        try:
-            pledge = Pledge.objects.public().get(pk=int(pk))
-        except (Pledge.DoesNotExist, ValueError, OverflowError):
-            raise Http404 from None
+        pledge = get_or_404(Pledge.objects.public(), pk=pk)
         data = _parse(RateInput, request)
         try:
-            rating = services.rating_post(pledge=pledge, user=request.user, value=data["value"])
+            rating = services.rating_post(pledge=pledge, actor=request.user, value=data["value"])
         except services.AlreadyRated:
             raise Conflict("你已经评价过这条承诺") from None
         return Response({"pledge": pledge.pk, "value": rating.value}, status=status.HTTP_201_CREATED)

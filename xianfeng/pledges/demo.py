@@ -379,13 +379,13 @@ def _hebin_evaluation(ctx: DemoContext, pledge_round, hebin_paths: list[str]) ->
     for pledge in pledges:
         if services.is_owner(pledge, secretary):
             continue
-        services.pledge_evaluate(pledge=pledge, org_score=rng.randint(75, 100), by=secretary)
+        services.pledge_evaluate(pledge=pledge, org_score=rng.randint(75, 100), actor=secretary)
     for path in hebin_paths:
         top = Pledge.objects.filter(round=pledge_round, org__path=path, rank_in_branch__lte=3,
                                     status=Status.EVALUATED).select_related("org", "round", "member")
         for pledge in top:
             if not services.is_owner(pledge, secretary):
-                services.pledge_recognise(pledge=pledge, by=secretary, reason="年度优秀承诺")
+                services.pledge_recognise(pledge=pledge, actor=secretary, reason="年度优秀承诺")
 
 
 def _member_demo(ctx: DemoContext, pledge_round) -> None:

@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from xianfeng.core.audit import audit_record
 from xianfeng.core.ids import normalise_text, parse_phone
-from xianfeng.core.scoping import can, clear_scope_cache
+from xianfeng.core.policy import allows, policy_for, require, require_any
+from xianfeng.core.scoping import clear_scope_cache
+from xianfeng.core.text import clean_text
 from xianfeng.orgs.models import Member, Organisation, OrgKind, Person, Resident, Role, User
 
 from . import formulaic
@@ -49,8 +51,11 @@ from .models import (
     Status,
     TemplateCluster,
 )
+from .policies import OWN, PEER, REVIEW, PledgePolicy
 
 MAX_ITEMS = 10
+
+PLEDGES: PledgePolicy = policy_for(Pledge)  # type: ignore[assignment]
 
 
 def setting(name: str, default: Any) -> Any:
@@ -65,43 +70,28 @@ class AlreadyRated(Exception):
     """A second rating of the same pledge by the same person: answered 409."""
 
 
-# --- who may do what -----------------------------------------------------------------------------------------------
+# --- who may do what (the rules are the pledge policy's, policies.py) ------------------------------------------------
 
 
 def is_owner(pledge: Pledge, user: Any) -> bool:
-    """The member who made the pledge; for an organisation's pledge (组织承诺), whoever drafted it and whoever may
-    change that organisation but not its parent (its own secretary, not the reviewers above it)."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if pledge.member_id is not None:
-        person_id = getattr(user, "person_id", None)
-        return person_id is not None and pledge.member.person_id == person_id
-    if pledge.created_by_id == user.pk:
-        return True
-    parent = pledge.org.parent
-    return can(user, "change", pledge.org) and (parent is None or not can(user, "change", parent))
+    """The member who made the pledge, or the organisation's own secretary for an organisation's pledge."""
+    return PLEDGES.allows(user, OWN, pledge)
 
 
 def is_reviewer(pledge: Pledge, user: Any) -> bool:
-    """Who reviews, publishes, confirms and evaluates: may change the pledge's organisation (its parent's, for an
-    organisation's own pledge) and is not the one who made it."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if pledge.member_id is not None:
-        return can(user, "change", pledge.org) and not is_owner(pledge, user)
-    parent = pledge.org.parent
-    return parent is not None and can(user, "change", parent) and pledge.created_by_id != user.pk
+    """Who reviews, publishes, confirms and evaluates (not the one who made the pledge)."""
+    return PLEDGES.allows(user, REVIEW, pledge)
 
 
-def _require_owner(pledge: Pledge, by: Any) -> None:
-    if not is_owner(pledge, by):
+def _require_owner(pledge: Pledge, actor: Any) -> None:
+    if not is_owner(pledge, actor):
         raise PledgeError("只有承诺人本人可以这样做")
 
 
-def _require_reviewer(pledge: Pledge, by: Any) -> None:
-    if is_owner(pledge, by) or (pledge.member_id is None and pledge.created_by_id == getattr(by, "pk", None)):
+def _require_reviewer(pledge: Pledge, actor: Any) -> None:
+    if is_owner(pledge, actor) or (pledge.member_id is None and pledge.created_by_id == getattr(actor, "pk", None)):
         raise PledgeError("不能审定或评价自己的承诺")
-    if not is_reviewer(pledge, by):
+    if not is_reviewer(pledge, actor):
         raise PledgeError("只有所在党组织的书记或管理员可以这样做")
 
 
@@ -179,28 +169,20 @@ def _move(pledge: Pledge, *, allowed: Iterable[str], to: str, action: str, by: A
     return pledge
 
 
-def _text(value: Any, field: str, *, required: bool = True, max_length: int = 500, min_length: int = 0) -> str:
-    text = normalise_text(value)
-    if required and not text:
-        raise ValidationError({field: ["不能为空"]})
-    if len(text) > max_length:
-        raise ValidationError({field: [f"不能超过{max_length}个字"]})
-    if text and len(text) < min_length:
-        raise ValidationError({field: [f"至少{min_length}个字"]})
-    return text
-
-
 # --- rounds ----------------------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def round_create(*, name: str, year: int, org: Organisation, start: dt.date, end: dt.date, by: Any = None,
+def round_create(*, name: str, year: int, org: Organisation, start: dt.date, end: dt.date, actor: Any = None,
                  weight_residents: int = 40, weight_peers: int = 30, weight_org: int = 30,
                  template_min_members: int = 5, specificity_threshold: float = 0.4) -> PledgeRound:
-    """A round of pledges; the three weights are percentages adding up to 100."""
+    """A round of pledges; the three weights are percentages adding up to 100. `actor` must be able to change
+    `org`; None is the system (the demo and the province seeding commands)."""
+    if actor is not None:
+        require(actor, "change", PledgeRound(org=org), reason="只能为自己管理的组织发起承诺批次")
     if weight_residents + weight_peers + weight_org != 100:
         raise ValidationError({"weight_org": ["三项评价权重之和须为100"]})
-    pledge_round = PledgeRound(name=_text(name, "name", max_length=100), year=year, org=org, start=start, end=end,
+    pledge_round = PledgeRound(name=clean_text(name, "name", 100), year=year, org=org, start=start, end=end,
                                weight_residents=weight_residents, weight_peers=weight_peers, weight_org=weight_org,
                                template_min_members=template_min_members,
                                specificity_threshold=specificity_threshold)
@@ -208,7 +190,7 @@ def round_create(*, name: str, year: int, org: Organisation, start: dt.date, end
     if end < start:
         raise ValidationError({"end": ["结束日期早于开始日期"]})
     pledge_round.save()
-    audit_record(by=by, action="create", obj=pledge_round, summary=f"新建承诺批次 {pledge_round.name}")
+    audit_record(by=actor, action="create", obj=pledge_round, summary=f"新建承诺批次 {pledge_round.name}")
     return pledge_round
 
 
@@ -281,7 +263,7 @@ def _save_items(pledge: Pledge, items: list[PledgeItem]) -> None:
 
 
 @transaction.atomic
-def pledge_create(*, round: PledgeRound, items: Sequence[dict], by: Any, member: Member | None = None,
+def pledge_create(*, round: PledgeRound, items: Sequence[dict], actor: Any, member: Member | None = None,
                   org: Organisation | None = None, title: str = "") -> Pledge:
     """A draft pledge: a member's own (`member`, made by that member) or an organisation's (`org`, made by someone
     who may change it). Raises ValidationError."""
@@ -290,30 +272,29 @@ def pledge_create(*, round: PledgeRound, items: Sequence[dict], by: Any, member:
     if (member is None) == (org is None):
         raise ValidationError("承诺须属于一名党员或一个党组织")
     if member is not None:
-        if getattr(by, "person_id", None) != member.person_id:
+        if getattr(actor, "person_id", None) != member.person_id:
             raise PledgeError("只能为自己作出承诺")
         if member.status == Member.Status.LEFT:
             raise PledgeError("已转出的党员不能作出承诺")
         if Pledge.objects.filter(round=round, member=member).exists():
             raise ValidationError({"round": ["本批次已有你的承诺，请修改原承诺"]})
         org = member.org
-    elif not can(by, "change", org):
+    elif not allows(actor, "change", org):
         raise PledgeError("只能为自己管理的党组织作出组织承诺")
     cleaned = clean_items(items, round)
-    pledge = Pledge.objects.create(round=round, member=member, org=org, title=_text(title, "title", required=False,
-                                                                                      max_length=100),
-                                   created_by=by if getattr(by, "is_authenticated", False) else None)
+    pledge = Pledge.objects.create(round=round, member=member, org=org, title=clean_text(title, "title", 100, required=False),
+                                   created_by=actor if getattr(actor, "is_authenticated", False) else None)
     _save_items(pledge, cleaned)
     PledgeEvent.objects.create(pledge=pledge, by=pledge.created_by, action="起草", to_status=Status.DRAFT)
     board_touch(pledge.org_id)
-    audit_record(by=by, action="create", obj=pledge, summary=f"起草承诺 {pledge.owner_name}")
+    audit_record(by=actor, action="create", obj=pledge, summary=f"起草承诺 {pledge.owner_name}")
     return pledge
 
 
 @transaction.atomic
-def pledge_update(*, pledge: Pledge, items: Sequence[dict], by: Any, title: str | None = None) -> Pledge:
+def pledge_update(*, pledge: Pledge, items: Sequence[dict], actor: Any, title: str | None = None) -> Pledge:
     """Rewrite a draft or returned pledge's items (and title)."""
-    _require_owner(pledge, by)
+    _require_owner(pledge, actor)
     if pledge.status not in (Status.DRAFT, Status.RETURNED):
         raise PledgeError("只有草稿或被退回的承诺可以修改")
     cleaned = clean_items(items, pledge.round)
@@ -321,21 +302,21 @@ def pledge_update(*, pledge: Pledge, items: Sequence[dict], by: Any, title: str 
         raise PledgeError("承诺状态已被他人更改，请刷新后重试")
     pledge.items.all().delete()
     if title is not None:
-        pledge.title = _text(title, "title", required=False, max_length=100)
+        pledge.title = clean_text(title, "title", 100, required=False)
         Pledge.objects.filter(pk=pledge.pk).update(title=pledge.title)
     _save_items(pledge, cleaned)
     board_touch(pledge.org_id)
-    audit_record(by=by, action="update", obj=pledge, summary=f"修改承诺#{pledge.pk}")
+    audit_record(by=actor, action="update", obj=pledge, summary=f"修改承诺#{pledge.pk}")
     return pledge
 
 
 @transaction.atomic
-def pledge_submit(*, pledge: Pledge, by: Any) -> Pledge:
+def pledge_submit(*, pledge: Pledge, actor: Any) -> Pledge:
     """Draft (or returned) → submitted for the branch's review; the formulaic flag is set for the reviewer to see."""
-    _require_owner(pledge, by)
+    _require_owner(pledge, actor)
     PledgeItem.objects.filter(pledge=pledge).update(review=PledgeItem.Review.PENDING, review_note="")
     flag_formulaic(pledge=pledge)
-    return _move(pledge, allowed=(Status.DRAFT, Status.RETURNED), to=Status.SUBMITTED, action="提交审定", by=by,
+    return _move(pledge, allowed=(Status.DRAFT, Status.RETURNED), to=Status.SUBMITTED, action="提交审定", by=actor,
                  return_reason="")
 
 
@@ -343,48 +324,48 @@ def pledge_submit(*, pledge: Pledge, by: Any) -> Pledge:
 
 
 @transaction.atomic
-def item_review(*, item: PledgeItem, ok: bool, by: Any, note: str = "") -> PledgeItem:
+def item_review(*, item: PledgeItem, ok: bool, actor: Any, note: str = "") -> PledgeItem:
     """The reviewer's verdict on one item of a submitted pledge; a returned item needs the reason (vague, not
     feasible …)."""
     pledge = item.pledge
-    _require_reviewer(pledge, by)
+    _require_reviewer(pledge, actor)
     if pledge.status != Status.SUBMITTED:
         raise PledgeError("只能审定待审定的承诺")
-    note = _text(note, "note", required=not ok, max_length=300)
+    note = clean_text(note, "note", 300, required=not ok)
     item.review = PledgeItem.Review.OK if ok else PledgeItem.Review.RETURNED
     item.review_note = note
     item.save(update_fields=["review", "review_note"])
-    audit_record(by=by, action="update", obj=item, after={"review": item.review, "note": note},
+    audit_record(by=actor, action="update", obj=item, after={"review": item.review, "note": note},
                  summary=f"审定承诺事项#{item.pk}")
     return item
 
 
 @transaction.atomic
-def pledge_return(*, pledge: Pledge, reason: str, by: Any) -> Pledge:
+def pledge_return(*, pledge: Pledge, reason: str, actor: Any) -> Pledge:
     """Submitted → returned, with the reason the member sees."""
-    _require_reviewer(pledge, by)
-    reason = _text(reason, "reason", max_length=500)
-    return _move(pledge, allowed=(Status.SUBMITTED,), to=Status.RETURNED, action="退回", by=by, reason=reason,
+    _require_reviewer(pledge, actor)
+    reason = clean_text(reason, "reason", 500)
+    return _move(pledge, allowed=(Status.SUBMITTED,), to=Status.RETURNED, action="退回", by=actor, reason=reason,
                  return_reason=reason)
 
 
 @transaction.atomic
-def pledge_approve(*, pledge: Pledge, by: Any) -> Pledge:
+def pledge_approve(*, pledge: Pledge, actor: Any) -> Pledge:
     """Submitted → approved. Refused while an item is marked returned (return the pledge instead); items not yet
     looked at are approved with it."""
-    _require_reviewer(pledge, by)
+    _require_reviewer(pledge, actor)
     if pledge.items.filter(review=PledgeItem.Review.RETURNED).exists():
         raise PledgeError("有事项被退回，请退回承诺让本人修改")
-    moved = _move(pledge, allowed=(Status.SUBMITTED,), to=Status.APPROVED, action="审定通过", by=by)
+    moved = _move(pledge, allowed=(Status.SUBMITTED,), to=Status.APPROVED, action="审定通过", by=actor)
     pledge.items.filter(review=PledgeItem.Review.PENDING).update(review=PledgeItem.Review.OK)
     return moved
 
 
 @transaction.atomic
-def pledge_publish(*, pledge: Pledge, by: Any, on: dt.date | None = None) -> Pledge:
+def pledge_publish(*, pledge: Pledge, actor: Any, on: dt.date | None = None) -> Pledge:
     """Approved → published (示诺): from now on it is on the public board."""
-    _require_reviewer(pledge, by)
-    return _move(pledge, allowed=(Status.APPROVED,), to=Status.PUBLISHED, action="公示", by=by,
+    _require_reviewer(pledge, actor)
+    return _move(pledge, allowed=(Status.APPROVED,), to=Status.PUBLISHED, action="公示", by=actor,
                  published_on=on or timezone.localdate())
 
 
@@ -430,11 +411,11 @@ def _save_photos(pledge: Pledge, photos: Sequence[Any], by: Any, milestone: Mile
 
 
 @transaction.atomic
-def milestone_record(*, pledge: Pledge, percent: int, text: str, by: Any, date: dt.date | None = None,
+def milestone_record(*, pledge: Pledge, percent: int, text: str, actor: Any, date: dt.date | None = None,
                      item: PledgeItem | None = None, photos: Sequence[Any] = ()) -> Milestone:
     """A dated progress update (台账) with its percentage and evidence; the first one moves a published pledge to
     in progress. Progress may not go backwards."""
-    _require_owner(pledge, by)
+    _require_owner(pledge, actor)
     if pledge.status not in (Status.PUBLISHED, Status.IN_PROGRESS):
         raise PledgeError("只有已公示或践诺中的承诺可以记录进展")
     try:
@@ -445,64 +426,64 @@ def milestone_record(*, pledge: Pledge, percent: int, text: str, by: Any, date: 
         raise ValidationError({"percent": ["进度须为0到100的整数"]})
     if percent < pledge.progress:
         raise ValidationError({"percent": [f"进度不能低于已记录的{pledge.progress}%"]})
-    text = _text(text, "text", max_length=500)
+    text = clean_text(text, "text", 500)
     date = date or timezone.localdate()
     if date > timezone.localdate():
         raise ValidationError({"date": ["日期不能晚于今天"]})
     if item is not None and item.pledge_id != pledge.pk:
         raise ValidationError({"item": ["事项不属于这条承诺"]})
     if pledge.status == Status.PUBLISHED:
-        _move(pledge, allowed=(Status.PUBLISHED,), to=Status.IN_PROGRESS, action="开始践诺", by=by)
+        _move(pledge, allowed=(Status.PUBLISHED,), to=Status.IN_PROGRESS, action="开始践诺", by=actor)
     Pledge.objects.filter(pk=pledge.pk).update(progress=percent)
     pledge.progress = percent
     board_touch(pledge.org_id)
     milestone = Milestone.objects.create(pledge=pledge, item=item, date=date, percent=percent, text=text,
-                                         recorded_by=by if getattr(by, "is_authenticated", False) else None)
-    _save_photos(pledge, photos, by, milestone)
-    audit_record(by=by, action="create", obj=milestone, summary=f"记录承诺#{pledge.pk}进展 {percent}%")
+                                         recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
+    _save_photos(pledge, photos, actor, milestone)
+    audit_record(by=actor, action="create", obj=milestone, summary=f"记录承诺#{pledge.pk}进展 {percent}%")
     return milestone
 
 
 @transaction.atomic
-def pledge_claim(*, pledge: Pledge, evidence: str, by: Any, on: dt.date | None = None,
+def pledge_claim(*, pledge: Pledge, evidence: str, actor: Any, on: dt.date | None = None,
                  photos: Sequence[Any] = ()) -> Pledge:
     """The member reports the pledge carried out (践诺), with evidence, date and photos; the secretary confirms."""
-    _require_owner(pledge, by)
-    evidence = _text(evidence, "evidence", max_length=2000, min_length=4)
+    _require_owner(pledge, actor)
+    evidence = clean_text(evidence, "evidence", 2000, min_length=4, multiline=True)
     on = on or timezone.localdate()
     if on > timezone.localdate():
         raise ValidationError({"on": ["日期不能晚于今天"]})
-    moved = _move(pledge, allowed=(Status.PUBLISHED, Status.IN_PROGRESS), to=Status.CLAIMED, action="申报践诺", by=by,
+    moved = _move(pledge, allowed=(Status.PUBLISHED, Status.IN_PROGRESS), to=Status.CLAIMED, action="申报践诺", by=actor,
                   evidence=evidence)
     Milestone.objects.create(pledge=pledge, date=on, percent=100, text=f"申报践诺：{evidence}"[:500],
-                             recorded_by=by if getattr(by, "is_authenticated", False) else None)
-    _save_photos(pledge, photos, by)
+                             recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
+    _save_photos(pledge, photos, actor)
     return moved
 
 
 @transaction.atomic
-def pledge_confirm(*, pledge: Pledge, by: Any, on: dt.date | None = None) -> Pledge:
+def pledge_confirm(*, pledge: Pledge, actor: Any, on: dt.date | None = None) -> Pledge:
     """Claimed → fulfilled, confirmed by the secretary."""
-    _require_reviewer(pledge, by)
-    return _move(pledge, allowed=(Status.CLAIMED,), to=Status.FULFILLED, action="确认践诺", by=by,
-                 fulfilled_on=on or timezone.localdate(), confirmed_by=by, progress=100)
+    _require_reviewer(pledge, actor)
+    return _move(pledge, allowed=(Status.CLAIMED,), to=Status.FULFILLED, action="确认践诺", by=actor,
+                 fulfilled_on=on or timezone.localdate(), confirmed_by=actor, progress=100)
 
 
 @transaction.atomic
-def pledge_reject_claim(*, pledge: Pledge, reason: str, by: Any) -> Pledge:
+def pledge_reject_claim(*, pledge: Pledge, reason: str, actor: Any) -> Pledge:
     """Claimed → in progress again: the evidence is not enough (the reason is recorded)."""
-    _require_reviewer(pledge, by)
-    reason = _text(reason, "reason", max_length=500)
-    return _move(pledge, allowed=(Status.CLAIMED,), to=Status.IN_PROGRESS, action="退回践诺申报", by=by,
+    _require_reviewer(pledge, actor)
+    reason = clean_text(reason, "reason", 500)
+    return _move(pledge, allowed=(Status.CLAIMED,), to=Status.IN_PROGRESS, action="退回践诺申报", by=actor,
                  reason=reason)
 
 
 @transaction.atomic
-def pledge_not_fulfilled(*, pledge: Pledge, explanation: str, by: Any) -> Pledge:
+def pledge_not_fulfilled(*, pledge: Pledge, explanation: str, actor: Any) -> Pledge:
     """A published pledge that was not carried out, with the public explanation the board shows."""
-    _require_reviewer(pledge, by)
-    explanation = _text(explanation, "explanation", max_length=2000, min_length=4)
-    return _move(pledge, allowed=OPEN_STATES, to=Status.NOT_FULFILLED, action="认定未践诺", by=by,
+    _require_reviewer(pledge, actor)
+    explanation = clean_text(explanation, "explanation", 2000, min_length=4, multiline=True)
+    return _move(pledge, allowed=OPEN_STATES, to=Status.NOT_FULFILLED, action="认定未践诺", by=actor,
                  reason=explanation, explanation=explanation)
 
 
@@ -533,10 +514,10 @@ def round_half(value: float) -> float:
 
 
 @transaction.atomic
-def pledge_evaluate(*, pledge: Pledge, org_score: Any, by: Any) -> Pledge:
+def pledge_evaluate(*, pledge: Pledge, org_score: Any, actor: Any) -> Pledge:
     """Fulfilled or not fulfilled → evaluated: residents' ratings, members' peer ratings and the organisation's
     score (0–100) are combined with the round's weights; ranks within the branch are recomputed."""
-    _require_reviewer(pledge, by)
+    _require_reviewer(pledge, actor)
     try:
         org_score = float(org_score)
     except (TypeError, ValueError):
@@ -546,7 +527,7 @@ def pledge_evaluate(*, pledge: Pledge, org_score: Any, by: Any) -> Pledge:
     residents, _ = resident_score(pledge)
     peers = pledge.peer_ratings.aggregate(v=Avg("score"))["v"]
     total = combined_score(pledge.round, residents, peers, org_score)
-    moved = _move(pledge, allowed=(Status.FULFILLED, Status.NOT_FULFILLED), to=Status.EVALUATED, action="评诺", by=by,
+    moved = _move(pledge, allowed=(Status.FULFILLED, Status.NOT_FULFILLED), to=Status.EVALUATED, action="评诺", by=actor,
                   score_residents=None if residents is None else round_half(residents),
                   score_peers=None if peers is None else round_half(peers), score_org=org_score, score_total=total)
     rank_branch(round=pledge.round, org=pledge.org)
@@ -566,19 +547,19 @@ def rank_branch(*, round: PledgeRound, org: Organisation) -> None:
 
 
 @transaction.atomic
-def pledge_recognise(*, pledge: Pledge, by: Any, reason: str = "") -> Pledge:
+def pledge_recognise(*, pledge: Pledge, actor: Any, reason: str = "") -> Pledge:
     """Evaluated → recognised (奖诺): on the published list of recognised pledges."""
-    _require_reviewer(pledge, by)
-    return _move(pledge, allowed=(Status.EVALUATED,), to=Status.RECOGNISED, action="奖诺", by=by,
-                 reason=_text(reason, "reason", required=False))
+    _require_reviewer(pledge, actor)
+    return _move(pledge, allowed=(Status.EVALUATED,), to=Status.RECOGNISED, action="奖诺", by=actor,
+                 reason=clean_text(reason, "reason", 500, required=False))
 
 
 @transaction.atomic
-def pledge_close(*, pledge: Pledge, by: Any, reason: str = "") -> Pledge:
+def pledge_close(*, pledge: Pledge, actor: Any, reason: str = "") -> Pledge:
     """Evaluated → closed without recognition."""
-    _require_reviewer(pledge, by)
-    return _move(pledge, allowed=(Status.EVALUATED,), to=Status.CLOSED, action="结束", by=by,
-                 reason=_text(reason, "reason", required=False))
+    _require_reviewer(pledge, actor)
+    return _move(pledge, allowed=(Status.EVALUATED,), to=Status.CLOSED, action="结束", by=actor,
+                 reason=clean_text(reason, "reason", 500, required=False))
 
 
 # --- ratings ----------------------------------------------------------------------------------------------------------
@@ -591,30 +572,31 @@ def is_resident(user: Any) -> bool:
 RATABLE_STATES = (Status.PUBLISHED, Status.IN_PROGRESS, Status.CLAIMED, Status.FULFILLED, Status.NOT_FULFILLED)
 
 
-def rating_post(*, pledge: Pledge, user: Any, value: str) -> Rating:
+def rating_post(*, pledge: Pledge, actor: Any, value: str) -> Rating:
     """A resident's one rating of a published pledge. The unique constraint decides a race: the loser gets
     AlreadyRated (409), never a second row."""
-    if not is_resident(user):
+    if not is_resident(actor):
         raise PledgeError("只有注册居民可以评价承诺")
     if value not in Rating.Value.values:
         raise ValidationError({"value": ["请选择满意、基本满意或不满意"]})
     if pledge.status not in RATABLE_STATES:
         raise PledgeError("这条承诺现在不接受评价")
-    if is_owner(pledge, user):
+    if is_owner(pledge, actor):
         raise PledgeError("不能评价自己的承诺")
     try:
         with transaction.atomic():
-            rating = Rating.objects.create(pledge=pledge, user=user, value=value)
+            rating = Rating.objects.create(pledge=pledge, user=actor, value=value)
     except IntegrityError:
         raise AlreadyRated() from None
-    audit_record(by=user, action="create", obj=rating, summary=f"群众评价承诺#{pledge.pk} {rating.get_value_display()}")
+    audit_record(by=actor, action="create", obj=rating, summary=f"群众评价承诺#{pledge.pk} {rating.get_value_display()}")
     return rating
 
 
 @transaction.atomic
-def peer_rating_post(*, pledge: Pledge, by: Any, score: Any) -> PeerRating:
+def peer_rating_post(*, pledge: Pledge, actor: Any, score: Any) -> PeerRating:
     """A member of the same branch scores a colleague's pledge (0–100), once."""
-    rater = Member.objects.filter(person_id=getattr(by, "person_id", None) or 0).first()
+    require(actor, PEER, pledge)
+    rater = Member.objects.filter(person_id=getattr(actor, "person_id", None) or 0).first()
     if rater is None or rater.org_id != pledge.org_id or pledge.member_id is None:
         raise PledgeError("只有同一支部的党员可以互评")
     if rater.pk == pledge.member_id:
@@ -632,7 +614,7 @@ def peer_rating_post(*, pledge: Pledge, by: Any, score: Any) -> PeerRating:
             rating = PeerRating.objects.create(pledge=pledge, rater=rater, score=score)
     except IntegrityError:
         raise AlreadyRated() from None
-    audit_record(by=by, action="create", obj=rating, summary=f"党员互评承诺#{pledge.pk}")
+    audit_record(by=actor, action="create", obj=rating, summary=f"党员互评承诺#{pledge.pk}")
     return rating
 
 
@@ -653,10 +635,10 @@ def comment_rate_limited(user: Any, now: dt.datetime | None = None) -> bool:
 
 
 @transaction.atomic
-def comment_post(*, pledge: Pledge, author: Any, text: str, agreed: bool) -> Comment:
+def comment_post(*, pledge: Pledge, actor: Any, text: str, agreed: bool) -> Comment:
     """A signed-in user's comment on a public pledge, after agreeing to the civility rules. Refused: a text with a
     word on the sensitive list, more than the rate limit allows. Stored as typed; shown as text."""
-    if not getattr(author, "is_authenticated", False):
+    if not getattr(actor, "is_authenticated", False):
         raise PledgeError("请先登录")
     if not agreed:
         raise ValidationError({"agreed": ["请先阅读并同意文明评论规则"]})
@@ -670,22 +652,23 @@ def comment_post(*, pledge: Pledge, author: Any, text: str, agreed: bool) -> Com
     hits = sensitive_hits(text)
     if hits:
         raise ValidationError({"text": [f"评论含有不文明或敏感用语：{'、'.join(hits[:3])}"]})
-    if comment_rate_limited(author):
+    if comment_rate_limited(actor):
         raise ValidationError({"text": ["评论太频繁，请稍后再试"]})
-    comment = Comment.objects.create(pledge=pledge, author=author, text=text)
-    audit_record(by=author, action="create", obj=comment, summary=f"评论承诺#{pledge.pk}")
+    comment = Comment.objects.create(pledge=pledge, author=actor, text=text)
+    audit_record(by=actor, action="create", obj=comment, summary=f"评论承诺#{pledge.pk}")
     return comment
 
 
 @transaction.atomic
-def comment_report(*, comment: Comment, by: Any, reason: str = "") -> bool:
+def comment_report(*, comment: Comment, actor: Any, reason: str = "") -> bool:
     """Report a comment to the moderators; the same person's second report counts once. Returns whether it counted."""
-    if not getattr(by, "is_authenticated", False):
+    if not getattr(actor, "is_authenticated", False):
         raise PledgeError("请先登录")
+    if not (comment.pledge.is_public and comment.state == Comment.State.VISIBLE):
+        require(actor, "view", comment)
     try:
         with transaction.atomic():
-            CommentReport.objects.create(comment=comment, reporter=by, reason=_text(reason, "reason", required=False,
-                                                                                     max_length=200))
+            CommentReport.objects.create(comment=comment, reporter=actor, reason=clean_text(reason, "reason", 200, required=False))
     except IntegrityError:
         return False
     Comment.objects.filter(pk=comment.pk).update(reports=F("reports") + 1)
@@ -694,23 +677,23 @@ def comment_report(*, comment: Comment, by: Any, reason: str = "") -> bool:
 
 
 def is_moderator(user: Any, pledge: Pledge) -> bool:
-    return can(user, "change", pledge.org)
+    return PLEDGES.allows(user, "change", pledge)
 
 
 @transaction.atomic
-def comment_hide(*, comment: Comment, reason: str, by: Any) -> Comment:
-    return _moderate(comment, ModerationAction.Action.HIDE, Comment.State.VISIBLE, Comment.State.HIDDEN, reason, by)
+def comment_hide(*, comment: Comment, reason: str, actor: Any) -> Comment:
+    return _moderate(comment, ModerationAction.Action.HIDE, Comment.State.VISIBLE, Comment.State.HIDDEN, reason, actor)
 
 
 @transaction.atomic
-def comment_restore(*, comment: Comment, reason: str, by: Any) -> Comment:
-    return _moderate(comment, ModerationAction.Action.RESTORE, Comment.State.HIDDEN, Comment.State.VISIBLE, reason, by)
+def comment_restore(*, comment: Comment, reason: str, actor: Any) -> Comment:
+    return _moderate(comment, ModerationAction.Action.RESTORE, Comment.State.HIDDEN, Comment.State.VISIBLE, reason, actor)
 
 
 def _moderate(comment: Comment, action: str, from_state: str, to_state: str, reason: str, by: Any) -> Comment:
     if not is_moderator(by, comment.pledge):
         raise PledgeError("只有所在党组织的书记或管理员可以处理评论")
-    reason = _text(reason, "reason", max_length=300)
+    reason = clean_text(reason, "reason", 300)
     if Comment.objects.filter(pk=comment.pk, state=from_state).update(state=to_state) != 1:
         raise PledgeError("评论已经是这个状态")
     comment.state = to_state
@@ -721,18 +704,20 @@ def _moderate(comment: Comment, action: str, from_state: str, to_state: str, rea
 
 
 @transaction.atomic
-def sensitive_word_add(*, word: str, by: Any) -> SensitiveWord:
-    word = _text(word, "word", max_length=30)
+def sensitive_word_add(*, word: str, actor: Any) -> SensitiveWord:
+    require_any(actor, "change", SensitiveWord)
+    word = clean_text(word, "word", 30)
     if SensitiveWord.objects.filter(word=word).exists():
         raise ValidationError({"word": ["已在敏感词表中"]})
     row = SensitiveWord.objects.create(word=word)
-    audit_record(by=by, action="create", obj=row, summary="新增敏感词")
+    audit_record(by=actor, action="create", obj=row, summary="新增敏感词")
     return row
 
 
 @transaction.atomic
-def sensitive_word_remove(*, word: SensitiveWord, by: Any) -> None:
-    audit_record(by=by, action="delete", obj=word, summary="删除敏感词")
+def sensitive_word_remove(*, word: SensitiveWord, actor: Any) -> None:
+    require(actor, "change", word)
+    audit_record(by=actor, action="delete", obj=word, summary="删除敏感词")
     word.delete()
 
 
@@ -784,9 +769,12 @@ def _reason(copied: int, vague: int, total: int) -> str:
 
 
 @transaction.atomic
-def formulaic_detect(*, round: PledgeRound, by: Any = None) -> dict[str, int]:
+def formulaic_detect(*, round: PledgeRound, actor: Any = None) -> dict[str, int]:
     """Re-cluster every submitted (or later) pledge item of the round; replace the round's templates; set each item's
-    template and each pledge's formulaic flag. Returns counts."""
+    template and each pledge's formulaic flag. Returns counts. `actor` must be able to change the round's
+    organisation; None is the system (the nightly job)."""
+    if actor is not None:
+        require(actor, "change", round, reason="只有发起组织的书记或管理员可以运行检测")
     items = list(PledgeItem.objects.filter(pledge__round=round).exclude(pledge__status=Status.DRAFT)
                  .values_list("id", "pledge_id", "text", "specificity", "pledge__member_id", "pledge__org_id")
                  .order_by("id"))
@@ -831,7 +819,7 @@ def formulaic_detect(*, round: PledgeRound, by: Any = None) -> dict[str, int]:
             Pledge.objects.filter(id__in=ids[start:start + 900]).update(formulaic=True, formulaic_reason=reason)
     for start in range(0, len(clean), 900):
         Pledge.objects.filter(id__in=clean[start:start + 900]).update(formulaic=False, formulaic_reason="")
-    audit_record(by=by, action="update", obj=round, summary=f"程式化检测 {round.name}：{len(clusters)}个模板")
+    audit_record(by=actor, action="update", obj=round, summary=f"程式化检测 {round.name}：{len(clusters)}个模板")
     return {"items": len(items), "templates": len(clusters), "flagged": sum(len(v) for v in flagged.values()),
             "pledges": len(per_pledge)}
 
@@ -895,7 +883,7 @@ def resident_signup(*, phone: str, code: str, password: str, name: str, org: Org
         phone = parse_phone(phone)
     except ValidationError as exc:
         raise ValidationError({"phone": exc.messages}) from None
-    name = _text(name, "name", max_length=50)
+    name = clean_text(name, "name", 50)
     if org.kind not in (OrgKind.VILLAGE, OrgKind.COMMUNITY):
         raise ValidationError({"org": ["请选择所在的村或社区"]})
     try:

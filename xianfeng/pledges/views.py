@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404, HttpResponse, HttpResponseNotModified
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, HttpResponseNotModified
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +34,8 @@ from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.pages import PageCache, signed_in
-from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, require_any, visible
+from xianfeng.core.scoping import subtree_q
 from xianfeng.core.throttle import client_ip
 from xianfeng.orgs.models import Member, Organisation
 
@@ -61,6 +62,8 @@ from .models import (
     Status,
     TemplateCluster,
 )
+from .policies import PEER
+from .selectors import pledge_orgs, scope_roots
 from .stats import figures_for
 
 PAGE_SIZE = 30
@@ -72,20 +75,9 @@ def error_messages(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-def visible_pledges(user):
-    """Pledges the user may read: those of organisations in view scope, and the user's own."""
-    qs = Pledge.objects.all()
-    paths = scope_paths(user, "view")
-    own = Q(member__person_id=user.person_id) if getattr(user, "person_id", None) else Q(pk__in=[])
-    if paths is None:
-        return qs
-    if not paths:
-        return qs.filter(own)
-    return qs.filter(Q(pk__in=Pledge.objects.restrict(user, "view").values("pk")) | own)
-
-
 def _pledge_for(request, pk: int) -> Pledge:
-    return get_object_or_404(visible_pledges(request.user).select_related("round", "org", "member__person"), pk=pk)
+    """A pledge the user may read (policies.PledgePolicy: in view scope, or the user's own), else 404."""
+    return get_visible(Pledge.objects.select_related("round", "org", "member__person"), request.user, "view", pk=pk)
 
 
 def current_round() -> PledgeRound | None:
@@ -121,33 +113,19 @@ def _items_from(formset) -> list[dict]:
     return [form.cleaned_data for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
 
 
-def pledge_orgs(user) -> list[Organisation]:
-    """Party organisations the user may make a pledge for (组织承诺): those in change scope at most one level below
-    the user's own roles (a community secretary: the community's branch), 50 at most."""
-    paths = scope_paths(user, "change")
-    if not paths:
-        return []
-    depth = min(len(p) for p in paths) // 4 + 1
-    return list(Organisation.objects.restrict(user, "change").party().filter(is_active=True, depth__lte=depth)
-                .order_by("path")[:50])
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def pledge_new(request):
     """A member's own pledge, or with ?org=… an organisation's pledge drafted by whoever may change it."""
     pledge_round = current_round()
-    if pledge_round is None:
-        raise Http404
+    ensure(pledge_round is not None)
     org_id = request.GET.get("org", "")
     if org_id:
         org = next((o for o in pledge_orgs(request.user) if str(o.pk) == org_id), None)
-        if org is None:
-            raise Http404
+        ensure(org is not None)
         return _edit(request, None, None, pledge_round, org=org)
     member = Member.objects.filter(person_id=request.user.person_id or 0).first()
-    if member is None:
-        raise Http404
+    ensure(member is not None)
     return _edit(request, None, member, pledge_round)
 
 
@@ -155,8 +133,7 @@ def pledge_new(request):
 @require_http_methods(["GET", "POST"])
 def pledge_edit(request, pk: int):
     pledge = _pledge_for(request, pk)
-    if not services.is_owner(pledge, request.user) or pledge.status not in (Status.DRAFT, Status.RETURNED):
-        raise Http404
+    ensure(services.is_owner(pledge, request.user) and pledge.status in (Status.DRAFT, Status.RETURNED))
     return _edit(request, pledge, pledge.member, pledge.round)
 
 
@@ -169,10 +146,10 @@ def _edit(request, pledge, member, pledge_round, org=None):
                 if pledge is None:
                     pledge = services.pledge_create(round=pledge_round, member=member, org=org,
                                                     items=_items_from(formset), title=form.cleaned_data["title"],
-                                                    by=request.user)
+                                                    actor=request.user)
                 else:
                     services.pledge_update(pledge=pledge, items=_items_from(formset), title=form.cleaned_data["title"],
-                                           by=request.user)
+                                           actor=request.user)
             except ValidationError as exc:
                 form.add_error(None, error_messages(exc))
             else:
@@ -254,7 +231,7 @@ def _act(request, pledge: Pledge, name: str):
             errors = [m for msgs in form.errors.values() for m in msgs]
     if not errors:
         try:
-            service(pledge=pledge, by=request.user, **kwargs)
+            service(pledge=pledge, actor=request.user, **kwargs)
         except ValidationError as exc:
             errors = error_messages(exc)
     if errors:
@@ -267,19 +244,17 @@ def _act(request, pledge: Pledge, name: str):
 @login_required
 @require_POST
 def action(request, pk: int, name: str):
-    if name not in ACTIONS:
-        raise Http404
+    ensure(name in ACTIONS)
     return _act(request, _pledge_for(request, pk), name)
 
 
 @login_required
 @require_POST
 def item_review(request, pk: int):
-    item = get_object_or_404(PledgeItem.objects.select_related("pledge"), pk=pk,
-                             pledge__in=visible_pledges(request.user))
+    item = get_visible(PledgeItem.objects.select_related("pledge"), request.user, "view", pk=pk)
     try:
         services.item_review(item=item, ok=request.POST.get("ok") == "1", note=request.POST.get("note", ""),
-                             by=request.user)
+                             actor=request.user)
     except ValidationError as exc:
         pledge = item.pledge
         return render(request, "pledges/detail.html",
@@ -296,7 +271,7 @@ def progress(request, pk: int):
         try:
             services.milestone_record(pledge=pledge, percent=form.cleaned_data["percent"], text=form.cleaned_data["text"],
                                       date=form.cleaned_data["date"], photos=form.cleaned_data["photos"],
-                                      by=request.user)
+                                      actor=request.user)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -314,7 +289,7 @@ def claim(request, pk: int):
     if form.is_valid():
         try:
             services.pledge_claim(pledge=pledge, evidence=form.cleaned_data["evidence"], on=form.cleaned_data["on"],
-                                  photos=form.cleaned_data["photos"], by=request.user)
+                                  photos=form.cleaned_data["photos"], actor=request.user)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -327,13 +302,10 @@ def claim(request, pk: int):
 @login_required
 @require_POST
 def peer_rate(request, pk: int):
-    pledge = get_object_or_404(Pledge.objects.select_related("org"), pk=pk)
-    member = Member.objects.filter(person_id=request.user.person_id or 0).first()
     # only the branch's members (or those who may see the pledge) learn that it exists
-    if (member is None or member.org_id != pledge.org_id) and not visible_pledges(request.user).filter(pk=pk).exists():
-        raise Http404
+    pledge = get_visible(Pledge.objects.select_related("org"), request.user, PEER, pk=pk)
     try:
-        services.peer_rating_post(pledge=pledge, by=request.user, score=request.POST.get("score"))
+        services.peer_rating_post(pledge=pledge, actor=request.user, score=request.POST.get("score"))
     except services.AlreadyRated:
         messages.error(request, _("You have already rated this pledge."))
         return redirect("pledges:mine")
@@ -359,12 +331,10 @@ def _within(request) -> Organisation | None:
 @require_GET
 def pledge_list(request):
     """Pledges in view scope: the review queue (?status=submitted) and the drill-down from the figures."""
-    if scope_paths(request.user, "view") == []:
-        raise Http404
-    qs = Pledge.objects.restrict(request.user, "view").select_related("org", "member__person", "round")
+    require_any(request.user, "view", PledgeRound)  # staff only: a role over some organisation
+    qs = visible(Pledge, request.user, "view").select_related("org", "member__person", "round")
     org = _within(request)
-    if request.GET.get("org") and org is None:
-        raise Http404
+    ensure(not request.GET.get("org") or org is not None)
     if org is not None:
         qs = qs.filter(subtree_q("org__path", org.path))
     status = request.GET.get("status", "")
@@ -396,13 +366,10 @@ def figures(request):
     """Figures for the user's scope roots (or one organisation) and each of its children, with drill-down links."""
     visible = Organisation.objects.restrict(request.user, "view")
     org = _within(request)
-    if request.GET.get("org") and org is None:
-        raise Http404
+    ensure(not request.GET.get("org") or org is not None)
     if org is None:
-        paths = scope_paths(request.user, "view")
-        if paths is not None and not paths:
-            raise Http404
-        roots = list(visible.filter(depth=1) if paths is None else visible.filter(path__in=paths))
+        require_any(request.user, "view", PledgeRound)
+        roots = list(scope_roots(request.user, visible))
         if len(roots) == 1:
             org = roots[0]
     if org is not None:
@@ -422,19 +389,17 @@ CLUSTER_NAMES = 30  # users listed under each template on the clusters page (the
 @require_http_methods(["GET", "POST"])
 def clusters(request):
     """The round's templates (near-duplicate texts used by ≥ K members) and who used each, in the user's scope."""
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    require_any(request.user, "view", PledgeRound)
     rounds = list(PledgeRound.objects.order_by("-year", "-id"))
     pledge_round = next((r for r in rounds if str(r.pk) == request.GET.get("round")), rounds[0] if rounds else None)
     if request.method == "POST":
-        pledge_round = get_object_or_404(PledgeRound.objects.restrict(request.user, "change"),
-                                         pk=request.POST.get("round") or 0)
-        counts = services.formulaic_detect(round=pledge_round, by=request.user)
+        pledge_round = get_visible(PledgeRound, request.user, "change", pk=request.POST.get("round") or 0)
+        counts = services.formulaic_detect(round=pledge_round, actor=request.user)
         messages.success(request, _("Detection finished: %(templates)s templates, %(flagged)s pledges flagged.") % counts)
         return redirect(f"{reverse('pledges:clusters')}?round={pledge_round.pk}")
     templates = []
     if pledge_round is not None:
-        in_scope = PledgeItem.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "view"))
+        in_scope = visible(PledgeItem, request.user, "view")
         templates = list(TemplateCluster.objects.filter(round=pledge_round)
                          .annotate(in_scope=Count("items", filter=Q(items__in=in_scope)))
                          .filter(in_scope__gt=0).order_by("-members", "id")[:200])
@@ -454,17 +419,15 @@ def clusters(request):
             t.more = t.in_scope - len(t.pledges)
     return render(request, "pledges/clusters.html", {
         "rounds": rounds, "round": pledge_round, "templates": templates,
-        "may_detect": pledge_round is not None and can(request.user, "change", pledge_round.org)})
+        "may_detect": pledge_round is not None and allows(request.user, "change", pledge_round)})
 
 
 @login_required
 @require_GET
 def export(request):
     """The ledger (台账) of pledges in export scope as .xlsx: one row per item, with state, progress and scores."""
-    paths = scope_paths(request.user, "export")
-    if paths is not None and not paths:
-        raise Http404
-    qs = PledgeItem.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "export")).select_related(
+    require_any(request.user, "export", PledgeRound)
+    qs = visible(PledgeItem, request.user, "export").select_related(
         "pledge__org", "pledge__member__person", "pledge__round").order_by("pledge__org__path", "pledge_id", "position")
     org = _within(request)
     if org is not None:
@@ -494,21 +457,19 @@ def export(request):
 @require_http_methods(["GET", "POST"])
 def moderation(request):
     """Comments on pledges the user may change, reported ones first; the sensitive-word list."""
-    if scope_paths(request.user, "change") == []:
-        raise Http404
+    require_any(request.user, "change", SensitiveWord)
     if request.method == "POST":
         try:
             if request.POST.get("remove"):
-                word = get_object_or_404(SensitiveWord, pk=request.POST["remove"] if request.POST["remove"].isdigit()
-                                         else 0)
-                services.sensitive_word_remove(word=word, by=request.user)
+                word = get_visible(SensitiveWord, request.user, "change", pk=request.POST["remove"])
+                services.sensitive_word_remove(word=word, actor=request.user)
             else:
-                services.sensitive_word_add(word=request.POST.get("word", ""), by=request.user)
+                services.sensitive_word_add(word=request.POST.get("word", ""), actor=request.user)
         except ValidationError as exc:
             for message in error_messages(exc):
                 messages.error(request, message)
         return redirect("pledges:moderation")
-    comments = (Comment.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "change"))
+    comments = (visible(Comment, request.user, "change")
                 .select_related("pledge__org", "pledge__member__person", "author")
                 .order_by("-reports", "-created_at"))
     page = Paginator(comments, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -518,13 +479,12 @@ def moderation(request):
 @login_required
 @require_POST
 def comment_moderate(request, pk: int, verb: str):
-    comment = get_object_or_404(Comment.objects.filter(pledge__in=Pledge.objects.restrict(request.user, "change"))
-                                .select_related("pledge__org"), pk=pk)
+    comment = get_visible(Comment.objects.select_related("pledge__org"), request.user, "change", pk=pk)
     service = {"hide": services.comment_hide, "restore": services.comment_restore}.get(verb)
-    if service is None:
-        raise Http404
+    ensure(service is not None)
+    assert service is not None
     try:
-        service(comment=comment, reason=request.POST.get("reason", ""), by=request.user)
+        service(comment=comment, reason=request.POST.get("reason", ""), actor=request.user)
     except ValidationError as exc:
         for message in error_messages(exc):
             messages.error(request, message)
@@ -535,7 +495,7 @@ def comment_moderate(request, pk: int, verb: str):
 
 
 def _public_org(org_id: int) -> Organisation:
-    return get_object_or_404(Organisation.objects.filter(is_active=True), pk=org_id)
+    return get_or_404(Organisation.objects.filter(is_active=True), pk=org_id)
 
 
 BOARD_PAGES = PageCache()
@@ -565,8 +525,8 @@ def board(request, org_id: int):
     Entries also expire after PLEDGES_BOARD_CACHE_SECONDS, which bounds changes made outside this module (an
     organisation or a person renamed)."""
     row = services.board_org(org_id)
-    if row is None:
-        raise Http404
+    ensure(row is not None)
+    assert row is not None
     path, name = row
     q = (request.GET.get("q") or "").strip()[:50]
     page_number = request.GET.get("page") or "1"
@@ -628,7 +588,7 @@ def _board_page_context(org: Organisation, q: str, page_number: str, listing: st
 
 @require_GET
 def board_pledge(request, pk: int):
-    pledge = get_object_or_404(Pledge.objects.public().select_related("org", "member__person", "round"), pk=pk)
+    pledge = get_or_404(Pledge.objects.public().select_related("org", "member__person", "round"), pk=pk)
     return render(request, "pledges/board_pledge.html", _board_context(request, pledge))
 
 
@@ -658,13 +618,13 @@ def _board_context(request, pledge: Pledge, **extra) -> dict:
 @login_required
 @require_POST
 def board_rate(request, pk: int):
-    pledge = get_object_or_404(Pledge.objects.public(), pk=pk)
+    pledge = get_or_404(Pledge.objects.public(), pk=pk)
     form = RatingForm(request.POST)
     status = 400
     errors: list[str] = []
     if form.is_valid():
         try:
-            services.rating_post(pledge=pledge, user=request.user, value=form.cleaned_data["value"])
+            services.rating_post(pledge=pledge, actor=request.user, value=form.cleaned_data["value"])
         except services.AlreadyRated:
             errors, status = [_("You have already rated this pledge.")], 409
         except ValidationError as exc:
@@ -681,11 +641,11 @@ def board_rate(request, pk: int):
 @login_required
 @require_POST
 def board_comment(request, pk: int):
-    pledge = get_object_or_404(Pledge.objects.public(), pk=pk)
+    pledge = get_or_404(Pledge.objects.public(), pk=pk)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            services.comment_post(pledge=pledge, author=request.user, text=form.cleaned_data["text"],
+            services.comment_post(pledge=pledge, actor=request.user, text=form.cleaned_data["text"],
                                   agreed=form.cleaned_data["agreed"])
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -698,9 +658,8 @@ def board_comment(request, pk: int):
 @login_required
 @require_POST
 def comment_report(request, pk: int):
-    comment = get_object_or_404(Comment.objects.filter(pledge__status__in=PUBLIC_STATES, state=Comment.State.VISIBLE),
-                                pk=pk)
-    services.comment_report(comment=comment, by=request.user, reason=request.POST.get("reason", ""))
+    comment = get_or_404(Comment.objects.filter(pledge__status__in=PUBLIC_STATES, state=Comment.State.VISIBLE), pk=pk)
+    services.comment_report(comment=comment, actor=request.user, reason=request.POST.get("reason", ""))
     messages.success(request, _("Thank you; the moderators will look at it."))
     return redirect("pledges:board_pledge", pk=comment.pledge_id)
 
@@ -761,13 +720,11 @@ def photo(request, pk: int):
 
     from .models import Photo
 
-    item = get_object_or_404(Photo.objects.select_related("pledge"), pk=pk)
-    if not item.pledge.is_public and (not request.user.is_authenticated
-                                      or not visible_pledges(request.user).filter(pk=item.pledge_id).exists()):
-        raise Http404
+    item = get_visible(Photo.objects.select_related("pledge"), request.user, "view", pk=pk)  # public, or readable
     try:
         handle = item.image.open("rb")
     except (FileNotFoundError, OSError):
-        raise Http404 from None
+        handle = None
+    ensure(handle is not None)
     return FileResponse(handle, content_type="image/" + ("jpeg" if item.image.name.lower().endswith(("jpg", "jpeg"))
                                                          else item.image.name.rsplit(".", 1)[-1].lower()))

@@ -26,25 +26,25 @@ def pledge_round(world):
     today = timezone.localdate()
     return pledges.round_create(name="创先争优公开承诺", year=today.year, org=world.county,
                                 start=today - dt.timedelta(days=60), end=today + dt.timedelta(days=200),
-                                by=world.county_admin)
+                                actor=world.county_admin)
 
 
 def member_pledge(rnd, member, user, reviewer, *, to: str = "draft"):
     """A member's pledge moved along the cycle by the services up to `to` (draft → … → fulfilled)."""
     due = timezone.localdate() + dt.timedelta(days=30)
-    pledge = pledges.pledge_create(round=rnd, member=member, items=[dict(i, due_date=due) for i in ITEMS], by=user)
+    pledge = pledges.pledge_create(round=rnd, member=member, items=[dict(i, due_date=due) for i in ITEMS], actor=user)
     steps = ["submitted", "approved", "published", "claimed", "fulfilled"]
     for step in steps[: steps.index(to) + 1] if to in steps else []:
         if step == "submitted":
-            pledges.pledge_submit(pledge=pledge, by=user)
+            pledges.pledge_submit(pledge=pledge, actor=user)
         elif step == "approved":
-            pledges.pledge_approve(pledge=pledge, by=reviewer)
+            pledges.pledge_approve(pledge=pledge, actor=reviewer)
         elif step == "published":
-            pledges.pledge_publish(pledge=pledge, by=reviewer)
+            pledges.pledge_publish(pledge=pledge, actor=reviewer)
         elif step == "claimed":
-            pledges.pledge_claim(pledge=pledge, evidence="已为5户低保户送去米面油", by=user)
+            pledges.pledge_claim(pledge=pledge, evidence="已为5户低保户送去米面油", actor=user)
         else:
-            pledges.pledge_confirm(pledge=pledge, by=reviewer)
+            pledges.pledge_confirm(pledge=pledge, actor=reviewer)
     return pledge
 
 
@@ -87,7 +87,7 @@ def records(world):
     close_case(opened[0], world.hebin_secretary, admin)
     now = timezone.now()
     lesson = events.activity_create(org=world.hebin_branch, kind="lesson", title="党课：基层治理", lecturer="张书记",
-                                    starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=1), by=admin)
+                                    starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=1), actor=admin)
     for member in (world.members["hebin_a"], world.members["hebin_b"]):
-        events.attendance_check_in(activity=lesson, person=member.person, method="manual", by=admin)
+        events.attendance_check_in(activity=lesson, person=member.person, method="manual", actor=admin)
     return {"round": rnd, "grid": grid, "category": category, "lesson": lesson, "cases": opened}

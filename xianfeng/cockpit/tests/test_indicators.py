@@ -105,8 +105,8 @@ def test_members_who_pledged_are_members_not_pledges(world, records, client_for)
     rnd = pledge_round(world)
     org_pledge = pledges.pledge_create(round=rnd, org=world.hebin_branch, member=None,
                                        items=[dict(i, due_date=timezone.localdate() + dt.timedelta(days=30)) for i in ITEMS],
-                                       by=world.hebin_secretary)
-    pledges.pledge_submit(pledge=org_pledge, by=world.hebin_secretary)
+                                       actor=world.hebin_secretary)
+    pledges.pledge_submit(pledge=org_pledge, actor=world.hebin_secretary)
     metrics.rebuild()
     fig = cockpit_for(world.county, with_children=False).figure("pledges.members_pledged")
     assert (fig.value, fig.denominator) == (3, 4)

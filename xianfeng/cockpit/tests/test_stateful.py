@@ -44,7 +44,7 @@ def test_rollups_equal_live_counts_after_random_operations(world):
             now = timezone.now()
             self.lessons = [events.activity_create(org=branch, kind="lesson", title="党课", lecturer="书记",
                                                    starts_at=now - dt.timedelta(hours=1),
-                                                   ends_at=now + dt.timedelta(hours=1), by=county.county_admin)
+                                                   ends_at=now + dt.timedelta(hours=1), actor=county.county_admin)
                             for branch in self.branches]
             self.households = []
             for i, village in enumerate(self.villages):
@@ -60,7 +60,7 @@ def test_rollups_equal_live_counts_after_random_operations(world):
             member.refresh_from_db()
             target = self.branches[branch]
             if member.org_id != target.pk:
-                orgs.member_transfer(member=member, to_org=target, on=timezone.localdate(), by=county.county_admin)
+                orgs.member_transfer(member=member, to_org=target, on=timezone.localdate(), actor=county.county_admin)
 
         @rule(target=drafts, member=members, submit=st.booleans())
         def make_pledge(self, member, submit):
@@ -78,16 +78,16 @@ def test_rollups_equal_live_counts_after_random_operations(world):
             pledge, user = draft
             pledge.refresh_from_db()
             if pledge.status == "draft":
-                pledges.pledge_submit(pledge=pledge, by=user)
-            pledges.pledge_approve(pledge=pledge, by=county.county_admin)
-            pledges.pledge_publish(pledge=pledge, by=county.county_admin)
-            pledges.pledge_claim(pledge=pledge, evidence="已完成承诺事项", by=user)
-            pledges.pledge_confirm(pledge=pledge, by=county.county_admin)
+                pledges.pledge_submit(pledge=pledge, actor=user)
+            pledges.pledge_approve(pledge=pledge, actor=county.county_admin)
+            pledges.pledge_publish(pledge=pledge, actor=county.county_admin)
+            pledges.pledge_claim(pledge=pledge, evidence="已完成承诺事项", actor=user)
+            pledges.pledge_confirm(pledge=pledge, actor=county.county_admin)
 
         @rule(member=members, lesson=st.integers(0, 1))
         def check_in(self, member, lesson):
             events.attendance_check_in(activity=self.lessons[lesson], person=member.person, method="manual",
-                                       by=county.county_admin)
+                                       actor=county.county_admin)
 
         @rule(household=st.integers(0, 1))
         def visit(self, household):
@@ -97,7 +97,7 @@ def test_rollups_equal_live_counts_after_random_operations(world):
         @rule(town=st.integers(0, 1))
         def move_community(self, town):
             """Re-parent 河滨社区 (with its branch, members and records) under the other town."""
-            orgs.org_move(org=county.hebin, new_parent=[county.wuyuan, county.qinshan][town], by=county.county_admin)
+            orgs.org_move(org=county.hebin, new_parent=[county.wuyuan, county.qinshan][town], actor=county.county_admin)
             for user in county.users.values():
                 clear_scope_cache(user)
 

@@ -21,7 +21,7 @@ def make_round(world, **kwargs):
     today = timezone.localdate()
     return services.round_create(name=kwargs.pop("name", "创先争优公开承诺"), year=today.year, org=world.county,
                                  start=today - dt.timedelta(days=60), end=today + dt.timedelta(days=200),
-                                 by=world.county_admin, **kwargs)
+                                 actor=world.county_admin, **kwargs)
 
 
 def items(due=None, texts=None):
@@ -35,20 +35,20 @@ def items(due=None, texts=None):
 def draft(world, pledge_round=None, **kwargs):
     pledge_round = pledge_round or make_round(world)
     return services.pledge_create(round=pledge_round, member=world.members["hebin_a"], items=kwargs.pop("items", None)
-                                  or items(), by=world.member, **kwargs)
+                                  or items(), actor=world.member, **kwargs)
 
 
 def published(world, pledge_round=None):
     pledge = draft(world, pledge_round)
-    services.pledge_submit(pledge=pledge, by=world.member)
-    services.pledge_approve(pledge=pledge, by=world.hebin_secretary)
-    return services.pledge_publish(pledge=pledge, by=world.hebin_secretary)
+    services.pledge_submit(pledge=pledge, actor=world.member)
+    services.pledge_approve(pledge=pledge, actor=world.hebin_secretary)
+    return services.pledge_publish(pledge=pledge, actor=world.hebin_secretary)
 
 
 def fulfilled(world, pledge_round=None):
     pledge = published(world, pledge_round)
-    services.pledge_claim(pledge=pledge, evidence="已为5户低保户送去米面油", by=world.member)
-    return services.pledge_confirm(pledge=pledge, by=world.hebin_secretary)
+    services.pledge_claim(pledge=pledge, evidence="已为5户低保户送去米面油", actor=world.member)
+    return services.pledge_confirm(pledge=pledge, actor=world.hebin_secretary)
 
 
 _residents = [0]

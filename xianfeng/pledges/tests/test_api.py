@@ -148,7 +148,7 @@ def test_concurrent_ratings_leave_one_row(postgres_only, world):
 def test_concurrent_reviews_move_a_pledge_once(postgres_only, world, django_user_model):
     """Two reviewers approve the same pledge at once: one wins, the other gets 400, one event row (PostgreSQL)."""
     pledge = draft(world)
-    services.pledge_submit(pledge=pledge, by=world.member)
+    services.pledge_submit(pledge=pledge, actor=world.member)
     reviewers = []
     for user in (world.hebin_secretary, world.wuyuan_admin):
         client = Client()

@@ -21,12 +21,12 @@ def test_a_change_shows_at_once_on_the_board_and_its_ancestors(world):
     pledge = published(world)
     for org in (world.hebin_branch, world.hebin, world.wuyuan, world.county):
         assert 'aria-valuenow="0"' in board(org).content.decode()
-    services.milestone_record(pledge=pledge, percent=60, text="已送3户", by=world.member)
+    services.milestone_record(pledge=pledge, percent=60, text="已送3户", actor=world.member)
     for org in (world.hebin_branch, world.hebin, world.wuyuan, world.county):
         html = board(org).content.decode()
         assert 'aria-valuenow="60"' in html and "践诺中" in html, org
     assert "张建国" not in board(world.qinshan).content.decode()
-    services.pledge_not_fulfilled(pledge=pledge, explanation="老人搬走，无法继续", by=world.hebin_secretary)
+    services.pledge_not_fulfilled(pledge=pledge, explanation="老人搬走，无法继续", actor=world.hebin_secretary)
     assert "未践诺" in board(world.county).content.decode()
 
 
@@ -34,11 +34,11 @@ def test_a_newly_published_pledge_appears_at_once(world):
     pledge_round = make_round(world)
     member = make_member("钱伟", world.hebin_branch)
     user = make_user("qian", Role.Kind.MEMBER, world.hebin_branch, person=member.person)
-    pledge = services.pledge_create(round=pledge_round, member=member, items=items(), by=user)
-    services.pledge_submit(pledge=pledge, by=user)
-    services.pledge_approve(pledge=pledge, by=world.hebin_secretary)
+    pledge = services.pledge_create(round=pledge_round, member=member, items=items(), actor=user)
+    services.pledge_submit(pledge=pledge, actor=user)
+    services.pledge_approve(pledge=pledge, actor=world.hebin_secretary)
     assert "钱伟" not in board(world.county).content.decode()
-    services.pledge_publish(pledge=pledge, by=world.hebin_secretary)
+    services.pledge_publish(pledge=pledge, actor=world.hebin_secretary)
     assert "钱伟" in board(world.county).content.decode()
 
 
@@ -54,7 +54,7 @@ def test_anonymous_board_sets_no_cookie_has_no_form_and_answers_304(world, djang
         assert client.get(url).content == first.content
     with django_assert_max_num_queries(2):
         assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
-    services.milestone_record(pledge=pledge, percent=30, text="已送1户", by=world.member)
+    services.milestone_record(pledge=pledge, percent=30, text="已送1户", actor=world.member)
     again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 200 and again["ETag"] != first["ETag"]
 

@@ -80,7 +80,7 @@ def test_outsider_gets_404_on_a_pledge(world, client_for, name):
 
 def test_outsider_gets_404_on_actions_and_lists(world, client_for):
     pledge = draft(world)
-    services.pledge_submit(pledge=pledge, by=world.member)
+    services.pledge_submit(pledge=pledge, actor=world.member)
     outsider = client_for("qinshan_secretary")
     assert outsider.post(reverse("pledges:action", args=[pledge.pk, "approve"])).status_code == 404
     item = pledge.items.first()
@@ -100,11 +100,11 @@ def test_public_board_shows_published_pledges_only_and_no_personal_data(world, c
     from xianfeng.core.testing import make_user
 
     other_user = make_user("li", Role.Kind.MEMBER, world.hebin_branch, person=world.members["hebin_b"].person)
-    shown = services.pledge_create(round=pledge_round, member=world.members["hebin_b"], by=other_user,
+    shown = services.pledge_create(round=pledge_round, member=world.members["hebin_b"], actor=other_user,
                                    items=[{"kind": "post", "text": "每周三到南门社区为老人测血压", "due_date": pledge_round.end}])
-    services.pledge_submit(pledge=shown, by=other_user)
-    services.pledge_approve(pledge=shown, by=world.hebin_secretary)
-    services.pledge_publish(pledge=shown, by=world.hebin_secretary)
+    services.pledge_submit(pledge=shown, actor=other_user)
+    services.pledge_approve(pledge=shown, actor=world.hebin_secretary)
+    services.pledge_publish(pledge=shown, actor=world.hebin_secretary)
     response = Client().get(reverse("pledges:board", args=[world.hebin.pk]))
     html = response.content.decode()
     assert response.status_code == 200
@@ -151,7 +151,7 @@ def test_comment_without_agreeing_to_the_rules_is_refused(world):
 
 def test_moderation_hides_and_restores_through_http(world, client_for):
     pledge = published(world)
-    comment = services.comment_post(pledge=pledge, author=resident(world), text="造谣内容", agreed=True)
+    comment = services.comment_post(pledge=pledge, actor=resident(world), text="造谣内容", agreed=True)
     reporter = Client()
     reporter.force_login(resident(world))
     reporter.post(reverse("pledges:comment_report", args=[comment.pk]))
@@ -173,10 +173,10 @@ def test_moderation_hides_and_restores_through_http(world, client_for):
 
 def test_secretary_sees_the_formulaic_flag_on_review(world, client_for):
     pledge_round = make_round(world)
-    pledge = services.pledge_create(round=pledge_round, member=world.members["hebin_a"], by=world.member,
+    pledge = services.pledge_create(round=pledge_round, member=world.members["hebin_a"], actor=world.member,
                                     items=[{"kind": "vanguard", "text": "发挥党员先锋模范作用，全心全意为人民服务",
                                             "due_date": pledge_round.end}])
-    services.pledge_submit(pledge=pledge, by=world.member)
+    services.pledge_submit(pledge=pledge, actor=world.member)
     html = client_for("hebin_secretary").get(reverse("pledges:detail", args=[pledge.pk])).content.decode()
     assert 'data-testid="formulaic-flag"' in html and "不具体" in html
     assert 'data-testid="formulaic-flag"' not in client_for("member").get(
@@ -216,9 +216,9 @@ def test_clusters_page_lists_templates_and_users(world, client_for):
     for i in range(3):
         m = make_member(f"同志{i}", world.hebin_branch)
         u = make_user(f"tz{i}", Role.Kind.MEMBER, world.hebin_branch, person=m.person)
-        p = services.pledge_create(round=pledge_round, member=m, by=u, items=[
+        p = services.pledge_create(round=pledge_round, member=m, actor=u, items=[
             {"kind": "vanguard", "text": "立足本职岗位，充分发挥共产党员先锋模范作用", "due_date": pledge_round.end}])
-        services.pledge_submit(pledge=p, by=u)
+        services.pledge_submit(pledge=p, actor=u)
     client = client_for("hebin_secretary")
     assert client.post(reverse("pledges:clusters"), {"round": pledge_round.pk}).status_code == 404  # no change on county
     client_for("county_admin").post(reverse("pledges:clusters"), {"round": pledge_round.pk})
@@ -248,7 +248,7 @@ def test_photo_of_a_draft_is_private(world, client_for):
     pledge = published(world)
     buffer = io.BytesIO()
     Image.new("RGB", (5, 5)).save(buffer, format="PNG")
-    services.milestone_record(pledge=pledge, percent=10, text="开始", by=world.member,
+    services.milestone_record(pledge=pledge, percent=10, text="开始", actor=world.member,
                               photos=[SimpleUploadedFile("a.png", buffer.getvalue())])
     photo = pledge.photos.get()
     assert Client().get(reverse("pledges:photo", args=[photo.pk])).status_code == 200
@@ -390,9 +390,9 @@ def test_clusters_page_lists_the_first_users_of_a_template_and_counts_the_rest(w
     for i in range(4):
         m = make_member(f"同志{i}", world.hebin_branch)
         u = make_user(f"tz{i}", Role.Kind.MEMBER, world.hebin_branch, person=m.person)
-        p = services.pledge_create(round=pledge_round, member=m, by=u, items=[
+        p = services.pledge_create(round=pledge_round, member=m, actor=u, items=[
             {"kind": "vanguard", "text": "立足本职岗位，充分发挥共产党员先锋模范作用", "due_date": pledge_round.end}])
-        services.pledge_submit(pledge=p, by=u)
+        services.pledge_submit(pledge=p, actor=u)
     services.formulaic_detect(round=pledge_round)
     html = client_for("hebin_secretary").get(reverse("pledges:clusters")).content.decode()
     assert sum(f"同志{i}" in html for i in range(4)) == 2
