@@ -9,7 +9,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext_lazy as _
 
-from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, on_today, register
+from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, on_today, register, trend, watch
 
 
 def _calls(today) -> Q:
@@ -51,3 +51,6 @@ register(Indicator("care.aid_payments", _("Aid payments"), AID_COUNT, section="c
                    page_url=lambda o: link("care:fund_list")))
 register(Indicator("care.actions", _("Care visits and actions"), ACTIONS, section="care", order=50,
                    page_url=lambda o: link("care:case_list")))
+
+trend(CALLS, _("Calls"), 80)
+watch("care.AlertEvent", "alert.org_id")  # an acknowledgement is a conditional UPDATE with an event row

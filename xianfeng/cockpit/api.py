@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.response import Response
 
-from xianfeng.orgs.models import Organisation
-
 from .figures import child_columns, cockpit_for
-from .views import MAX_ID
+from .views import org_in_scope
 
 
 class CockpitViewSet(viewsets.ViewSet):
@@ -21,9 +17,7 @@ class CockpitViewSet(viewsets.ViewSet):
     @extend_schema(summary="Cockpit figures of an organisation's subtree", responses={200: dict},
                    parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="organisation id")])
     def retrieve(self, request, pk=None):
-        if int(pk) > MAX_ID:
-            raise Http404
-        org = get_object_or_404(Organisation.objects.restrict(request.user, "view"), pk=pk)
+        org = org_in_scope(request.user, pk)
         c = cockpit_for(org)
         return Response({
             "org": {"id": org.pk, "name": org.name, "kind": org.kind, "path": org.path},

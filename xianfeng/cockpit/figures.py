@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xianfeng.core.indicators import Indicator, indicators, link  # noqa: F401 (link: the modules' addresses)
+from xianfeng.core.indicators import trends as trend_series
 from xianfeng.core.scoping import subtree_q
 from xianfeng.orgs.models import PARTY_KINDS, Organisation
 
 from .models import Rollup, SubtreeMonth
 
-TREND_METRICS = ("pledges", "pledges_fulfilled", "services", "attendances", "visits", "cases", "cases_closed", "calls")
 TREND_MONTHS = 12
 
 
@@ -75,7 +75,8 @@ class Totals:
     @property
     def on_time_due(self) -> int:
         """按期办结率's denominator as of the start of today (grids/indicators.py)."""
-        return self["cases_due"]
+        due = indicators()["grids.on_time"].denominator
+        return self[due.key] if due is not None else 0
 
 
 def subtree_totals(org: Organisation) -> Totals:
@@ -197,14 +198,17 @@ def children_rows(org: Organisation) -> list[ChildRow]:
 
 
 def trends(org: Organisation, today: dt.date) -> dict[str, Any]:
-    """Monthly sums of the trend metrics over the last 12 months (this month included)."""
+    """Monthly sums of the trend series the apps register (xianfeng.core.indicators.trend) over the last 12 months
+    (this month included), with their labels."""
+    series_labels = trend_series()
+    keys = [key for key, _label in series_labels]
     first = (today.replace(day=1) - dt.timedelta(days=31 * (TREND_MONTHS - 1))).replace(day=1)
     months: list[dt.date] = []
     m = first
     while m <= today:
         months.append(m)
         m = (m + dt.timedelta(days=32)).replace(day=1)
-    rows = (SubtreeMonth.objects.filter(org=org, metric__in=TREND_METRICS, month__gte=first, month__lte=today)
+    rows = (SubtreeMonth.objects.filter(org=org, metric__in=keys, month__gte=first, month__lte=today)
             .values("metric", "month").annotate(v=Sum("value")).order_by())
     series: dict[str, dict[str, int]] = defaultdict(dict)
     for r in rows:
@@ -212,7 +216,8 @@ def trends(org: Organisation, today: dt.date) -> dict[str, Any]:
         key = (month.date() if isinstance(month, dt.datetime) else month).strftime("%Y-%m")
         series[r["metric"]][key] = int(r["v"])
     labels = [m.strftime("%Y-%m") for m in months]
-    return {"months": labels, "series": {k: [series[k].get(label, 0) for label in labels] for k in TREND_METRICS}}
+    return {"months": labels, "series": {k: [series[k].get(label, 0) for label in labels] for k in keys},
+            "labels": {k: str(label) for k, label in series_labels}}
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Dirty marks: every saved or deleted row of a rolled-up table marks its organisation(s) in the same transaction.
 
-Services change state with `save()` and, for conditional UPDATEs that send no signal, append a history row (a
-PledgeEvent, CaseEvent, AlertEvent, Claim, …) that is saved: those rows are watched too. Bulk loads send no
+Services change state with `save()` and, for conditional UPDATEs that send no signal, append a history row that is
+saved: the app that owns the figure says so in its indicators.py (`watch()`), and those rows are watched too. Bulk loads send no
 signals; they end with `xianfeng rollups_rebuild`, and the nightly rebuild repairs anything missed.
 """
 
@@ -12,30 +12,9 @@ from typing import Any
 from django.apps import apps
 from django.db.models.signals import post_delete, post_save
 
-# model → attribute paths to the organisation ids whose own rollups the row counts in
-WATCHED: dict[str, tuple[str, ...]] = {
-    "orgs.Organisation": ("id",),
-    "orgs.Member": ("org_id",),
-    "orgs.Membership": ("org_id",),
-    "pledges.Pledge": ("org_id", "member.org_id"),  # members who pledged count where the member is
-    "pledges.PledgeEvent": ("pledge.org_id", "pledge.member.org_id"),
-    "demands.Demand": ("org_id",),
-    "demands.Claim": ("demand.org_id",),
-    "demands.ServiceRecord": ("org_id",),
-    "points.Award": ("org_id",),
-    "points.Redemption": ("reward.shop_id",),
-    "events.Team": ("org_id",),
-    "events.Activity": ("org_id",),
-    "events.Attendance": ("activity.org_id",),
-    "grids.Household": ("grid.org_id",),
-    "grids.Visit": ("grid.org_id",),
-    "grids.Case": ("org_id",),
-    "grids.CaseEvent": ("case.org_id", "unit_id"),
-    "care.Alert": ("org_id",),
-    "care.AlertEvent": ("alert.org_id",),
-    "care.CareAction": ("case.org_id",),
-    "care.Disbursement": ("case.org_id",),
-}
+# model label → attribute paths to the organisation ids whose own rollups a row counts in: from the apps' indicators
+# (xianfeng.core.indicators.watched(): every rolled-up measure's table, and the history rows the apps watch)
+WATCHED: dict[str, tuple[str, ...]] = {}
 
 
 def _resolve(instance: Any, path: str) -> Any:
@@ -75,9 +54,12 @@ def _on_audit(sender: Any, instance: Any, created: bool = False, raw: bool = Fal
 
 
 def connect() -> None:
+    from xianfeng.core.indicators import watched
     from xianfeng.core.models import AuditEvent
 
     post_save.connect(_on_audit, sender=AuditEvent, dispatch_uid="cockpit-tree-moved")
+    WATCHED.clear()
+    WATCHED.update(watched())
     for label in WATCHED:
         model = apps.get_model(label)
         post_save.connect(_on_change, sender=model, dispatch_uid=f"cockpit-dirty-save-{label}")

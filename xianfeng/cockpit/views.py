@@ -4,15 +4,15 @@ page as .xlsx and PDF."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import content_disposition, xlsx_response
 from xianfeng.core.models import AuditEvent
-from xianfeng.core.scoping import scope_paths
 from xianfeng.orgs.models import Organisation
 
 from . import export
@@ -22,23 +22,23 @@ from .funnel import funnel_data, funnel_units, rate_table
 MAX_ID = 2**63 - 1  # larger ids cannot exist (and SQLite refuses to compare with them)
 
 
+def org_in_scope(user, pk: int, action: str = "view") -> Organisation:
+    """The organisation whose cockpit is asked for: missing, out of the user's scope or an impossible id → 404."""
+    policy.ensure(0 < int(pk) <= MAX_ID)
+    return policy.get_visible(Organisation, user, action, pk=pk)
+
+
 def _org(request, pk: int, action: str = "view") -> Organisation:
-    if not 0 < pk <= MAX_ID:
-        raise Http404
-    return get_object_or_404(Organisation.objects.restrict(request.user, action), pk=pk)
+    return org_in_scope(request.user, pk, action)
 
 
 @login_required
 @require_GET
 def home(request):
     """The cockpit of the viewer's topmost organisation."""
-    paths = scope_paths(request.user, "view")
-    if paths is None:
-        org = Organisation.objects.filter(parent__isnull=True).order_by("path").first()
-    else:
-        org = Organisation.objects.filter(path__in=paths[:1]).first()
-    if org is None:
-        raise Http404
+    # the first organisation in path order is the top of the first subtree the viewer's roles cover
+    org = policy.visible(Organisation, request.user).order_by("path").first()
+    policy.ensure(org is not None)
     return redirect("cockpit:org", pk=org.pk)
 
 
@@ -47,13 +47,12 @@ def home(request):
 def org_page(request, pk: int):
     org = _org(request, pk)
     c = cockpit_for(org)
-    roots = scope_paths(request.user, "view")
-    ancestors = [a for a in c.ancestors if roots is None or any(a.path.startswith(p) for p in roots)]
+    ancestors = [a for a in c.ancestors if policy.allows(request.user, "view", a)]
     return render(request, "cockpit/page.html", {
         "c": c, "org": org, "ancestors": ancestors, "columns": child_columns(),
-        "chart": {"months": c.trends["months"], "series": c.trends["series"],
+        "chart": {"months": c.trends["months"], "series": c.trends["series"], "labels": c.trends["labels"],
                   "children": [{"name": r.org.name, "cells": [list(cell) for cell in r.cells]} for r in c.children]},
-        "may_export": bool(Organisation.objects.restrict(request.user, "export").filter(pk=org.pk).exists()),
+        "may_export": policy.allows(request.user, "export", org),
     })
 
 

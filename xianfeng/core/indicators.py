@@ -17,6 +17,11 @@ lesson attendance rate's expected attendances) gives a `provider` instead and is
     @indicator(...)  or  register(Indicator(...))      in the app's indicators.py
     indicators()  → {key: Indicator}                   every app's indicators.py imported first
     measures()    → [Measure]                          every rolled-up measure, numerators and denominators
+    watch(model, *paths)                               a table whose rows change a measure without being its records
+    watched()     → {model: (attribute path, …)}       what the cockpit's dirty marks listen to
+    trend(measure, label, order) / trends()            the monthly series the cockpit draws
+
+The cockpit knows none of the modules' tables or status strings: it reads these functions only.
 """
 
 from __future__ import annotations
@@ -199,6 +204,8 @@ class Indicator:
 
 _INDICATORS: dict[str, Indicator] = {}
 _EXTRA_MEASURES: dict[str, Measure] = {}
+_WATCHED: dict[str, list[str]] = {}
+_TRENDS: dict[str, tuple[int, Measure, Any]] = {}
 
 
 def register(item: Indicator) -> Indicator:
@@ -244,3 +251,49 @@ def measures() -> list[Measure]:
     return list(found.values())
 
 
+
+
+def watch(model: str, *org_paths: str) -> None:
+    """Rows of `model` ("app_label.Model") change a rolled-up measure without being its records — a history row a
+    service appends where a conditional UPDATE sent no signal, a pledge that makes its member count as pledged: the
+    cockpit marks the organisations at `org_paths` (attribute paths, "pledge.member.org_id") dirty when one is saved
+    or deleted."""
+    paths = _WATCHED.setdefault(model, [])
+    for path in org_paths:
+        if path not in paths:
+            paths.append(path)
+
+
+def _attribute_path(org: str) -> str:
+    """A measure's organisation lookup as an attribute path: "grid__org_id" → "grid.org_id"."""
+    return org.replace("__", ".")
+
+
+def watched() -> dict[str, tuple[str, ...]]:
+    """{model label: attribute paths to the organisation ids whose own rollups a saved or deleted row of it changes}:
+    the table of every rolled-up measure (at the measure's organisation), and what the apps add with `watch()`."""
+    found: dict[str, list[str]] = {}
+    for m in measures():
+        paths = found.setdefault(m.model, [])
+        path = _attribute_path(m.org)
+        if path not in paths:
+            paths.append(path)
+    for model, extra in _WATCHED.items():
+        paths = found.setdefault(model, [])
+        paths.extend(p for p in extra if p not in paths)
+    return {model: tuple(paths) for model, paths in found.items()}
+
+
+def trend(measure: Measure, label: Any, order: int) -> Measure:
+    """Draw `measure` (rolled up) as a monthly series in the cockpit's trend chart, at position `order`."""
+    if not measure.rolled:
+        raise ValueError(f"trend {measure.key!r}: only rolled-up measures have monthly sums")
+    _TRENDS[measure.key] = (order, measure, label)
+    register_measure(measure)
+    return measure
+
+
+def trends() -> list[tuple[str, Any]]:
+    """(measure key, label) of every monthly trend series, in order."""
+    _discover()
+    return [(m.key, label) for _order, m, label in sorted(_TRENDS.values(), key=lambda t: (t[0], t[1].key))]

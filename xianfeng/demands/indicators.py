@@ -6,7 +6,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext_lazy as _
 
-from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, register
+from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, register, trend, watch
 
 RECORDED = Measure("demands", "demands.Demand", "org_id", on_datetime("created_at"))
 # the claim rate's n: demands recorded, less those closed without ever being claimed
@@ -42,3 +42,6 @@ register(Indicator("points.issued", _("Points issued"), POINTS_ISSUED, section="
                    page_url=lambda o: link("points:board", org=o)))
 register(Indicator("points.redeemed", _("Points redeemed"), POINTS_REDEEMED, POINTS_ISSUED, _("points issued"),
                    section="demands", order=60, unit=_("points"), page_url=lambda o: link("points:board", org=o)))
+
+trend(SERVICES, _("Services"), 30)
+watch("demands.Claim", "demand.org_id")  # a claim is recorded by a conditional UPDATE and its claim row

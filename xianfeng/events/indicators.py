@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from xianfeng.core.indicators import Indicator, Measure, link, on_datetime, register
+from xianfeng.core.indicators import Indicator, Measure, link, on_datetime, register, trend
 
 from .figures import lesson_attendance
 
@@ -38,3 +38,5 @@ register(Indicator("events.teams", _("Volunteer teams"), TEAMS, section="events"
 register(Indicator("events.lesson_attendance", _("Party-lesson attendance rate"), None, provider=_lesson_rate,
                    page_url=lambda o: link("events:lesson_members", org=o),
                    rate_label="党课参学率", rate_numerator="党员参学人次", rate_denominator="应参学人次"))
+
+trend(ATTENDANCES, _("Attendances"), 40)

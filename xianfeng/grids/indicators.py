@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, on_today, register
+from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, on_today, register, trend, watch
 
 VISIT_WINDOW_DAYS = 90
 
@@ -65,3 +65,9 @@ register(Indicator(
     rate_label="按期办结率", rate_numerator="按期办结", rate_denominator="应办结（扣除缓办）"))
 register(Indicator("grids.closed", _("Cases closed"), CLOSED, OPENED, _("cases opened"), order=50,
                    list_url=lambda o: link("grids:case_list", within=o, figure="closure", part="x")))
+
+trend(VISITS, _("Household visits"), 50)
+trend(OPENED, _("Cases opened"), 60)
+trend(CLOSED, _("Cases closed"), 70)
+# a case's transitions are conditional UPDATEs with an event row; a transfer also changes the handling unit's figures
+watch("grids.CaseEvent", "case.org_id", "unit_id")

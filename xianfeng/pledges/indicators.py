@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext_lazy as _
 
-from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, register
+from xianfeng.core.indicators import Indicator, Measure, link, on_date, on_datetime, register, trend, watch
 from xianfeng.orgs.indicators import MEMBERS
 
 
@@ -49,3 +49,9 @@ register(Indicator(
 register(Indicator(
     "pledges.submitted", _("Pledges submitted (members' and organisations')"), SUBMITTED, section="pledges",
     order=40, list_url=lambda o: link("pledges:list", org=o, status="made")))
+
+trend(SUBMITTED, _("Pledges made"), 10)
+trend(FULFILLED, _("Pledges fulfilled"), 20)
+# a member counts as pledged where the member is; a transition recorded by a conditional UPDATE leaves its event row
+watch("pledges.Pledge", "member.org_id")
+watch("pledges.PledgeEvent", "pledge.org_id", "pledge.member.org_id")

@@ -1,6 +1,7 @@
 /* The cockpit's ECharts: monthly trends (#cockpit-trend) and the lower organisations (#cockpit-dist) from
    #cockpit-data, and the funnel plot (#cockpit-funnel, data in #cockpit-funnel-data) that htmx swaps in with the
-   rates panel. Labels come from the elements' data-label-* attributes; every name put into a tooltip passes
+   rates panel. The trend series' labels come with the data (the apps register the series); the others' from the
+   elements' data-label-* attributes; every name put into a tooltip passes
    XF.escapeHtml, because ECharts inserts a formatter's result as HTML. */
 (function () {
   "use strict";
@@ -19,7 +20,8 @@
       tooltip: {trigger: "axis"}, legend: {bottom: 0, type: "scroll"}, grid: {left: 48, right: 16, top: 16, bottom: 48},
       xAxis: {type: "category", data: d.months}, yAxis: {type: "value"},
       series: Object.keys(d.series).map(function (k) {
-        return {name: trendEl.dataset["label" + camel(k)] || k, type: "line", data: d.series[k]};
+        return {name: (d.labels && d.labels[k]) || trendEl.dataset["label" + camel(k)] || k, type: "line",
+                data: d.series[k]};
       })
     });
     var dist = echarts.init(distEl);
