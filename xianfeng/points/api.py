@@ -4,20 +4,19 @@ redemptions. Redeeming without enough points answers 400 with the balance; anoth
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from xianfeng.core.api import Conflict, StrictInputSerializer
-from xianfeng.core.scoping import can, scope_paths, scope_q
+from xianfeng.core.policy import ensure, get_visible, visible
 from xianfeng.orgs.models import Member
 from xianfeng.orgs.selectors import community_of, member_of
 
 from . import services
 from .card import history, leaderboard, member_from_token, rank_in
 from .models import Redemption, Reward
+from .policies import may_view_board
 
 
 class RewardSerializer(serializers.ModelSerializer):
@@ -50,8 +49,8 @@ class CardViewSet(viewsets.ViewSet):
     @extend_schema(responses={200: OpenApiResponse(description="the card"), 404: OpenApiResponse()})
     def list(self, request):
         member = member_of(request.user)
-        if member is None:
-            raise Http404
+        ensure(member is not None)
+        assert member is not None
         balance = services.balance_of(member)
         community = community_of(member.org)
         rank, ranked = rank_in(member, community, balance)
@@ -93,9 +92,7 @@ class LeaderboardViewSet(viewsets.ViewSet):
             raise ValidationError({"org": ["须为组织的编号（正整数）"]})
         if org_id:
             org = Organisation.objects.filter(pk=int(org_id)).first()
-            own = member is not None and org is not None and org.pk == community_of(member.org).pk
-            if org is None or not (own or can(request.user, "view", org)):
-                raise Http404
+            ensure(org is not None and may_view_board(request.user, org))
         elif member is not None:
             org = community_of(member.org)
         else:
@@ -111,17 +108,8 @@ class RewardViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = RewardSerializer
 
     def get_queryset(self):
-        user = self.request.user
-        qs = Reward.objects.select_related("shop").order_by("shop__path", "price", "id")
-        paths = scope_paths(user, "view")
-        if paths is None:
-            return qs
-        q = scope_q(["shop__path"], paths) if paths else Q(pk__in=[])
-        member = member_of(user)
-        if member is not None:
-            org_path = member.org.path
-            q |= Q(shop__path__in=[org_path[:i] for i in range(4, len(org_path) + 1, 4)])
-        return qs.filter(q)
+        return (visible(Reward, self.request.user, "view").select_related("shop")  # policies.RewardPolicy
+                .order_by("shop__path", "price", "id"))
 
 
 class RedemptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -130,14 +118,8 @@ class RedemptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = RedemptionSerializer
 
     def get_queryset(self):
-        user = self.request.user
-        member = member_of(user)
-        own = Q(member=member) if member else Q(pk__in=[])
-        paths = scope_paths(user, "view")
-        qs = Redemption.objects.select_related("reward").order_by("-created_at", "-id")
-        if paths is None:
-            return qs
-        return qs.filter(own | scope_q(["reward__shop__path"], paths) if paths else own)
+        return (visible(Redemption, self.request.user, "view").select_related("reward")  # policies.RedemptionPolicy
+                .order_by("-created_at", "-id"))
 
     @extend_schema(request=RedeemInput, responses={201: RedemptionSerializer, 400: OpenApiResponse(
         description="bad input, out of stock, or not enough points: {detail, balance, price}"),
@@ -146,20 +128,17 @@ class RedemptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         s = RedeemInput(data=request.data)
         s.is_valid(raise_exception=True)
         data = s.validated_data
-        reward = Reward.objects.select_related("shop").filter(pk=data["reward"]).first()
-        if reward is None or not can(request.user, "change", reward.shop):
-            raise Http404
+        reward = get_visible(Reward.objects.select_related("shop"), request.user, "change", pk=data["reward"])
         if data.get("token"):
             member = member_from_token(data["token"])
         elif data.get("member") is not None:
             member = Member.objects.select_related("org", "managing_org").filter(pk=data["member"]).first()
         else:
             raise ValidationError({"member": ["请扫描积分卡或指定党员"]})
-        if member is None:
-            raise Http404
+        ensure(member is not None)
         try:
             redemption = services.points_redeem(reward=reward, member=member, quantity=data["quantity"],
-                                                key=data["key"], by=request.user)
+                                                key=data["key"], actor=request.user)
         except services.NotEnoughPoints as exc:
             return Response({"detail": exc.messages[0], "balance": exc.balance, "price": exc.price},
                             status=status.HTTP_400_BAD_REQUEST)

@@ -20,6 +20,7 @@ from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 
 from xianfeng.core.audit import audit_record, changed, snapshot
+from xianfeng.core.policy import require
 from xianfeng.ledger.models import Account, OwnerType, Unit
 from xianfeng.ledger.models import Transaction as LedgerTransaction
 from xianfeng.ledger.services import FloorCrossed, account_open, ledger_post, ledger_post_many
@@ -133,7 +134,7 @@ def _clean_minutes(minutes: Any) -> int:
 
 @transaction.atomic
 def points_award(*, member: Member, source: str, source_id: str | int, category: str = "", minutes: int = 0,
-                 satisfied: bool = False, on: dt.date, by: Any = None) -> LedgerTransaction | None:
+                 satisfied: bool = False, on: dt.date, actor: Any = None) -> LedgerTransaction | None:
     """Award points to `member` for one source under the rules of the member's organisation.
 
     Points = the category's base + per_hour × minutes / 60 (rounded down) + the 满意 bonus, cut to what the daily
@@ -182,7 +183,7 @@ def points_award(*, member: Member, source: str, source_id: str | int, category:
     issuer = issuing_account(rules.org or _root_of(member.org))
     memo = f"{source}:{source_id} {category}".strip()
     txn = ledger_post(entries=[(issuer, -points), (account, points)], memo=f"积分奖励 {memo}"[:300],
-                      kind="points.award", key=key, actor=by)
+                      kind="points.award", key=key, actor=actor)
     Award.objects.create(member=member, org=member.org, source=source, source_id=source_id,
                          category=str(category or "")[:20], minutes=minutes, satisfied=bool(satisfied), on=on,
                          points=points, capped=points < wanted, transaction=txn)
@@ -199,8 +200,11 @@ def balance_of(member: Member) -> int:
 
 
 @transaction.atomic
-def points_rule_set(*, org: Organisation, by: Any = None, **values: Any) -> PointsRule:
-    """Create or change the organisation's points rule. Raises ValidationError naming bad fields."""
+def points_rule_set(*, org: Organisation, actor: Any = None, **values: Any) -> PointsRule:
+    """Create or change the organisation's points rule. Raises ValidationError naming bad fields.
+    `actor` must be able to change `org`; None is the system (the demo command)."""
+    if actor is not None:
+        require(actor, "change", org, reason="只有本组织的书记或管理员可以设置积分规则")
     unknown = set(values) - set(RULE_FIELDS)
     if unknown:
         raise ValidationError({"__all__": [f"未知的规则字段：{', '.join(sorted(unknown))}"]})
@@ -218,7 +222,7 @@ def points_rule_set(*, org: Organisation, by: Any = None, **values: Any) -> Poin
     rule.save()
     after = snapshot(rule)
     b, a = changed(before, after)
-    audit_record(by=by, action="update" if before else "create", obj=rule, before=b or None, after=a,
+    audit_record(by=actor, action="update" if before else "create", obj=rule, before=b or None, after=a,
                  summary=f"积分规则 {org.name}")
     return rule
 
@@ -227,13 +231,14 @@ def points_rule_set(*, org: Organisation, by: Any = None, **values: Any) -> Poin
 
 
 @transaction.atomic
-def card_setting_set(*, member: Member, hide_name: bool, by: Any = None) -> CardSetting:
-    """Whether the member's name is hidden on leaderboards."""
+def card_setting_set(*, member: Member, hide_name: bool, actor: Any = None) -> CardSetting:
+    """Whether the member's name is hidden on leaderboards: the member's own choice (`actor` is the member)."""
+    require(actor, "change", CardSetting(member=member))
     setting, _ = CardSetting.objects.get_or_create(member=member)
     if setting.hide_name != bool(hide_name):
         setting.hide_name = bool(hide_name)
         setting.save(update_fields=["hide_name"])
-        audit_record(by=by, action="update", obj=setting, after={"hide_name": setting.hide_name},
+        audit_record(by=actor, action="update", obj=setting, after={"hide_name": setting.hide_name},
                      summary="积分卡隐私设置")
     return setting
 
@@ -252,8 +257,11 @@ def _clean_int(value: Any, name: str, low: int, high: int) -> int:
 
 
 @transaction.atomic
-def reward_create(*, shop: Organisation, name: str, price: int, stock: int = 0, by: Any = None) -> Reward:
-    """A new item in the shop. Raises ValidationError."""
+def reward_create(*, shop: Organisation, name: str, price: int, stock: int = 0, actor: Any = None) -> Reward:
+    """A new item in the shop. Raises ValidationError. `actor` must be able to change the shop's organisation; None
+    is the system (the demo command)."""
+    if actor is not None:
+        require(actor, "change", Reward(shop=shop), reason="只有本组织的书记或管理员可以管理爱心超市")
     name = str(name or "").strip()
     if not name:
         raise ValidationError({"name": ["名称不能为空"]})
@@ -261,13 +269,16 @@ def reward_create(*, shop: Organisation, name: str, price: int, stock: int = 0, 
                     stock=_clean_int(stock, "stock", 0, 1_000_000))
     reward.full_clean()
     reward.save()
-    audit_record(by=by, action="create", obj=reward, after=snapshot(reward), summary=f"上架 {reward.name}")
+    audit_record(by=actor, action="create", obj=reward, after=snapshot(reward), summary=f"上架 {reward.name}")
     return reward
 
 
 @transaction.atomic
-def reward_restock(*, reward: Reward, add: int, by: Any = None) -> Reward:
-    """Add `add` items to the stock (a negative number takes items out, never below zero)."""
+def reward_restock(*, reward: Reward, add: int, actor: Any = None) -> Reward:
+    """Add `add` items to the stock (a negative number takes items out, never below zero). `actor` must be able to
+    change the shop; None is the system."""
+    if actor is not None:
+        require(actor, "change", reward, reason="只有本组织的书记或管理员可以管理爱心超市")
     add = _clean_int(add, "add", -1_000_000, 1_000_000)
     qs = Reward.objects.filter(pk=reward.pk)
     if add < 0:
@@ -275,20 +286,23 @@ def reward_restock(*, reward: Reward, add: int, by: Any = None) -> Reward:
     if qs.update(stock=F("stock") + add) != 1:
         raise ValidationError({"add": ["库存不能小于零"]})
     reward.refresh_from_db()
-    audit_record(by=by, action="update", obj=reward, after={"stock": reward.stock}, summary=f"库存 {add:+d}")
+    audit_record(by=actor, action="update", obj=reward, after={"stock": reward.stock}, summary=f"库存 {add:+d}")
     return reward
 
 
 @transaction.atomic
-def points_redeem(*, reward: Reward, member: Member, quantity: int = 1, key: str, by: Any = None) -> Redemption:
+def points_redeem(*, reward: Reward, member: Member, quantity: int = 1, key: str, actor: Any = None) -> Redemption:
     """The member buys `quantity` of `reward` with points.
 
     The stock is taken by a conditional UPDATE (… WHERE stock >= quantity), the points by a ledger posting that
     respects the member account's floor of 0: two members redeeming the last item at once → exactly one gets it.
     The member must belong to the shop's organisation subtree.
     Replaying `key` returns the first redemption. Raises OutOfStock, NotEnoughPoints (with the balance),
-    ValidationError; nothing is written then.
+    ValidationError; nothing is written then. `actor` (the shop's staff) must be able to change the shop; None is
+    the system.
     """
+    if actor is not None:
+        require(actor, "change", reward, reason="只有本组织的书记或管理员可以办理兑换")
     key = str(key or "").strip()
     if not key or len(key) > 80:
         raise ValidationError({"key": ["幂等键不能为空，且不超过80个字符"]})
@@ -309,10 +323,10 @@ def points_redeem(*, reward: Reward, member: Member, quantity: int = 1, key: str
         with transaction.atomic():
             txn = ledger_post(entries=[(account, -price), (shop_account(reward.shop), price)],
                               memo=f"兑换 {reward.name}×{quantity}", kind="points.redeem", key=f"points:redeem:{key}",
-                              actor=by)
+                              actor=actor)
             redemption = Redemption.objects.create(reward=reward, member=member, quantity=quantity, points=price,
-                                                   key=key, transaction=txn, by=by if getattr(
-                                                       by, "is_authenticated", False) else None)
+                                                   key=key, transaction=txn, by=actor if getattr(
+                                                       actor, "is_authenticated", False) else None)
     except FloorCrossed:
         balance = balance_of(member)
         transaction.set_rollback(True)
@@ -321,7 +335,7 @@ def points_redeem(*, reward: Reward, member: Member, quantity: int = 1, key: str
         # The same key redeemed concurrently: the first one stands.
         transaction.set_rollback(True)
         raise ValidationError({"key": ["该兑换已提交"]}) from None
-    audit_record(by=by, action="create", obj=redemption, after=snapshot(redemption),
+    audit_record(by=actor, action="create", obj=redemption, after=snapshot(redemption),
                  summary=f"兑换 {reward.name}×{quantity}（{price} 分）")
     return redemption
 
@@ -330,10 +344,10 @@ def points_redeem(*, reward: Reward, member: Member, quantity: int = 1, key: str
 
 
 @transaction.atomic
-def points_expire_year(*, year: int, by: Any = None) -> int:
+def points_expire_year(*, year: int, actor: Any = None) -> int:
     """At the end of `year`, the points left on the accounts of members whose rule says 年底清零 lapse back to the
     issuing account. Idempotent per member and year (key points:expire:{member}:{year}). Returns the number of
-    accounts cleared."""
+    accounts cleared. Run by the year-end job: `actor` is None (the system)."""
     accounts = list(Account.objects.filter(owner_type=OwnerType.MEMBER, unit=Unit.POINT, purpose="main",
                                            balance__gt=0).select_related("org"))
     members = {m.pk: m for m in Member.objects.filter(pk__in=[a.owner_id for a in accounts]).select_related("org")}
@@ -360,7 +374,7 @@ def points_expire_year(*, year: int, by: Any = None) -> int:
         postings.append({"entries": [(account, -amount), (issuer, amount)],
                          "memo": f"{year} 年底积分清零", "kind": "points.expire",
                          "key": keys[member.pk]})
-    done = ledger_post_many(postings=postings, actor=by) if postings else []
+    done = ledger_post_many(postings=postings, actor=actor) if postings else []
     if done:
-        audit_record(by=by, action="update", model="points.Award", summary=f"{year} 年底积分清零 {len(done)} 个账户")
+        audit_record(by=actor, action="update", model="points.Award", summary=f"{year} 年底积分清零 {len(done)} 个账户")
     return len(done)

@@ -14,28 +14,28 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.core.policy import ensure, get_or_404, visible
 from xianfeng.demands.categories import categories_for
-from xianfeng.orgs.models import PARTY_KINDS, Organisation
+from xianfeng.orgs.models import Organisation
 from xianfeng.orgs.selectors import community_of, member_of
 
 from . import services
 from .card import card_account, card_token, history, leaderboard, member_from_token, rank_in
 from .forms import RedeemForm, RestockForm, RewardForm, RuleForm
 from .models import CardSetting, PointsRule, Redemption, Reward
+from .policies import may_view_board
+from .selectors import shops as _shops
 
 
 def _member_or_404(request):
     member = member_of(request.user)
-    if member is None:
-        raise Http404
+    ensure(member is not None)
     return member
 
 
@@ -67,7 +67,7 @@ def card(request):
 @require_POST
 def privacy(request):
     member = _member_or_404(request)
-    services.card_setting_set(member=member, hide_name=request.POST.get("hide_name") == "on", by=request.user)
+    services.card_setting_set(member=member, hide_name=request.POST.get("hide_name") == "on", actor=request.user)
     messages.success(request, _("Saved."))
     return redirect("points:card")
 
@@ -79,43 +79,22 @@ def board(request):
     member = member_of(request.user)
     if org_id.isdigit():
         org = Organisation.objects.filter(pk=int(org_id)).first()
-        own = member is not None and org is not None and org.pk == community_of(member.org).pk
-        if org is None or not (own or can(request.user, "view", org)):
-            raise Http404
+        ensure(org is not None and may_view_board(request.user, org))
     elif member is not None:
         org = community_of(member.org)
-    else:
-        paths = scope_paths(request.user, "view")
-        org = (Organisation.objects.filter(path=paths[0]).first() if paths else
-               Organisation.objects.filter(parent__isnull=True).first() if paths is None else None)
-        if org is None:
-            raise Http404
+    else:  # the first organisation the viewer may view (the top of their scope)
+        org = visible(Organisation, request.user, "view").order_by("path").first()
+        ensure(org is not None)
     return render(request, "points/board.html", {"org": org, "rows": leaderboard(org),
                                                  "me": member.pk if member else None})
-
-
-def _shops(user):
-    """Units (not party organisations) where the user may run the shop."""
-    paths = scope_paths(user, "change")
-    if paths is not None and not paths:
-        return Organisation.objects.none()
-    qs = Organisation.objects.exclude(kind__in=PARTY_KINDS)
-    if paths is not None:
-        q = subtree_q("path", paths[0])
-        for p in paths[1:]:
-            q |= subtree_q("path", p)
-        qs = qs.filter(q)
-    return qs
 
 
 def _shop_or_404(request, value) -> Organisation:
     shops = _shops(request.user)
     if str(value or "").isdigit():
-        shop = shops.filter(pk=int(value)).first()
-    else:
-        shop = shops.filter(rewards__isnull=False).order_by("path").first() or shops.order_by("path").first()
-    if shop is None:
-        raise Http404
+        return get_or_404(shops, pk=int(value))
+    shop = shops.filter(rewards__isnull=False).order_by("path").first() or shops.order_by("path").first()
+    ensure(shop is not None)
     return shop
 
 
@@ -130,14 +109,12 @@ def shop(request):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "create" and form.is_valid():
-                services.reward_create(shop=shop_org, by=request.user, **form.cleaned_data)
+                services.reward_create(shop=shop_org, actor=request.user, **form.cleaned_data)
                 messages.success(request, _("Item added."))
                 return redirect(f"{reverse('points:shop')}?shop={shop_org.pk}")
             if request.POST.get("action") == "restock" and restock.is_valid():
-                reward = Reward.objects.filter(pk=restock.cleaned_data["reward"], shop=shop_org).first()
-                if reward is None:
-                    raise Http404
-                services.reward_restock(reward=reward, add=restock.cleaned_data["add"], by=request.user)
+                reward = get_or_404(Reward.objects.filter(shop=shop_org), pk=restock.cleaned_data["reward"])
+                services.reward_restock(reward=reward, add=restock.cleaned_data["add"], actor=request.user)
                 messages.success(request, _("Stock updated."))
                 return redirect(f"{reverse('points:shop')}?shop={shop_org.pk}")
         except ValidationError as exc:
@@ -156,24 +133,21 @@ def shop(request):
 def scan(request):
     """The shop scanned a member's card (?t=token): the member's balance and what the shop can give."""
     member = member_from_token(request.GET.get("t", ""))
-    if member is None:
-        raise Http404
+    ensure(member is not None)
+    assert member is not None
     paths = [member.org.path] + ([member.managing_org.path] if member.managing_org_id else [])
     prefixes = {p[:i] for p in paths for i in range(4, len(p) + 1, 4)}
     shops = _shops(request.user).filter(path__in=prefixes)
-    if not shops.exists():
-        raise Http404
+    ensure(shops.exists())
     status = 200
     if request.method == "POST":
         form = RedeemForm(request.POST)
         if form.is_valid():
-            reward = Reward.objects.filter(pk=form.cleaned_data["reward"], shop__in=shops).select_related(
-                "shop").first()
-            if reward is None:
-                raise Http404
+            reward = get_or_404(Reward.objects.filter(shop__in=shops).select_related("shop"),
+                                pk=form.cleaned_data["reward"])
             try:
                 services.points_redeem(reward=reward, member=member, quantity=form.cleaned_data["quantity"],
-                                       key=form.cleaned_data["key"], by=request.user)
+                                       key=form.cleaned_data["key"], actor=request.user)
             except services.NotEnoughPoints as exc:
                 messages.error(request, exc.messages[0])
                 status = 400
@@ -207,7 +181,7 @@ def rules(request):
                     base_by_category=effective.base_by_category)
     if request.method == "POST" and form.is_valid():
         try:
-            services.points_rule_set(org=org, by=request.user, **form.rule_values(effective.base_by_category))
+            services.points_rule_set(org=org, actor=request.user, **form.rule_values(effective.base_by_category))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

@@ -31,7 +31,7 @@ def test_every_model_is_listed_and_read_only(world, superuser_client, model):
 
 
 def test_a_demand_opens_in_the_admin_without_a_save_button(world, superuser_client):
-    demand = demand_create(org=world.hebin, category="助老", description="陪同复诊")
+    demand = demand_create(org=world.hebin, category="助老", description="陪同复诊", actor=None)
     r = superuser_client.get(f"/admin/demands/demand/{demand.pk}/change/")
     assert r.status_code == 200 and 'name="_save"' not in r.content.decode()
     assert superuser_client.post(f"/admin/demands/demand/{demand.pk}/delete/", {"post": "yes"}).status_code == 403

@@ -37,7 +37,7 @@ def test_a_member_who_hides_appears_anonymous_on_every_board(world, client_for):
         rows = client.get(f"/api/v1/points-leaderboard/?org={world.hebin.pk}").json()["rows"]
         assert {"rank": 2, "name": "匿名党员", "balance": 6, "member": None} in rows
         assert all(row["member"] != a.pk for row in rows)
-    card_setting_set(member=a, hide_name=False)
+    card_setting_set(member=a, hide_name=False, actor=a.person.user)
     assert "张建国" in member.get("/points/board/").content.decode()
 
 

@@ -27,7 +27,7 @@ def rich(world):
 
 def test_redeem_moves_points_to_the_shop_and_takes_stock(world, rich):
     soap = reward_create(shop=world.hebin, name="洗衣液", price=8, stock=3)
-    redemption = points_redeem(reward=soap, member=rich, quantity=2, key="k1", by=world.hebin_secretary)
+    redemption = points_redeem(reward=soap, member=rich, quantity=2, key="k1", actor=world.hebin_secretary)
     soap.refresh_from_db()
     assert (redemption.points, soap.stock, balance_of(rich)) == (16, 1, 4)
     assert points_redeem(reward=soap, member=rich, key="k1").pk == redemption.pk  # replay
