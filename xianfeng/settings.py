@@ -1,6 +1,7 @@
 """One settings module; everything that differs between machines comes from the environment."""
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -282,6 +283,32 @@ NOTIFY_SMS_GATEWAY = env_str("NOTIFY_SMS_GATEWAY", "xianfeng.notify.gateways.Rec
 NOTIFY_SMS_URL = env_str("NOTIFY_SMS_URL", "")
 NOTIFY_SMS_TEMPLATE = env_str("NOTIFY_SMS_TEMPLATE", '{"phone": "$phone", "text": "$text", "ref": "$reference"}')
 NOTIFY_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFY_WEBHOOK_ALLOW_PRIVATE", False)
+# --- notify: mainland SMS/voice providers, receipts (docs/DEPLOYMENT.md "Notification channels") -------------------
+# NOTIFY_SMS_GATEWAY = xianfeng.notify.providers.AliyunSmsGateway or .TencentSmsGateway to send through a provider;
+# NOTIFY_VOICE_GATEWAY = xianfeng.notify.providers.AliyunVoiceGateway or .TencentVoiceGateway for voice calls.
+# Templates: JSON {"<kind>" or "*": {"template": "<code>", "params": ["subject", "link", ...]}}.
+NOTIFY_SMS_SIGN_NAME = env_str("NOTIFY_SMS_SIGN_NAME", "")
+NOTIFY_SMS_TEMPLATES = json.loads(env_str("NOTIFY_SMS_TEMPLATES", "{}"))
+NOTIFY_SMS_PARAM_MAX = int(env_str("NOTIFY_SMS_PARAM_MAX", "35"))  # the providers' limit on one variable's length
+NOTIFY_VOICE_GATEWAY = env_str("NOTIFY_VOICE_GATEWAY", "")
+NOTIFY_VOICE_TEMPLATES = json.loads(env_str("NOTIFY_VOICE_TEMPLATES", "{}"))
+NOTIFY_VOICE_SHOW_NUMBER = env_str("NOTIFY_VOICE_SHOW_NUMBER", "")  # Alibaba: the registered calling number
+NOTIFY_VOICE_PLAY_TIMES = int(env_str("NOTIFY_VOICE_PLAY_TIMES", "2"))
+NOTIFY_VOICE_ACK_DIGIT = env_str("NOTIFY_VOICE_ACK_DIGIT", "1")  # the key that acknowledges an alert on the call
+NOTIFY_ALIYUN_ACCESS_KEY_ID = env_str("NOTIFY_ALIYUN_ACCESS_KEY_ID", "")
+NOTIFY_ALIYUN_ACCESS_KEY_SECRET = env_str("NOTIFY_ALIYUN_ACCESS_KEY_SECRET", "")
+NOTIFY_ALIYUN_REGION = env_str("NOTIFY_ALIYUN_REGION", "cn-hangzhou")
+NOTIFY_ALIYUN_SMS_ENDPOINT = env_str("NOTIFY_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com")
+NOTIFY_ALIYUN_VOICE_ENDPOINT = env_str("NOTIFY_ALIYUN_VOICE_ENDPOINT", "https://dyvmsapi.aliyuncs.com")
+NOTIFY_TENCENT_SECRET_ID = env_str("NOTIFY_TENCENT_SECRET_ID", "")
+NOTIFY_TENCENT_SECRET_KEY = env_str("NOTIFY_TENCENT_SECRET_KEY", "")
+NOTIFY_TENCENT_REGION = env_str("NOTIFY_TENCENT_REGION", "ap-guangzhou")
+NOTIFY_TENCENT_SMS_APP_ID = env_str("NOTIFY_TENCENT_SMS_APP_ID", "")
+NOTIFY_TENCENT_VOICE_APP_ID = env_str("NOTIFY_TENCENT_VOICE_APP_ID", "")
+NOTIFY_TENCENT_SMS_ENDPOINT = env_str("NOTIFY_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
+NOTIFY_TENCENT_VMS_ENDPOINT = env_str("NOTIFY_TENCENT_VMS_ENDPOINT", "https://vms.tencentcloudapi.com")
+NOTIFY_RECEIPT_TOKEN = env_str("NOTIFY_RECEIPT_TOKEN", "")  # in the receipt address registered with the provider
+# --- end notify providers -------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

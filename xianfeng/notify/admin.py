@@ -1,8 +1,18 @@
 from django.contrib import admin
 
 from xianfeng.core.admin import ReadOnlyAdmin
+from xianfeng.jobs.access import is_system_admin
 
-from .models import ChannelPreference, Delivery, DeliveryAttempt, Notification, SmsMessage, WebhookEndpoint
+from .models import (
+    ChannelPreference,
+    Delivery,
+    DeliveryAttempt,
+    GroupPost,
+    GroupRobot,
+    Notification,
+    SmsMessage,
+    WebhookEndpoint,
+)
 
 
 class AttemptInline(admin.TabularInline):
@@ -61,10 +71,40 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ChannelPreference)
 class ChannelPreferenceAdmin(ViewOnlyAdmin):
-    list_display = ("user", "kind", "in_app", "email", "sms", "webhook")
+    list_display = ("user", "kind", "in_app", "email", "sms", "webhook", "voice")
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ViewOnlyAdmin):
     list_display = ("user", "url", "is_active", "created_at")
     exclude = ("secret",)
+
+
+@admin.register(GroupRobot)
+class GroupRobotAdmin(admin.ModelAdmin):
+    """Organisations' DingTalk/WeCom group robots (docs/DEPLOYMENT.md): set up by system administrators."""
+
+    list_display = ("name", "org", "platform", "kinds", "is_active", "created_at")
+    list_filter = ("platform", "is_active")
+    raw_id_fields = ("org",)
+
+    def has_module_permission(self, request):
+        return is_system_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+    def has_add_permission(self, request):
+        return is_system_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switched off instead: other processes keep the list of robots for a few seconds
+
+
+@admin.register(GroupPost)
+class GroupPostAdmin(ViewOnlyAdmin):
+    list_display = ("subject", "robot", "kind", "status", "attempts", "last_error", "created_at")
+    list_filter = ("status",)

@@ -8,6 +8,8 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from xianfeng.core import policy
+
 from .models import Delivery, Notification
 from .services import notification_mark_read, notifications_mark_all_read
 
@@ -32,13 +34,13 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         notification = self.get_object()
-        notification_mark_read(notification=notification, by=request.user)
+        notification_mark_read(notification=notification, actor=request.user)
         return Response(self.get_serializer(notification).data)
 
     @extend_schema(request=None, responses=inline_serializer("MarkedRead", {"marked": serializers.IntegerField()}))
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
-        return Response({"marked": notifications_mark_all_read(user=request.user)})
+        return Response({"marked": notifications_mark_all_read(actor=request.user)})
 
     @extend_schema(responses=inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}))
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
@@ -62,7 +64,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Delivery.objects.none()  # for the schema; requests use get_queryset
 
     def get_queryset(self):
-        return (Delivery.objects.filter(notification__recipient=self.request.user)
+        return (policy.visible(Delivery, self.request.user, "view")
                 .select_related("notification").order_by("-created_at", "-id"))
 
 

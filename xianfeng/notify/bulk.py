@@ -20,6 +20,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import FilteredRelation, Q
 
+from . import robots
 from .models import Channel, Delivery, DeliveryAttempt, Notification, WebhookEndpoint
 from .services import DELIVER_JOB
 
@@ -44,7 +45,7 @@ class Recipient:
     def targets(self, channel: str) -> list[tuple[str, int | None]]:
         if channel == Channel.EMAIL:
             return [(self.email, None)] if self.email else []
-        if channel == Channel.SMS:
+        if channel in (Channel.SMS, Channel.VOICE):
             return [(self.phone, None)] if self.phone else []
         if channel == Channel.WEBHOOK:
             return list(self.webhooks)
@@ -106,5 +107,8 @@ def notify_bulk(*, people: list[Recipient], kind: str, subject: str, body: str, 
     sent = [d for d in deliveries if d.status == Delivery.Status.SENT]
     if sent:
         DeliveryAttempt.objects.bulk_create([DeliveryAttempt(delivery_id=d.pk, ok=True, response="inbox") for d in sent])
-    return [(DELIVER_JOB, {"delivery_id": d.pk}, now, f"{DELIVER_JOB}:{d.pk}:1")
+    # the group post carries no link: each person's link here is their own (a one-key alert's acknowledging token)
+    jobs = [(DELIVER_JOB, {"delivery_id": d.pk}, now, f"{DELIVER_JOB}:{d.pk}:1")
             for d in deliveries if d.status == Delivery.Status.PENDING]
+    return jobs + robots.posts_for(kind=kind, key=key, subject=subject, body=body, link="",
+                                   user_ids=[p.pk for p in people], now=now)

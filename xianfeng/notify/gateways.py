@@ -35,7 +35,15 @@ DELIVERY_HEADER = "X-Xianfeng-Delivery"
 
 
 class DeliveryError(Exception):
-    """The channel did not take the message; the reason is kept on the attempt row and the delivery is retried."""
+    """The channel did not take the message; the reason is kept on the attempt row and the delivery is retried
+    unless `retryable` is False (a retry cannot mend it: it is given up at once). `code` is the provider's."""
+
+    retryable = True
+    code = ""
+
+
+class PermanentError(DeliveryError):
+    retryable = False
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -99,14 +107,24 @@ def verify_signature(secret: str, timestamp: str, body: bytes, header: str, max_
 
 
 class SmsGateway:
-    def send(self, *, phone: str, text: str, reference: str) -> str:
+    """`send()` takes the phone, the message's full text and a reference; `kind` and `values` (subject, body, link,
+    name, code) are what template-based providers fill their approved templates with — callers that pass only text
+    still work (xianfeng.notify.providers.message_values). After a send, `provider_ref` is the provider's message id
+    (kept on the delivery to match its status reports)."""
+
+    provider = ""
+    provider_ref = ""
+
+    def send(self, *, phone: str, text: str, reference: str, kind: str | None = None,
+             values: dict[str, str] | None = None) -> str:
         raise NotImplementedError
 
 
 class RecordingSmsGateway(SmsGateway):
     """Sends nothing: keeps what would have been sent, for tests and the demo."""
 
-    def send(self, *, phone: str, text: str, reference: str) -> str:
+    def send(self, *, phone: str, text: str, reference: str, kind: str | None = None,
+             values: dict[str, str] | None = None) -> str:
         message = SmsMessage.objects.create(phone=phone, text=text[:500], reference=reference[:60])
         return f"recorded #{message.pk}"
 
@@ -114,7 +132,8 @@ class RecordingSmsGateway(SmsGateway):
 class HttpSmsGateway(SmsGateway):
     """An HTTP SMS provider: NOTIFY_SMS_TEMPLATE filled in and POSTed to NOTIFY_SMS_URL."""
 
-    def send(self, *, phone: str, text: str, reference: str) -> str:
+    def send(self, *, phone: str, text: str, reference: str, kind: str | None = None,
+             values: dict[str, str] | None = None) -> str:
         url = _setting("NOTIFY_SMS_URL", "")
         if not url:
             raise DeliveryError("未配置短信网关地址 NOTIFY_SMS_URL")
@@ -155,9 +174,38 @@ def send_email(delivery: Any) -> str:
     return "sent by the e-mail backend"
 
 
+def message_values(delivery: Any) -> dict[str, str]:
+    """What a provider's template may show of a delivery's notification."""
+    n = delivery.notification
+    recipient = n.recipient
+    name = getattr(getattr(recipient, "person", None), "name", "") or recipient.get_full_name() or ""
+    return {"subject": n.subject, "body": n.body, "link": absolute_link(n.link), "name": name}
+
+
 def send_sms(delivery: Any) -> str:
-    return sms_gateway().send(phone=delivery.target, text=sms_text(delivery.notification),
-                              reference=f"delivery-{delivery.pk}")
+    gateway = sms_gateway()
+    answer = gateway.send(phone=delivery.target, text=sms_text(delivery.notification),
+                          reference=f"delivery-{delivery.pk}", kind=delivery.notification.kind,
+                          values=message_values(delivery))
+    delivery.provider, delivery.provider_ref = gateway.provider, gateway.provider_ref
+    return answer
+
+
+def voice_gateway() -> Any:
+    path = _setting("NOTIFY_VOICE_GATEWAY", "")
+    if not path:
+        raise PermanentError("未配置语音电话服务商 NOTIFY_VOICE_GATEWAY")
+    return import_string(path)()
+
+
+def send_voice(delivery: Any) -> str:
+    """A text-to-speech call reading the notification's voice template to the target phone; the result (answered,
+    not answered, key pressed) comes back later as a receipt."""
+    gateway = voice_gateway()
+    answer = gateway.call(phone=delivery.target, kind=delivery.notification.kind, values=message_values(delivery),
+                          reference=f"delivery-{delivery.pk}")
+    delivery.provider, delivery.provider_ref = gateway.provider, gateway.provider_ref
+    return str(answer)
 
 
 def webhook_payload(delivery: Any) -> bytes:
@@ -189,4 +237,4 @@ def send_webhook(delivery: Any) -> str:
     return post_json(endpoint.url, body, headers, float(_setting("NOTIFY_HTTP_TIMEOUT", 10)))
 
 
-SENDERS = {"email": send_email, "sms": send_sms, "webhook": send_webhook}
+SENDERS = {"email": send_email, "sms": send_sms, "webhook": send_webhook, "voice": send_voice}

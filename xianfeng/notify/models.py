@@ -12,9 +12,10 @@ class Channel(models.TextChoices):
     EMAIL = "email", "邮件"
     SMS = "sms", "短信"
     WEBHOOK = "webhook", "Webhook"
+    VOICE = "voice", "语音电话"
 
 
-EXTERNAL_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WEBHOOK)
+EXTERNAL_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WEBHOOK, Channel.VOICE)
 ANY_KIND = "*"
 
 
@@ -101,6 +102,10 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField("下次尝试", null=True, blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     last_error = models.TextField("最近错误", blank=True)
+    provider = models.CharField("服务商", max_length=20, blank=True)
+    provider_ref = models.CharField("服务商编号", max_length=100, blank=True, db_index=True,
+                                    help_text="服务商受理后给出的编号（阿里云 BizId/CallId，腾讯云 SerialNo/CallId），回执凭它对应")
+    receipt = models.CharField("回执", max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -116,7 +121,7 @@ class Delivery(models.Model):
     def target_masked(self) -> str:
         from xianfeng.core.ids import mask_phone
 
-        if self.channel == Channel.SMS:
+        if self.channel in (Channel.SMS, Channel.VOICE):
             return mask_phone(self.target)
         if self.channel == Channel.EMAIL and "@" in self.target:
             name, _, domain = self.target.partition("@")
@@ -132,7 +137,14 @@ class DeliveryAttempt(AppendOnlyModel):
     ok = models.BooleanField("成功")
     error = models.TextField("错误", blank=True)
     response = models.CharField("回应", max_length=500, blank=True)
+    code = models.CharField("服务商错误码", max_length=100, blank=True)
     duration_ms = models.PositiveIntegerField("耗时（毫秒）", default=0)
+
+    @property
+    def code_explained(self) -> str:
+        from .providers import explain
+
+        return explain(self.code)
 
     class Meta:
         verbose_name = "投递尝试"
@@ -149,6 +161,7 @@ class ChannelPreference(models.Model):
     email = models.BooleanField("邮件", default=False)
     sms = models.BooleanField("短信", default=False)
     webhook = models.BooleanField("Webhook", default=False)
+    voice = models.BooleanField("语音电话", default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -176,3 +189,95 @@ class SmsMessage(AppendOnlyModel):
         verbose_name = "短信（记录网关）"
         verbose_name_plural = "短信（记录网关）"
         ordering = ["-created_at", "-id"]
+
+
+class DeliveryReceipt(AppendOnlyModel):
+    """What a provider said after it took a message: the SMS status report (delivered or not, with the carrier's
+    code) or the voice call's result (answered, not answered, the key pressed). Kept as it came."""
+
+    class Result(models.TextChoices):
+        DELIVERED = "delivered", "已送达"
+        UNDELIVERED = "undelivered", "未送达"
+        ANSWERED = "answered", "已接听"
+        NO_ANSWER = "no_answer", "未接听"
+        ACKNOWLEDGED = "acknowledged", "按键确认"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="receipts")
+    provider = models.CharField("服务商", max_length=20)
+    result = models.CharField("结果", max_length=20, choices=Result.choices)
+    code = models.CharField("状态码", max_length=100, blank=True)
+    detail = models.CharField("说明", max_length=500, blank=True)
+    digits = models.CharField("按键", max_length=20, blank=True)
+    at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "回执"
+        verbose_name_plural = "回执"
+        ordering = ["at", "id"]
+
+
+class GroupRobot(models.Model):
+    """A DingTalk or WeCom group robot that carries one organisation's notices of some kinds to a team's group chat
+    (a community's case dispatch, a town's overdue list, the duty group's alerts). A notice of a matching kind sent
+    to anybody holding a role at the organisation or below is posted once to the group."""
+
+    class Platform(models.TextChoices):
+        DINGTALK = "dingtalk", "钉钉群机器人"
+        WECOM = "wecom", "企业微信群机器人"
+
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE, related_name="group_robots",
+                            verbose_name="组织")
+    name = models.CharField("名称", max_length=100)
+    platform = models.CharField("平台", max_length=10, choices=Platform.choices)
+    webhook = models.URLField("Webhook 地址", max_length=500)
+    secret = models.CharField("加签密钥", max_length=200, blank=True,
+                              help_text="钉钉机器人安全设置“加签”的密钥（SEC 开头）；企业微信机器人的密钥在地址的 key 参数里，此处留空")
+    kinds = models.JSONField("通知类型", default=list, help_text="例如 [\"grids.dispatched\"]；[\"*\"] 为全部类型")
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_org_fields = ("org",)
+
+    class Meta:
+        verbose_name = "群机器人"
+        verbose_name_plural = "群机器人"
+        ordering = ["org_id", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} · {self.name}"
+
+    def takes(self, kind: str) -> bool:
+        return ANY_KIND in self.kinds or kind in self.kinds
+
+
+class GroupPost(models.Model):
+    """One notice posted (or to be posted) to one group robot: once per robot and notice key, whoever of the
+    group's members it was sent to. A robot answering errors parks the post with its reason; the members' inboxes
+    hold the notice all the same."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待发送"
+        SENT = "sent", "已发送"
+        PARKED = "parked", "已搁置"
+
+    robot = models.ForeignKey(GroupRobot, on_delete=models.CASCADE, related_name="posts")
+    key = models.CharField("幂等键", max_length=200)
+    kind = models.CharField("类型", max_length=60)
+    subject = models.CharField("标题", max_length=200)
+    body = models.TextField("内容", blank=True)
+    link = models.CharField("链接", max_length=500, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField("尝试次数", default=0)
+    last_error = models.TextField("最近错误", blank=True)
+    response = models.CharField("回应", max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "群消息"
+        verbose_name_plural = "群消息"
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["robot", "key"], name="group_post_once_per_robot")]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -9,6 +9,7 @@ DeliveryAttempt and retried with exponential backoff until NOTIFY_MAX_ATTEMPTS, 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 import time
@@ -24,8 +25,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record
+from xianfeng.core.policy import NotAllowed, ensure, require, visible
+from xianfeng.core.text import clean_text
 from xianfeng.jobs.services import backoff_delay, job_schedule
 
+from . import robots
 from .gateways import SENDERS, DeliveryError, check_public_url
 from .models import (
     ANY_KIND,
@@ -36,7 +40,9 @@ from .models import (
     Notification,
     WebhookEndpoint,
 )
+from .policies import may_manage_own
 
+logger = logging.getLogger(__name__)
 DELIVER_JOB = "notify.deliver"
 _KIND_RE = re.compile(r"^[a-z0-9_.\-]{1,60}$")
 
@@ -52,17 +58,8 @@ def _clean_kind(kind: Any) -> str:
     return kind
 
 
-def _clean(value: Any, name: str, max_length: int, required: bool = True) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({name: ["不能为空"]})
-    if len(text) > max_length:
-        raise ValidationError({name: [f"不能超过{max_length}个字符"]})
-    return text
-
-
 def _clean_link(link: Any) -> str:
-    link = _clean(link, "link", 500, required=False)
+    link = clean_text(link, "link", 500, required=False)
     if link and not (link.startswith("/") and not link.startswith("//")):
         try:
             URLValidator(schemes=["http", "https"])(link)
@@ -87,7 +84,7 @@ def channels_for(user: Any, kind: str, default: Iterable[str] | None = None) -> 
 def _targets(user: Any, channel: str) -> list[tuple[str, WebhookEndpoint | None]]:
     if channel == Channel.EMAIL:
         return [(user.email, None)] if user.email else []
-    if channel == Channel.SMS:
+    if channel in (Channel.SMS, Channel.VOICE):
         person = getattr(user, "person", None)
         return [(person.phone, None)] if person is not None and person.phone else []
     if channel == Channel.WEBHOOK:
@@ -113,10 +110,10 @@ def notify(
     if not isinstance(to, User) or to.pk is None:
         raise ValidationError({"to": ["收件人必须是已保存的用户"]})
     kind = _clean_kind(kind)
-    subject = _clean(subject, "subject", 200)
-    body = _clean(body, "body", 5000, required=False)
+    subject = clean_text(subject, "subject", 200)
+    body = clean_text(body, "body", 5000, required=False, multiline=True)
     link = _clean_link(link)
-    key = _clean(key, "key", 200)
+    key = clean_text(key, "key", 200)
     existing = Notification.objects.filter(recipient=to, key=key).first()
     if existing is not None:
         return existing
@@ -144,6 +141,9 @@ def notify(
                                                endpoint=endpoint, next_attempt_at=now)
             job_schedule(name=DELIVER_JOB, args={"delivery_id": delivery.pk}, due_at=now,
                          key=f"{DELIVER_JOB}:{delivery.pk}:1")
+    for name, args, due, job_key in robots.posts_for(kind=kind, key=key, subject=subject, body=body, link=link,
+                                                     user_ids=[to.pk], now=now):
+        job_schedule(name=name, args=args, due_at=due, key=job_key)
     return notification
 
 
@@ -182,24 +182,27 @@ def delivery_attempt(*, delivery_id: int) -> str:
             attempts=F("attempts") + 1) != 1:
         return "taken"
     started = time.monotonic()
-    ok, answer, error = False, "", ""
+    ok, answer, error, code, retryable = False, "", "", "", True
+    delivery.provider, delivery.provider_ref = "", ""
     try:
         answer = SENDERS[delivery.channel](delivery)
         ok = True
     except DeliveryError as exc:
         error = str(exc) or type(exc).__name__
+        code, retryable = str(getattr(exc, "code", "") or ""), bool(getattr(exc, "retryable", True))
     except Exception as exc:  # a broken backend is a failed try like any other, kept and retried
         error = f"{type(exc).__name__}: {exc}"
     duration = int((time.monotonic() - started) * 1000)
     now = timezone.now()
     with transaction.atomic():
         DeliveryAttempt.objects.create(delivery=delivery, ok=ok, error=error[:5000], response=answer[:500],
-                                       duration_ms=duration)
+                                       code=code[:100], duration_ms=duration)
         current = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING)
         if ok:
-            current.update(status=Delivery.Status.SENT, sent_at=now, last_error="", next_attempt_at=None)
+            current.update(status=Delivery.Status.SENT, sent_at=now, last_error="", next_attempt_at=None,
+                           provider=(delivery.provider or "")[:20], provider_ref=(delivery.provider_ref or "")[:100])
             return Delivery.Status.SENT
-        if number >= int(_setting("NOTIFY_MAX_ATTEMPTS", 6)):
+        if not retryable or number >= int(_setting("NOTIFY_MAX_ATTEMPTS", 6)):
             current.update(status=Delivery.Status.FAILED, last_error=error[:5000], next_attempt_at=None)
             return Delivery.Status.FAILED
         due = now + dt.timedelta(seconds=backoff_delay(number, float(_setting("NOTIFY_RETRY_SECONDS", 60))))
@@ -210,10 +213,9 @@ def delivery_attempt(*, delivery_id: int) -> str:
 
 
 @transaction.atomic
-def notification_mark_read(*, notification: Notification, by: Any) -> bool:
-    """Mark one of `by`'s own notifications read. Returns False if it already was."""
-    if notification.recipient_id != getattr(by, "pk", None):
-        raise ValidationError("只能标记自己的通知")
+def notification_mark_read(*, notification: Notification, actor: Any) -> bool:
+    """Mark one of `actor`'s own notifications read (anybody else's is NotFound). Returns False if it already was."""
+    require(actor, "change", notification)
     now = timezone.now()
     done = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now) == 1
     if done:
@@ -222,13 +224,19 @@ def notification_mark_read(*, notification: Notification, by: Any) -> bool:
 
 
 @transaction.atomic
-def notifications_mark_all_read(*, user: Any) -> int:
-    return Notification.objects.inbox(user).unread().update(read_at=timezone.now())
+def notifications_mark_all_read(*, actor: Any) -> int:
+    return visible(Notification.objects.unread(), actor, "change").update(read_at=timezone.now())
+
+
+def _require_self(actor: Any, user: Any) -> None:
+    """Channel choices and webhook endpoints are changed by their user only (anybody else: NotFound)."""
+    ensure(may_manage_own(actor, user))
 
 
 @transaction.atomic
-def preference_set(*, user: Any, kind: str, channels: Iterable[str], by: Any = None) -> ChannelPreference:
+def preference_set(*, user: Any, kind: str, channels: Iterable[str], actor: Any) -> ChannelPreference:
     """Choose the channels `user` gets `kind` on ("*": every kind without its own choice). Audited."""
+    _require_self(actor, user)
     kind = ANY_KIND if kind == ANY_KIND else _clean_kind(kind)
     chosen = set(channels)
     unknown = chosen - set(Channel.values)
@@ -239,26 +247,28 @@ def preference_set(*, user: Any, kind: str, channels: Iterable[str], by: Any = N
     for channel in Channel.values:
         setattr(pref, channel, channel in chosen)
     pref.save()
-    audit_record(by=by, action="update", obj=pref, before={"channels": before},
+    audit_record(by=actor, action="update", obj=pref, before={"channels": before},
                  after={"channels": sorted(chosen)}, summary=f"通知偏好 {user.get_username()} {kind}")
     return pref
 
 
 @transaction.atomic
-def preference_clear(*, user: Any, kind: str, by: Any = None) -> bool:
+def preference_clear(*, user: Any, kind: str, actor: Any) -> bool:
     """Drop `user`'s choice for `kind` (the defaults apply again)."""
+    _require_self(actor, user)
     deleted, _ = ChannelPreference.objects.filter(user=user, kind=kind).delete()
     if deleted:
-        audit_record(by=by, action="delete", model="notify.ChannelPreference", object_id=f"{user.pk}:{kind}",
+        audit_record(by=actor, action="delete", model="notify.ChannelPreference", object_id=f"{user.pk}:{kind}",
                      summary=f"清除通知偏好 {user.get_username()} {kind}")
     return bool(deleted)
 
 
 @transaction.atomic
-def webhook_endpoint_add(*, user: Any, url: str, by: Any = None) -> WebhookEndpoint:
+def webhook_endpoint_add(*, user: Any, url: str, actor: Any) -> WebhookEndpoint:
     """Register a URL that will receive `user`'s webhook notifications; a fresh signing secret is generated.
     Raises ValidationError for a URL that is not http(s) or points into the server's own network."""
-    url = _clean(url, "url", 500)
+    _require_self(actor, user)
+    url = clean_text(url, "url", 500)
     try:
         URLValidator(schemes=["http", "https"])(url)
         check_public_url(url)
@@ -268,13 +278,34 @@ def webhook_endpoint_add(*, user: Any, url: str, by: Any = None) -> WebhookEndpo
     if WebhookEndpoint.objects.filter(user=user, url=url).exists():
         raise ValidationError({"url": ["这个地址已经登记过"]})
     endpoint = WebhookEndpoint.objects.create(user=user, url=url, secret=secrets.token_hex(32))
-    audit_record(by=by, action="create", obj=endpoint, after={"url": url}, summary=f"登记 Webhook {url}")
+    audit_record(by=actor, action="create", obj=endpoint, after={"url": url}, summary=f"登记 Webhook {url}")
     return endpoint
 
 
 @transaction.atomic
-def webhook_endpoint_remove(*, endpoint: WebhookEndpoint, by: Any = None) -> None:
+def webhook_endpoint_remove(*, endpoint: WebhookEndpoint, actor: Any) -> None:
     """Stop sending to the endpoint (kept, inactive, so past deliveries still name it)."""
+    require(actor, "change", endpoint)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
-    audit_record(by=by, action="update", obj=endpoint, before={"is_active": True}, after={"is_active": False},
+    audit_record(by=actor, action="update", obj=endpoint, before={"is_active": True}, after={"is_active": False},
                  summary=f"停用 Webhook {endpoint.url}")
+
+
+def receipts_accept(*, provider: str, token: str, body: bytes) -> int:
+    """A provider's status push (the receipts endpoint; no user: the token in the address is the credential).
+    Refuses a wrong token (NotAllowed) and a body of the wrong shape (ValidationError). Returns how many reports
+    were kept."""
+    import json
+
+    from .receipts import parse, record
+
+    expected = str(_setting("NOTIFY_RECEIPT_TOKEN", ""))
+    if not expected or not secrets.compare_digest(expected.encode(), token.encode()):
+        logger.warning("receipt push for %s refused: wrong token", provider)
+        raise NotAllowed("回执地址的令牌不正确")
+    try:
+        reports = parse(provider, json.loads(body or b"null"))
+    except (ValueError, KeyError, TypeError) as exc:
+        logger.warning("receipt push for %s refused: %s", provider, exc)
+        raise ValidationError(f"回执格式不正确：{exc}") from None
+    return record(provider, reports)

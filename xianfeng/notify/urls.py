@@ -14,4 +14,5 @@ urlpatterns = [
     path("sent/<int:pk>/", views.delivery_detail, name="delivery_detail"),
     path("preferences/", views.preferences, name="preferences"),
     path("sms-outbox/", views.sms_outbox, name="sms_outbox"),
+    path("receipts/<slug:provider>/<str:token>/", views.receipts, name="receipts"),
 ]

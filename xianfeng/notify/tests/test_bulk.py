@@ -19,10 +19,10 @@ def people(world):
     chooser = make_user("p_chooser", None, None, person=make_person("丙", phone="13900000012"))
     chooser.email = "bing@example.org"
     chooser.save()
-    preference_set(user=chooser, kind=KIND, channels=["email", "sms", "webhook"])
+    preference_set(user=chooser, kind=KIND, channels=["email", "sms", "webhook"], actor=chooser)
     WebhookEndpoint.objects.create(user=chooser, url="https://hooks.example.org/a", secret="s" * 64)
     everything = make_user("p_star", None, None, person=make_person("丁", phone="13900000013"))
-    preference_set(user=everything, kind="*", channels=["email"])  # not for this kind: the alert's channels apply
+    preference_set(user=everything, kind="*", channels=["email"], actor=everything)  # not for this kind: the alert's channels apply
     return [plain, no_phone, chooser, everything]
 
 

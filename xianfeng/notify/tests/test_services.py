@@ -6,6 +6,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from xianfeng.core.policy import NotFound
 from xianfeng.jobs.models import Job
 from xianfeng.jobs.worker import Worker
 from xianfeng.notify.gateways import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
@@ -84,7 +85,7 @@ def test_email_goes_out_through_the_worker(member):
 
 
 def test_a_channel_without_an_address_is_skipped_with_a_reason(world):
-    preference_set(user=world.resident, kind="*", channels=["in_app", "email", "sms"])
+    preference_set(user=world.resident, kind="*", channels=["in_app", "email", "sms"], actor=world.resident)
     send(world.resident)
     skipped = Delivery.objects.filter(status=Delivery.Status.SKIPPED)
     assert sorted(skipped.values_list("channel", flat=True)) == ["email", "sms"]
@@ -92,7 +93,7 @@ def test_a_channel_without_an_address_is_skipped_with_a_reason(world):
 
 
 def test_sms_goes_to_the_recording_gateway(member):
-    preference_set(user=member, kind="case.escalated", channels=["sms"])
+    preference_set(user=member, kind="case.escalated", channels=["sms"], actor=member)
     n = send(member)
     assert not n.in_app and Notification.objects.inbox(member).count() == 0
     run_worker()
@@ -105,7 +106,7 @@ def test_http_sms_gateway_posts_the_template(member, receiver, settings):
     settings.NOTIFY_SMS_GATEWAY = "xianfeng.notify.gateways.HttpSmsGateway"
     settings.NOTIFY_SMS_URL = receiver.url + "/sms"
     settings.NOTIFY_SMS_TEMPLATE = '{"mobile": "$phone", "content": "$text", "sign": "先锋"}'
-    preference_set(user=member, kind="*", channels=["sms"])
+    preference_set(user=member, kind="*", channels=["sms"], actor=member)
     send(member, body='quote " and backslash \\ survive')
     run_worker()
     sent = receiver.json()
@@ -114,8 +115,8 @@ def test_http_sms_gateway_posts_the_template(member, receiver, settings):
 
 
 def test_webhook_posts_signed_json(member, receiver):
-    endpoint = webhook_endpoint_add(user=member, url=receiver.url + "/hook")
-    preference_set(user=member, kind="*", channels=["webhook"])
+    endpoint = webhook_endpoint_add(user=member, url=receiver.url + "/hook", actor=member)
+    preference_set(user=member, kind="*", channels=["webhook"], actor=member)
     n = send(member)
     run_worker()
     request = receiver.requests[0]
@@ -131,8 +132,8 @@ def test_webhook_posts_signed_json(member, receiver):
 def test_a_failing_channel_is_retried_with_backoff_then_given_up(member, receiver, settings):
     settings.NOTIFY_MAX_ATTEMPTS = 3
     settings.NOTIFY_RETRY_SECONDS = 60
-    webhook_endpoint_add(user=member, url=receiver.url + "/hook")
-    preference_set(user=member, kind="*", channels=["webhook"])
+    webhook_endpoint_add(user=member, url=receiver.url + "/hook", actor=member)
+    preference_set(user=member, kind="*", channels=["webhook"], actor=member)
     receiver.status = 503
     send(member)
     delivery = Delivery.objects.get(channel=Channel.WEBHOOK)
@@ -155,8 +156,8 @@ def test_a_failing_channel_is_retried_with_backoff_then_given_up(member, receive
 
 
 def test_a_retry_that_succeeds_marks_the_delivery_sent(member, receiver):
-    webhook_endpoint_add(user=member, url=receiver.url + "/hook")
-    preference_set(user=member, kind="*", channels=["webhook"])
+    webhook_endpoint_add(user=member, url=receiver.url + "/hook", actor=member)
+    preference_set(user=member, kind="*", channels=["webhook"], actor=member)
     receiver.status = 500
     send(member)
     run_worker()
@@ -182,10 +183,10 @@ def test_a_broken_backend_is_a_failed_attempt_not_a_crash(member, settings):
 def test_preferences_kind_beats_module_default_beats_star_beats_settings(member, settings):
     settings.NOTIFY_DEFAULT_CHANNELS = ["in_app"]
     assert channels_for(member, "x.y") == {"in_app"}
-    preference_set(user=member, kind="*", channels=["email"])
+    preference_set(user=member, kind="*", channels=["email"], actor=member)
     assert channels_for(member, "x.y") == {"email"}
     assert channels_for(member, "alert.raised", default=["sms", "in_app"]) == {"sms", "in_app"}
-    preference_set(user=member, kind="alert.raised", channels=["webhook"])
+    preference_set(user=member, kind="alert.raised", channels=["webhook"], actor=member)
     assert channels_for(member, "alert.raised", default=["sms"]) == {"webhook"}
 
 
@@ -208,7 +209,7 @@ def test_webhook_urls_into_the_servers_own_network_are_refused(member, settings)
     settings.NOTIFY_WEBHOOK_ALLOW_PRIVATE = False
     for url in ("http://127.0.0.1:9/hook", "http://10.0.0.8/hook", "ftp://example.org/x", "not a url"):
         with pytest.raises(ValidationError):
-            webhook_endpoint_add(user=member, url=url)
+            webhook_endpoint_add(user=member, url=url, actor=member)
 
 
 def test_delivery_attempt_leaves_missing_finished_and_taken_deliveries_alone(member):
@@ -226,10 +227,10 @@ def test_marking_someone_elses_notification_is_refused(member, world):
     from xianfeng.notify.services import notification_mark_read
 
     n = send(member)
-    with pytest.raises(ValidationError):
-        notification_mark_read(notification=n, by=world.hebin_secretary)
-    assert notification_mark_read(notification=n, by=member)
-    assert not notification_mark_read(notification=n, by=member)
+    with pytest.raises(NotFound):  # somebody else's notification is like a missing one
+        notification_mark_read(notification=n, actor=world.hebin_secretary)
+    assert notification_mark_read(notification=n, actor=member)
+    assert not notification_mark_read(notification=n, actor=member)
 
 
 def test_preferences_refuse_unknown_channels_and_can_be_cleared(member, settings):
@@ -237,27 +238,27 @@ def test_preferences_refuse_unknown_channels_and_can_be_cleared(member, settings
 
     settings.NOTIFY_DEFAULT_CHANNELS = ["in_app"]
     with pytest.raises(ValidationError):
-        preference_set(user=member, kind="*", channels=["pigeon"])
-    preference_set(user=member, kind="a.b", channels=["email"])
+        preference_set(user=member, kind="*", channels=["pigeon"], actor=member)
+    preference_set(user=member, kind="a.b", channels=["email"], actor=member)
     assert channels_for(member, "a.b") == {"email"}
-    assert preference_clear(user=member, kind="a.b")
-    assert not preference_clear(user=member, kind="a.b")
+    assert preference_clear(user=member, kind="a.b", actor=member)
+    assert not preference_clear(user=member, kind="a.b", actor=member)
     assert channels_for(member, "a.b") == {"in_app"}
 
 
 def test_the_same_webhook_twice_is_refused(member, receiver):
-    webhook_endpoint_add(user=member, url=receiver.url + "/hook")
+    webhook_endpoint_add(user=member, url=receiver.url + "/hook", actor=member)
     with pytest.raises(ValidationError, match="登记过"):
-        webhook_endpoint_add(user=member, url=receiver.url + "/hook")
+        webhook_endpoint_add(user=member, url=receiver.url + "/hook", actor=member)
 
 
 def test_a_removed_webhook_fails_its_pending_delivery_cleanly(member, receiver):
     from xianfeng.notify.services import webhook_endpoint_remove
 
-    endpoint = webhook_endpoint_add(user=member, url=receiver.url + "/hook")
-    preference_set(user=member, kind="*", channels=["webhook"])
+    endpoint = webhook_endpoint_add(user=member, url=receiver.url + "/hook", actor=member)
+    preference_set(user=member, kind="*", channels=["webhook"], actor=member)
     send(member)
-    webhook_endpoint_remove(endpoint=endpoint)
+    webhook_endpoint_remove(endpoint=endpoint, actor=member)
     run_worker()
     attempt = DeliveryAttempt.objects.get()
     assert not attempt.ok and "停用" in attempt.error and receiver.requests == []
@@ -266,7 +267,7 @@ def test_a_removed_webhook_fails_its_pending_delivery_cleanly(member, receiver):
 def test_http_sms_gateway_without_a_url_or_with_a_broken_template_fails_the_attempt(member, settings):
     settings.NOTIFY_SMS_GATEWAY = "xianfeng.notify.gateways.HttpSmsGateway"
     settings.NOTIFY_SMS_URL = ""
-    preference_set(user=member, kind="*", channels=["sms"])
+    preference_set(user=member, kind="*", channels=["sms"], actor=member)
     send(member, key="a")
     run_worker()
     settings.NOTIFY_SMS_URL = "http://127.0.0.1:9/sms"

@@ -81,7 +81,7 @@ def test_badge_template_tag_renders_for_a_signed_in_user(rf, world, notes):
 
 
 def test_sent_to_me_lists_every_delivery_with_its_result(client_for, world):
-    preference_set(user=world.member, kind="*", channels=["in_app", "sms", "email"])
+    preference_set(user=world.member, kind="*", channels=["in_app", "sms", "email"], actor=world.member)
     notify(to=world.member, kind="alert.raised", subject="一键通告警", key="alert:1")
     Worker(exit_when_idle=True, sync_periodic=False, heartbeat_thread=False).run()
     body = client_for("member").get(reverse("notify:sent")).content.decode()
