@@ -308,6 +308,8 @@ NOTIFY_TENCENT_VOICE_APP_ID = env_str("NOTIFY_TENCENT_VOICE_APP_ID", "")
 NOTIFY_TENCENT_SMS_ENDPOINT = env_str("NOTIFY_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
 NOTIFY_TENCENT_VMS_ENDPOINT = env_str("NOTIFY_TENCENT_VMS_ENDPOINT", "https://vms.tencentcloudapi.com")
 NOTIFY_RECEIPT_TOKEN = env_str("NOTIFY_RECEIPT_TOKEN", "")  # in the receipt address registered with the provider
+NOTIFY_URGENT_KINDS = env_list("NOTIFY_URGENT_KINDS", "care.alert")  # never held by quiet hours or the digest
+NOTIFY_DIGEST_AT = env_str("NOTIFY_DIGEST_AT", "08:00")  # the daily digest's time
 # --- end notify providers -------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"

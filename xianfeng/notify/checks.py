@@ -38,14 +38,15 @@ def provider_templates(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
         for problem in template_problems(alert_kinds, voice=True):
             messages.append(checks.Error(f"语音模板：{problem}", hint="在 NOTIFY_VOICE_TEMPLATES 中登记",
                                          id="notify.E003"))
-    for gateway, names in ((sms, ("NOTIFY_ALIYUN_ACCESS_KEY_ID", "NOTIFY_ALIYUN_ACCESS_KEY_SECRET")),
-                           (voice, ("NOTIFY_ALIYUN_ACCESS_KEY_ID", "NOTIFY_ALIYUN_ACCESS_KEY_SECRET"))):
-        if "Aliyun" in gateway:
-            messages += [checks.Error(f"未配置 {n}", id="notify.E004") for n in names if not getattr(settings, n, "")]
-    for gateway, names in ((sms, ("NOTIFY_TENCENT_SECRET_ID", "NOTIFY_TENCENT_SECRET_KEY", "NOTIFY_TENCENT_SMS_APP_ID")),
-                           (voice, ("NOTIFY_TENCENT_SECRET_ID", "NOTIFY_TENCENT_SECRET_KEY",
-                                    "NOTIFY_TENCENT_VOICE_APP_ID"))):
-        if "Tencent" in gateway:
+    needed: list[tuple[str, tuple[str, ...]]] = [
+        (sms, ("NOTIFY_ALIYUN_ACCESS_KEY_ID", "NOTIFY_ALIYUN_ACCESS_KEY_SECRET")),
+        (voice, ("NOTIFY_ALIYUN_ACCESS_KEY_ID", "NOTIFY_ALIYUN_ACCESS_KEY_SECRET")),
+        (sms, ("NOTIFY_TENCENT_SECRET_ID", "NOTIFY_TENCENT_SECRET_KEY", "NOTIFY_TENCENT_SMS_APP_ID")),
+        (voice, ("NOTIFY_TENCENT_SECRET_ID", "NOTIFY_TENCENT_SECRET_KEY", "NOTIFY_TENCENT_VOICE_APP_ID")),
+    ]
+    for gateway, names in needed:
+        provider = "Aliyun" if names[0].startswith("NOTIFY_ALIYUN") else "Tencent"
+        if provider in gateway:
             messages += [checks.Error(f"未配置 {n}", id="notify.E004") for n in names if not getattr(settings, n, "")]
     unique: dict[str, checks.CheckMessage] = {m.msg: m for m in messages}
     return list(unique.values())

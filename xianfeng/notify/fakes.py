@@ -230,7 +230,7 @@ class FakeProviders:
         if not hmac.compare_digest(expected, fields.get("Signature", "")):
             raise SignatureError("签名不符")
 
-    def _template_error(self, code: str, raw: str, *, named: bool) -> str | None:
+    def _template_error(self, code: str, raw: Any, *, named: bool) -> str | None:
         if code not in self.templates:
             return "isv.SMS_TEMPLATE_ILLEGAL" if named else "FailedOperation.TemplateIncorrectOrUnapproved"
         try:
@@ -284,7 +284,7 @@ class FakeProviders:
                 return error("MissingParameter", "缺少 PhoneNumberSet 或 TemplateId")
             statuses = []
             for phone in data["PhoneNumberSet"]:
-                code = failure or ""
+                code: str = failure or ""
                 code = code or self._template_error(str(data["TemplateId"]), data.get("TemplateParamSet") or [],
                                                     named=False) or ""
                 if not code and data.get("SignName") != self.sign_name:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -92,6 +94,7 @@ class Delivery(models.Model):
         SENT = "sent", "已发送"
         FAILED = "failed", "发送失败（已放弃）"
         SKIPPED = "skipped", "未发送（无地址）"
+        HELD = "held", "待汇总（每日摘要）"
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField("渠道", max_length=10, choices=Channel.choices)
@@ -281,3 +284,43 @@ class GroupPost(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class DeliverySchedule(models.Model):
+    """When one user may be reached outside the inbox: quiet hours (nothing but alerts leaves the building then; a
+    message waits for the end of them) and the daily digest (e-mail notices are held and sent as one message a day,
+    at NOTIFY_DIGEST_AT). Alerts (NOTIFY_URGENT_KINDS) are never held."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_schedule")
+    quiet_from = models.TimeField("免打扰开始", null=True, blank=True)
+    quiet_until = models.TimeField("免打扰结束", null=True, blank=True)
+    daily_digest = models.BooleanField("邮件每日摘要", default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "通知时段"
+        verbose_name_plural = "通知时段"
+
+    def __str__(self) -> str:
+        return f"{self.user}"
+
+    def quiet_end_after(self, moment: Any) -> Any:
+        """If `moment` (aware) falls in the quiet hours, the moment they end; else None."""
+        import datetime as dt
+
+        from django.utils import timezone
+
+        if self.quiet_from is None or self.quiet_until is None or self.quiet_from == self.quiet_until:
+            return None
+        local = timezone.localtime(moment)
+        t = local.time()
+        if self.quiet_from < self.quiet_until:
+            inside = self.quiet_from <= t < self.quiet_until
+        else:  # across midnight, e.g. 22:00–07:00
+            inside = t >= self.quiet_from or t < self.quiet_until
+        if not inside:
+            return None
+        end = local.replace(hour=self.quiet_until.hour, minute=self.quiet_until.minute, second=0, microsecond=0)
+        if end <= local:
+            end += dt.timedelta(days=1)
+        return end

@@ -15,7 +15,16 @@ from django.db.models import Q
 from xianfeng.core.policy import NOTHING, Policy, register
 from xianfeng.jobs.access import is_system_admin
 
-from .models import ChannelPreference, Delivery, GroupPost, GroupRobot, Notification, SmsMessage, WebhookEndpoint
+from .models import (
+    ChannelPreference,
+    Delivery,
+    DeliverySchedule,
+    GroupPost,
+    GroupRobot,
+    Notification,
+    SmsMessage,
+    WebhookEndpoint,
+)
 
 
 def _signed_in(user: Any) -> bool:
@@ -49,7 +58,7 @@ class NotificationPolicy(OwnPolicy):
 
     def scope(self, user: Any, action: str) -> Q | None:
         q = super().scope(user, action)
-        return q if q == NOTHING else (q & Q(in_app=True))
+        return NOTHING if q is None or q == NOTHING else (q & Q(in_app=True))
 
     def allows(self, user: Any, action: str, obj: Any) -> bool:
         return super().allows(user, action, obj) and bool(obj.in_app)
@@ -74,6 +83,11 @@ class ChannelPreferencePolicy(OwnPolicy):
 
 @register(WebhookEndpoint)
 class WebhookEndpointPolicy(OwnPolicy):
+    pass
+
+
+@register(DeliverySchedule)
+class DeliverySchedulePolicy(OwnPolicy):
     pass
 
 

@@ -18,6 +18,7 @@ answered → the next level now; the acknowledging key → the alert is taken).
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,11 @@ def parse(provider: str, data: Any) -> list[Report]:
     raise ValueError("未知的服务商")
 
 
+def _announce(delivery: Delivery, report: Report) -> None:
+    call_result.send(sender=Delivery, delivery=delivery, notification=delivery.notification, result=report.result,
+                     digits=report.digits)
+
+
 def record(provider: str, reports: list[Report]) -> int:
     """Keep each report on its delivery (reports naming no delivery of ours are logged and dropped); send
     `call_result` for voice results after the commit. Returns how many were kept."""
@@ -116,6 +122,5 @@ def record(provider: str, reports: list[Report]) -> int:
             Delivery.objects.filter(pk=delivery.pk).update(receipt=report.result)
             kept += 1
             if delivery.channel == "voice":
-                transaction.on_commit(lambda d=delivery, r=report: call_result.send(
-                    sender=Delivery, delivery=d, notification=d.notification, result=r.result, digits=r.digits))
+                transaction.on_commit(functools.partial(_announce, delivery, report))
     return kept

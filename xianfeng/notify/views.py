@@ -21,6 +21,7 @@ from .models import (
     ChannelPreference,
     Delivery,
     DeliveryAttempt,
+    DeliverySchedule,
     GroupPost,
     Notification,
     SmsMessage,
@@ -33,6 +34,7 @@ from .services import (
     preference_clear,
     preference_set,
     receipts_accept,
+    schedule_set,
     webhook_endpoint_add,
     webhook_endpoint_remove,
 )
@@ -130,6 +132,11 @@ def preferences(request):
             elif action == "clear":
                 preference_clear(user=user, kind=request.POST.get("kind", ""), actor=user)
                 messages.success(request, _("Saved."))
+            elif action == "schedule":
+                schedule_set(user=user, quiet_from=request.POST.get("quiet_from"),
+                             quiet_until=request.POST.get("quiet_until"),
+                             daily_digest=bool(request.POST.get("daily_digest")), actor=user)
+                messages.success(request, _("Saved."))
             elif action == "add_webhook":
                 webhook_endpoint_add(user=user, url=request.POST.get("url", ""), actor=user)
                 messages.success(request, _("Webhook added."))
@@ -148,6 +155,7 @@ def preferences(request):
         "prefs": prefs, "other_kinds": sorted(known), "channels": Channel.choices,
         "endpoints": user.webhook_endpoints.filter(is_active=True),
         "has_default": any(p.kind == ANY_KIND for p in prefs),
+        "schedule": DeliverySchedule.objects.filter(user=user).first(),
     })
 
 

@@ -317,3 +317,63 @@ def test_dingtalk_signature_matches_the_documented_algorithm():
     from urllib.parse import parse_qs, urlsplit
 
     assert parse_qs(urlsplit(signed).query)["sign"] == [url]
+
+
+# -- quiet hours and the daily digest -------------------------------------------------------------------------------
+
+
+def test_quiet_hours_hold_a_notice_and_the_digest_but_not_an_alert(world, providers, settings, member_with_email):
+    import datetime as dt
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from xianfeng.notify.services import digests_send, schedule_set
+
+    use_aliyun(settings)
+    user = member_with_email
+    now = timezone.localtime()
+    start = (now - dt.timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    end = (now + dt.timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    schedule_set(user=user, quiet_from=start.strftime("%H:%M"), quiet_until=end.strftime("%H:%M"),
+                 daily_digest=True, actor=user)
+    sms_to(user, key="case:7", channels=("in_app", "sms", "email"))
+    notify(to=user, kind="care.alert", subject="一键通紧急呼叫：李秀英", key="care.alert:9:step:1",
+           default_channels=["in_app", "sms", "email"])
+    run_worker()
+    notice = Delivery.objects.filter(notification__key="case:7")
+    alert = Delivery.objects.filter(notification__key="care.alert:9:step:1")
+    assert notice.get(channel=Channel.SMS).status == Delivery.Status.PENDING  # waits for the end of quiet hours
+    assert notice.get(channel=Channel.SMS).next_attempt_at > timezone.now()
+    assert notice.get(channel=Channel.EMAIL).status == Delivery.Status.HELD  # for the digest
+    assert alert.get(channel=Channel.SMS).status == Delivery.Status.SENT  # alerts ring through
+    assert alert.get(channel=Channel.EMAIL).status == Delivery.Status.SENT
+    assert [m.params["subject"] for m in providers.inbox(PHONE)] == ["一键通紧急呼叫：李秀英"]
+    mail.outbox.clear()
+    assert digests_send() == 1
+    assert "新派诉求：路灯不亮" in mail.outbox[0].body
+    assert notice.get(channel=Channel.EMAIL).status == Delivery.Status.SENT
+
+
+def test_schedule_refuses_half_a_period_and_other_peoples_settings(world):
+    from django.core.exceptions import ValidationError
+
+    from xianfeng.core.policy import NotFound
+    from xianfeng.notify.services import schedule_set
+
+    with pytest.raises(ValidationError):
+        schedule_set(user=world.member, quiet_from="22:00", quiet_until="", daily_digest=False, actor=world.member)
+    with pytest.raises(ValidationError):
+        schedule_set(user=world.member, quiet_from="25:99", quiet_until="07:00", daily_digest=False,
+                     actor=world.member)
+    with pytest.raises(NotFound):
+        schedule_set(user=world.member, quiet_from="22:00", quiet_until="07:00", daily_digest=False,
+                     actor=world.hebin_secretary)
+
+
+@pytest.fixture
+def member_with_email(world):
+    user = world.member
+    user.email = "zhang@example.org"
+    user.save()
+    return user
