@@ -181,7 +181,7 @@ def escalation_timing() -> None:
         while time.monotonic() < deadline:
             open_alerts = list(Alert.objects.filter(status=Alert.Status.OPEN, calls__gte=5))
             for alert in open_alerts:
-                services.alert_acknowledge(alert=alert, by=care.wuyuan_duty)
+                services.alert_acknowledge(alert=alert, actor=care.wuyuan_duty)
             if not Alert.objects.filter(status=Alert.Status.OPEN).exists():
                 break
             time.sleep(0.1)

@@ -3,12 +3,12 @@ resolve) for responders. Device messages do not come here: gateways use the sign
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from xianfeng.core import policy
 from xianfeng.core.api import Conflict, ScopedReadOnlyViewSet, StrictInputSerializer
 
 from . import services
@@ -88,14 +88,13 @@ class AlertViewSet(ScopedReadOnlyViewSet):
 
     def _respondable(self) -> Alert:
         alert = self.get_object()
-        if not services.may_respond(self.request.user, alert):
-            raise Http404
+        policy.require(self.request.user, "respond", alert)
         return alert
 
     def _act(self, service, **kwargs) -> Response:
         alert = self._respondable()
         try:
-            alert = service(alert=alert, by=self.request.user, **kwargs)
+            alert = service(alert=alert, actor=self.request.user, **kwargs)
         except services.AlertClosed as exc:
             raise Conflict(exc.messages[0]) from None
         return Response(AlertSerializer(alert).data)

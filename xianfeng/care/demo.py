@@ -84,12 +84,12 @@ def build_care(ctx: DemoContext) -> None:
         duty[org.pk] = user
 
     # --- funds: county → towns → some villages/communities and two enterprises ---------------------------------
-    county_fund = services.fund_create(name="海盐县党员关爱基金", org=county, owner=admin, by=admin)
+    county_fund = services.fund_create(name="海盐县党员关爱基金", org=county, owner=admin, actor=admin)
     opening = _opening(county_fund)
     services.fund_contribute(fund=county_fund, amount=FUND_TOTAL_FEN, memo=opening.memo, key="demo:county-fund",
-                             by=admin)
+                             actor=admin)
     town_funds = {t.pk: services.fund_create(name=f"{t.name}党员关爱基金", org=t, owner=town_owner[t.pk],
-                                             parent=county_fund, by=admin) for t in towns}
+                                             parent=county_fund, actor=admin) for t in towns}
     units = list(communities[:6])  # and the first village of each town
     units += [v for t in towns if (v := Organisation.objects.filter(kind=OrgKind.VILLAGE, path__startswith=t.path)
                                    .order_by("code").first()) is not None]
@@ -100,7 +100,7 @@ def build_care(ctx: DemoContext) -> None:
         town_id = next(t.pk for t in towns if unit.path.startswith(t.path))
         owner = secretaries.get(unit.pk) or town_owner[town_id]
         unit_funds[unit.pk] = services.fund_create(name=f"{unit.name}关爱基金", org=unit, owner=owner,
-                                                   parent=town_funds[town_id], by=town_owner[town_id])
+                                                   parent=town_funds[town_id], actor=town_owner[town_id])
     postings = []  # a year of quarterly allocations, county → towns → units, posted as one checked batch
     for quarter in range(4):
         for town in towns:
@@ -200,7 +200,7 @@ def build_care(ctx: DemoContext) -> None:
     # --- devices and a year of alerts ----------------------------------------------------------------------------
     now = timezone.now()
     for org in [wuyuan, *communities]:
-        services.policy_save(org=org, name=f"{org.name}一键通响应链", by=admin, ack_timeout_seconds=60,
+        services.policy_save(org=org, name=f"{org.name}一键通响应链", actor=admin, ack_timeout_seconds=60,
                              repeat_seconds=60, channels=["in_app", "sms"])
     # elderly members with limited mobility, those in 武原镇 first (a small demo county may need others too)
     holders = list({m.pk: m for m in [*(m for m in limited if m.org.path.startswith(wuyuan.path)), *limited,
@@ -215,7 +215,7 @@ def build_care(ctx: DemoContext) -> None:
             serial=f"YJT-{2026_0001 + i}", holder=member.person, org=org, model="YJT-200 一键通",
             address=f"{org.name}{rng.randint(1, 30)}幢{rng.randint(1, 6)}0{rng.randint(1, 4)}室",
             grid=f"{org.name}第{rng.randint(1, 4)}网格", case=case_of.get(member.pk), heartbeat_minutes=60,
-            by=admin, now=now, installed_on=YEAR_START)
+            actor=admin, now=now, installed_on=YEAR_START)
         volunteer = _user(ctx, f"yjt_volunteer{i + 1:02d}", None, password_hash, ctx.faker.name())
         family = _user(ctx, f"yjt_family{i + 1:02d}", None, password_hash, f"{member.person.name}家属")
         grid = _user(ctx, f"yjt_grid{i + 1:02d}", None, password_hash, ctx.faker.name())

@@ -54,11 +54,6 @@ class CareCaseQuerySet(ScopedQuerySet):
         """Open cases whose next visit was due before `today`."""
         return self.open().filter(next_visit_due__lt=today)
 
-    def visible_to(self, user):
-        """Cases of organisations in `user`'s view scope, and the cases `user` is a carer of."""
-        mine = self.filter(carers=user) if getattr(user, "is_authenticated", False) else self.none()
-        return self.filter(pk__in=self.restrict(user, "view").values("pk")) | self.filter(pk__in=mine.values("pk"))
-
 
 class CareCase(models.Model):
     """A member in need of care (关爱对象): why, who cares for them, and when the next visit is due."""

@@ -12,20 +12,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.http.request import RawPostDataException
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import xlsx_response
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.ids import parse_id_number
-from xianfeng.core.scoping import can
+from xianfeng.core.scoping import subtree_q
 from xianfeng.ledger.services import LedgerError
 from xianfeng.notify.models import Delivery
 from xianfeng.orgs.models import Member, Organisation, OrgKind
@@ -74,7 +75,7 @@ def _console_context(request) -> dict:
         level = next((lv for lv in a.chain if lv["level"] == a.current_level), None)
         a.called_label = level["label"] if level else ""
         a.called_names = "、".join(names.get(u, "?") for u in (level["users"] if level else []))
-        a.may_respond = services.may_respond(request.user, a)
+        a.may_respond = policy.allows(request.user, "respond", a)
     since = timezone.localdate() - dt.timedelta(days=29)
     scoped = Alert.objects.restrict(request.user, "view")
     return {"alerts": alerts, "now": now, "poll_seconds": CONSOLE_POLL_SECONDS,
@@ -100,20 +101,15 @@ def alert_list(request):
     """Alerts in scope, newest first: ?within=<org id> (the subtree), ?calls=1 presses and test presses only,
     ?ack_within=60|180 those acknowledged within that many seconds — the records behind the registered indicators
     care.ack_60s / ack_180s (care/indicators.py)."""
-    from xianfeng.core.scoping import scope_paths, subtree_q
-
     from .indicators import ACK60, ACK180, CALLS
 
-    if scope_paths(request.user, "view") == []:
-        raise Http404
+    policy.require_any(request.user, "view", Alert)
     qs = Alert.objects.restrict(request.user, "view").select_related("org", "device")
     within = request.GET.get("within", "")
     org = None
     if within:
-        org = (Organisation.objects.restrict(request.user, "view").filter(pk=int(within)).first()
-               if within.isdigit() and len(within) < 19 else None)
-        if org is None:
-            raise Http404
+        policy.ensure(within.isdigit() and len(within) < 19)
+        org = policy.get_visible(Organisation, request.user, "view", pk=int(within))
         qs = qs.filter(subtree_q("org__path", org.path))
     measure = {"60": ACK60, "180": ACK180}.get(request.GET.get("ack_within", ""))
     if measure is not None:
@@ -126,8 +122,7 @@ def alert_list(request):
 
 
 def _alert_or_404(request, pk: int) -> Alert:
-    return get_object_or_404(Alert.objects.restrict(request.user, "view").select_related("device__holder", "org"),
-                             pk=pk)
+    return policy.get_visible(Alert.objects.select_related("device__holder", "org"), request.user, "view", pk=pk)
 
 
 def _alert_context(alert: Alert) -> dict:
@@ -141,29 +136,28 @@ def _alert_context(alert: Alert) -> dict:
 def alert_detail(request, pk: int):
     alert = _alert_or_404(request, pk)
     context = _alert_context(alert)
-    context["may_respond"] = services.may_respond(request.user, alert)
+    context["may_respond"] = policy.allows(request.user, "respond", alert)
     return render(request, "care/alert_detail.html", context)
 
 
 def _do(request, alert: Alert, user, action: str) -> None:
     """Acknowledge, arrive or resolve as `user`; the service's refusal becomes a message."""
+    policy.ensure(action in ("ack", "arrive", "resolve"))
     try:
         if action == "ack":
-            services.alert_acknowledge(alert=alert, by=user)
+            services.alert_acknowledge(alert=alert, actor=user)
             messages.success(request, _("Acknowledged. Please go now."))
         elif action == "arrive":
-            services.alert_arrive(alert=alert, by=user)
+            services.alert_arrive(alert=alert, actor=user)
             messages.success(request, _("Arrival recorded."))
         elif action == "resolve":
             form = ResolveForm(request.POST)
             if not form.is_valid():
                 messages.error(request, _("Choose an outcome."))
                 return
-            services.alert_resolve(alert=alert, by=user, outcome=form.cleaned_data["outcome"],
+            services.alert_resolve(alert=alert, actor=user, outcome=form.cleaned_data["outcome"],
                                    notes=form.cleaned_data["notes"])
             messages.success(request, _("The alert is resolved."))
-        else:
-            raise Http404
     except ValidationError as exc:
         _errors(request, exc)
 
@@ -172,8 +166,7 @@ def _do(request, alert: Alert, user, action: str) -> None:
 @require_POST
 def alert_action(request, pk: int, action: str):
     alert = _alert_or_404(request, pk)
-    if not services.may_respond(request.user, alert):
-        raise Http404
+    policy.require(request.user, "respond", alert)
     _do(request, alert, request.user, action)
     return redirect("care:alert_detail", pk=alert.pk)
 
@@ -210,7 +203,7 @@ def fund_list(request):
 
 @login_required
 def fund_detail(request, pk: int):
-    fund = get_object_or_404(CareFund.objects.restrict(request.user, "view").select_related("org", "account"), pk=pk)
+    fund = policy.get_visible(CareFund.objects.select_related("org", "account"), request.user, "view", pk=pk)
     period = PeriodForm(request.GET or None)
     start, end = period.period()
     entries = Paginator(services.fund_statement(fund, start=start, end=end).order_by("-id"), 50).get_page(
@@ -219,12 +212,12 @@ def fund_detail(request, pk: int):
     disbursements = fund.disbursements.select_related("case__member__person", "requested_by").order_by(
         "-requested_at")[:50]
     for d in disbursements:
-        d.may_review = d.status == Disbursement.Status.REQUESTED and services.may_review(request.user, d)
-        d.may_decide = d.status == Disbursement.Status.REVIEWED and services.may_decide(request.user, d)
-    may_manage = services.may_manage_fund(request.user, fund)
+        d.may_review = d.status == Disbursement.Status.REQUESTED and policy.allows(request.user, "review", d)
+        d.may_decide = d.status == Disbursement.Status.REVIEWED and policy.allows(request.user, "decide", d)
+    may_manage = policy.allows(request.user, "allocate", fund)
     return render(request, "care/fund_detail.html", {
         "fund": fund, "period": period, "page": entries, "children": children, "disbursements": disbursements,
-        "may_manage": may_manage, "may_export": can(request.user, "export", fund.org),
+        "may_manage": may_manage, "may_export": policy.allows(request.user, "export", fund),
         "allocate_form": AllocateForm(children=children, initial={"token": secrets.token_hex(16)})
         if may_manage and children else None,
     })
@@ -232,25 +225,24 @@ def fund_detail(request, pk: int):
 
 @login_required
 def fund_statement_xlsx(request, pk: int):
-    fund = get_object_or_404(CareFund.objects.restrict(request.user, "view").select_related("org"), pk=pk)
-    if not can(request.user, "export", fund.org):
-        raise Http404
+    fund = policy.get_visible(CareFund.objects.select_related("org"), request.user, "view", pk=pk)
+    policy.require(request.user, "export", fund)
     start, end = PeriodForm(request.GET or None).period()
-    sheet = services.fund_statement_sheet(fund, start=start, end=end, by=request.user)
+    sheet = services.fund_statement_sheet(fund, start=start, end=end, actor=request.user)
     return xlsx_response(f"{fund.name}对账单.xlsx", [sheet])
 
 
 @login_required
 @require_POST
 def fund_allocate(request, pk: int):
-    fund = get_object_or_404(CareFund.objects.restrict(request.user, "view"), pk=pk)
+    fund = policy.get_visible(CareFund, request.user, "view", pk=pk)
     form = AllocateForm(request.POST, children=fund.children.all())
     if not form.is_valid():
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
         return redirect("care:fund_detail", pk=fund.pk)
     try:
         services.fund_allocate(source=fund, target=form.cleaned_data["target"], amount=form.cleaned_data["amount"],
-                               memo=form.cleaned_data["memo"], key=form.cleaned_data["token"], by=request.user)
+                               memo=form.cleaned_data["memo"], key=form.cleaned_data["token"], actor=request.user)
         messages.success(request, _("Allocated."))
     except (ValidationError, LedgerError) as exc:
         _errors(request, exc)
@@ -260,17 +252,15 @@ def fund_allocate(request, pk: int):
 @login_required
 @require_POST
 def disbursement_action(request, pk: int, action: str):
-    d = get_object_or_404(Disbursement.objects.restrict(request.user, "view").select_related("fund", "case__org"),
-                          pk=pk)
+    d = policy.get_visible(Disbursement.objects.select_related("fund", "case__org"), request.user, "view", pk=pk)
+    policy.ensure(action in ("review", "decide"))
     approve = request.POST.get("decision") == "approve"
     note = request.POST.get("note", "")
     try:
         if action == "review":
-            services.disbursement_review(disbursement=d, by=request.user, approve=approve, note=note)
-        elif action == "decide":
-            services.disbursement_decide(disbursement=d, by=request.user, approve=approve, note=note)
+            services.disbursement_review(disbursement=d, actor=request.user, approve=approve, note=note)
         else:
-            raise Http404
+            services.disbursement_decide(disbursement=d, actor=request.user, approve=approve, note=note)
         messages.success(request, _("Saved."))
     except ValidationError as exc:
         _errors(request, exc)
@@ -285,7 +275,7 @@ def disbursement_action(request, pk: int, action: str):
 @login_required
 def case_list(request):
     today = timezone.localdate()
-    qs = CareCase.objects.visible_to(request.user).open().select_related("member__person", "org")
+    qs = CareCase.objects.restrict(request.user, "view").open().select_related("member__person", "org")
     overdue_only = request.GET.get("overdue") == "1"
     if overdue_only:
         qs = qs.filter(next_visit_due__lt=today)
@@ -296,46 +286,45 @@ def case_list(request):
     return render(request, "care/case_list.html", {
         "page": page, "today": today, "overdue_only": overdue_only, "q": q,
         "may_add": Organisation.objects.restrict(request.user, "change").exists(),
-        "overdue_count": CareCase.objects.visible_to(request.user).overdue(today).count(),
+        "overdue_count": CareCase.objects.restrict(request.user, "view").overdue(today).count(),
     })
 
 
 @login_required
 def case_detail(request, pk: int):
-    case = get_object_or_404(CareCase.objects.visible_to(request.user).select_related("member__person", "org"), pk=pk)
+    case = policy.get_visible(CareCase.objects.select_related("member__person", "org"), request.user, "view", pk=pk)
     prefixes = [case.org.path[:i] for i in range(4, len(case.org.path) + 1, 4)]
     funds = CareFund.objects.filter(org__path__in=prefixes).order_by("-org__path")
-    may_care = services.may_care(request.user, case)
+    may_care = policy.allows(request.user, "care", case)
     action_form = ActionForm(initial={"date": timezone.localdate(), "kind": "visit"})
     disbursement_form = DisbursementForm(funds=funds)
     if request.method == "POST":
-        if not may_care:
-            raise Http404
+        policy.require(request.user, "care", case)
         what = request.POST.get("form")
         try:
             if what == "action":
                 action_form = ActionForm(request.POST)
                 if action_form.is_valid():
-                    services.action_record(case=case, by=request.user, **action_form.cleaned_data)
+                    services.action_record(case=case, actor=request.user, **action_form.cleaned_data)
                     messages.success(request, _("Recorded."))
                     return redirect("care:case_detail", pk=case.pk)
             elif what == "disbursement":
                 disbursement_form = DisbursementForm(request.POST, funds=funds)
                 if disbursement_form.is_valid():
-                    services.disbursement_request(case=case, by=request.user, **disbursement_form.cleaned_data)
+                    services.disbursement_request(case=case, actor=request.user, **disbursement_form.cleaned_data)
                     messages.success(request, _("The request is sent for review."))
                     return redirect("care:case_detail", pk=case.pk)
         except ValidationError as exc:
             _errors(request, exc)
     disbursements = list(case.disbursements.select_related("fund", "requested_by"))
     for d in disbursements:
-        d.may_review = d.status == Disbursement.Status.REQUESTED and services.may_review(request.user, d)
-        d.may_decide = d.status == Disbursement.Status.REVIEWED and services.may_decide(request.user, d)
+        d.may_review = d.status == Disbursement.Status.REQUESTED and policy.allows(request.user, "review", d)
+        d.may_decide = d.status == Disbursement.Status.REVIEWED and policy.allows(request.user, "decide", d)
     return render(request, "care/case_detail.html", {
         "case": case, "actions": case.actions.select_related("recorded_by")[:100], "may_care": may_care,
         "action_form": action_form, "disbursement_form": disbursement_form, "disbursements": disbursements,
         "devices": case.devices.all(), "overdue": case.next_visit_due < timezone.localdate(),
-        "carers": case.carers.all(), "carers_form": can(request.user, "change", case.org),
+        "carers": case.carers.all(), "carers_form": policy.allows(request.user, "change", case),
         "carer_names": " ".join(case.carers.order_by("username").values_list("username", flat=True)),
     })
 
@@ -344,8 +333,7 @@ def case_detail(request, pk: int):
 def case_new(request):
     """Put a member in need under care: found by ID number among the members in the user's scope."""
     orgs = Organisation.objects.restrict(request.user, "change")
-    if not orgs.exists():
-        raise Http404
+    policy.ensure(orgs.exists())
     form = CaseForm(request.POST or None, orgs=orgs)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -360,7 +348,7 @@ def case_new(request):
                 form.add_error("id_number", _("No member with this ID number in your organisations."))
         if member is not None:
             try:
-                case = services.case_open(member=member, org=data["org"], reason=data["reason"], by=request.user,
+                case = services.case_open(member=member, org=data["org"], reason=data["reason"], actor=request.user,
                                           carers=data["carers"], visit_every_days=data["visit_every_days"],
                                           next_visit_due=data["next_visit_due"], notes=data["notes"])
             except ValidationError as exc:
@@ -377,11 +365,11 @@ def case_new(request):
 @login_required
 @require_POST
 def case_carers(request, pk: int):
-    case = get_object_or_404(CareCase.objects.restrict(request.user, "change"), pk=pk)
+    case = policy.get_visible(CareCase, request.user, "change", pk=pk)
     form = CarersForm(request.POST)
     if form.is_valid():
         try:
-            services.case_carers_set(case=case, carers=form.cleaned_data["carers"], by=request.user)
+            services.case_carers_set(case=case, carers=form.cleaned_data["carers"], actor=request.user)
             messages.success(request, _("Saved."))
         except ValidationError as exc:
             _errors(request, exc)
@@ -405,7 +393,7 @@ def device_list(request):
 
 
 def _device_context(request, device: Device, **forms) -> dict:
-    may_change = can(request.user, "change", device.org)
+    may_change = policy.allows(request.user, "change", device)
     show_secret = request.GET.get("secret") == "1" and may_change
     if show_secret:
         audit_record(by=request.user, action="unmask", obj=device, summary=f"查看设备 {device.serial} 的签名密钥")
@@ -419,8 +407,7 @@ def _device_context(request, device: Device, **forms) -> dict:
 
 @login_required
 def device_detail(request, pk: int):
-    device = get_object_or_404(Device.objects.restrict(request.user, "view").select_related("holder", "org", "policy"),
-                               pk=pk)
+    device = policy.get_visible(Device.objects.select_related("holder", "org", "policy"), request.user, "view", pk=pk)
     return render(request, "care/device_detail.html", _device_context(request, device))
 
 
@@ -435,8 +422,7 @@ def _device_form(request, *, data=None, initial=None, editing=False) -> DeviceFo
 @login_required
 def device_new(request):
     """Register a device for a member under care (staff over the community)."""
-    if not Organisation.objects.restrict(request.user, "change").exists():
-        raise Http404
+    policy.ensure(Organisation.objects.restrict(request.user, "change").exists())
     form = _device_form(request, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -444,7 +430,7 @@ def device_new(request):
             device = services.device_register(
                 serial=data["serial"], model=data["model"], holder=data["case"].member.person, case=data["case"],
                 org=data["org"], address=data["address"], grid=data["grid"],
-                heartbeat_minutes=data["heartbeat_minutes"], policy=data["policy"], by=request.user)
+                heartbeat_minutes=data["heartbeat_minutes"], policy=data["policy"], actor=request.user)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -456,13 +442,13 @@ def device_new(request):
 
 @login_required
 def device_edit(request, pk: int):
-    device = get_object_or_404(Device.objects.restrict(request.user, "change").select_related("org"), pk=pk)
+    device = policy.get_visible(Device.objects.select_related("org"), request.user, "change", pk=pk)
     initial = {"model": device.model, "address": device.address, "grid": device.grid, "policy": device.policy_id,
                "heartbeat_minutes": device.heartbeat_minutes, "is_active": device.is_active}
     form = _device_form(request, data=request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
-            services.device_update(device=device, by=request.user, **form.cleaned_data)
+            services.device_update(device=device, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -476,16 +462,16 @@ def device_edit(request, pk: int):
 @require_POST
 def device_contact(request, pk: int):
     """Add a responder to the device's chain (levels 1–2), or remove one (`remove` = the contact's id)."""
-    device = get_object_or_404(Device.objects.restrict(request.user, "change").select_related("org"), pk=pk)
+    device = policy.get_visible(Device.objects.select_related("org"), request.user, "change", pk=pk)
     if request.POST.get("remove"):
-        contact = get_object_or_404(DeviceContact, pk=request.POST["remove"], device=device)
-        services.device_contact_remove(contact=contact, by=request.user)
+        contact = policy.get_or_404(DeviceContact.objects.filter(device=device), pk=request.POST["remove"])
+        services.device_contact_remove(contact=contact, actor=request.user)
         messages.success(request, _("Removed."))
         return redirect("care:device_detail", pk=device.pk)
     form = ContactForm(request.POST)
     if form.is_valid():
         try:
-            services.device_contact_add(device=device, user=form.cleaned_data["username"], by=request.user,
+            services.device_contact_add(device=device, user=form.cleaned_data["username"], actor=request.user,
                                         level=form.cleaned_data["level"], relation=form.cleaned_data["relation"])
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -514,33 +500,32 @@ def _policy_orgs(request):
 
 @login_required
 def policy_new(request):
-    if not Organisation.objects.restrict(request.user, "change").exists():
-        raise Http404
+    policy.ensure(Organisation.objects.restrict(request.user, "change").exists())
     form = PolicyForm(request.POST or None, orgs=_policy_orgs(request), initial={"channels": ["in_app", "sms"]})
     return _policy_save(request, form, None)
 
 
 @login_required
 def policy_edit(request, pk: int):
-    policy = get_object_or_404(EscalationPolicy.objects.restrict(request.user, "change").select_related("org"), pk=pk)
-    initial = {"name": policy.name, "ack_timeout_seconds": policy.ack_timeout_seconds,
-               "repeat_seconds": policy.repeat_seconds, "channels": policy.channels, "is_default": policy.is_default}
+    chain = policy.get_visible(EscalationPolicy.objects.select_related("org"), request.user, "change", pk=pk)
+    initial = {"name": chain.name, "ack_timeout_seconds": chain.ack_timeout_seconds,
+               "repeat_seconds": chain.repeat_seconds, "channels": chain.channels, "is_default": chain.is_default}
     form = PolicyForm(request.POST or None, initial=initial, editing=True)
-    return _policy_save(request, form, policy)
+    return _policy_save(request, form, chain)
 
 
-def _policy_save(request, form: PolicyForm, policy: EscalationPolicy | None):
+def _policy_save(request, form: PolicyForm, chain: EscalationPolicy | None):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        org = data.pop("org", None) or policy.org
+        org = data.pop("org", None) or chain.org
         try:
-            services.policy_save(org=org, policy=policy, by=request.user, **data)
+            services.policy_save(org=org, policy=chain, actor=request.user, **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved. Alerts raised from now on follow it."))
             return redirect("care:policy_list")
-    return render(request, "care/policy_form.html", {"form": form, "policy": policy},
+    return render(request, "care/policy_form.html", {"form": form, "policy": chain},
                   status=400 if form.is_bound else 200)
 
 

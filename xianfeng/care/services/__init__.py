@@ -18,7 +18,6 @@ from .alerts import (
     alert_step_run,
     build_chain,
     first_level_people,
-    may_respond,
     steps_rescue,
     steps_run_due,
 )
@@ -28,7 +27,6 @@ from .cases import (
     case_close,
     case_open,
     cases_flag_overdue,
-    may_care,
 )
 from .common import (
     ACK_SALT,
@@ -60,9 +58,6 @@ from .funds import (
     fund_statement,
     fund_statement_sheet,
     income_account,
-    may_decide,
-    may_manage_fund,
-    may_review,
 )
 from .ingress import (
     REFUSAL_WINDOW_SECONDS,
@@ -121,11 +116,6 @@ __all__ = [
     "income_account",
     "ingest",
     "ingress_max_bytes",
-    "may_care",
-    "may_decide",
-    "may_manage_fund",
-    "may_respond",
-    "may_review",
     "nonces_prune",
     "parse_yuan",
     "policy_save",

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record
-from xianfeng.core.scoping import can
+from xianfeng.core.policy import allows
 from xianfeng.jobs.services import job_cancel, jobs_schedule_new
 from xianfeng.notify import bulk as notify_bulk_rows
 from xianfeng.notify.models import Channel
@@ -43,7 +43,7 @@ from ..models import (
     DeviceEvent,
     EscalationPolicy,
 )
-from .common import ACK_SALT, ALERT_KIND, LEVEL_LABELS, STEP_JOB, CareError, _ancestor_ids, _role_holders, _text, display_name, logger
+from .common import ACK_SALT, ALERT_KIND, LEVEL_LABELS, STEP_JOB, CareError, _ancestor_ids, _role_holders, clean_text, display_name, logger
 
 # -------------------------------------------------------------------------------------------------- responder chain
 
@@ -178,15 +178,6 @@ def ack_token_read(token: str) -> tuple[int, int] | None:
         return int(data["a"]), int(data["u"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
-
-
-def may_respond(user: Any, alert: Alert) -> bool:
-    """Someone in the alert's chain, staff over its organisation, or a duty officer over it."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.pk in alert.chain_users() or can(user, "change", alert.org):
-        return True
-    return Role.objects.filter(user=user, kind="duty_officer", org__pk__in=_ancestor_ids(alert.org)).exists()
 
 
 def _new_alert(*, device: Device, kind: str, key: str, now: dt.datetime, event: DeviceEvent | None,
@@ -388,65 +379,65 @@ def _cancel_pending_steps(alert: Alert) -> None:
 
 
 @transaction.atomic
-def alert_acknowledge(*, alert: Alert, by: Any, now: dt.datetime | None = None) -> Alert:
+def alert_acknowledge(*, alert: Alert, actor: Any, now: dt.datetime | None = None) -> Alert:
     """A responder takes the alert: escalation stops (pending steps cancelled) and those already called are told who
     took it. Raises AlertClosed if somebody acknowledged first, CareError if `by` may not respond."""
-    if not may_respond(by, alert):
+    if not allows(actor, "respond", alert):
         raise CareError("您不在该警报的响应人之列")
     now = now or timezone.now()
     seconds = max(0.0, (now - alert.raised_at).total_seconds())
     if Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN).update(
-            status=Alert.Status.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=by, ack_seconds=seconds) != 1:
+            status=Alert.Status.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=actor, ack_seconds=seconds) != 1:
         alert.refresh_from_db()
         raise AlertClosed(f"该警报已由 {alert.acknowledged_by or '他人'} 响应")
     alert.refresh_from_db()
     _cancel_pending_steps(alert)
-    name = display_name(by)
-    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.ACKNOWLEDGED, by=by,
+    name = display_name(actor)
+    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.ACKNOWLEDGED, by=actor,
                               detail=f"{name} 响应（{seconds:.0f} 秒）")
     User = get_user_model()
-    called = {u for s in alert.steps.filter(status=AlertStep.Status.DONE) for u in s.notified} - {by.pk}
+    called = {u for s in alert.steps.filter(status=AlertStep.Status.DONE) for u in s.notified} - {actor.pk}
     for user in User.objects.filter(pk__in=called):
         notify(to=user, kind="care.alert_taken", subject=f"已有人响应：{alert.device.holder.name}",
                body=f"{name} 已响应该呼叫，您无需前往。", link=reverse("care:alert_detail", args=[alert.pk]),
                key=f"care.alert:{alert.pk}:acknowledged", default_channels=[Channel.IN_APP])
-    audit_record(by=by, action="update", obj=alert, after={"status": alert.status, "ack_seconds": seconds},
+    audit_record(by=actor, action="update", obj=alert, after={"status": alert.status, "ack_seconds": seconds},
                  summary=f"响应警报 #{alert.pk}")
     return alert
 
 
 @transaction.atomic
-def alert_arrive(*, alert: Alert, by: Any, now: dt.datetime | None = None) -> Alert:
+def alert_arrive(*, alert: Alert, actor: Any, now: dt.datetime | None = None) -> Alert:
     """The responder is at the member's home. Raises AlertClosed unless the alert is acknowledged."""
-    if not may_respond(by, alert):
+    if not allows(actor, "respond", alert):
         raise CareError("您不在该警报的响应人之列")
     now = now or timezone.now()
     seconds = max(0.0, (now - alert.raised_at).total_seconds())
     if Alert.objects.filter(pk=alert.pk, status=Alert.Status.ACKNOWLEDGED).update(
-            status=Alert.Status.ON_SITE, arrived_at=now, arrived_by=by, arrive_seconds=seconds) != 1:
+            status=Alert.Status.ON_SITE, arrived_at=now, arrived_by=actor, arrive_seconds=seconds) != 1:
         raise AlertClosed("该警报不在“已响应”状态")
     alert.refresh_from_db()
-    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.ARRIVED, by=by,
+    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.ARRIVED, by=actor,
                               detail=f"到场（{seconds / 60:.0f} 分钟）")
-    audit_record(by=by, action="update", obj=alert, after={"status": alert.status}, summary=f"到场 警报 #{alert.pk}")
+    audit_record(by=actor, action="update", obj=alert, after={"status": alert.status}, summary=f"到场 警报 #{alert.pk}")
     return alert
 
 
 @transaction.atomic
-def alert_resolve(*, alert: Alert, by: Any, outcome: str, notes: str = "", now: dt.datetime | None = None) -> Alert:
+def alert_resolve(*, alert: Alert, actor: Any, outcome: str, notes: str = "", now: dt.datetime | None = None) -> Alert:
     """Close an acknowledged alert with its outcome (false alarm, test, helped, hospital …) and notes."""
-    if not may_respond(by, alert):
+    if not allows(actor, "respond", alert):
         raise CareError("您不在该警报的响应人之列")
     if outcome not in Alert.Outcome.values or outcome == Alert.Outcome.BACK_ONLINE:
         raise CareError({"outcome": ["请选择处置结果"]})
-    notes = _text(notes, "notes", 2000, required=outcome in (Alert.Outcome.HOSPITAL, Alert.Outcome.OTHER))
+    notes = clean_text(notes, "notes", 2000, required=outcome in (Alert.Outcome.HOSPITAL, Alert.Outcome.OTHER), multiline=True)
     now = now or timezone.now()
     if Alert.objects.filter(pk=alert.pk, status__in=[Alert.Status.ACKNOWLEDGED, Alert.Status.ON_SITE]).update(
-            status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=by, outcome=outcome, notes=notes) != 1:
+            status=Alert.Status.RESOLVED, resolved_at=now, resolved_by=actor, outcome=outcome, notes=notes) != 1:
         raise AlertClosed("该警报须先响应，且尚未处置")
     alert.refresh_from_db()
-    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.RESOLVED, by=by,
+    AlertEvent.objects.create(alert=alert, at=now, kind=AlertEvent.Kind.RESOLVED, by=actor,
                               detail=f"{alert.get_outcome_display()}：{notes}"[:500])
-    audit_record(by=by, action="update", obj=alert, after={"status": alert.status, "outcome": outcome},
+    audit_record(by=actor, action="update", obj=alert, after={"status": alert.status, "outcome": outcome},
                  summary=f"处置警报 #{alert.pk}")
     return alert

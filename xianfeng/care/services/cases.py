@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
-from xianfeng.core.scoping import can
+from xianfeng.core.policy import allows
 from xianfeng.notify.services import notify
 from xianfeng.orgs.models import Member, Organisation
 
@@ -21,22 +21,17 @@ from ..models import (
     CareCase,
     Disbursement,
 )
-from .common import VISIT_KINDS, CareError, _ancestor_ids, _role_holders, _text
+from .common import VISIT_KINDS, CareError, _ancestor_ids, _role_holders, clean_text
 
 # ------------------------------------------------------------------------------------------------------------ cases
 
 
-def may_care(user: Any, case: CareCase) -> bool:
-    """Staff over the case's organisation, or one of its carers."""
-    return can(user, "change", case.org) or case.carers.filter(pk=getattr(user, "pk", None)).exists()
-
-
 @transaction.atomic
-def case_open(*, member: Member, org: Organisation, reason: str, by: Any, carers: list | None = None,
+def case_open(*, member: Member, org: Organisation, reason: str, actor: Any, carers: list | None = None,
               visit_every_days: int = 30, next_visit_due: dt.date | None = None, notes: str = "",
               today: dt.date | None = None) -> CareCase:
     """Put a member in need under care, with carers and a visit period. Raises CareError."""
-    if not can(by, "change", org):
+    if not allows(actor, "change", org):
         raise CareError("无权在该组织建立关爱对象")
     member_orgs = [member.org] + ([member.managing_org] if member.managing_org_id else [])
     if not any(o.path.startswith(org.path) for o in member_orgs):
@@ -48,34 +43,34 @@ def case_open(*, member: Member, org: Organisation, reason: str, by: Any, carers
     if CareCase.objects.filter(member=member, status=CareCase.Status.OPEN).exists():
         raise CareError({"member": ["该党员已是关爱对象"]})
     today = today or timezone.localdate()
-    case = CareCase.objects.create(member=member, org=org, reason=reason, notes=_text(notes, "notes", 2000,
-                                   required=False), visit_every_days=visit_every_days,
+    case = CareCase.objects.create(member=member, org=org, reason=reason, notes=clean_text(notes, "notes", 2000,
+                                   required=False, multiline=True), visit_every_days=visit_every_days,
                                    next_visit_due=next_visit_due or today + dt.timedelta(days=visit_every_days),
-                                   opened_on=today, created_by=by if getattr(by, "pk", None) else None)
+                                   opened_on=today, created_by=actor if getattr(actor, "pk", None) else None)
     if carers:
         case.carers.set(carers)
-    audit_record(by=by, action="create", obj=case, after=snapshot(case), summary=f"建立关爱对象 {member}")
+    audit_record(by=actor, action="create", obj=case, after=snapshot(case), summary=f"建立关爱对象 {member}")
     return case
 
 
 @transaction.atomic
-def case_close(*, case: CareCase, by: Any, today: dt.date | None = None) -> CareCase:
-    if not can(by, "change", case.org):
+def case_close(*, case: CareCase, actor: Any, today: dt.date | None = None) -> CareCase:
+    if not allows(actor, "change", case):
         raise CareError("无权结束该关爱对象")
     if CareCase.objects.filter(pk=case.pk, status=CareCase.Status.OPEN).update(
             status=CareCase.Status.CLOSED, closed_on=today or timezone.localdate()) != 1:
         raise CareError("该关爱对象已结束")
     case.refresh_from_db()
-    audit_record(by=by, action="update", obj=case, after={"status": case.status}, summary=f"结束关爱 {case}")
+    audit_record(by=actor, action="update", obj=case, after={"status": case.status}, summary=f"结束关爱 {case}")
     return case
 
 
 @transaction.atomic
-def action_record(*, case: CareCase, kind: str, date: dt.date, notes: str, by: Any,
+def action_record(*, case: CareCase, kind: str, date: dt.date, notes: str, actor: Any,
                   disbursement: Disbursement | None = None, today: dt.date | None = None) -> CareAction:
     """Log a visit, aid or 春风 action. A visit (or 春风 action) moves the next visit to its date + the case's
     period. Raises CareError for a date in the future, an unknown kind, or a user who is not a carer or staff."""
-    if not may_care(by, case):
+    if not allows(actor, "care", case):
         raise CareError("只有结对关爱人或本组织工作人员可以记录")
     if kind not in CareAction.Kind.values:
         raise CareError({"kind": ["未知的行动类型"]})
@@ -84,14 +79,14 @@ def action_record(*, case: CareCase, kind: str, date: dt.date, notes: str, by: A
         raise CareError({"date": ["日期不能晚于今天"]})
     if disbursement is not None and disbursement.case_id != case.pk:
         raise CareError({"disbursement": ["拨付不属于该关爱对象"]})
-    action = CareAction.objects.create(case=case, kind=kind, date=date, notes=_text(notes, "notes", 2000),
-                                       disbursement=disbursement, recorded_by=by if getattr(by, "pk", None) else None)
+    action = CareAction.objects.create(case=case, kind=kind, date=date, notes=clean_text(notes, "notes", 2000, multiline=True),
+                                       disbursement=disbursement, recorded_by=actor if getattr(actor, "pk", None) else None)
     if kind in VISIT_KINDS:
         last = case.actions.filter(kind__in=VISIT_KINDS).order_by("-date").values_list("date", flat=True).first()
         due = last + dt.timedelta(days=case.visit_every_days)
         CareCase.objects.filter(pk=case.pk).update(next_visit_due=due)
         case.next_visit_due = due
-    audit_record(by=by, action="create", obj=action, summary=f"{action.get_kind_display()} {case.member} {date}")
+    audit_record(by=actor, action="create", obj=action, summary=f"{action.get_kind_display()} {case.member} {date}")
     return action
 
 
@@ -120,14 +115,14 @@ def cases_flag_overdue(*, today: dt.date | None = None) -> int:
 
 
 @transaction.atomic
-def case_carers_set(*, case: CareCase, carers: list, by: Any) -> CareCase:
+def case_carers_set(*, case: CareCase, carers: list, actor: Any) -> CareCase:
     """Replace the case's carers (active users). Raises CareError."""
-    if not can(by, "change", case.org):
+    if not allows(actor, "change", case):
         raise CareError("无权修改该关爱对象")
     if any(not getattr(u, "is_active", False) for u in carers):
         raise CareError({"carers": ["结对关爱人须为有效用户"]})
     before = sorted(case.carers.values_list("pk", flat=True))
     case.carers.set(carers)
-    audit_record(by=by, action="update", obj=case, before={"carers": before},
+    audit_record(by=actor, action="update", obj=case, before={"carers": before},
                  after={"carers": sorted(u.pk for u in carers)}, summary=f"调整结对关爱人 {case}")
     return case

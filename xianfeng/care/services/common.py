@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from xianfeng.core.text import clean_text as core_clean_text
 from xianfeng.orgs.models import Organisation, Role
 
 from ..models import (
@@ -34,13 +35,13 @@ class CareError(ValidationError):
     """A care action refused; nothing was written."""
 
 
-def _text(value: Any, name: str, max_length: int, *, required: bool = True) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise CareError({name: ["不能为空"]})
-    if len(text) > max_length:
-        raise CareError({name: [f"不能超过{max_length}个字符"]})
-    return text
+def clean_text(value: Any, name: str, max_length: int, *, required: bool = True, multiline: bool = False) -> str:
+    """core.text.clean_text (the one free-text cleaner), its refusal raised as a CareError like every other refusal
+    of the care services."""
+    try:
+        return core_clean_text(value, name, max_length, required=required, multiline=multiline)
+    except ValidationError as exc:
+        raise CareError(exc.error_dict) from None
 
 
 def parse_yuan(value: Any) -> int:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
-from xianfeng.core.scoping import can
+from xianfeng.core.policy import allows, require
 from xianfeng.ledger import services as ledger
 from xianfeng.ledger.models import OwnerType, Unit
 from xianfeng.orgs.models import Organisation
@@ -19,7 +19,7 @@ from ..models import (
     CareFund,
     Disbursement,
 )
-from .common import CareError, _text, format_yuan
+from .common import CareError, clean_text, format_yuan
 
 # ------------------------------------------------------------------------------------------------------------ funds
 
@@ -38,16 +38,13 @@ def aid_account():
     return _system_account("care.aid", "关爱基金已拨付帮扶")
 
 
-def may_manage_fund(user: Any, fund: CareFund) -> bool:
-    """The fund's owner, or an administrator over the fund's organisation."""
-    return getattr(user, "pk", None) == fund.owner_id or can(user, "admin", fund.org)
-
-
 @transaction.atomic
-def fund_create(*, name: str, org: Organisation, owner: Any, parent: CareFund | None = None, by: Any = None) -> CareFund:
+def fund_create(*, name: str, org: Organisation, owner: Any, parent: CareFund | None = None, actor: Any = None) -> CareFund:
     """Open a care fund for `org` with its ledger account (fen, floor 0). A sub-fund's organisation lies inside its
-    parent fund's. Raises CareError."""
-    name = _text(name, "name", 100)
+    parent fund's. Only an administrator over `org` may. Raises CareError."""
+    if not allows(actor, "admin", org):
+        raise CareError("无权在该组织设立关爱基金")
+    name = clean_text(name, "name", 100)
     if parent is not None and not org.path.startswith(parent.org.path):
         raise CareError({"org": ["下级基金的组织须在上级基金的组织之内"]})
     if getattr(owner, "pk", None) is None:
@@ -56,46 +53,48 @@ def fund_create(*, name: str, org: Organisation, owner: Any, parent: CareFund | 
         raise CareError({"name": ["本组织已有同名基金"]})
     fund = CareFund.objects.create(name=name, org=org, owner=owner, parent=parent)
     fund.account = ledger.account_open(name=name, owner_type=OwnerType.FUND, owner_id=fund.pk, unit=Unit.CNY,
-                                       org=org, floor=0, purpose="care", actor=by)
+                                       org=org, floor=0, purpose="care", actor=actor)
     fund.save(update_fields=["account"])
-    audit_record(by=by, action="create", obj=fund, after=snapshot(fund), summary=f"设立关爱基金 {name}")
+    audit_record(by=actor, action="create", obj=fund, after=snapshot(fund), summary=f"设立关爱基金 {name}")
     return fund
 
 
 @transaction.atomic
-def fund_contribute(*, fund: CareFund, amount: int, memo: str, key: str, by: Any = None):
+def fund_contribute(*, fund: CareFund, amount: int, memo: str, key: str, actor: Any = None):
     """Money into a fund from outside (donation, budget). `key` makes it idempotent. Raises CareError/LedgerError."""
-    memo = _text(memo, "memo", 200)
+    if not allows(actor, "change", fund):
+        raise CareError("无权为该基金入账")
+    memo = clean_text(memo, "memo", 200)
     txn = ledger.ledger_post(entries=[(income_account(), -amount), (fund.account_id, amount)],
                              memo=f"{fund.name}：{memo}", kind="care.contribution", key=f"care.contribution:{key}",
-                             actor=by)
-    audit_record(by=by, action="create", obj=txn, summary=f"关爱基金 {fund.name} 入账 {format_yuan(amount)} 元")
+                             actor=actor)
+    audit_record(by=actor, action="create", obj=txn, summary=f"关爱基金 {fund.name} 入账 {format_yuan(amount)} 元")
     return txn
 
 
 @transaction.atomic
-def fund_allocate(*, source: CareFund, target: CareFund, amount: int, memo: str, key: str, by: Any = None):
+def fund_allocate(*, source: CareFund, target: CareFund, amount: int, memo: str, key: str, actor: Any = None):
     """Move money from a fund to one of its direct sub-funds. Only the source fund's owner (or an administrator over
     it) may; the source never goes below zero. Raises CareError or the ledger's FloorCrossed."""
     if target.parent_id != source.pk:
         raise CareError({"target": ["只能下拨给直接下级基金"]})
-    if not may_manage_fund(by, source):
+    if not allows(actor, "allocate", source):
         raise CareError("只有基金负责人可以下拨资金")
-    memo = _text(memo or "下拨", "memo", 200)
+    memo = clean_text(memo or "下拨", "memo", 200)
     txn = ledger.ledger_post(entries=[(source.account_id, -amount), (target.account_id, amount)],
                              memo=f"{source.name} → {target.name}：{memo}", kind="care.allocation",
-                             key=f"care.allocation:{key}", actor=by)
-    audit_record(by=by, action="create", obj=txn,
+                             key=f"care.allocation:{key}", actor=actor)
+    audit_record(by=actor, action="create", obj=txn,
                  summary=f"{source.name} 下拨 {format_yuan(amount)} 元至 {target.name}")
     return txn
 
 
 @transaction.atomic
-def disbursement_request(*, fund: CareFund, case: CareCase, amount: int, reason: str, by: Any,
+def disbursement_request(*, fund: CareFund, case: CareCase, amount: int, reason: str, actor: Any,
                          now: dt.datetime | None = None) -> Disbursement:
     """Ask for aid from `fund` for `case`. The applicant is one of the case's carers or staff over its organisation;
     the case lies within the fund's organisation. Raises CareError."""
-    if not (can(by, "change", case.org) or case.carers.filter(pk=getattr(by, "pk", None)).exists()):
+    if not allows(actor, "care", case):
         raise CareError("只有结对关爱人或本组织工作人员可以申请")
     if case.status != CareCase.Status.OPEN:
         raise CareError("关爱对象已结束关爱")
@@ -103,56 +102,48 @@ def disbursement_request(*, fund: CareFund, case: CareCase, amount: int, reason:
         raise CareError({"fund": ["关爱对象不在该基金的范围内"]})
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise CareError({"amount": ["金额须为正的整数（分）"]})
-    reason = _text(reason, "reason", 300)
-    d = Disbursement.objects.create(fund=fund, case=case, amount=amount, reason=reason, requested_by=by,
+    reason = clean_text(reason, "reason", 300)
+    d = Disbursement.objects.create(fund=fund, case=case, amount=amount, reason=reason, requested_by=actor,
                                     requested_at=now or timezone.now())
-    audit_record(by=by, action="create", obj=d, after=snapshot(d), summary=f"申请关爱资金 {format_yuan(amount)} 元")
+    audit_record(by=actor, action="create", obj=d, after=snapshot(d), summary=f"申请关爱资金 {format_yuan(amount)} 元")
     return d
 
 
-def may_review(user: Any, d: Disbursement) -> bool:
-    return can(user, "change", d.case.org) and getattr(user, "pk", None) != d.requested_by_id
-
-
-def may_decide(user: Any, d: Disbursement) -> bool:
-    return getattr(user, "pk", None) in (d.fund.owner_id,) and user.pk != d.requested_by_id
-
-
 @transaction.atomic
-def disbursement_review(*, disbursement: Disbursement, by: Any, approve: bool, note: str = "",
+def disbursement_review(*, disbursement: Disbursement, actor: Any, approve: bool, note: str = "",
                         now: dt.datetime | None = None) -> Disbursement:
     """The secretary's review: passed on to the fund owner, or rejected. Not by the applicant. Raises CareError."""
     d = disbursement
-    if not may_review(by, d):
+    if not allows(actor, "review", d):
         raise CareError("只有本组织书记（非申请人）可以审核")
-    note = _text(note, "note", 300, required=not approve)
+    note = clean_text(note, "note", 300, required=not approve)
     status = Disbursement.Status.REVIEWED if approve else Disbursement.Status.REJECTED
     now = now or timezone.now()
-    fields = {"status": status, "reviewed_by": by, "reviewed_at": now}
+    fields = {"status": status, "reviewed_by": actor, "reviewed_at": now}
     if not approve:
-        fields.update(decision_note=note, decided_by=by, decided_at=now)
+        fields.update(decision_note=note, decided_by=actor, decided_at=now)
     if Disbursement.objects.filter(pk=d.pk, status=Disbursement.Status.REQUESTED).update(**fields) != 1:
         raise CareError("该申请已经审核过")
     d.refresh_from_db()
-    audit_record(by=by, action="update", obj=d, after={"status": status, "note": note},
+    audit_record(by=actor, action="update", obj=d, after={"status": status, "note": note},
                  summary=f"审核关爱资金申请 #{d.pk}：{d.get_status_display()}")
     return d
 
 
 @transaction.atomic
-def disbursement_decide(*, disbursement: Disbursement, by: Any, approve: bool, note: str = "",
+def disbursement_decide(*, disbursement: Disbursement, actor: Any, approve: bool, note: str = "",
                         now: dt.datetime | None = None) -> Disbursement:
     """The fund owner's decision on a reviewed request. Approval pays it at once: fund → aid on the ledger, keyed by
     the request, so it is paid at most once and the fund never goes below zero (decided by the database when
     several are paid at the same time). Raises CareError, or FloorCrossed (nothing changes) when the fund is short."""
     d = disbursement
-    if not may_decide(by, d):
+    if not allows(actor, "decide", d):
         raise CareError("只有基金负责人（非申请人）可以审批")
-    note = _text(note, "note", 300, required=not approve)
+    note = clean_text(note, "note", 300, required=not approve)
     now = now or timezone.now()
     current = Disbursement.objects.filter(pk=d.pk, status=Disbursement.Status.REVIEWED)
     if not approve:
-        if current.update(status=Disbursement.Status.REJECTED, decided_by=by, decided_at=now,
+        if current.update(status=Disbursement.Status.REJECTED, decided_by=actor, decided_at=now,
                           decision_note=note) != 1:
             raise CareError("该申请不在待审批状态")
     else:
@@ -161,12 +152,12 @@ def disbursement_decide(*, disbursement: Disbursement, by: Any, approve: bool, n
         txn = ledger.ledger_post(
             entries=[(d.fund.account_id, -d.amount), (aid_account(), d.amount)],
             memo=f"{d.fund.name} 拨付 {d.case.member}：{d.reason}"[:300], kind="care.disbursement",
-            key=f"care.disbursement:{d.pk}", actor=by)
-        if current.update(status=Disbursement.Status.PAID, decided_by=by, decided_at=now, decision_note=note,
+            key=f"care.disbursement:{d.pk}", actor=actor)
+        if current.update(status=Disbursement.Status.PAID, decided_by=actor, decided_at=now, decision_note=note,
                           transaction=txn) != 1:
             raise CareError("该申请不在待审批状态")
     d.refresh_from_db()
-    audit_record(by=by, action="update", obj=d, after={"status": d.status, "note": note},
+    audit_record(by=actor, action="update", obj=d, after={"status": d.status, "note": note},
                  summary=f"审批关爱资金申请 #{d.pk}：{d.get_status_display()}")
     return d
 
@@ -178,8 +169,10 @@ def fund_statement(fund: CareFund, *, start: dt.date | None = None, end: dt.date
     return ledger.account_statement(fund.account_id, since=since, until=until)
 
 
-def fund_statement_sheet(fund: CareFund, *, start: dt.date | None, end: dt.date | None, by: Any = None):
-    """The period's statement as a core.excel Sheet (amounts in yuan). Audited as an export."""
+def fund_statement_sheet(fund: CareFund, *, start: dt.date | None, end: dt.date | None, actor: Any = None):
+    """The period's statement as a core.excel Sheet (amounts in yuan), for those who may export the fund's data.
+    Audited as an export."""
+    require(actor, "export", fund, reason="您的角色不允许导出对账单")
     from xianfeng.core.excel import Sheet
 
     rows = []
@@ -188,7 +181,7 @@ def fund_statement_sheet(fund: CareFund, *, start: dt.date | None, end: dt.date 
         rows.append([timezone.localtime(txn.created_at), txn.kind, txn.memo,
                      entry.amount / 100 if entry.amount > 0 else None,
                      -entry.amount / 100 if entry.amount < 0 else None, entry.running_balance / 100])
-    audit_record(by=by, action="export", obj=fund,
+    audit_record(by=actor, action="export", obj=fund,
                  summary=f"导出关爱基金对账单 {fund.name} {start or ''}–{end or ''}（{len(rows)} 行）")
     return Sheet(title="对账单", headers=["时间", "类型", "摘要", "收入（元）", "支出（元）", "余额（元）"], rows=rows,
                  widths={"时间": 20, "摘要": 50})

@@ -48,22 +48,22 @@ def make_care(world) -> Care:
     wuyuan_duty = make_user("wuyuan_duty", Role.Kind.DUTY_OFFICER, w.wuyuan,
                             person=make_person("周镇值班", phone="13900000005"))
     w.users.update(volunteer=volunteer, family=family, grid=grid, hebin_duty=hebin_duty, wuyuan_duty=wuyuan_duty)
-    policy = services.policy_save(org=w.hebin, name="河滨社区响应链", by=w.hebin_secretary, ack_timeout_seconds=60,
+    policy = services.policy_save(org=w.hebin, name="河滨社区响应链", actor=w.hebin_secretary, ack_timeout_seconds=60,
                                   repeat_seconds=60, channels=["in_app", "sms"])
     member: Member = w.members["hebin_b"]
-    case = services.case_open(member=member, org=w.hebin, reason=CareCase.Reason.LIMITED, by=w.hebin_secretary,
+    case = services.case_open(member=member, org=w.hebin, reason=CareCase.Reason.LIMITED, actor=w.hebin_secretary,
                               carers=[volunteer], visit_every_days=30, next_visit_due=dt.date(2026, 3, 10),
                               today=dt.date(2026, 2, 1))
     device = services.device_register(serial="YJT-0001", holder=member.person, org=w.hebin, address="河滨社区3幢201室",
-                                      grid="河滨1网格", case=case, by=w.hebin_secretary, now=T0)
-    services.device_contact_add(device=device, user=volunteer, level=1, relation="volunteer", by=w.hebin_secretary)
-    services.device_contact_add(device=device, user=family, level=1, relation="family", by=w.hebin_secretary)
-    services.device_contact_add(device=device, user=grid, level=2, relation="grid", by=w.hebin_secretary)
-    county_fund = services.fund_create(name="海盐县党员关爱基金", org=w.county, owner=w.county_admin, by=w.county_admin)
+                                      grid="河滨1网格", case=case, actor=w.hebin_secretary, now=T0)
+    services.device_contact_add(device=device, user=volunteer, level=1, relation="volunteer", actor=w.hebin_secretary)
+    services.device_contact_add(device=device, user=family, level=1, relation="family", actor=w.hebin_secretary)
+    services.device_contact_add(device=device, user=grid, level=2, relation="grid", actor=w.hebin_secretary)
+    county_fund = services.fund_create(name="海盐县党员关爱基金", org=w.county, owner=w.county_admin, actor=w.county_admin)
     wuyuan_fund = services.fund_create(name="武原镇党员关爱基金", org=w.wuyuan, owner=w.wuyuan_admin,
-                                       parent=county_fund, by=w.county_admin)
+                                       parent=county_fund, actor=w.county_admin)
     hebin_fund = services.fund_create(name="河滨社区关爱基金", org=w.hebin, owner=w.hebin_secretary,
-                                      parent=wuyuan_fund, by=w.wuyuan_admin)
+                                      parent=wuyuan_fund, actor=w.wuyuan_admin)
     return Care(w, volunteer, family, grid, hebin_duty, wuyuan_duty, policy, case, device, county_fund, wuyuan_fund,
                 hebin_fund)
 

@@ -94,7 +94,7 @@ def run_fault_scenario(*, device, responder, alerts: int, kills: int, seed: int 
             for alert in Alert.objects.filter(status=Alert.Status.OPEN, steps__level=4,
                                               steps__status=AlertStep.Status.DONE).distinct():
                 with contextlib.suppress(services.AlertClosed):
-                    services.alert_acknowledge(alert=alert, by=responder)
+                    services.alert_acknowledge(alert=alert, actor=responder)
             done = raised == alerts and killed == kills and not Alert.objects.filter(
                 status=Alert.Status.OPEN).exists()
             if done and not Delivery.objects.filter(status=Delivery.Status.PENDING).exists():

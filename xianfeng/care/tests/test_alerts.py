@@ -86,7 +86,7 @@ def test_with_the_inline_call_off_the_worker_makes_the_first_call(care, settings
 
 def test_a_policy_change_does_not_touch_a_raised_alert(care):
     alert = press(care.device).alert
-    services.policy_save(org=care.world.hebin, name="改", by=care.world.hebin_secretary, ack_timeout_seconds=30,
+    services.policy_save(org=care.world.hebin, name="改", actor=care.world.hebin_secretary, ack_timeout_seconds=30,
                          repeat_seconds=20, channels=["in_app"], policy=care.policy)
     alert.refresh_from_db()
     assert (alert.ack_timeout_seconds, alert.repeat_seconds) == (60, 60)
@@ -201,7 +201,7 @@ def test_acknowledgement_stops_escalation_and_tells_the_others(care):
     alert = press(care.device).alert
     services.steps_run_due(now=T0)
     services.steps_run_due(now=T0 + secs(60))
-    services.alert_acknowledge(alert=alert, by=care.grid, now=T0 + secs(75))
+    services.alert_acknowledge(alert=alert, actor=care.grid, now=T0 + secs(75))
     alert.refresh_from_db()
     assert alert.status == Alert.Status.ACKNOWLEDGED and alert.ack_seconds == 75
     assert alert.acknowledged_by == care.grid
@@ -213,7 +213,7 @@ def test_acknowledgement_stops_escalation_and_tells_the_others(care):
     told = Notification.objects.filter(kind="care.alert_taken").values_list("recipient__username", flat=True)
     assert sorted(told) == ["family", "volunteer"]
     with pytest.raises(services.AlertClosed):
-        services.alert_acknowledge(alert=alert, by=care.volunteer, now=T0 + secs(80))
+        services.alert_acknowledge(alert=alert, actor=care.volunteer, now=T0 + secs(80))
 
 
 def test_a_step_whose_run_was_already_done_is_not_paged_twice(care):
@@ -229,7 +229,7 @@ def test_a_step_job_that_runs_after_acknowledgement_calls_nobody(care):
     alert = press(care.device).alert
     services.steps_run_due(now=T0)
     step2 = alert.steps.get(seq=2)
-    services.alert_acknowledge(alert=alert, by=care.volunteer, now=T0 + secs(10))
+    services.alert_acknowledge(alert=alert, actor=care.volunteer, now=T0 + secs(10))
     assert services.alert_step_run(step_id=step2.pk, now=T0 + secs(60)) == AlertStep.Status.CANCELLED
     assert paged(alert, 2) == []
 
@@ -237,12 +237,12 @@ def test_a_step_job_that_runs_after_acknowledgement_calls_nobody(care):
 def test_arrival_and_resolution_follow_acknowledgement(care):
     alert = press(care.device).alert
     with pytest.raises(services.AlertClosed):
-        services.alert_arrive(alert=alert, by=care.volunteer, now=T0 + secs(5))
-    services.alert_acknowledge(alert=alert, by=care.volunteer, now=T0 + secs(20))
-    services.alert_arrive(alert=alert, by=care.volunteer, now=T0 + secs(600))
+        services.alert_arrive(alert=alert, actor=care.volunteer, now=T0 + secs(5))
+    services.alert_acknowledge(alert=alert, actor=care.volunteer, now=T0 + secs(20))
+    services.alert_arrive(alert=alert, actor=care.volunteer, now=T0 + secs(600))
     with pytest.raises(services.CareError):
-        services.alert_resolve(alert=alert, by=care.volunteer, outcome="hospital", notes="")
-    services.alert_resolve(alert=alert, by=care.volunteer, outcome="hospital", notes="送县人民医院", now=T0 + secs(900))
+        services.alert_resolve(alert=alert, actor=care.volunteer, outcome="hospital", notes="")
+    services.alert_resolve(alert=alert, actor=care.volunteer, outcome="hospital", notes="送县人民医院", now=T0 + secs(900))
     alert.refresh_from_db()
     assert (alert.status, alert.outcome, alert.arrive_seconds) == (Alert.Status.RESOLVED, "hospital", 600)
     assert list(alert.events.values_list("kind", flat=True)) == ["raised", "called", "acknowledged", "arrived",
@@ -252,7 +252,7 @@ def test_arrival_and_resolution_follow_acknowledgement(care):
 def test_someone_outside_the_chain_cannot_acknowledge(care):
     alert = press(care.device).alert
     with pytest.raises(services.CareError):
-        services.alert_acknowledge(alert=alert, by=care.world.qinshan_secretary, now=T0 + secs(5))
+        services.alert_acknowledge(alert=alert, actor=care.world.qinshan_secretary, now=T0 + secs(5))
     alert.refresh_from_db()
     assert alert.status == Alert.Status.OPEN
 

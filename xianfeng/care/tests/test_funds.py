@@ -13,11 +13,11 @@ from xianfeng.notify.models import Notification
 
 def fund_money(care, county=300_000_00):
     w = care.world
-    services.fund_contribute(fund=care.county_fund, amount=county, memo="县财政拨款", key="c1", by=w.county_admin)
+    services.fund_contribute(fund=care.county_fund, amount=county, memo="县财政拨款", key="c1", actor=w.county_admin)
     services.fund_allocate(source=care.county_fund, target=care.wuyuan_fund, amount=50_000_00, memo="", key="a1",
-                           by=w.county_admin)
+                           actor=w.county_admin)
     services.fund_allocate(source=care.wuyuan_fund, target=care.hebin_fund, amount=10_000_00, memo="", key="a2",
-                           by=w.wuyuan_admin)
+                           actor=w.wuyuan_admin)
 
 
 def test_parse_yuan():
@@ -35,17 +35,17 @@ def test_allocations_go_from_parent_to_direct_child_only_and_are_idempotent(care
     assert account_balance(care.wuyuan_fund.account) == 40_000_00
     assert account_balance(care.hebin_fund.account) == 10_000_00
     services.fund_allocate(source=care.wuyuan_fund, target=care.hebin_fund, amount=10_000_00, memo="", key="a2",
-                           by=w.wuyuan_admin)  # the same key again: nothing moves
+                           actor=w.wuyuan_admin)  # the same key again: nothing moves
     assert account_balance(care.hebin_fund.account) == 10_000_00
     with pytest.raises(services.CareError):
         services.fund_allocate(source=care.county_fund, target=care.hebin_fund, amount=1, memo="", key="skip",
-                               by=w.county_admin)
+                               actor=w.county_admin)
     with pytest.raises(services.CareError):  # not the owner
         services.fund_allocate(source=care.county_fund, target=care.wuyuan_fund, amount=1, memo="", key="x",
-                               by=w.hebin_secretary)
+                               actor=w.hebin_secretary)
     with pytest.raises(FloorCrossed):
         services.fund_allocate(source=care.wuyuan_fund, target=care.hebin_fund, amount=40_000_01, memo="",
-                               key="too-much", by=w.wuyuan_admin)
+                               key="too-much", actor=w.wuyuan_admin)
     assert account_balance(care.wuyuan_fund.account) == 40_000_00
     assert ledger_verify().ok
 
@@ -53,45 +53,45 @@ def test_allocations_go_from_parent_to_direct_child_only_and_are_idempotent(care
 def test_a_sub_fund_must_lie_inside_its_parent(care):
     with pytest.raises(services.CareError):
         services.fund_create(name="秦山", org=care.world.qinshan, owner=care.world.qinshan_secretary,
-                             parent=care.wuyuan_fund, by=care.world.county_admin)
+                             parent=care.wuyuan_fund, actor=care.world.county_admin)
 
 
 def test_disbursement_goes_applicant_then_secretary_then_fund_owner_and_pays_once(care):
     fund_money(care)
     w = care.world
     d = services.disbursement_request(fund=care.hebin_fund, case=care.case, amount=800_00, reason="住院慰问",
-                                      by=care.volunteer)
+                                      actor=care.volunteer)
     with pytest.raises(services.CareError):  # the owner cannot skip the secretary's review
-        services.disbursement_decide(disbursement=d, by=w.hebin_secretary, approve=True)
+        services.disbursement_decide(disbursement=d, actor=w.hebin_secretary, approve=True)
     with pytest.raises(services.CareError):  # an outsider cannot review
-        services.disbursement_review(disbursement=d, by=w.qinshan_secretary, approve=True)
-    services.disbursement_review(disbursement=d, by=w.hebin_secretary, approve=True)
+        services.disbursement_review(disbursement=d, actor=w.qinshan_secretary, approve=True)
+    services.disbursement_review(disbursement=d, actor=w.hebin_secretary, approve=True)
     with pytest.raises(services.CareError):
-        services.disbursement_decide(disbursement=d, by=w.wuyuan_admin, approve=True)  # not this fund's owner
-    d = services.disbursement_decide(disbursement=d, by=w.hebin_secretary, approve=True)
+        services.disbursement_decide(disbursement=d, actor=w.wuyuan_admin, approve=True)  # not this fund's owner
+    d = services.disbursement_decide(disbursement=d, actor=w.hebin_secretary, approve=True)
     assert d.status == Disbursement.Status.PAID and d.transaction is not None
     assert account_balance(care.hebin_fund.account) == 9_200_00
     assert account_balance(services.aid_account()) == 800_00
     with pytest.raises(services.CareError):
-        services.disbursement_decide(disbursement=d, by=w.hebin_secretary, approve=True)
+        services.disbursement_decide(disbursement=d, actor=w.hebin_secretary, approve=True)
     assert account_balance(care.hebin_fund.account) == 9_200_00
 
 
 def test_the_applicant_may_not_review_their_own_request(care):
     fund_money(care)
     d = services.disbursement_request(fund=care.hebin_fund, case=care.case, amount=100, reason="x",
-                                      by=care.world.hebin_secretary)
+                                      actor=care.world.hebin_secretary)
     with pytest.raises(services.CareError):
-        services.disbursement_review(disbursement=d, by=care.world.hebin_secretary, approve=True)
+        services.disbursement_review(disbursement=d, actor=care.world.hebin_secretary, approve=True)
 
 
 def test_a_rejection_needs_a_reason_and_moves_no_money(care):
     fund_money(care)
     d = services.disbursement_request(fund=care.hebin_fund, case=care.case, amount=100_00, reason="x",
-                                      by=care.volunteer)
+                                      actor=care.volunteer)
     with pytest.raises(services.CareError):
-        services.disbursement_review(disbursement=d, by=care.world.hebin_secretary, approve=False, note="")
-    d = services.disbursement_review(disbursement=d, by=care.world.hebin_secretary, approve=False, note="材料不全")
+        services.disbursement_review(disbursement=d, actor=care.world.hebin_secretary, approve=False, note="")
+    d = services.disbursement_review(disbursement=d, actor=care.world.hebin_secretary, approve=False, note="材料不全")
     assert d.status == Disbursement.Status.REJECTED
     assert account_balance(care.hebin_fund.account) == 10_000_00
 
@@ -100,10 +100,10 @@ def test_a_fund_never_goes_below_zero(care):
     fund_money(care)
     w = care.world
     d = services.disbursement_request(fund=care.hebin_fund, case=care.case, amount=10_000_01, reason="x",
-                                      by=care.volunteer)
-    services.disbursement_review(disbursement=d, by=w.hebin_secretary, approve=True)
+                                      actor=care.volunteer)
+    services.disbursement_review(disbursement=d, actor=w.hebin_secretary, approve=True)
     with pytest.raises(FloorCrossed):
-        services.disbursement_decide(disbursement=d, by=w.hebin_secretary, approve=True)
+        services.disbursement_decide(disbursement=d, actor=w.hebin_secretary, approve=True)
     d.refresh_from_db()
     assert d.status == Disbursement.Status.REVIEWED and d.transaction is None
     assert account_balance(care.hebin_fund.account) == 10_000_00
@@ -135,30 +135,30 @@ def test_a_visit_moves_the_next_visit_and_an_overdue_case_is_flagged_once_to_its
     note = Notification.objects.get(kind="care.visit_overdue")
     assert note.recipient == care.world.hebin_secretary
     services.action_record(case=case, kind=CareAction.Kind.VISIT, date=dt.date(2026, 3, 12), notes="上门走访，身体尚可",
-                           by=care.volunteer, today=dt.date(2026, 3, 12))
+                           actor=care.volunteer, today=dt.date(2026, 3, 12))
     case.refresh_from_db()
     assert case.next_visit_due == dt.date(2026, 4, 11)
     # an older visit recorded late does not move the due date back
     services.action_record(case=case, kind=CareAction.Kind.SPRING_BREEZE, date=dt.date(2026, 3, 5), notes="春风行动",
-                           by=care.volunteer, today=dt.date(2026, 3, 12))
+                           actor=care.volunteer, today=dt.date(2026, 3, 12))
     case.refresh_from_db()
     assert case.next_visit_due == dt.date(2026, 4, 11)
 
 
 def test_actions_refuse_future_dates_and_strangers(care):
     with pytest.raises(services.CareError):
-        services.action_record(case=care.case, kind="visit", date=dt.date(2026, 3, 13), notes="x", by=care.volunteer,
+        services.action_record(case=care.case, kind="visit", date=dt.date(2026, 3, 13), notes="x", actor=care.volunteer,
                                today=dt.date(2026, 3, 12))
     with pytest.raises(services.CareError):
         services.action_record(case=care.case, kind="visit", date=dt.date(2026, 3, 1), notes="x",
-                               by=care.world.qinshan_secretary, today=dt.date(2026, 3, 12))
+                               actor=care.world.qinshan_secretary, today=dt.date(2026, 3, 12))
     assert not CareAction.objects.exists()
 
 
 def test_one_open_case_per_member(care):
     with pytest.raises(services.CareError):
         services.case_open(member=care.case.member, org=care.world.hebin, reason=CareCase.Reason.SICK,
-                           by=care.world.hebin_secretary)
+                           actor=care.world.hebin_secretary)
 
 
 # --- concurrency (PostgreSQL) --------------------------------------------------------------------------------------
@@ -173,10 +173,10 @@ def test_concurrent_disbursements_never_overdraw_the_fund(postgres_only, care):
     requests = []
     for i in range(6):
         d = services.disbursement_request(fund=care.hebin_fund, case=care.case, amount=3_000_00, reason=f"帮扶{i}",
-                                          by=care.volunteer)
-        requests.append(services.disbursement_review(disbursement=d, by=w.hebin_secretary, approve=True))
+                                          actor=care.volunteer)
+        requests.append(services.disbursement_review(disbursement=d, actor=w.hebin_secretary, approve=True))
     outcomes = race(len(requests), lambda i: services.disbursement_decide(disbursement=requests[i],
-                                                                          by=w.hebin_secretary, approve=True))
+                                                                          actor=w.hebin_secretary, approve=True))
     paid = [o for o in outcomes if isinstance(o, Disbursement)]
     short = [o for o in outcomes if isinstance(o, FloorCrossed)]
     assert (len(paid), len(short)) == (3, 3), outcomes
@@ -189,10 +189,10 @@ def test_concurrent_disbursements_never_overdraw_the_fund(postgres_only, care):
 def test_concurrent_allocations_never_take_a_parent_fund_below_zero(postgres_only, care):
     from xianfeng.core.testing import race
 
-    services.fund_contribute(fund=care.county_fund, amount=1_000_00, memo="设立", key="race", by=care.world.county_admin)
+    services.fund_contribute(fund=care.county_fund, amount=1_000_00, memo="设立", key="race", actor=care.world.county_admin)
     outcomes = race(5, lambda i: services.fund_allocate(source=care.county_fund, target=care.wuyuan_fund,
                                                         amount=300_00, memo="下拨", key=f"race-{i}",
-                                                        by=care.world.county_admin))
+                                                        actor=care.world.county_admin))
     assert sum(isinstance(o, FloorCrossed) for o in outcomes) == 2, outcomes
     assert account_balance(care.county_fund.account) == 100_00
     assert account_balance(care.wuyuan_fund.account) == 900_00

@@ -13,7 +13,7 @@ def test_ack_within_60_and_180_seconds_per_subtree(care):
     for i, wait in enumerate([20, 100, None]):
         alert = press(care.device, f"r{i}", now=T0 + dt.timedelta(minutes=i)).alert
         if wait is not None:
-            services.alert_acknowledge(alert=alert, by=care.volunteer, now=alert.raised_at + dt.timedelta(seconds=wait))
+            services.alert_acknowledge(alert=alert, actor=care.volunteer, now=alert.raised_at + dt.timedelta(seconds=wait))
     rates = org_rates()
     orgs = [w.county, w.wuyuan, w.hebin, w.qinshan]
     assert rates["care.ack_60s"].compute(orgs) == {w.county.pk: (1, 3), w.wuyuan.pk: (1, 3), w.hebin.pk: (1, 3)}

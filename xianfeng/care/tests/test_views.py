@@ -71,7 +71,7 @@ def test_console_shows_the_share_acknowledged_within_60_seconds(care, client_for
     now = dt.datetime.now(dt.UTC)
     for i, wait in enumerate([10, 30, 90, 200]):
         alert = press(care.device, f"e{i}", now=now - dt.timedelta(seconds=600)).alert
-        services.alert_acknowledge(alert=alert, by=care.volunteer, now=alert.raised_at + dt.timedelta(seconds=wait))
+        services.alert_acknowledge(alert=alert, actor=care.volunteer, now=alert.raised_at + dt.timedelta(seconds=wait))
     response = client_for("hebin_secretary").get(reverse("care:console_rows"))
     html = response.content.decode()
     assert response.context["month"].within_60.x == 2 and response.context["month"].within_60.n == 4
@@ -105,7 +105,7 @@ def test_a_forged_or_foreign_link_is_404(care):
 
 def test_a_second_responder_sees_the_call_taken(care):
     alert = press(care.device).alert
-    services.alert_acknowledge(alert=alert, by=care.volunteer)
+    services.alert_acknowledge(alert=alert, actor=care.volunteer)
     html = Client().get(reverse("care:ack", args=[services.ack_token(alert, care.family)])).content.decode()
     assert "无需前往" in html and 'data-testid="ack-button"' not in html
 
@@ -147,7 +147,7 @@ def test_lists_show_only_what_is_in_scope(care, client_for):
 def test_a_carer_records_a_visit_and_requests_aid_on_the_case_page(care, client_for):
     from django.utils import timezone
 
-    services.fund_contribute(fund=care.hebin_fund, amount=500_00, memo="捐赠", key="k", by=care.world.county_admin)
+    services.fund_contribute(fund=care.hebin_fund, amount=500_00, memo="捐赠", key="k", actor=care.world.county_admin)
     client = Client()
     client.force_login(care.volunteer)
     url = reverse("care:case_detail", args=[care.case.pk])
@@ -189,7 +189,7 @@ def test_the_signing_key_is_shown_to_staff_only_and_audited(care, client_for):
 
 
 def test_allocation_through_the_page(care, client_for):
-    services.fund_contribute(fund=care.county_fund, amount=1_000_00, memo="x", key="k", by=care.world.county_admin)
+    services.fund_contribute(fund=care.county_fund, amount=1_000_00, memo="x", key="k", actor=care.world.county_admin)
     client = client_for("county_admin")
     url = reverse("care:fund_allocate", args=[care.county_fund.pk])
     data = {"target": care.wuyuan_fund.pk, "amount": "300", "memo": "一季度", "token": "tok-1"}
@@ -205,7 +205,7 @@ def test_allocation_through_the_page(care, client_for):
 def test_figures_page_counts_by_community(care, client_for):
     now = dt.datetime.now(dt.UTC)
     alert = press(care.device, now=now - dt.timedelta(minutes=5)).alert
-    services.alert_acknowledge(alert=alert, by=care.volunteer, now=alert.raised_at + dt.timedelta(seconds=40))
+    services.alert_acknowledge(alert=alert, actor=care.volunteer, now=alert.raised_at + dt.timedelta(seconds=40))
     response = client_for("hebin_secretary").get(reverse("care:figures"))
     assert response.status_code == 200
     rows = response.context["rows"]
@@ -241,7 +241,7 @@ def test_figures_page_counts_every_call_like_the_registered_indicator(care, clie
 
     now = dt.datetime.now(dt.UTC)
     answered = press(care.device, "f1", now=now - dt.timedelta(days=400)).alert  # older than the old 365-day default
-    services.alert_acknowledge(alert=answered, by=care.volunteer, now=answered.raised_at + dt.timedelta(seconds=40))
+    services.alert_acknowledge(alert=answered, actor=care.volunteer, now=answered.raised_at + dt.timedelta(seconds=40))
     press(care.device, "f2", now=now - dt.timedelta(seconds=5))  # not yet answered
     total = client_for("county_admin").get(reverse("care:figures")).context["total"]
     w = care.world
