@@ -158,7 +158,7 @@ def build_pledges(ctx: DemoContext) -> None:
 
 
 def _statuses(ctx: DemoContext, n: int) -> list[str]:
-    statuses = [Status.FULFILLED] * int(round(n * FULFILLED_SHARE))
+    statuses: list[str] = [Status.FULFILLED] * int(round(n * FULFILLED_SHARE))
     for status, share in OTHER_STATES:
         statuses += [status] * int(round(n * share))
     statuses = (statuses + [Status.IN_PROGRESS] * n)[:n]
@@ -211,14 +211,14 @@ def _timeline(rng: random.Random, pledge: Pledge, steps: list[str], start: dt.da
         elif action in ("退回", "审定通过"):
             day += dt.timedelta(days=rng.randint(1, 6))
         elif action == "公示":
-            day = max(day, pledge.published_on)
+            day = max(day, pledge.published_on or day)
         elif action == "开始践诺":
             day += dt.timedelta(days=rng.randint(1, 10))
         elif action == "申报践诺":
             day = (max(day, pledge.fulfilled_on - dt.timedelta(days=rng.randint(1, 6))) if pledge.fulfilled_on
                    else day + dt.timedelta(days=rng.randint(30, 150)))
         elif action == "确认践诺":
-            day = max(day, pledge.fulfilled_on)
+            day = max(day, pledge.fulfilled_on or day)
         elif action == "认定未践诺":
             day += dt.timedelta(days=rng.randint(90, 180))
         day = min(day, DEMO_TODAY)
@@ -247,7 +247,8 @@ def _insert(ctx: DemoContext, pledge_round, pledges: list[Pledge], plans) -> Non
             pledge.evidence = rng.choice(EVIDENCE)
             pledge.progress = 100
         if status == Status.FULFILLED:
-            pledge.fulfilled_on = min(DEMO_TODAY, pledge.published_on + dt.timedelta(days=rng.randint(40, 170)))
+            published: dt.date = pledge.published_on or pledge_round.start
+            pledge.fulfilled_on = min(DEMO_TODAY, published + dt.timedelta(days=rng.randint(40, 170)))
         if status == Status.NOT_FULFILLED:
             pledge.explanation = rng.choice(EXPLANATIONS)
     # each pledge's steps: (action, to status, by, at)
@@ -286,7 +287,7 @@ def _insert(ctx: DemoContext, pledge_round, pledges: list[Pledge], plans) -> Non
             events.append((pledge.pk, ops.adapt_datetimefield_value(at), by, action, previous, to, reason))
             previous = to
         if status in (Status.IN_PROGRESS, Status.CLAIMED, Status.FULFILLED, Status.NOT_FULFILLED):
-            day = min(pledge.published_on + dt.timedelta(days=rng.randint(10, 60)), DEMO_TODAY)
+            day = min((pledge.published_on or pledge_round.start) + dt.timedelta(days=rng.randint(10, 60)), DEMO_TODAY)
             at = _moment(history_rng, day, None)
             milestones.append((pledge.pk, ops.adapt_datefield_value(day), min(pledge.progress, 50),
                                "已开展第一批服务，记入台账", ops.adapt_datetimefield_value(at)))

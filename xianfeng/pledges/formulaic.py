@@ -298,7 +298,8 @@ def detect(texts: Sequence[str], authors: Sequence[str], *, min_authors: int = 5
         clusters.append(Cluster(indices=idx, authors=len({authors[i] for i in idx}), text=wording))
     templates = sorted((c for c in clusters if c.authors >= min_authors), key=lambda c: (-c.authors, c.indices[0]))
     template_of = {i: t for t, c in enumerate(templates) for i in c.indices}
-    spec = [specificity(t) if scores is None or scores[i] is None else float(scores[i]) for i, t in enumerate(texts)]
+    given: Sequence[float | None] = scores if scores is not None else [None] * len(texts)
+    spec = [specificity(t) if (s := given[i]) is None else float(s) for i, t in enumerate(texts)]
     formulaic = [i in template_of or spec[i] < specificity_threshold for i in range(len(texts))]
     return Detection(labels=labels, clusters=clusters, templates=templates, template_of=template_of,
                      specificity=spec, formulaic=formulaic, signatures=sig)

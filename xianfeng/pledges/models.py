@@ -161,7 +161,8 @@ class Pledge(models.Model):
 
     @property
     def owner_name(self) -> str:
-        return self.org.name if self.member_id is None else self.member.person.name
+        member = self.member if self.member_id is not None else None
+        return self.org.name if member is None else member.person.name
 
     @property
     def is_public(self) -> bool:

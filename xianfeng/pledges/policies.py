@@ -173,7 +173,8 @@ class PledgePartPolicy(Policy):
         return pledge_q
 
     def allows(self, user: Any, action: str, obj: models.Model) -> bool:
-        pledge: Any = obj.pledge
+        part: Any = obj
+        pledge = part.pledge
         if self.public_on_board and action == "view" and pledge.is_public:
             return True
         return policy_for(Pledge).allows(user, action, pledge)

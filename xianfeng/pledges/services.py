@@ -246,6 +246,7 @@ def clean_items(items: Sequence[dict], pledge_round: PledgeRound) -> list[Pledge
         if problems:
             errors.append(f"第{i}项：{'；'.join(problems)}")
             continue
+        assert isinstance(kind, str) and isinstance(due, dt.date)  # checked above
         cleaned.append(PledgeItem(position=i, kind=kind, text=text, target_value=value, target_unit=unit,
                                   due_date=due, specificity=formulaic.specificity(text)))
     if errors:
@@ -279,10 +280,11 @@ def pledge_create(*, round: PledgeRound, items: Sequence[dict], actor: Any, memb
         if Pledge.objects.filter(round=round, member=member).exists():
             raise ValidationError({"round": ["本批次已有你的承诺，请修改原承诺"]})
         org = member.org
-    elif not allows(actor, "change", org):
+    elif org is None or not allows(actor, "change", org):
         raise PledgeError("只能为自己管理的党组织作出组织承诺")
     cleaned = clean_items(items, round)
-    pledge = Pledge.objects.create(round=round, member=member, org=org, title=clean_text(title, "title", 100, required=False),
+    pledge = Pledge.objects.create(round=round, member=member, org=org,
+                                   title=clean_text(title, "title", 100, required=False),
                                    created_by=actor if getattr(actor, "is_authenticated", False) else None)
     _save_items(pledge, cleaned)
     PledgeEvent.objects.create(pledge=pledge, by=pledge.created_by, action="起草", to_status=Status.DRAFT)

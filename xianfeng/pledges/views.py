@@ -11,6 +11,8 @@ sign-up. Residents rate and comment from the board.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -33,6 +35,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
+from xianfeng.core.frontdoor import page_call
 from xianfeng.core.pages import PageCache, signed_in
 from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, require_any, visible
 from xianfeng.core.scoping import subtree_q
@@ -172,7 +175,7 @@ def _edit(request, pledge, member, pledge_round, org=None):
 
 # --- one pledge and its actions --------------------------------------------------------------------------------------
 
-ACTIONS = {
+ACTIONS: dict[str, tuple[Callable[..., Pledge], Any, dict[str, str]]] = {
     # name: (service, form class or None, form field → service keyword)
     "submit": (services.pledge_submit, None, {}),
     "approve": (services.pledge_approve, None, {}),
@@ -221,14 +224,14 @@ def detail(request, pk: int):
 
 def _act(request, pledge: Pledge, name: str):
     service, form_class, fields = ACTIONS[name]
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     errors: list[str] = []
     if form_class is not None:
         form = form_class(request.POST)
         if form.is_valid():
             kwargs = {target: form.cleaned_data[source] for source, target in fields.items()}
         else:
-            errors = [m for msgs in form.errors.values() for m in msgs]
+            errors = [str(m) for msgs in form.errors.values() for m in msgs]
     if not errors:
         try:
             service(pledge=pledge, actor=request.user, **kwargs)
@@ -405,7 +408,7 @@ def clusters(request):
                          .filter(in_scope__gt=0).order_by("-members", "id")[:200])
         # The first CLUSTER_NAMES users of each template, ranked in the database: a county-wide template has hundreds
         # of users, and listing them all made the page take most of a second.
-        users: dict[int, list[Pledge]] = {t.pk: [] for t in templates}
+        users = {t.pk: [] for t in templates}  # template id → its first users (pledges)
         ranked = (in_scope.filter(template__in=templates)
                   .annotate(rank=Window(RowNumber(), partition_by=[F("template_id")],
                                         order_by=[F("pledge__org__path").asc(), F("id").asc()]))
@@ -459,15 +462,11 @@ def moderation(request):
     """Comments on pledges the user may change, reported ones first; the sensitive-word list."""
     require_any(request.user, "change", SensitiveWord)
     if request.method == "POST":
-        try:
-            if request.POST.get("remove"):
-                word = get_visible(SensitiveWord, request.user, "change", pk=request.POST["remove"])
-                services.sensitive_word_remove(word=word, actor=request.user)
-            else:
-                services.sensitive_word_add(word=request.POST.get("word", ""), actor=request.user)
-        except ValidationError as exc:
-            for message in error_messages(exc):
-                messages.error(request, message)
+        if request.POST.get("remove"):
+            word = get_visible(SensitiveWord, request.user, "change", pk=request.POST["remove"])
+            page_call(request, services.sensitive_word_remove, word=word, actor=request.user)
+        else:
+            page_call(request, services.sensitive_word_add, word=request.POST.get("word", ""), actor=request.user)
         return redirect("pledges:moderation")
     comments = (visible(Comment, request.user, "change")
                 .select_related("pledge__org", "pledge__member__person", "author")
@@ -483,11 +482,7 @@ def comment_moderate(request, pk: int, verb: str):
     service = {"hide": services.comment_hide, "restore": services.comment_restore}.get(verb)
     ensure(service is not None)
     assert service is not None
-    try:
-        service(comment=comment, reason=request.POST.get("reason", ""), actor=request.user)
-    except ValidationError as exc:
-        for message in error_messages(exc):
-            messages.error(request, message)
+    page_call(request, service, comment=comment, reason=request.POST.get("reason", ""), actor=request.user)
     return redirect("pledges:moderation")
 
 
@@ -537,6 +532,7 @@ def board(request, org_id: int):
     ttl = int(services.setting("PLEDGES_BOARD_CACHE_SECONDS", 300))
     if not signed_in(request) and "messages" not in request.COOKIES:
         etag = f'W/"{tag}"'
+        response: HttpResponse
         if etag in request.headers.get("If-None-Match", ""):
             response = HttpResponseNotModified()
         else:

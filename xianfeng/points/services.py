@@ -312,7 +312,7 @@ def points_redeem(*, reward: Reward, member: Member, quantity: int = 1, key: str
         return existing
     if not Reward.objects.filter(pk=reward.pk, is_active=True).exists():
         raise OutOfStock("该物品已下架")
-    paths = [member.org.path] + ([member.managing_org.path] if member.managing_org_id else [])
+    paths = [member.org.path] + ([member.managing_org.path] if member.managing_org is not None else [])
     if not any(p.startswith(reward.shop.path) for p in paths):
         raise ValidationError({"member": ["该党员不属于本爱心超市服务的组织"]})
     price = reward.price * quantity

@@ -93,8 +93,10 @@ def _shop_or_404(request, value) -> Organisation:
     shops = _shops(request.user)
     if str(value or "").isdigit():
         return get_or_404(shops, pk=int(value))
-    shop = shops.filter(rewards__isnull=False).order_by("path").first() or shops.order_by("path").first()
+    shop: Organisation | None = (shops.filter(rewards__isnull=False).order_by("path").first()
+                                 or shops.order_by("path").first())
     ensure(shop is not None)
+    assert shop is not None
     return shop
 
 
