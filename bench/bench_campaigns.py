@@ -60,7 +60,7 @@ def matrix_bench() -> None:
         name="创先争优", org=county, start=start, implement_from=start, evaluate_from=dt.date(2026, 11, 1),
         end=dt.date(2026, 12, 31),
         deliverables=[{"code": "plan" if i == 0 else f"d{i}", "name": f"交付物{i}", "org_kinds": all_kinds,
-                       "due": start + dt.timedelta(days=20 * i)} for i in range(DELIVERABLES)])
+                       "due": start + dt.timedelta(days=20 * i)} for i in range(DELIVERABLES)], actor=None)
     rng = random.Random(1)
     orgs = list(Organisation.objects.values_list("id", flat=True))
     CampaignPlan.objects.bulk_create([CampaignPlan(campaign=campaign, org_id=o, title="方案", status=rng.choice(
@@ -112,7 +112,7 @@ def _votes() -> None:
     village = org_create(name="秦万村", code="330424002001", kind=OrgKind.VILLAGE, parent=county)
     now = timezone.now()
     award = services.award_round_create(org=county, name="先锋群评创", vote_start=now + dt.timedelta(minutes=1),
-                                        vote_end=now + dt.timedelta(days=1))
+                                        vote_end=now + dt.timedelta(days=1), actor=None)
     award.votes_per_ip_per_hour = 0
     award.save()
     categories = list(award.categories.all())
@@ -120,7 +120,7 @@ def _votes() -> None:
     for c in categories:
         nominations[c.pk] = [Nomination.objects.create(category=c, nominated_by=county, nominee_org=village,
                                                        display_name=f"{c.name}{k}", citation="事迹") for k in range(3)]
-    services.award_round_open_voting(award=award)
+    services.award_round_open_voting(award=award, actor=None)
     award.vote_start = now - dt.timedelta(minutes=1)
     award.save()
     Person.objects.bulk_create([Person(name=f"居民{i}", gender="M") for i in range(VOTERS)], batch_size=2000)

@@ -26,9 +26,9 @@ def _echarts_installed():
 
 def test_venture_chart_and_contact_map_draw(world, live_server, open_page, sign_in):
     venture = services.venture_create(org=world.qinshan_village, name="秦万芦荟专业合作社", kind="cooperative",
-                                      founded=dt.date(2006, 3, 1))
+                                      founded=dt.date(2006, 3, 1), actor=None)
     for day, members, area, households in ((dt.date(2006, 3, 1), 3, 8, 0), (dt.date(2010, 6, 30), 23, 2530, 256)):
-        services.venture_figure_record(venture=venture, date=day, members=members, area_mu=area, households=households)
+        services.venture_figure_record(venture=venture, date=day, members=members, area_mu=area, households=households, actor=None)
     org_services.org_update(org=world.qinshan, latitude=30.434, longitude=120.914)
     org_services.contact_point_create(leader=make_person("县委书记"), org=world.qinshan_village, kind="village",
                                       start=timezone.localdate() - dt.timedelta(days=5))

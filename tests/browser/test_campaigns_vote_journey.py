@@ -17,14 +17,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_resident_votes_once_and_sees_results_after_close(world, live_server, open_page, sign_in):
     now = timezone.now()
     award = services.award_round_create(org=world.county, name="先锋群评创", vote_start=now + dt.timedelta(hours=1),
-                                        vote_end=now + dt.timedelta(days=2))
+                                        vote_end=now + dt.timedelta(days=2), actor=None)
     innovation = award.categories.get(code="innovation")
     before = now
     a = services.nomination_create(category=innovation, nominated_by=world.wuyuan, citation="牵头创建服务品牌",
-                                   nominee_member=world.members["hebin_a"], now=before, evidence={})
+                                   nominee_member=world.members["hebin_a"], now=before, evidence={}, actor=None)
     b = services.nomination_create(category=innovation, nominated_by=world.county, citation="带领村民致富",
-                                   nominee_member=world.members["qinshan_a"], now=before, evidence={})
-    services.award_round_open_voting(award=award)
+                                   nominee_member=world.members["qinshan_a"], now=before, evidence={}, actor=None)
+    services.award_round_open_voting(award=award, actor=None)
     AwardRound.objects.filter(pk=award.pk).update(vote_start=now - dt.timedelta(minutes=5))  # the window opens
 
     page = open_page("phone")

@@ -34,18 +34,18 @@ def test_the_service_photo_and_the_bulletin_image_load(world, live_server, open_
     from xianfeng.demands.services import demand_claim, demand_create, service_record
 
     member = world.members["hebin_a"]
-    demand = demand_create(org=world.hebin, category="维修", description="厨房水龙头漏水", by=world.users["resident"],
+    demand = demand_create(org=world.hebin, category="维修", description="厨房水龙头漏水", actor=world.users["resident"],
                            source="resident")
-    demand_claim(demand=demand, member=member)
+    demand_claim(demand=demand, member=member, actor=None)
     record = service_record(member=member, demand=demand, served_on=timezone.localdate(), minutes=60,
-                            notes="更换阀芯", photo=png())
+                            notes="更换阀芯", photo=png(), actor=None)
     page = open_page("phone")
     sign_in(page, world.users["resident"].username)
     page.goto(live_server.url + reverse("demands:confirm", args=[record.pk]))
     assert natural_width(page, "[data-testid=record-photo]") == 40
 
     bulletin = bulletin_create(org=world.county, title="秦万芦荟带富一方", body="正文", image=png((0, 120, 0)),
-                               publish=True)
+                               publish=True, actor=None)
     visitor = open_page("phone")
     visitor.goto(live_server.url + reverse("portal:bulletin", args=[bulletin.pk]))
     assert natural_width(visitor, "main img") == 40

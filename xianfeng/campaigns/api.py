@@ -1,6 +1,6 @@
 """/api/v1/ endpoints for campaigns, plans, the progress matrix, award rounds and votes, bulletins and ventures.
 
-Reads go through `restrict(user, action)` (campaigns through `visible_to`); writes call services.py. Out of scope
+Reads go through the policies (policies.py); writes call services.py. Out of scope
 answers 404 exactly like missing. A vote outside the window answers 403 with the window, a second vote 409.
 """
 
@@ -12,11 +12,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from xianfeng.core.api import Conflict, ScopedReadOnlyViewSet, StrictInputSerializer
-from xianfeng.core.scoping import scope_paths
+from xianfeng.core.policy import get_or_404, visible
 from xianfeng.core.throttle import client_ip
 
 from . import api_edit, services
 from .models import AwardCategory, AwardRound, Bulletin, Campaign, CampaignPlan, Deliverable, Nomination, Venture
+from .policies import covering_rounds, rows_in_scope
 
 NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope (the same answer)")
 
@@ -57,7 +58,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CampaignSerializer
 
     def get_queryset(self):
-        return Campaign.objects.visible_to(self.request.user).select_related("org").prefetch_related("deliverables")
+        return visible(Campaign, self.request.user).select_related("org").prefetch_related("deliverables")
 
     @extend_schema(request=api_edit.CampaignInput, responses={
         201: inline_serializer("CampaignCreated", {"id": serializers.IntegerField(),
@@ -77,8 +78,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
             raise exceptions.ValidationError({"laggards": ["须为 0 或 1"]})
         campaign = self.get_object()
         matrix = services.progress_matrix(campaign)
-        paths = scope_paths(request.user, "view")
-        rows = [r for r in matrix.rows if paths is None or any(r.path.startswith(p) for p in paths)]
+        rows = rows_in_scope(matrix.rows, request.user)
         if request.query_params.get("laggards") == "1":
             rows = [r for r in rows if r.laggard]
         return Response({"deliverables": [d.code for d in matrix.deliverables],
@@ -108,14 +108,14 @@ class PlanViewSet(ScopedReadOnlyViewSet):
     @extend_schema(request=None, responses={200: PlanSerializer, 400: OpenApiResponse(), 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        return Response(PlanSerializer(services.plan_submit(plan=self.get_object(), by=request.user)).data)
+        return Response(PlanSerializer(services.plan_submit(plan=self.get_object(), actor=request.user)).data)
 
     @extend_schema(request=ReviewInput, responses={200: PlanSerializer, 400: OpenApiResponse(), 404: NOT_FOUND})
     @action(detail=True, methods=["post"], url_path="return")
     def return_plan(self, request, pk=None):
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
-        plan = services.plan_return(plan=self.get_object(), note=data.validated_data.get("note", ""), by=request.user)
+        plan = services.plan_return(plan=self.get_object(), note=data.validated_data.get("note", ""), actor=request.user)
         return Response(PlanSerializer(plan).data)
 
     @extend_schema(request=ReviewInput, responses={200: PlanSerializer, 400: OpenApiResponse(), 404: NOT_FOUND})
@@ -123,7 +123,7 @@ class PlanViewSet(ScopedReadOnlyViewSet):
     def accept(self, request, pk=None):
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
-        plan = services.plan_accept(plan=self.get_object(), note=data.validated_data.get("note", ""), by=request.user)
+        plan = services.plan_accept(plan=self.get_object(), note=data.validated_data.get("note", ""), actor=request.user)
         return Response(PlanSerializer(plan).data)
 
 
@@ -159,7 +159,7 @@ class AwardRoundViewSet(ScopedReadOnlyViewSet):
 
     def get_queryset(self):
         if self.action == "nominate":
-            return AwardRound.objects.visible_to(self.request.user).select_related("org")
+            return covering_rounds(self.request.user).select_related("org")
         return super().get_queryset()
 
     @extend_schema(request=api_edit.AwardRoundInput, responses={
@@ -204,11 +204,9 @@ class VoteViewSet(viewsets.ViewSet):
     def create(self, request):
         data = VoteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        nomination = Nomination.objects.select_related("category__round").filter(
-            pk=data.validated_data["nomination"],
-            category__round__status__in=[s for s in AwardRound.Status.values if s != "nominating"]).first()
-        if nomination is None:
-            raise exceptions.NotFound()
+        nomination = get_or_404(Nomination.objects.select_related("category__round").filter(
+            category__round__status__in=[s for s in AwardRound.Status.values if s != "nominating"]),
+            pk=data.validated_data["nomination"])
         award = nomination.category.round
         try:
             vote = services.vote_cast(nomination=nomination, user=request.user, ip=client_ip(request))

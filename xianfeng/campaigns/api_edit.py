@@ -8,14 +8,17 @@ missing one. The services decide the rules; their ValidationErrors are 400 with 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from xianfeng.core.api import ScopedViewSetMixin, StrictInputSerializer, scoped_get
+from xianfeng.core.api import ScopedViewSetMixin, StrictInputSerializer
 from xianfeng.core.ids import parse_id_number
+from xianfeng.core.policy import get_visible, visible
 from xianfeng.orgs import services as org_services
 from xianfeng.orgs.models import Member, Organisation, OrgKind, Person
 
@@ -36,8 +39,9 @@ NOT_FOUND = OpenApiResponse(description="missing, or outside the caller's scope 
 BAD = OpenApiResponse(description="field errors")
 
 
-def _org(request, pk, action: str = "admin") -> Organisation:
-    return scoped_get(Organisation.objects, request.user, action, pk)
+def _org(request: Any, pk: Any, action: str = "admin") -> Organisation:
+    """The organisation `pk` if the caller may do `action` on it; NotFound (404) as for a missing one if not."""
+    return get_visible(Organisation, request.user, action, pk=pk)
 
 
 def _created(data) -> Response:
@@ -71,7 +75,7 @@ def campaign_create(view, request):
     values = dict(data.validated_data)
     values["org"] = _org(request, values["org"])
     values["deliverables"] = [dict(d) for d in values["deliverables"]]
-    campaign = services.campaign_create(by=request.user, **values)
+    campaign = services.campaign_create(actor=request.user, **values)
     return _created({"id": campaign.pk, "deliverables": list(campaign.deliverables.values_list("code", flat=True))})
 
 
@@ -125,7 +129,7 @@ class MeetingViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         with transaction.atomic():
             values["org"] = _org(request, values["org"])
             values["follow_ups"] = [dict(f, org=_org(request, f["org"])) for f in values["follow_ups"]]
-            meeting = services.meeting_record(by=request.user, **values)
+            meeting = services.meeting_record(actor=request.user, **values)
         return _created(MeetingSerializer(meeting).data)
 
 
@@ -165,7 +169,7 @@ def award_round_create(view, request):
     values["org"] = _org(request, values["org"])
     if "categories" in values:
         values["categories"] = [(c["code"], c["name"], c["nominee_kind"], c["quota"]) for c in values["categories"]]
-    award = services.award_round_create(by=request.user, **values)
+    award = services.award_round_create(actor=request.user, **values)
     return _created({"id": award.pk, "categories": list(award.categories.values_list("code", flat=True))})
 
 
@@ -190,7 +194,7 @@ def award_round_nominate(view, request, pk):
         if member is None:
             raise serializers.ValidationError({"nominee_id_number": ["没有此身份证号的党员"]})
     nomination = services.nomination_create(category=category, nominated_by=nominated_by, nominee_org=nominee_org,
-                                            nominee_member=member, citation=values["citation"], by=request.user)
+                                            nominee_member=member, citation=values["citation"], actor=request.user)
     return _created({"id": nomination.pk, "display_name": nomination.display_name,
                      "evidence": nomination.evidence})
 
@@ -260,7 +264,7 @@ class AdvisorBatchViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["org"] = _org(request, values["org"])
-        return _created(self.BatchSerializer(services.advisor_batch_create(by=request.user, **values)).data)
+        return _created(self.BatchSerializer(services.advisor_batch_create(actor=request.user, **values)).data)
 
     @extend_schema(request=PlaceInput, responses={201: AdvisorSerializer, 400: BAD, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
@@ -273,9 +277,9 @@ class AdvisorBatchViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         with transaction.atomic():
             number = parse_id_number(values["id_number"]).number
             person = Person.objects.filter(id_number=number).first() or org_services.person_upsert(
-                name=values["name"], id_number=number, phone=values["phone"], by=request.user)
+                name=values["name"], id_number=number, phone=values["phone"], actor=request.user)
             advisor = services.advisor_place(batch=batch, person=person, enterprise=enterprise,
-                                             former_post=values["former_post"], by=request.user)
+                                             former_post=values["former_post"], actor=request.user)
         return _created(AdvisorSerializer(advisor).data)
 
 
@@ -292,7 +296,7 @@ class AdvisorViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         advisor = self.get_object()
         data = LogInput(data=request.data)
         data.is_valid(raise_exception=True)
-        log = services.advisor_log_record(advisor=advisor, by=request.user, **data.validated_data)
+        log = services.advisor_log_record(advisor=advisor, actor=request.user, **data.validated_data)
         return _created({"id": log.pk, "month": log.month})
 
     @extend_schema(request=EvaluationInput, responses={201: OpenApiResponse(), 400: BAD, 404: NOT_FOUND})
@@ -301,7 +305,7 @@ class AdvisorViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         advisor = self.get_object()
         data = EvaluationInput(data=request.data)
         data.is_valid(raise_exception=True)
-        row = services.dual_brand_evaluate(enterprise=advisor.enterprise, by=request.user, **data.validated_data)
+        row = services.dual_brand_evaluate(enterprise=advisor.enterprise, actor=request.user, **data.validated_data)
         return _created({"id": row.pk, "year": row.year, "development_strong": row.development_strong,
                          "party_strong": row.party_strong})
 
@@ -339,7 +343,7 @@ def venture_create(view, request):
     data.is_valid(raise_exception=True)
     values = dict(data.validated_data)
     values["org"] = _org(request, values["org"], "change")
-    venture = services.venture_create(by=request.user, **values)
+    venture = services.venture_create(actor=request.user, **values)
     return _created({"id": venture.pk, "name": venture.name})
 
 
@@ -347,7 +351,7 @@ def venture_figures(view, request, pk):
     venture = view.get_object()
     data = FigureInput(data=request.data)
     data.is_valid(raise_exception=True)
-    row = services.venture_figure_record(venture=venture, by=request.user, **data.validated_data)
+    row = services.venture_figure_record(venture=venture, actor=request.user, **data.validated_data)
     return _created({"id": row.pk, "date": row.date})
 
 
@@ -359,7 +363,7 @@ def venture_supports(view, request, pk):
     values["fund_org"] = _org(request, values["fund_org"]) if values["fund_org"] else None
     if values["key"]:
         values["key"] = f"venture_support:{venture.pk}:{values['key']}"
-    support = services.venture_support_record(venture=venture, by=request.user, **values)
+    support = services.venture_support_record(venture=venture, actor=request.user, **values)
     return _created({"id": support.pk, "amount_fen": support.amount_fen,
                      "ledger_transaction": support.ledger_transaction_id})
 
@@ -404,7 +408,7 @@ class DriveViewSet(viewsets.ReadOnlyModelViewSet):
 
         def get_targets(self, drive) -> list[dict]:
             user = self.context["request"].user
-            rows = services.drive_progress(drive, DriveTarget.objects.restrict(user).filter(drive=drive))
+            rows = services.drive_progress(drive, visible(DriveTarget.objects.filter(drive=drive), user))
             return [{"id": r.target.pk, "org": r.target.org_id, "metric": r.target.metric,
                      "target": r.target.target, "achieved": r.achieved, "as_of": r.as_of,
                      "history": [{"id": h.pk, "date": h.date, "achieved": h.achieved, "note": h.note,
@@ -414,7 +418,7 @@ class DriveViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DriveSerializer
 
     def get_queryset(self):
-        return Drive.objects.visible_to(self.request.user).order_by("-start", "id")
+        return visible(Drive, self.request.user).order_by("-start", "id")
 
     @extend_schema(request=DriveInput, responses={201: DriveSerializer, 400: BAD, 404: NOT_FOUND})
     def create(self, request):
@@ -424,7 +428,7 @@ class DriveViewSet(viewsets.ReadOnlyModelViewSet):
         with transaction.atomic():
             values["org"] = _org(request, values["org"])
             values["targets"] = [(_org(request, t["org"]), t["metric"], t["target"]) for t in values["targets"]]
-            drive = services.drive_create(by=request.user, **values)
+            drive = services.drive_create(actor=request.user, **values)
         return _created(self.DriveSerializer(drive, context={"request": request}).data)
 
     @extend_schema(request=ProgressInput, responses={201: OpenApiResponse(), 400: BAD, 404: NOT_FOUND})
@@ -434,8 +438,8 @@ class DriveViewSet(viewsets.ReadOnlyModelViewSet):
         data = ProgressInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        target = scoped_get(DriveTarget.objects.filter(drive=drive), request.user, "change", values.pop("target"))
-        row = services.drive_progress_report(target=target, by=request.user, **values)
+        target = get_visible(DriveTarget.objects.filter(drive=drive), request.user, "change", pk=values.pop("target"))
+        row = services.drive_progress_report(target=target, actor=request.user, **values)
         return _created({"id": row.pk, "achieved": row.achieved})
 
 

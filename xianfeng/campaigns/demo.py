@@ -150,8 +150,8 @@ def _campaign(ctx: DemoContext, county: Organisation, admin) -> object:
             {"code": "posts", "name": "先锋服务岗", "org_kinds": units, "due": dt.date(YEAR, 7, 31)},
             {"code": "lessons_learned", "name": "经验总结", "org_kinds": [OrgKind.TOWN, OrgKind.DEPARTMENT],
              "due": dt.date(YEAR, 12, 15)},
-        ], by=admin)
-    services.campaign_advance(campaign=campaign, by=admin)  # to 组织实施
+        ], actor=admin)
+    services.campaign_advance(campaign=campaign, actor=admin)  # to 组织实施
     # Bulk path for ~1,000 plans: the same states plan_save/plan_submit/plan_return/plan_accept produce, one history
     # row per step, one audit row for the batch. 90 % accepted, 4 % waiting for review, 3 % returned, 3 % not yet.
     required = list(services.required_orgs(campaign, party).values_list("id", "name"))
@@ -196,22 +196,22 @@ def _meetings(ctx: DemoContext, county: Organisation, campaign, admin) -> None:
         follow = [{"org": towns[(i + k) % len(towns)], "text": task, "due": day + dt.timedelta(days=20)}
                   for k in range(3)]
         meeting = services.meeting_record(
-            org=county, kind=kind, date=day, title=title, chair=chair, campaign=campaign, by=admin,
+            org=county, kind=kind, date=day, title=title, chair=chair, campaign=campaign, actor=admin,
             attendees="领导小组成员，各镇党委书记，县直有关部门主要负责人",
             minutes=f"会议听取了活动办公室的工作汇报，研究了下一阶段工作。会议要求：{task}。", follow_ups=follow)
         for item in meeting.follow_ups.all():
             if item.due < DEMO_TODAY - dt.timedelta(days=10) and ctx.rng.random() < 0.85:
                 services.follow_up_close(follow_up=item, done_on=item.due - dt.timedelta(days=ctx.rng.randint(0, 10)),
-                                         note="已按要求落实", by=admin)
+                                         note="已按要求落实", actor=admin)
 
 
 def _visit_follow_ups(ctx: DemoContext) -> None:
     """Guidance visits that named follow-ups get a task each, owned by the visited unit."""
     for visit in GuidanceVisit.objects.exclude(follow_ups="").select_related("contact_point__org"):
         item = services.follow_up_create(visit=visit, org=visit.contact_point.org, text=visit.follow_ups,
-                                         due=visit.date + dt.timedelta(days=30))
+                                         due=visit.date + dt.timedelta(days=30), actor=None)
         if item.due < DEMO_TODAY and ctx.rng.random() < 0.7:
-            services.follow_up_close(follow_up=item, done_on=item.due, note="已整改到位")
+            services.follow_up_close(follow_up=item, done_on=item.due, note="已整改到位", actor=None)
 
 
 def _advisors(ctx: DemoContext, county: Organisation, admin) -> None:
@@ -222,9 +222,9 @@ def _advisors(ctx: DemoContext, county: Organisation, admin) -> None:
     chosen = rng.sample(enterprises, 30)
     batches = [
         services.advisor_batch_create(org=county, name="第一批“红领”党建指导员", start=dt.date(YEAR, 5, 28),
-                                      end=dt.date(YEAR + 2, 5, 27), by=admin),
+                                      end=dt.date(YEAR + 2, 5, 27), actor=admin),
         services.advisor_batch_create(org=county, name="第二批“红领”党建指导员", start=dt.date(YEAR, 8, 1),
-                                      end=dt.date(YEAR + 2, 7, 31), by=admin),
+                                      end=dt.date(YEAR + 2, 7, 31), actor=admin),
     ]
     posts = ["原县农经局副局长", "原镇党委副书记", "原县总工会副主席", "原县经贸局调研员", "原镇人大主席", "原县委组织部科长"]
     logs = []
@@ -238,7 +238,7 @@ def _advisors(ctx: DemoContext, county: Organisation, admin) -> None:
             name=ctx.person_name(gender),
             id_number=_unique_id(ctx, "330424", birth, gender), phone="")
         advisor = services.advisor_place(batch=batch, person=person, enterprise=firm, former_post=rng.choice(posts),
-                                         by=admin)
+                                         actor=admin)
         # Bulk path of advisor_log_record: one log per month inside the term, up to the demo's today.
         month = batch.start.replace(day=1)
         while month <= DEMO_TODAY:
@@ -249,7 +249,7 @@ def _advisors(ctx: DemoContext, county: Organisation, admin) -> None:
         services.dual_brand_evaluate(enterprise=firm, year=YEAR, output_wan=Decimal(rng.randint(2000, 60000)),
                                      output_growth_pct=Decimal(str(round(rng.uniform(-3, 25), 1))),
                                      tax_wan=Decimal(rng.randint(50, 3000)), employees=rng.randint(60, 1200),
-                                     checklist=checklist, by=admin)
+                                     checklist=checklist, actor=admin)
     AdvisorLog.objects.bulk_create(logs, batch_size=1000)
     audit_record(by=admin, action="import", model="campaigns.AdvisorLog", summary=f"演示数据：红领工作记录 {len(logs)} 条")
 
@@ -259,7 +259,7 @@ def _ventures(ctx: DemoContext, county: Organisation, admin) -> None:
     founders = list(Member.objects.in_subtree(qinwan).order_by("id")[:3])
     venture = services.venture_create(
         org=qinwan, name="海盐县秦万芦荟专业合作社", kind="cooperative", founded=dt.date(2006, 3, 1),
-        founders=founders, by=admin,
+        founders=founders, actor=admin,
         description="3名党员带头试种芦荟，从8亩起步，发展成带动250余户农户、户均增收8万至10万元的专业合作社。")
     for day, members, area, households, income in [
         (dt.date(2006, 3, 1), 3, "8", 0, 0), (dt.date(2007, 12, 31), 5, "120", 18, 12_000),
@@ -267,30 +267,30 @@ def _ventures(ctx: DemoContext, county: Organisation, admin) -> None:
         (dt.date(YEAR - 1, 12, 31), 21, "2300", 238, 80_000), (dt.date(YEAR, 6, 30), 23, "2530", 256, 100_000),
     ]:
         services.venture_figure_record(venture=venture, date=day, members=members, area_mu=Decimal(area),
-                                       households=households, income_per_household_yuan=income, by=admin)
-    services.venture_fund_allocate(org=county, amount_fen=100_000_000, key=f"demo:venture_fund:{YEAR}", by=admin)
+                                       households=households, income_per_household_yuan=income, actor=admin)
+    services.venture_fund_allocate(org=county, amount_fen=100_000_000, key=f"demo:venture_fund:{YEAR}", actor=admin)
     services.venture_support_record(venture=venture, kind="grant", date=dt.date(YEAR, 4, 10), title="党员创业扶助资金",
-                                    amount_fen=20_000_000, fund_org=county, key=f"demo:qinwan:{YEAR}", by=admin)
+                                    amount_fen=20_000_000, fund_org=county, key=f"demo:qinwan:{YEAR}", actor=admin)
     services.venture_support_record(venture=venture, kind="fair", date=dt.date(YEAR, 5, 16), title="党员创业项目推介会",
-                                    by=admin)
+                                    actor=admin)
     services.venture_support_record(venture=venture, kind="training", date=dt.date(YEAR, 6, 20),
-                                    title="芦荟种植与深加工技术培训", by=admin)
+                                    title="芦荟种植与深加工技术培训", actor=admin)
     rng = ctx.rng
     villages = list(Organisation.objects.filter(kind=OrgKind.VILLAGE).exclude(pk=qinwan.pk).order_by("path"))
     for i, (name, kind) in enumerate([("葡萄专业合作社", "cooperative"), ("家庭农场", "family_farm"),
                                       ("农机服务专业合作社", "cooperative"), ("电子商务有限公司", "enterprise")]):
         village = villages[(i * 7) % len(villages)]
         other = services.venture_create(org=village, name=f"{village.name}{name}", kind=kind,
-                                        founded=dt.date(YEAR - 3 + i % 2, 3, 1), by=admin)
+                                        founded=dt.date(YEAR - 3 + i % 2, 3, 1), actor=admin)
         mu, reached = rng.randint(20, 60), rng.randint(5, 15)
         for year in (YEAR - 1, YEAR):
             services.venture_figure_record(venture=other, date=dt.date(year, 6, 30), members=rng.randint(2, 6),
                                            area_mu=Decimal(mu), households=reached,
-                                           income_per_household_yuan=rng.randint(8, 30) * 1000, by=admin)
+                                           income_per_household_yuan=rng.randint(8, 30) * 1000, actor=admin)
             mu, reached = mu * 2, reached * 2
         services.venture_support_record(venture=other, kind="grant", date=dt.date(YEAR, 4, 10), title="党员创业扶助资金",
                                         amount_fen=rng.randint(2, 8) * 1_000_000, fund_org=county,
-                                        key=f"demo:venture:{other.pk}", by=admin)
+                                        key=f"demo:venture:{other.pk}", actor=admin)
 
 
 def _drive(ctx: DemoContext, county: Organisation, admin) -> None:
@@ -302,12 +302,12 @@ def _drive(ctx: DemoContext, county: Organisation, admin) -> None:
     targets = [(t, metric, rng.randint(lo, hi)) for t in towns
                for metric, lo, hi in (("union", 8, 20), ("youth_league", 4, 10), ("women", 3, 8))]
     drive = services.drive_create(org=county, name="“百日双提升”行动", start=start, end=start + dt.timedelta(days=99),
-                                  targets=targets, by=admin)
+                                  targets=targets, actor=admin)
     for target in drive.targets.all():
         final = min(target.target, round(target.target * rng.uniform(0.75, 1.15)))
         for k, day in enumerate((start + dt.timedelta(days=30), start + dt.timedelta(days=60),
                                  start + dt.timedelta(days=99))):
-            services.drive_progress_report(target=target, date=day, achieved=round(final * (k + 1) / 3), by=admin)
+            services.drive_progress_report(target=target, date=day, achieved=round(final * (k + 1) / 3), actor=admin)
 
 
 def _bulletins(ctx: DemoContext, county: Organisation, admin) -> None:
@@ -316,9 +316,9 @@ def _bulletins(ctx: DemoContext, county: Organisation, admin) -> None:
         if kind == "briefing":
             issue += 1
         bulletin = services.bulletin_create(
-            org=county, kind=kind, issue=issue if kind == "briefing" else None, title=title, by=admin,
+            org=county, kind=kind, issue=issue if kind == "briefing" else None, title=title, actor=admin,
             body=f"{title}。\n\n县委创先争优活动领导小组办公室供稿。")
-        services.bulletin_publish(bulletin=bulletin, at=_aware(dt.date(YEAR, month, day), 10), by=admin)
+        services.bulletin_publish(bulletin=bulletin, at=_aware(dt.date(YEAR, month, day), 10), actor=admin)
 
 
 def _award_round(ctx: DemoContext, county: Organisation, admin) -> None:
@@ -327,7 +327,7 @@ def _award_round(ctx: DemoContext, county: Organisation, admin) -> None:
     rng = ctx.rng
     vote_start, vote_end = _aware(dt.date(YEAR, 9, 1)), _aware(dt.date(YEAR, 9, 16), 18)
     award = services.award_round_create(org=county, name=f"{YEAR}年度“1+9先锋群评创”", vote_start=vote_start,
-                                        vote_end=vote_end, by=admin)
+                                        vote_end=vote_end, actor=admin)
     categories = list(award.categories.all())
     towns = list(Organisation.objects.filter(kind=OrgKind.TOWN).order_by("path"))
     before = vote_start - dt.timedelta(days=3)
@@ -362,28 +362,28 @@ def _award_round(ctx: DemoContext, county: Organisation, admin) -> None:
         town = next(t for t in towns if org.path.startswith(t.path))
         nominations.append(services.nomination_create(
             category=categories[0], nominated_by=town, nominee_org=org, citation=rng.choice(NOMINEE_CITATIONS),
-            now=before, evidence=figures[org.pk], by=admin))
+            now=before, evidence=figures[org.pk], actor=admin))
     for category in categories[1:]:
         for member in picks[category.pk]:
             town = next(t for t in towns if member.org.path.startswith(t.path))
             nominations.append(services.nomination_create(
                 category=category, nominated_by=town, nominee_member=member, citation=rng.choice(NOMINEE_CITATIONS),
-                now=before, evidence=figures[member.org_id], by=admin))
-    services.award_round_open_voting(award=award, by=admin)
+                now=before, evidence=figures[member.org_id], actor=admin))
+    services.award_round_open_voting(award=award, actor=admin)
     _votes(ctx, award, categories, nominations, vote_start, vote_end)
     scorers = [ctx.users[name] for name in ("county_admin", "inspector_demo") if name in ctx.users]
     for nomination in nominations:
         for scorer in scorers:
-            services.committee_score(nomination=nomination, scorer=scorer, score=rng.randint(70, 98))
-    award = services.award_round_start_publicity(award=award, now=_aware(dt.date(YEAR, 9, 21)), by=admin)
+            services.committee_score(nomination=nomination, actor=scorer, score=rng.randint(70, 98))
+    award = services.award_round_start_publicity(award=award, now=_aware(dt.date(YEAR, 9, 21)), actor=admin)
     awarded = list(Nomination.objects.filter(category__round=award, status="awarded").order_by("id"))
     for nomination, upheld in ((awarded[3], False), (awarded[-2], False)):
         objection = services.objection_lodge(nomination=nomination, name=ctx.faker.name(),
                                              contact=f"139{rng.randint(0, 99_999_999):08d}",
                                              text="反映该同志事迹材料有夸大，请核实。", now=_aware(dt.date(YEAR, 9, 23)))
-        services.objection_answer(objection=objection, upheld=upheld, by=admin,
+        services.objection_answer(objection=objection, upheld=upheld, actor=admin,
                                   answer="经县创先争优活动领导小组办公室核实，所反映问题不属实，已电话答复反映人。")
-    services.award_round_publish(award=award, now=_aware(dt.date(YEAR, 9, 29)), by=admin)
+    services.award_round_publish(award=award, now=_aware(dt.date(YEAR, 9, 29)), actor=admin)
     ctx.data["award_round"] = AwardRound.objects.get(pk=award.pk)
 
 

@@ -23,7 +23,9 @@ from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, changed, snapshot
 from xianfeng.core.ids import normalise_text, parse_phone
+from xianfeng.core.policy import require
 from xianfeng.core.scoping import path_upper_bound, subtree_q
+from xianfeng.core.text import clean_text
 from xianfeng.orgs.models import PARTY_KINDS, GuidanceVisit, Member, Organisation, OrgKind, Person, Role
 
 from .models import (
@@ -57,13 +59,10 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 
-def _text(value: Any, name: str, max_length: int, *, required: bool = True) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({name: ["不能为空"]})
-    if len(text) > max_length:
-        raise ValidationError({name: [f"不能超过{max_length}个字符"]})
-    return text
+def _require(actor: Any, action: str, obj: Any, *, reason: str | None = None) -> None:
+    """The policy's check before a write; `actor` None is the system (the demo, management commands, jobs)."""
+    if actor is not None:
+        require(actor, action, obj, reason=reason)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -111,11 +110,13 @@ def check_document(upload: Any, name: str = "file") -> None:
 @transaction.atomic
 def campaign_create(*, name: str, org: Organisation, start: dt.date, implement_from: dt.date,
                     evaluate_from: dt.date, end: dt.date, deliverables: list[dict[str, Any]] | None = None,
-                    description: str = "", by: Any = None) -> Campaign:
-    """A campaign over `org`'s subtree. Each deliverable: code, name, org_kinds (list of OrgKind), due."""
+                    description: str = "", actor: Any) -> Campaign:
+    """A campaign over `org`'s subtree (the actor administers `org`). Each deliverable: code, name, org_kinds (list of
+    OrgKind), due."""
+    _require(actor, "admin", org)
     if not start <= implement_from <= evaluate_from <= end:
         raise ValidationError({"end": ["阶段日期须依次为：开始 ≤ 实施 ≤ 评估 ≤ 结束"]})
-    campaign = Campaign(name=_text(name, "name", 200), org=org, start=start, implement_from=implement_from,
+    campaign = Campaign(name=clean_text(name, "name", 200), org=org, start=start, implement_from=implement_from,
                         evaluate_from=evaluate_from, end=end, description=description)
     campaign.full_clean()
     campaign.save()
@@ -124,7 +125,7 @@ def campaign_create(*, name: str, org: Organisation, start: dt.date, implement_f
         raise ValidationError({"deliverables": ["交付物代码不能重复"]})
     for i, d in enumerate(deliverables or []):
         _deliverable_save(campaign, d, order=i)
-    audit_record(by=by, action="create", obj=campaign, after=snapshot(campaign), summary=f"新建活动 {campaign.name}")
+    audit_record(by=actor, action="create", obj=campaign, after=snapshot(campaign), summary=f"新建活动 {campaign.name}")
     return campaign
 
 
@@ -136,7 +137,7 @@ def _deliverable_save(campaign: Campaign, d: dict[str, Any], *, order: int) -> D
     due = d.get("due")
     if not isinstance(due, dt.date) or not campaign.start <= due <= campaign.end:
         raise ValidationError({"deliverables": [f"交付物“{d.get('name')}”的截止日期不在活动期间"]})
-    item = Deliverable(campaign=campaign, code=str(d.get("code") or ""), name=_text(d.get("name"), "deliverables", 100),
+    item = Deliverable(campaign=campaign, code=str(d.get("code") or ""), name=clean_text(d.get("name"), "deliverables", 100),
                        org_kinds=kinds, due=due, order=order)
     try:
         item.full_clean()
@@ -148,15 +149,16 @@ def _deliverable_save(campaign: Campaign, d: dict[str, Any], *, order: int) -> D
 
 @transaction.atomic
 def deliverable_add(*, campaign: Campaign, code: str, name: str, org_kinds: list[str], due: dt.date,
-                    by: Any = None) -> Deliverable:
+                    actor: Any) -> Deliverable:
     """One more deliverable for a campaign that has not closed; its code is unique within the campaign."""
+    _require(actor, "admin", campaign)
     if campaign.phase == Campaign.Phase.CLOSED:
         raise ValidationError({"campaign": ["活动已结束"]})
     if campaign.deliverables.filter(code=code).exists():
         raise ValidationError({"code": ["该代码已使用"]})
     order = (campaign.deliverables.order_by("-order").values_list("order", flat=True).first() or 0) + 1
     item = _deliverable_save(campaign, {"code": code, "name": name, "org_kinds": org_kinds, "due": due}, order=order)
-    audit_record(by=by, action="create", obj=item, after=snapshot(item), summary=f"{campaign.name} 新增交付物 {item.name}")
+    audit_record(by=actor, action="create", obj=item, after=snapshot(item), summary=f"{campaign.name} 新增交付物 {item.name}")
     return item
 
 
@@ -164,8 +166,9 @@ CAMPAIGN_EDITABLE = ("name", "description", "start", "implement_from", "evaluate
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, by: Any = None, **changes: Any) -> Campaign:
+def campaign_update(*, campaign: Campaign, actor: Any, **changes: Any) -> Campaign:
     """Change a campaign's name, description or phase dates; every deliverable's due date must stay inside it."""
+    _require(actor, "admin", campaign)
     unknown = set(changes) - set(CAMPAIGN_EDITABLE)
     if unknown:
         raise ValidationError({"__all__": [f"不能修改：{', '.join(sorted(unknown))}"]})
@@ -173,7 +176,7 @@ def campaign_update(*, campaign: Campaign, by: Any = None, **changes: Any) -> Ca
     before = snapshot(campaign, list(CAMPAIGN_EDITABLE))
     for key, value in changes.items():
         setattr(campaign, key, value)
-    campaign.name = _text(campaign.name, "name", 200)
+    campaign.name = clean_text(campaign.name, "name", 200)
     if not campaign.start <= campaign.implement_from <= campaign.evaluate_from <= campaign.end:
         raise ValidationError({"end": ["阶段日期须依次为：开始 ≤ 实施 ≤ 评估 ≤ 结束"]})
     outside = [d.name for d in campaign.deliverables.all() if not campaign.start <= d.due <= campaign.end]
@@ -183,7 +186,7 @@ def campaign_update(*, campaign: Campaign, by: Any = None, **changes: Any) -> Ca
     campaign.save()
     b, a = changed(before, snapshot(campaign, list(CAMPAIGN_EDITABLE)))
     if a:
-        audit_record(by=by, action="update", obj=campaign, before=b, after=a, summary=f"修改活动 {campaign.name}")
+        audit_record(by=actor, action="update", obj=campaign, before=b, after=a, summary=f"修改活动 {campaign.name}")
     return campaign
 
 
@@ -191,8 +194,9 @@ PHASE_ORDER: list[str] = [Campaign.Phase.DEPLOY, Campaign.Phase.IMPLEMENT, Campa
 
 
 @transaction.atomic
-def campaign_advance(*, campaign: Campaign, by: Any = None) -> Campaign:
+def campaign_advance(*, campaign: Campaign, actor: Any) -> Campaign:
     """Move the campaign to its next phase (deploy → implement → evaluate → closed)."""
+    _require(actor, "admin", campaign)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     index = PHASE_ORDER.index(campaign.phase)
     if index == len(PHASE_ORDER) - 1:
@@ -200,7 +204,7 @@ def campaign_advance(*, campaign: Campaign, by: Any = None) -> Campaign:
     before = campaign.phase
     campaign.phase = PHASE_ORDER[index + 1]
     campaign.save(update_fields=["phase"])
-    audit_record(by=by, action="update", obj=campaign, before={"phase": before}, after={"phase": campaign.phase},
+    audit_record(by=actor, action="update", obj=campaign, before={"phase": before}, after={"phase": campaign.phase},
                  summary=f"活动 {campaign.name} 进入{campaign.get_phase_display()}阶段")
     return campaign
 
@@ -226,8 +230,9 @@ def _event(plan: CampaignPlan, by: Any, note: str = "") -> None:
 
 @transaction.atomic
 def plan_save(*, campaign: Campaign, org: Organisation, title: str, text: str = "", file: Any = None,
-              by: Any = None) -> CampaignPlan:
-    """Create or edit an organisation's plan while it is a draft or has been returned."""
+              actor: Any) -> CampaignPlan:
+    """Create or edit an organisation's plan while it is a draft or has been returned (the actor may change `org`)."""
+    _require(actor, "change", org)
     item = _plan_deliverable(campaign)
     if org.kind not in item.org_kinds or not _in_subtree(org, campaign.org):
         raise ValidationError({"org": ["该组织不在本活动要求报送方案的范围内"]})
@@ -240,7 +245,7 @@ def plan_save(*, campaign: Campaign, org: Organisation, title: str, text: str = 
         plan = CampaignPlan(campaign=campaign, org=org)
     elif plan.status not in (CampaignPlan.Status.DRAFT, CampaignPlan.Status.RETURNED):
         raise ValidationError({"status": [f"方案{plan.get_status_display()}，不能修改"]})
-    plan.title = _text(title, "title", 200)
+    plan.title = clean_text(title, "title", 200)
     plan.text = str(text or "")
     if file:
         plan.file = file
@@ -248,8 +253,8 @@ def plan_save(*, campaign: Campaign, org: Organisation, title: str, text: str = 
     created = plan.pk is None
     plan.save()
     if created:
-        _event(plan, by)
-    audit_record(by=by, action="create" if created else "update", obj=plan, summary=f"活动方案 {org.name}")
+        _event(plan, actor)
+    audit_record(by=actor, action="create" if created else "update", obj=plan, summary=f"活动方案 {org.name}")
     return plan
 
 
@@ -262,58 +267,62 @@ def _transition(plan: CampaignPlan, frm: tuple[str, ...], to: str, **fields: Any
 
 
 @transaction.atomic
-def plan_submit(*, plan: CampaignPlan, by: Any = None) -> CampaignPlan:
+def plan_submit(*, plan: CampaignPlan, actor: Any) -> CampaignPlan:
     """Draft or returned → submitted (报送). A plan needs its text or a file."""
+    _require(actor, "change", plan)
     if not plan.text.strip() and not plan.file:
         raise ValidationError({"text": ["请填写方案内容或上传方案文件"]})
     plan = _transition(plan, (CampaignPlan.Status.DRAFT, CampaignPlan.Status.RETURNED), CampaignPlan.Status.SUBMITTED,
                        submitted_at=timezone.now())
-    _event(plan, by)
-    audit_record(by=by, action="update", obj=plan, after={"status": plan.status}, summary=f"报送活动方案 {plan.org}")
+    _event(plan, actor)
+    audit_record(by=actor, action="update", obj=plan, after={"status": plan.status}, summary=f"报送活动方案 {plan.org}")
     return plan
 
 
 @transaction.atomic
-def plan_return(*, plan: CampaignPlan, note: str, by: Any = None) -> CampaignPlan:
-    """Submitted → returned, with the reason the organisation must address."""
-    note = _text(note, "note", 500)
+def plan_return(*, plan: CampaignPlan, note: str, actor: Any) -> CampaignPlan:
+    """Submitted → returned, with the reason the organisation must address (an administrator over it)."""
+    _require(actor, "admin", plan)
+    note = clean_text(note, "note", 500)
     plan = _transition(plan, (CampaignPlan.Status.SUBMITTED,), CampaignPlan.Status.RETURNED,
                        reviewed_at=timezone.now(), review_note=note)
-    _event(plan, by, note)
-    audit_record(by=by, action="update", obj=plan, after={"status": plan.status, "note": note},
+    _event(plan, actor, note)
+    audit_record(by=actor, action="update", obj=plan, after={"status": plan.status, "note": note},
                  summary=f"退回活动方案 {plan.org}")
     return plan
 
 
 @transaction.atomic
-def plan_accept(*, plan: CampaignPlan, note: str = "", by: Any = None) -> CampaignPlan:
-    """Submitted → accepted (审定)."""
-    note = _text(note, "note", 500, required=False)
+def plan_accept(*, plan: CampaignPlan, note: str = "", actor: Any) -> CampaignPlan:
+    """Submitted → accepted (审定), by an administrator over the organisation."""
+    _require(actor, "admin", plan)
+    note = clean_text(note, "note", 500, required=False)
     plan = _transition(plan, (CampaignPlan.Status.SUBMITTED,), CampaignPlan.Status.ACCEPTED,
                        reviewed_at=timezone.now(), review_note=note)
-    _event(plan, by, note)
-    audit_record(by=by, action="update", obj=plan, after={"status": plan.status}, summary=f"审定活动方案 {plan.org}")
+    _event(plan, actor, note)
+    audit_record(by=actor, action="update", obj=plan, after={"status": plan.status}, summary=f"审定活动方案 {plan.org}")
     return plan
 
 
 @transaction.atomic
 def deliverable_record(*, deliverable: Deliverable, org: Organisation, done_on: dt.date, note: str = "",
-                       by: Any = None) -> DeliverableRecord:
+                       actor: Any) -> DeliverableRecord:
     """Record that `org` delivered `deliverable` (for the plan, use the plan services)."""
+    _require(actor, "change", org)
     if deliverable.code == Deliverable.PLAN:
         raise ValidationError({"deliverable": ["活动方案通过报送和审定办理"]})
     if org.kind not in deliverable.org_kinds or not _in_subtree(org, deliverable.campaign.org):
         raise ValidationError({"org": ["该组织不需要完成此项"]})
     if done_on > timezone.localdate():
         raise ValidationError({"done_on": ["完成日期晚于今天"]})
-    record = DeliverableRecord(deliverable=deliverable, org=org, done_on=done_on, note=_text(note, "note", 300,
-                               required=False), recorded_by=by if getattr(by, "is_authenticated", False) else None)
+    record = DeliverableRecord(deliverable=deliverable, org=org, done_on=done_on, note=clean_text(note, "note", 300,
+                               required=False), recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
     try:
         with transaction.atomic():
             record.save()
     except IntegrityError:
         raise ValidationError({"deliverable": ["已记录完成"]}) from None
-    audit_record(by=by, action="create", obj=record, summary=f"{org.name} 完成 {deliverable.name}")
+    audit_record(by=actor, action="create", obj=record, summary=f"{org.name} 完成 {deliverable.name}")
     return record
 
 
@@ -443,26 +452,35 @@ def plans_submitted_counts(orgs: list[Organisation], *, start: dt.date | None = 
 @transaction.atomic
 def meeting_record(*, org: Organisation, kind: str, date: dt.date, title: str, chair: str = "", attendees: str = "",
                    minutes: str = "", campaign: Campaign | None = None,
-                   follow_ups: list[dict[str, Any]] | None = None, by: Any = None) -> Meeting:
+                   follow_ups: list[dict[str, Any]] | None = None, actor: Any) -> Meeting:
     """A leading-group or standing-committee meeting, with its decisions' follow-ups (each: org, text, due)."""
+    _require(actor, "admin", org)
+    if campaign is not None:
+        _require(actor, "admin", campaign)
     if date > timezone.localdate():
         raise ValidationError({"date": ["会议日期晚于今天"]})
-    meeting = Meeting(org=org, kind=kind, date=date, title=_text(title, "title", 200), chair=normalise_text(chair),
+    meeting = Meeting(org=org, kind=kind, date=date, title=clean_text(title, "title", 200), chair=normalise_text(chair),
                       attendees=attendees, minutes=minutes, campaign=campaign)
     meeting.full_clean()
     meeting.save()
     for item in follow_ups or []:
-        follow_up_create(meeting=meeting, org=item["org"], text=item["text"], due=item["due"], by=by)
-    audit_record(by=by, action="create", obj=meeting, summary=f"会议 {meeting.title}")
+        follow_up_create(meeting=meeting, org=item["org"], text=item["text"], due=item["due"], actor=actor)
+    audit_record(by=actor, action="create", obj=meeting, summary=f"会议 {meeting.title}")
     return meeting
 
 
 @transaction.atomic
 def follow_up_create(*, org: Organisation, text: str, due: dt.date, meeting: Meeting | None = None,
-                     visit: GuidanceVisit | None = None, by: Any = None) -> FollowUp:
-    """A follow-up task from a meeting or a guidance visit, owned by `org`."""
+                     visit: GuidanceVisit | None = None, actor: Any) -> FollowUp:
+    """A follow-up task from a meeting (the actor administers it and `org`) or a guidance visit (the actor may
+    change the visit), owned by `org`."""
     if (meeting is None) == (visit is None):
         raise ValidationError({"source": ["后续事项须来自一次会议或一次指导"]})
+    if meeting is not None:
+        _require(actor, "admin", meeting)
+        _require(actor, "admin", org)
+    else:
+        _require(actor, "change", visit)
     source = meeting if meeting is not None else visit
     assert source is not None
     owner = meeting.org if meeting is not None else visit.contact_point.org  # type: ignore[union-attr]
@@ -471,23 +489,24 @@ def follow_up_create(*, org: Organisation, text: str, due: dt.date, meeting: Mee
     source_date = source.date
     if due < source_date:
         raise ValidationError({"due": ["完成时限早于会议或指导日期"]})
-    item = FollowUp(meeting=meeting, visit=visit, org=org, text=_text(text, "text", 500), due=due)
+    item = FollowUp(meeting=meeting, visit=visit, org=org, text=clean_text(text, "text", 500), due=due)
     item.full_clean()
     item.save()
-    audit_record(by=by, action="create", obj=item, summary=f"后续事项 {org.name}：{item.text}")
+    audit_record(by=actor, action="create", obj=item, summary=f"后续事项 {org.name}：{item.text}")
     return item
 
 
 @transaction.atomic
-def follow_up_close(*, follow_up: FollowUp, done_on: dt.date, note: str, by: Any = None) -> FollowUp:
+def follow_up_close(*, follow_up: FollowUp, done_on: dt.date, note: str, actor: Any) -> FollowUp:
     """Mark a follow-up done, with what was done. A done one cannot be closed again."""
-    note = _text(note, "note", 500)
+    _require(actor, "change", follow_up)
+    note = clean_text(note, "note", 500)
     if done_on > timezone.localdate():
         raise ValidationError({"done_on": ["完成日期晚于今天"]})
     if FollowUp.objects.filter(pk=follow_up.pk, done_on__isnull=True).update(done_on=done_on, done_note=note) != 1:
         raise ValidationError({"done_on": ["该事项已落实"]})
     follow_up.refresh_from_db()
-    audit_record(by=by, action="update", obj=follow_up, after={"done_on": str(done_on), "note": note},
+    audit_record(by=actor, action="update", obj=follow_up, after={"done_on": str(done_on), "note": note},
                  summary=f"落实后续事项 {follow_up.text}")
     return follow_up
 
@@ -532,9 +551,11 @@ class ResultsHidden(PermissionDenied):
 @transaction.atomic
 def award_round_create(*, org: Organisation, name: str, vote_start: dt.datetime, vote_end: dt.datetime,
                        categories: list[tuple[str, str, str, int]] | None = None, vote_weight: int = 40,
-                       publicity_days: int = 7, votes_per_ip_per_hour: int = 300, by: Any = None) -> AwardRound:
+                       publicity_days: int = 7, votes_per_ip_per_hour: int = 300, actor: Any) -> AwardRound:
     """A round with its categories, each (code, name, nominee kind, quota) (default: 先进基层党组织 + 9 pioneer
-    categories), the vote window, the public vote's weight (%) in the final score, the publicity days."""
+    categories), the vote window, the public vote's weight (%) in the final score, the publicity days. The actor
+    administers `org`."""
+    _require(actor, "admin", org)
     if vote_end <= vote_start:
         raise ValidationError({"vote_end": ["评议结束时间须晚于开始时间"]})
     if not isinstance(vote_weight, int) or not 0 <= vote_weight <= 100:
@@ -548,13 +569,13 @@ def award_round_create(*, org: Organisation, name: str, vote_start: dt.datetime,
         raise ValidationError({"categories": ["至少设置一个类别"]})
     if len({str(code) for code, *_ in rows}) != len(rows):
         raise ValidationError({"categories": ["类别代码不能重复"]})
-    award = AwardRound(org=org, name=_text(name, "name", 200), vote_start=vote_start, vote_end=vote_end,
+    award = AwardRound(org=org, name=clean_text(name, "name", 200), vote_start=vote_start, vote_end=vote_end,
                        vote_weight=vote_weight, publicity_days=publicity_days,
                        votes_per_ip_per_hour=votes_per_ip_per_hour)
     award.full_clean()
     award.save()
     for i, (code, cname, kind, quota) in enumerate(rows):
-        category = AwardCategory(round=award, code=code, name=_text(cname, "categories", 100), nominee_kind=kind,
+        category = AwardCategory(round=award, code=code, name=clean_text(cname, "categories", 100), nominee_kind=kind,
                                  quota=quota, order=i)
         if not isinstance(quota, int) or quota < 1:
             raise ValidationError({"categories": [f"类别“{category.name}”的名额须为正整数"]})
@@ -563,7 +584,7 @@ def award_round_create(*, org: Organisation, name: str, vote_start: dt.datetime,
         except ValidationError as exc:
             raise ValidationError({"categories": [f"类别“{category.name}”：{'；'.join(exc.messages)}"]}) from None
         category.save()
-    audit_record(by=by, action="create", obj=award, after=snapshot(award), summary=f"新建评创 {award.name}")
+    audit_record(by=actor, action="create", obj=award, after=snapshot(award), summary=f"新建评创 {award.name}")
     return award
 
 
@@ -587,10 +608,14 @@ def platform_evidence(org: Organisation) -> dict[str, dict[str, Any]]:
 @transaction.atomic
 def nomination_create(*, category: AwardCategory, nominated_by: Organisation, citation: str,
                       nominee_org: Organisation | None = None, nominee_member: Member | None = None,
-                      now: dt.datetime | None = None, evidence: dict | None = None, by: Any = None) -> Nomination:
+                      now: dt.datetime | None = None, evidence: dict | None = None, actor: Any) -> Nomination:
     """An organisation nominates a unit or member of its own subtree, before the vote opens. The evidence is taken
-    from the platform's figures for the nominee's organisation unless given (the demo's bulk path gives it)."""
+    from the platform's figures for the nominee's organisation unless given (the demo's bulk path gives it). The
+    actor may change the nominating organisation, which lies in the round's subtree."""
+    _require(actor, "change", nominated_by)
     award = category.round
+    if not _in_subtree(nominated_by, award.org):
+        raise ValidationError({"nominated_by": ["推荐单位不在本评创范围内"]})
     if award.status != AwardRound.Status.NOMINATING or _now(now) >= award.vote_start:
         raise ValidationError({"category": ["推荐已截止"]})
     if category.nominee_kind == AwardCategory.NomineeKind.ORGANISATION:
@@ -607,22 +632,23 @@ def nomination_create(*, category: AwardCategory, nominated_by: Organisation, ci
     if duplicate.exists():
         raise ValidationError({"nominee": ["已被推荐"]})
     nomination = Nomination(category=category, nominated_by=nominated_by, nominee_org=nominee_org,
-                            nominee_member=nominee_member, display_name=name, citation=_text(citation, "citation", 5000),
+                            nominee_member=nominee_member, display_name=name, citation=clean_text(citation, "citation", 5000),
                             evidence=evidence if evidence is not None else platform_evidence(subject))
     nomination.full_clean()
     nomination.save()
-    audit_record(by=by, action="create", obj=nomination, summary=f"推荐 {name}（{category.name}）")
+    audit_record(by=actor, action="create", obj=nomination, summary=f"推荐 {name}（{category.name}）")
     return nomination
 
 
 @transaction.atomic
-def award_round_open_voting(*, award: AwardRound, by: Any = None) -> AwardRound:
+def award_round_open_voting(*, award: AwardRound, actor: Any) -> AwardRound:
     """Close nominations: the round shows its nominees and takes votes inside its window."""
+    _require(actor, "admin", award)
     if AwardRound.objects.filter(pk=award.pk, status=AwardRound.Status.NOMINATING).update(
             status=AwardRound.Status.VOTING) != 1:
         raise ValidationError({"status": ["评创不在推荐阶段"]})
     award.refresh_from_db()
-    audit_record(by=by, action="update", obj=award, after={"status": award.status}, summary=f"{award.name} 开始群众评议")
+    audit_record(by=actor, action="update", obj=award, after={"status": award.status}, summary=f"{award.name} 开始群众评议")
     return award
 
 
@@ -760,19 +786,23 @@ def voted_categories(award: AwardRound, user: Any) -> dict[int, int]:
 
 
 @transaction.atomic
-def committee_score(*, nomination: Nomination, scorer: Any, score: int, by: Any = None) -> CommitteeScore:
-    """One committee member's score 0–100 for a nomination, during voting or scoring; once per scorer."""
+def committee_score(*, nomination: Nomination, score: int, actor: Any) -> CommitteeScore:
+    """One committee member's (the actor's: an administrator or inspector over the round) score 0–100 for a nomination, during
+    voting or scoring; once per scorer."""
+    from .policies import require_scorer
+
     award = nomination.category.round
+    require_scorer(actor, award)
     if award.status not in (AwardRound.Status.VOTING, AwardRound.Status.SCORING):
         raise ValidationError({"score": ["当前不在评审阶段"]})
     if not isinstance(score, int) or not 0 <= score <= 100:
         raise ValidationError({"score": ["评分须为0到100的整数"]})
     try:
         with transaction.atomic():
-            row = CommitteeScore.objects.create(nomination=nomination, scorer=scorer, score=score)
+            row = CommitteeScore.objects.create(nomination=nomination, scorer=actor, score=score)
     except IntegrityError:
         raise ValidationError({"score": ["已评分"]}) from None
-    audit_record(by=by or scorer, action="create", obj=row, summary=f"评审打分 {nomination.display_name}：{score}")
+    audit_record(by=actor, action="create", obj=row, summary=f"评审打分 {nomination.display_name}：{score}")
     return row
 
 
@@ -820,8 +850,9 @@ def round_results(award: AwardRound, *, now: dt.datetime | None = None) -> dict[
 
 
 @transaction.atomic
-def award_round_start_publicity(*, award: AwardRound, now: dt.datetime | None = None, by: Any = None) -> AwardRound:
+def award_round_start_publicity(*, award: AwardRound, now: dt.datetime | None = None, actor: Any) -> AwardRound:
     """After the vote: rank each category, mark its top `quota` as proposed winners and publicise them (公示)."""
+    _require(actor, "admin", award)
     now = _now(now)
     award = AwardRound.objects.select_for_update().get(pk=award.pk)
     if award.status not in (AwardRound.Status.VOTING, AwardRound.Status.SCORING) or now < award.vote_end:
@@ -836,7 +867,7 @@ def award_round_start_publicity(*, award: AwardRound, now: dt.datetime | None = 
     award.status = AwardRound.Status.PUBLICITY
     award.publicity_start = now
     award.save(update_fields=["status", "publicity_start"])
-    audit_record(by=by, action="update", obj=award, after={"status": award.status}, summary=f"{award.name} 公示")
+    audit_record(by=actor, action="update", obj=award, after={"status": award.status}, summary=f"{award.name} 公示")
     return award
 
 
@@ -882,24 +913,26 @@ def objection_lodge(*, nomination: Nomination, name: str, contact: str, text: st
 
 
 @transaction.atomic
-def objection_answer(*, objection: Objection, answer: str, upheld: bool, by: Any = None) -> Objection:
-    """Answer an objection; an upheld one disqualifies the nomination."""
-    answer = _text(answer, "answer", 3000)
+def objection_answer(*, objection: Objection, answer: str, upheld: bool, actor: Any) -> Objection:
+    """Answer an objection (an administrator of the round); an upheld one disqualifies the nomination."""
+    _require(actor, "admin", objection.nomination.category.round)
+    answer = clean_text(answer, "answer", 3000)
     if Objection.objects.filter(pk=objection.pk, answered_at__isnull=True).update(
             answer=answer, upheld=upheld, answered_at=timezone.now(),
-            answered_by=by if getattr(by, "is_authenticated", False) else None) != 1:
+            answered_by=actor if getattr(actor, "is_authenticated", False) else None) != 1:
         raise ValidationError({"answer": ["该异议已答复"]})
     objection.refresh_from_db()
     if upheld:
         Nomination.objects.filter(pk=objection.nomination_id).update(status=Nomination.Status.DISQUALIFIED)
-    audit_record(by=by, action="update", obj=objection, after={"upheld": upheld},
+    audit_record(by=actor, action="update", obj=objection, after={"upheld": upheld},
                  summary=f"答复异议 {objection.nomination.display_name}：{'成立' if upheld else '不成立'}")
     return objection
 
 
 @transaction.atomic
-def award_round_publish(*, award: AwardRound, now: dt.datetime | None = None, by: Any = None) -> AwardRound:
+def award_round_publish(*, award: AwardRound, now: dt.datetime | None = None, actor: Any) -> AwardRound:
     """After publicity, with every objection answered: publish the final list."""
+    _require(actor, "admin", award)
     now = _now(now)
     award = AwardRound.objects.select_for_update().get(pk=award.pk)
     end = publicity_end(award)
@@ -910,7 +943,7 @@ def award_round_publish(*, award: AwardRound, now: dt.datetime | None = None, by
     award.status = AwardRound.Status.PUBLISHED
     award.published_at = now
     award.save(update_fields=["status", "published_at"])
-    audit_record(by=by, action="update", obj=award, after={"status": award.status}, summary=f"{award.name} 公布")
+    audit_record(by=actor, action="update", obj=award, after={"status": award.status}, summary=f"{award.name} 公布")
     return award
 
 
@@ -921,20 +954,34 @@ PARTY_CHECKLIST_MIN = 5  # 党建强: at least this many of the checklist's item
 
 
 @transaction.atomic
-def advisor_batch_create(*, org: Organisation, name: str, start: dt.date, end: dt.date, by: Any = None) -> AdvisorBatch:
+def advisor_batch_create(*, org: Organisation, name: str, start: dt.date, end: dt.date, actor: Any) -> AdvisorBatch:
+    """A batch of advisors placed by `org` (the actor administers it), with their common term."""
+    _require(actor, "admin", org)
     if end <= start:
         raise ValidationError({"end": ["任期结束须晚于开始"]})
-    batch = AdvisorBatch(org=org, name=_text(name, "name", 100), start=start, end=end)
+    batch = AdvisorBatch(org=org, name=clean_text(name, "name", 100), start=start, end=end)
     batch.full_clean()
     batch.save()
-    audit_record(by=by, action="create", obj=batch, summary=f"红领批次 {batch.name}")
+    audit_record(by=actor, action="create", obj=batch, summary=f"红领批次 {batch.name}")
     return batch
 
 
 @transaction.atomic
 def advisor_place(*, batch: AdvisorBatch, person: Person, enterprise: Organisation, former_post: str = "",
-                  by: Any = None) -> Advisor:
-    """Place `person` in `enterprise` (a non-public enterprise in the batch's subtree) for the batch's term."""
+                  actor: Any) -> Advisor:
+    """Place `person` in `enterprise` (a non-public enterprise in the batch's subtree) for the batch's term.
+
+    The actor administers the batch and the enterprise, and may change the person: a person whose organisation is
+    outside the actor's scope is refused (PersonOutOfScope, on the ID number) before anything is written."""
+    from xianfeng.orgs.services import PersonOutOfScope, person_holder
+
+    from .policies import may_place_person
+
+    _require(actor, "admin", batch)
+    _require(actor, "admin", enterprise)
+    if not may_place_person(actor, person):
+        holder, is_member = person_holder(person)
+        raise PersonOutOfScope(person, holder, is_member=is_member)
     if enterprise.kind != OrgKind.ENTERPRISE or not _in_subtree(enterprise, batch.org):
         raise ValidationError({"enterprise": ["红领只能选派到本范围内的非公企业"]})
     if Advisor.objects.filter(batch=batch, enterprise=enterprise).exists():
@@ -942,23 +989,25 @@ def advisor_place(*, batch: AdvisorBatch, person: Person, enterprise: Organisati
     advisor = Advisor(batch=batch, person=person, enterprise=enterprise, former_post=normalise_text(former_post)[:100])
     advisor.full_clean()
     advisor.save()
-    audit_record(by=by, action="create", obj=advisor, summary=f"选派红领 {person.name} → {enterprise.name}")
+    audit_record(by=actor, action="create", obj=advisor, summary=f"选派红领 {person.name} → {enterprise.name}")
     return advisor
 
 
 @transaction.atomic
-def advisor_log_record(*, advisor: Advisor, month: dt.date, text: str, hours: int = 0, by: Any = None) -> AdvisorLog:
-    """The advisor's log for a month inside the term and not in the future; one per month."""
+def advisor_log_record(*, advisor: Advisor, month: dt.date, text: str, hours: int = 0, actor: Any) -> AdvisorLog:
+    """The advisor's log for a month inside the term and not in the future; one per month (the actor may change the
+    advisor's enterprise)."""
+    _require(actor, "change", advisor)
     month = month.replace(day=1)
     batch = advisor.batch
     if month < batch.start.replace(day=1) or month > batch.end or month > timezone.localdate():
         raise ValidationError({"month": ["月份不在任期内或晚于本月"]})
     if AdvisorLog.objects.filter(advisor=advisor, month=month).exists():
         raise ValidationError({"month": ["该月已有工作记录"]})
-    log = AdvisorLog(advisor=advisor, month=month, text=_text(text, "text", 4000), hours=hours)
+    log = AdvisorLog(advisor=advisor, month=month, text=clean_text(text, "text", 4000), hours=hours)
     log.full_clean()
     log.save()
-    audit_record(by=by, action="create", obj=log, summary=f"红领工作记录 {advisor.person.name} {month:%Y-%m}")
+    audit_record(by=actor, action="create", obj=log, summary=f"红领工作记录 {advisor.person.name} {month:%Y-%m}")
     return log
 
 
@@ -968,23 +1017,15 @@ def dual_brand_verdict(*, output_growth_pct: Decimal, tax_wan: Decimal, checklis
     return development, party
 
 
-class EvaluationRefused(PermissionDenied):
-    """The actor may not evaluate this enterprise (out of scope: answered as not found)."""
-
-
 @transaction.atomic
 def dual_brand_evaluate(*, enterprise: Organisation, year: int, output_wan: Decimal, output_growth_pct: Decimal,
                         tax_wan: Decimal, employees: int, checklist: dict[str, bool],
-                        by: Any = None) -> DualBrandEvaluation:
+                        actor: Any) -> DualBrandEvaluation:
     """The yearly 双强 evaluation: 发展强 and 党建强 decided by the rules above, from the figures and the checklist.
 
     A checklist with no item met is a valid evaluation (not 党建强); every item is stored as met or not. A year after
-    the current one is refused. Raises EvaluationRefused when a signed-in `by` may not administer the enterprise."""
-    if getattr(by, "is_authenticated", False):
-        from xianfeng.core.scoping import can
-
-        if not can(by, "admin", enterprise):
-            raise EvaluationRefused("out of scope")
+    the current one is refused. The actor administers the enterprise."""
+    _require(actor, "admin", enterprise)
     unknown = set(checklist) - {code for code, _ in PARTY_CHECKLIST}
     if unknown:
         raise ValidationError({"checklist": [f"未知的清单项：{', '.join(sorted(unknown))}"]})
@@ -1000,7 +1041,7 @@ def dual_brand_evaluate(*, enterprise: Organisation, year: int, output_wan: Deci
                               development_strong=development, party_strong=party)
     row.full_clean()
     row.save()
-    audit_record(by=by, action="create", obj=row, summary=f"双强评价 {enterprise.name} {year}")
+    audit_record(by=actor, action="create", obj=row, summary=f"双强评价 {enterprise.name} {year}")
     return row
 
 
@@ -1009,19 +1050,23 @@ def dual_brand_evaluate(*, enterprise: Organisation, year: int, output_wan: Deci
 
 @transaction.atomic
 def venture_create(*, org: Organisation, name: str, kind: str, founded: dt.date, founders: list[Member] | None = None,
-                   description: str = "", by: Any = None) -> Venture:
-    venture = Venture(org=org, name=_text(name, "name", 200), kind=kind, founded=founded, description=description)
+                   description: str = "", actor: Any) -> Venture:
+    """A member venture in `org` (the actor may change it)."""
+    _require(actor, "change", org)
+    venture = Venture(org=org, name=clean_text(name, "name", 200), kind=kind, founded=founded, description=description)
     venture.full_clean()
     venture.save()
     if founders:
         venture.founders.set(founders)
-    audit_record(by=by, action="create", obj=venture, summary=f"创业项目 {venture.name}")
+    audit_record(by=actor, action="create", obj=venture, summary=f"创业项目 {venture.name}")
     return venture
 
 
 @transaction.atomic
 def venture_figure_record(*, venture: Venture, date: dt.date, members: int, area_mu: Decimal, households: int,
-                          income_per_household_yuan: int = 0, by: Any = None) -> VentureFigure:
+                          income_per_household_yuan: int = 0, actor: Any) -> VentureFigure:
+    """A venture's figures on one date (the actor may change the venture)."""
+    _require(actor, "change", venture)
     if date < venture.founded or date > timezone.localdate():
         raise ValidationError({"date": ["日期须在创办之后、今天之前"]})
     if VentureFigure.objects.filter(venture=venture, date=date).exists():
@@ -1030,61 +1075,65 @@ def venture_figure_record(*, venture: Venture, date: dt.date, members: int, area
                         income_per_household_yuan=income_per_household_yuan)
     row.full_clean()
     row.save()
-    audit_record(by=by, action="create", obj=row, summary=f"{venture.name} {date} 数据")
+    audit_record(by=actor, action="create", obj=row, summary=f"{venture.name} {date} 数据")
     return row
 
 
-def venture_fund(org: Organisation, by: Any = None):
+def venture_fund(org: Organisation, actor: Any = None) -> Any:
     """The support fund (创业扶助资金) of `org`, in fen, never below zero."""
     from xianfeng.ledger.models import OwnerType, Unit
     from xianfeng.ledger.services import account_open
 
     return account_open(name=f"{org.name}创业扶助资金", owner_type=OwnerType.FUND, owner_id=org.pk, unit=Unit.CNY,
-                        org=org, floor=0, purpose="venture_fund", by=by)
+                        org=org, floor=0, purpose="venture_fund", actor=actor)
 
 
 @transaction.atomic
-def venture_fund_allocate(*, org: Organisation, amount_fen: int, key: str, by: Any = None):
-    """Put budget money into `org`'s support fund (from the budget system account)."""
+def venture_fund_allocate(*, org: Organisation, amount_fen: int, key: str, actor: Any):
+    """Put budget money into `org`'s support fund (from the budget system account); the actor administers `org`."""
+    _require(actor, "admin", org)
     from xianfeng.ledger.models import OwnerType, Unit
     from xianfeng.ledger.services import account_open, ledger_post
 
     budget = account_open(name="财政预算（创业扶助）", owner_type=OwnerType.SYSTEM, owner_id=0, unit=Unit.CNY,
-                          purpose="venture_budget", by=by)
-    return ledger_post(entries=[(budget, -amount_fen), (venture_fund(org, by), amount_fen)],
-                       memo=f"{org.name}创业扶助资金拨付", kind="campaigns.venture_fund", key=key, by=by)
+                          purpose="venture_budget", actor=actor)
+    return ledger_post(entries=[(budget, -amount_fen), (venture_fund(org, actor), amount_fen)],
+                       memo=f"{org.name}创业扶助资金拨付", kind="campaigns.venture_fund", key=key, actor=actor)
 
 
 @transaction.atomic
 def venture_support_record(*, venture: Venture, kind: str, date: dt.date, title: str, amount_fen: int = 0,
-                           fund_org: Organisation | None = None, key: str = "", by: Any = None) -> VentureSupport:
+                           fund_org: Organisation | None = None, key: str = "", actor: Any) -> VentureSupport:
     """Support given to a venture. A grant moves `amount_fen` from `fund_org`'s support fund to the venture's account
-    on the ledger (refused if the fund would go below zero); `key` makes a retried grant post once."""
+    on the ledger (refused if the fund would go below zero); `key` makes a retried grant post once. The actor may
+    change the venture, and for a grant administers the fund's organisation."""
+    _require(actor, "change", venture)
     from xianfeng.ledger.models import OwnerType, Unit
     from xianfeng.ledger.services import account_open, ledger_post
 
     if kind not in VentureSupport.Kind.values:
         raise ValidationError({"kind": ["未知的扶助类型"]})
-    support = VentureSupport(venture=venture, kind=kind, date=date, title=_text(title, "title", 200))
+    support = VentureSupport(venture=venture, kind=kind, date=date, title=clean_text(title, "title", 200))
     if kind == VentureSupport.Kind.GRANT:
         if not isinstance(amount_fen, int) or amount_fen <= 0:
             raise ValidationError({"amount_fen": ["扶助资金须为正数"]})
         if fund_org is None or not _in_subtree(venture.org, fund_org):
             raise ValidationError({"fund_org": ["请选择覆盖该项目的扶助资金"]})
+        _require(actor, "admin", fund_org)
         target = account_open(name=f"{venture.name}（扶助）", owner_type=OwnerType.ORGANISATION,
                               owner_id=venture.org_id, unit=Unit.CNY, org=venture.org, purpose=f"venture:{venture.pk}",
-                              by=by)
+                              actor=actor)
         support.amount_fen = amount_fen
         support.ledger_transaction = ledger_post(
-            entries=[(venture_fund(fund_org, by), -amount_fen), (target, amount_fen)],
+            entries=[(venture_fund(fund_org, actor), -amount_fen), (target, amount_fen)],
             memo=f"创业扶助：{venture.name} {support.title}", kind="campaigns.venture_grant",
-            key=key or f"venture_support:{venture.pk}:{uuid.uuid4()}", by=by)
+            key=key or f"venture_support:{venture.pk}:{uuid.uuid4()}", actor=actor)
         if VentureSupport.objects.filter(ledger_transaction=support.ledger_transaction).exists():
             raise ValidationError({"key": ["该笔扶助资金已登记"]})
         support.save()
     else:
         support.save()
-    audit_record(by=by, action="create", obj=support, summary=f"{venture.name} {support.get_kind_display()}")
+    audit_record(by=actor, action="create", obj=support, summary=f"{venture.name} {support.get_kind_display()}")
     return support
 
 
@@ -1093,21 +1142,26 @@ def venture_support_record(*, venture: Venture, kind: str, date: dt.date, title:
 
 @transaction.atomic
 def drive_create(*, org: Organisation, name: str, start: dt.date, end: dt.date,
-                 targets: list[tuple[Organisation, str, int]] | None = None, by: Any = None) -> Drive:
-    """A drive with targets (organisation, metric, number), each organisation in `org`'s subtree."""
+                 targets: list[tuple[Organisation, str, int]] | None = None, actor: Any) -> Drive:
+    """A drive with targets (organisation, metric, number), each organisation in `org`'s subtree; the actor
+    administers `org` and each target's organisation."""
+    _require(actor, "admin", org)
     if end <= start:
         raise ValidationError({"end": ["结束日期须晚于开始日期"]})
-    drive = Drive(org=org, name=_text(name, "name", 200), start=start, end=end)
+    drive = Drive(org=org, name=clean_text(name, "name", 200), start=start, end=end)
     drive.full_clean()
     drive.save()
     for target_org, metric, number in targets or []:
-        drive_target_set(drive=drive, org=target_org, metric=metric, target=number, by=by)
-    audit_record(by=by, action="create", obj=drive, summary=f"新建行动 {drive.name}")
+        drive_target_set(drive=drive, org=target_org, metric=metric, target=number, actor=actor)
+    audit_record(by=actor, action="create", obj=drive, summary=f"新建行动 {drive.name}")
     return drive
 
 
 @transaction.atomic
-def drive_target_set(*, drive: Drive, org: Organisation, metric: str, target: int, by: Any = None) -> DriveTarget:
+def drive_target_set(*, drive: Drive, org: Organisation, metric: str, target: int, actor: Any) -> DriveTarget:
+    """One target of a drive (the actor administers the drive and the target's organisation)."""
+    _require(actor, "admin", drive)
+    _require(actor, "admin", org)
     if not _in_subtree(org, drive.org):
         raise ValidationError({"org": ["目标单位不在行动范围内"]})
     if not isinstance(target, int) or target <= 0:
@@ -1115,34 +1169,26 @@ def drive_target_set(*, drive: Drive, org: Organisation, metric: str, target: in
     row = DriveTarget(drive=drive, org=org, metric=metric, target=target)
     row.full_clean()
     row.save()
-    audit_record(by=by, action="create", obj=row, summary=f"{drive.name} 目标 {org.name} {row.get_metric_display()}")
+    audit_record(by=actor, action="create", obj=row, summary=f"{drive.name} 目标 {org.name} {row.get_metric_display()}")
     return row
-
-
-class DriveReportRefused(PermissionDenied):
-    """The actor may not report on this target (out of scope: answered as not found)."""
 
 
 @transaction.atomic
 def drive_progress_report(*, target: DriveTarget, date: dt.date, achieved: int, note: str = "", reason: str = "",
-                          by: Any = None) -> DriveProgress:
+                          actor: Any) -> DriveProgress:
     """Report the number achieved so far on a target, as of `date` (inside the drive, not in the future).
 
     Every report is a new row; none is changed. A report dated before the latest one is refused. One on the latest
     report's date, or with a lower number, is a correction of that report: it needs a `reason` and names the row it
-    corrects. Raises DriveReportRefused when a signed-in `by` may not change the target's organisation."""
-    if getattr(by, "is_authenticated", False):
-        from xianfeng.core.scoping import can
-
-        if not can(by, "change", target.org):
-            raise DriveReportRefused("out of scope")
+    corrects. The actor may change the target's organisation."""
+    _require(actor, "change", target)
     drive = target.drive
     if not isinstance(date, dt.date) or not drive.start <= date <= drive.end or date > timezone.localdate():
         raise ValidationError({"date": ["日期须在行动期间且不晚于今天"]})
     if not isinstance(achieved, int) or isinstance(achieved, bool) or achieved < 0:
         raise ValidationError({"achieved": ["完成数须为非负整数"]})
-    note = _text(note, "note", 300, required=False)
-    reason = _text(reason, "reason", 300, required=False)
+    note = clean_text(note, "note", 300, required=False)
+    reason = clean_text(reason, "reason", 300, required=False)
     latest = (DriveProgress.objects.select_for_update().filter(target=target).order_by("-date", "-id").first())
     corrects = None
     if latest is not None:
@@ -1157,11 +1203,11 @@ def drive_progress_report(*, target: DriveTarget, date: dt.date, achieved: int, 
     if corrects is None and reason:
         raise ValidationError({"reason": ["只有更正（同一日期或数字减少）才填写更正原因"]})
     row = DriveProgress.objects.create(target=target, date=date, achieved=achieved, note=note, corrects=corrects,
-                                       reason=reason, by=by if getattr(by, "is_authenticated", False) else None)
+                                       reason=reason, by=actor if getattr(actor, "is_authenticated", False) else None)
     summary = f"{drive.name} 进度 {target.org.name} {achieved}/{target.target}"
     if corrects is not None:
         summary += f"（更正 {corrects.date:%Y-%m-%d} 的 {corrects.achieved}：{reason}）"
-    audit_record(by=by, action="create", model="campaigns.DriveProgress", object_id=row.pk, summary=summary)
+    audit_record(by=actor, action="create", model="campaigns.DriveProgress", object_id=row.pk, summary=summary)
     return row
 
 
@@ -1231,42 +1277,47 @@ def check_image(upload: Any, name: str = "image") -> None:
 
 @transaction.atomic
 def bulletin_create(*, org: Organisation, title: str, body: str, kind: str = Bulletin.Kind.NEWS,
-                    issue: int | None = None, image: Any = None, publish: bool = False, by: Any = None) -> Bulletin:
-    """A news item or briefing (简报 carry an issue number, unique per organisation)."""
+                    issue: int | None = None, image: Any = None, publish: bool = False, actor: Any) -> Bulletin:
+    """A news item or briefing (简报 carry an issue number, unique per organisation); the actor may change `org`."""
+    _require(actor, "change", org)
     if kind == Bulletin.Kind.BRIEFING and not issue:
         raise ValidationError({"issue": ["简报须有期号"]})
     if image:
         check_image(image)
     if issue and Bulletin.objects.filter(org=org, kind=kind, issue=issue).exists():
         raise ValidationError({"issue": ["该期号已使用"]})
-    bulletin = Bulletin(org=org, kind=kind, issue=issue or None, title=_text(title, "title", 200),
-                        body=_text(body, "body", 50_000), author=by if getattr(by, "is_authenticated", False) else None)
+    bulletin = Bulletin(org=org, kind=kind, issue=issue or None, title=clean_text(title, "title", 200),
+                        body=clean_text(body, "body", 50_000), author=actor if getattr(actor, "is_authenticated", False) else None)
     if image:
         bulletin.image = image
     bulletin.full_clean(exclude=["image"])
     bulletin.save()
-    audit_record(by=by, action="create", obj=bulletin, summary=f"简报 {bulletin.title}")
+    audit_record(by=actor, action="create", obj=bulletin, summary=f"简报 {bulletin.title}")
     if publish:
-        bulletin_publish(bulletin=bulletin, by=by)
+        bulletin_publish(bulletin=bulletin, actor=actor)
     return bulletin
 
 
 @transaction.atomic
-def bulletin_publish(*, bulletin: Bulletin, at: dt.datetime | None = None, by: Any = None) -> Bulletin:
+def bulletin_publish(*, bulletin: Bulletin, at: dt.datetime | None = None, actor: Any) -> Bulletin:
+    """Publish a bulletin (the actor may change its organisation)."""
+    _require(actor, "change", bulletin)
     if Bulletin.objects.filter(pk=bulletin.pk, published_at__isnull=True).update(published_at=_now(at)) != 1:
         raise ValidationError({"published_at": ["已发布"]})
     bulletin.refresh_from_db()
-    audit_record(by=by, action="update", obj=bulletin, after={"published_at": str(bulletin.published_at)},
+    audit_record(by=actor, action="update", obj=bulletin, after={"published_at": str(bulletin.published_at)},
                  summary=f"发布 {bulletin.title}")
     return bulletin
 
 
 @transaction.atomic
-def bulletin_withdraw(*, bulletin: Bulletin, by: Any = None) -> Bulletin:
+def bulletin_withdraw(*, bulletin: Bulletin, actor: Any) -> Bulletin:
+    """Take a published bulletin back (the actor may change its organisation)."""
+    _require(actor, "change", bulletin)
     if Bulletin.objects.filter(pk=bulletin.pk, published_at__isnull=False).update(published_at=None) != 1:
         raise ValidationError({"published_at": ["尚未发布"]})
     bulletin.refresh_from_db()
-    audit_record(by=by, action="update", obj=bulletin, after={"published_at": None}, summary=f"撤回 {bulletin.title}")
+    audit_record(by=actor, action="update", obj=bulletin, after={"published_at": None}, summary=f"撤回 {bulletin.title}")
     return bulletin
 
 

@@ -10,7 +10,6 @@ errors with status 400.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -19,8 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,9 +26,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.ids import parse_id_number
-from xianfeng.core.scoping import can
+from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, visible
 from xianfeng.orgs import services as org_services
-from xianfeng.orgs.models import GuidanceGroup, GuidanceVisit, Member, Organisation, OrgKind, Person
+from xianfeng.orgs.models import GuidanceGroup, GuidanceVisit, Member, OrgKind, Person
 
 from . import services
 from .forms import (
@@ -57,7 +55,6 @@ from .forms import (
 from .models import (
     Advisor,
     AdvisorBatch,
-    AwardRound,
     Campaign,
     Deliverable,
     Drive,
@@ -65,9 +62,8 @@ from .models import (
     Meeting,
     Venture,
 )
+from .policies import FUND_KINDS, LEAD_KINDS, VENTURE_ORG_KINDS, covering_rounds, orgs_for
 
-# Organisations that lead work over their subtree (hold meetings, run rounds, own follow-ups and targets).
-LEAD_KINDS = [OrgKind.COUNTY, OrgKind.TOWN, OrgKind.STREET, OrgKind.DEPARTMENT, OrgKind.VILLAGE, OrgKind.COMMUNITY]
 PAGE_SIZE = 50
 
 
@@ -75,19 +71,10 @@ class Invalid(Exception):
     """The form did not parse; its errors are on it already."""
 
 
-def orgs_for(user: Any, action: str, kinds=None):
-    """Active organisations where `user` may do `action`, in tree order (the choices of an organisation field)."""
-    qs = Organisation.objects.restrict(user, action).filter(is_active=True)
-    if kinds is not None:
-        qs = qs.filter(kind__in=list(kinds))
-    return qs.order_by("path")
-
-
 def _posted_org_in(request, queryset, name: str = "org") -> None:
     """An organisation id posted for `name` that is not among the page's choices answers 404, like a missing one."""
     value = request.POST.get(name)
-    if value and not queryset.filter(pk=value if str(value).isdigit() else 0).exists():
-        raise Http404
+    ensure(not value or queryset.filter(pk=value if str(value).isdigit() else 0).exists())
 
 
 def _page(request, *, title: str, form, back: tuple[str, str], formsets=(), status: int = 200, intro: str = "",
@@ -137,8 +124,7 @@ def _create(request, *, orgs, form, call, title: str, back: tuple[str, str], don
 def _lead_orgs(request):
     """The organisations the user administers that lead work over their subtree; none answers 404."""
     orgs = orgs_for(request.user, "admin", LEAD_KINDS)
-    if not orgs.exists():
-        raise Http404
+    ensure(orgs.exists())
     return orgs
 
 
@@ -152,7 +138,7 @@ def campaign_create(request):
     orgs = _lead_orgs(request)
     formset = DeliverableFormSet(request.POST or None, prefix="d")
     return _create(request, orgs=orgs, form=CampaignForm(request.POST or None, orgs=orgs),
-                   call=lambda d: services.campaign_create(deliverables=_rows(formset), by=request.user, **d),
+                   call=lambda d: services.campaign_create(deliverables=_rows(formset), actor=request.user, **d),
                    formsets=[(_("Deliverables"), formset)], title=_("New campaign"),
                    back=(reverse("campaigns:index"), _("Campaigns")), done=_("The campaign was created."),
                    goto=lambda c: reverse("campaigns:campaign_detail", args=[c.pk]),
@@ -160,7 +146,7 @@ def campaign_create(request):
 
 
 def _admin_campaign(request, pk: int) -> Campaign:
-    return get_object_or_404(Campaign.objects.restrict(request.user, "admin").select_related("org"), pk=pk)
+    return get_visible(Campaign.objects.select_related("org"), request.user, "admin", pk=pk)
 
 
 @login_required
@@ -172,7 +158,7 @@ def campaign_edit(request, pk: int):
     op = request.POST.get("op", "save")
     if request.method == "POST" and op == "advance":
         try:
-            services.campaign_advance(campaign=campaign, by=request.user)
+            services.campaign_advance(campaign=campaign, actor=request.user)
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         else:
@@ -181,7 +167,7 @@ def campaign_edit(request, pk: int):
     if request.method == "POST" and op == "deliverable":
         form = DeliverableForm(request.POST)
         try:
-            _run(request, form, lambda d: services.deliverable_add(campaign=campaign, by=request.user, **d))
+            _run(request, form, lambda d: services.deliverable_add(campaign=campaign, actor=request.user, **d))
         except Invalid:
             return _page(request, title=_("Add a deliverable"), form=form, back=back, status=400)
         messages.success(request, _("The deliverable was added."))
@@ -190,7 +176,7 @@ def campaign_edit(request, pk: int):
     form = CampaignForm(request.POST or None, initial=initial)
     if request.method == "POST":
         try:
-            _run(request, form, lambda d: services.campaign_update(campaign=campaign, by=request.user, **d))
+            _run(request, form, lambda d: services.campaign_update(campaign=campaign, actor=request.user, **d))
         except Invalid:
             return _page(request, title=_("Edit the campaign"), form=form, back=back, status=400)
         messages.success(request, _("The campaign was saved."))
@@ -202,15 +188,15 @@ def campaign_edit(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def deliverable_record(request, pk: int, deliverable_id: int, org_id: int):
     """Record that an organisation in the user's (change) scope delivered one deliverable of a campaign."""
-    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=pk)
-    deliverable = get_object_or_404(Deliverable, pk=deliverable_id, campaign=campaign)
-    org = get_object_or_404(orgs_for(request.user, "change"), pk=org_id)
+    campaign = get_visible(Campaign, request.user, "view", pk=pk)
+    deliverable = get_or_404(Deliverable.objects.filter(campaign=campaign), pk=deliverable_id)
+    org = get_or_404(orgs_for(request.user, "change"), pk=org_id)
     form = DeliverableRecordForm(request.POST or None, initial={"done_on": timezone.localdate()})
     back = (reverse("campaigns:campaign_detail", args=[campaign.pk]), campaign.name)
     if request.method == "POST":
         try:
             _run(request, form, lambda d: services.deliverable_record(deliverable=deliverable, org=org,
-                                                                      by=request.user, **d))
+                                                                      actor=request.user, **d))
         except Invalid:
             pass
         else:
@@ -233,10 +219,10 @@ def _follow_up_formset(data, orgs):
 def meeting_create(request):
     """A leading-group or standing-committee meeting with its decisions' follow-ups."""
     orgs = _lead_orgs(request)
-    form = MeetingForm(request.POST or None, orgs=orgs, campaigns=Campaign.objects.restrict(request.user, "admin"))
+    form = MeetingForm(request.POST or None, orgs=orgs, campaigns=visible(Campaign, request.user, "admin"))
     formset = _follow_up_formset(request.POST or None, orgs)
     return _create(request, orgs=orgs, form=form,
-                   call=lambda d: services.meeting_record(follow_ups=_rows(formset), by=request.user, **d),
+                   call=lambda d: services.meeting_record(follow_ups=_rows(formset), actor=request.user, **d),
                    formsets=[(_("Follow-ups"), formset)], title=_("Record a meeting"),
                    back=(reverse("campaigns:meeting_list"), _("Leading-group meetings")),
                    done=_("The meeting was recorded."), goto=lambda m: reverse("campaigns:meeting_detail", args=[m.pk]))
@@ -246,12 +232,12 @@ def meeting_create(request):
 @require_POST
 def meeting_follow_up_add(request, pk: int):
     """One more follow-up for a meeting the user administers."""
-    meeting = get_object_or_404(Meeting.objects.restrict(request.user, "admin"), pk=pk)
+    meeting = get_visible(Meeting, request.user, "admin", pk=pk)
     orgs = orgs_for(request.user, "admin", LEAD_KINDS)
     _posted_org_in(request, orgs)
     form = FollowUpForm(request.POST, orgs=orgs)
     try:
-        _run(request, form, lambda d: services.follow_up_create(meeting=meeting, by=request.user, **d))
+        _run(request, form, lambda d: services.follow_up_create(meeting=meeting, actor=request.user, **d))
     except Invalid:
         return _page(request, title=_("Add a follow-up"), form=form, status=400,
                      back=(reverse("campaigns:meeting_detail", args=[meeting.pk]), meeting.title))
@@ -263,7 +249,7 @@ def meeting_follow_up_add(request, pk: int):
 @require_GET
 def guidance(request):
     """Guidance visits to the contact points in scope, each with the follow-up tasks it gave rise to."""
-    visits = (GuidanceVisit.objects.restrict(request.user).select_related("contact_point__leader",
+    visits = (visible(GuidanceVisit, request.user).select_related("contact_point__leader",
                                                                           "contact_point__org")
               .order_by("-date", "-id"))
     page = Paginator(visits, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -272,8 +258,8 @@ def guidance(request):
         tasks.setdefault(item.visit_id, []).append(item)
     for visit in page:
         visit.tasks = tasks.get(visit.pk, [])
-        visit.may_add = can(request.user, "change", visit.contact_point.org)
-    systems = (GuidanceGroup.objects.restrict(request.user).values("system")
+        visit.may_add = allows(request.user, "change", visit.contact_point.org)
+    systems = (visible(GuidanceGroup, request.user).values("system")
                .annotate(groups=Count("id", distinct=True), units=Count("units", distinct=True)).order_by("system"))
     return render(request, "campaigns/guidance.html", {"page": page, "form": FollowUpFromVisitForm(),
                                                        "systems": systems})
@@ -283,12 +269,11 @@ def guidance(request):
 @require_POST
 def visit_follow_up_add(request, pk: int):
     """A follow-up task from a guidance visit, owned by the visited unit."""
-    visit = get_object_or_404(GuidanceVisit.objects.restrict(request.user, "change")
-                              .select_related("contact_point__org"), pk=pk)
+    visit = get_visible(GuidanceVisit.objects.select_related("contact_point__org"), request.user, "change", pk=pk)
     form = FollowUpFromVisitForm(request.POST)
     try:
         _run(request, form, lambda d: services.follow_up_create(visit=visit, org=visit.contact_point.org,
-                                                                by=request.user, **d))
+                                                                actor=request.user, **d))
     except Invalid:
         return _page(request, title=_("Add a follow-up"), form=form, status=400,
                      back=(reverse("campaigns:guidance"), _("Guidance visits")))
@@ -309,7 +294,7 @@ def award_create(request):
     return _create(request, orgs=orgs, form=AwardRoundForm(request.POST or None, orgs=orgs),
                    call=lambda d: services.award_round_create(
                        categories=[(r["code"], r["name"], r["nominee_kind"], r["quota"]) for r in _rows(formset)],
-                       by=request.user, **d),
+                       actor=request.user, **d),
                    formsets=[(_("Categories"), formset)], title=_("New award round"),
                    back=(reverse("campaigns:award_list"), _("Award rounds")), done=_("The award round was created."),
                    goto=lambda a: reverse("campaigns:award_detail", args=[a.pk]))
@@ -319,10 +304,9 @@ def award_create(request):
 @require_http_methods(["GET", "POST"])
 def nominate(request, pk: int):
     """An organisation nominates a unit (by choice) or a member (by ID number) of its own subtree."""
-    award = get_object_or_404(AwardRound.objects.visible_to(request.user), pk=pk)
+    award = get_or_404(covering_rounds(request.user).select_related("org"), pk=pk)
     orgs = orgs_for(request.user, "change").filter(path__startswith=award.org.path)
-    if not orgs.exists():
-        raise Http404
+    ensure(orgs.exists())
     form = NominationForm(request.POST or None, categories=award.categories.all(), orgs=orgs)
     if request.method == "POST":
         _posted_org_in(request, orgs, "nominated_by")
@@ -337,7 +321,7 @@ def nominate(request, pk: int):
                     raise ValidationError({"nominee_id_number": [_("No member has this ID number.")]})
             return services.nomination_create(category=d["category"], nominated_by=d["nominated_by"],
                                               nominee_org=d["nominee_org"], nominee_member=member,
-                                              citation=d["citation"], by=request.user)
+                                              citation=d["citation"], actor=request.user)
 
         try:
             _run(request, form, call)
@@ -360,7 +344,7 @@ def nominate(request, pk: int):
 def advisor_batch_create(request):
     orgs = _lead_orgs(request)
     return _create(request, orgs=orgs, form=AdvisorBatchForm(request.POST or None, orgs=orgs),
-                   call=lambda d: services.advisor_batch_create(by=request.user, **d),
+                   call=lambda d: services.advisor_batch_create(actor=request.user, **d),
                    title=_("New batch of advisors"), back=(reverse("campaigns:advisor_list"), _("Enterprise advisors")),
                    done=_("The batch was created."), goto=lambda b: reverse("campaigns:advisor_list"))
 
@@ -369,10 +353,9 @@ def advisor_batch_create(request):
 @require_http_methods(["GET", "POST"])
 def advisor_place(request):
     """Place a retired cadre (found or added by ID number) in an enterprise for a batch's term."""
-    batches = AdvisorBatch.objects.restrict(request.user, "admin")
+    batches = visible(AdvisorBatch, request.user, "admin")
     enterprises = orgs_for(request.user, "admin", [OrgKind.ENTERPRISE])
-    if not batches.exists():
-        raise Http404
+    ensure(batches.exists())
     form = AdvisorPlaceForm(request.POST or None, batches=batches, enterprises=enterprises)
     if request.method == "POST":
         _posted_org_in(request, enterprises, "enterprise")
@@ -381,9 +364,9 @@ def advisor_place(request):
         def call(d):
             number = parse_id_number(d["id_number"]).number
             person = Person.objects.filter(id_number=number).first() or org_services.person_upsert(
-                name=d["name"], id_number=number, phone=d["phone"], by=request.user)
+                name=d["name"], id_number=number, phone=d["phone"], actor=request.user)
             return services.advisor_place(batch=d["batch"], person=person, enterprise=d["enterprise"],
-                                          former_post=d["former_post"], by=request.user)
+                                          former_post=d["former_post"], actor=request.user)
 
         try:
             advisor = _run(request, form, call)
@@ -401,34 +384,26 @@ def advisor_place(request):
 @require_http_methods(["GET", "POST"])
 def advisor_detail(request, pk: int):
     """An advisor's monthly logs and the enterprise's yearly 双强 evaluations, with their forms for staff."""
-    advisor = get_object_or_404(Advisor.objects.restrict(request.user).select_related("batch", "person", "enterprise"),
-                                pk=pk)
-    may_log = can(request.user, "change", advisor.enterprise)
-    may_evaluate = can(request.user, "admin", advisor.enterprise)
+    advisor = get_visible(Advisor.objects.select_related("batch", "person", "enterprise"), request.user, "view", pk=pk)
+    may_log = allows(request.user, "change", advisor)
+    may_evaluate = allows(request.user, "admin", advisor)
     log_form = AdvisorLogForm(initial={"month": timezone.localdate().replace(day=1)})
     evaluation_form = DualBrandForm(initial={"year": timezone.localdate().year - 1})
     status = 200
     if request.method == "POST":
         op = request.POST.get("op")
+        ensure(op == "log" and may_log or op == "evaluate" and may_evaluate)
         try:
             if op == "log":
-                if not may_log:
-                    raise Http404
                 log_form = AdvisorLogForm(request.POST)
-                _run(request, log_form, lambda d: services.advisor_log_record(advisor=advisor, by=request.user, **d))
-            elif op == "evaluate":
-                if not may_evaluate:
-                    raise Http404
+                _run(request, log_form, lambda d: services.advisor_log_record(advisor=advisor, actor=request.user, **d))
+            else:
                 evaluation_form = DualBrandForm(request.POST)
                 _run(request, evaluation_form, lambda d: services.dual_brand_evaluate(
-                    enterprise=advisor.enterprise, by=request.user,
+                    enterprise=advisor.enterprise, actor=request.user,
                     checklist={code: True for code in d.pop("checklist")}, **d))
-            else:
-                raise Http404
         except Invalid:
             status = 400
-        except services.EvaluationRefused:
-            raise Http404 from None
         else:
             messages.success(request, _("Saved."))
             return redirect("campaigns:advisor_detail", pk=advisor.pk)
@@ -443,18 +418,14 @@ def advisor_detail(request, pk: int):
 
 # ---- ventures -------------------------------------------------------------------------------------------------------
 
-VENTURE_ORG_KINDS = [OrgKind.VILLAGE, OrgKind.COMMUNITY, OrgKind.TOWN, OrgKind.STREET]
-FUND_KINDS = [OrgKind.COUNTY, OrgKind.TOWN, OrgKind.STREET]
-
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def venture_create(request):
     orgs = orgs_for(request.user, "change", VENTURE_ORG_KINDS)
-    if not orgs.exists():
-        raise Http404
+    ensure(orgs.exists())
     return _create(request, orgs=orgs, form=VentureForm(request.POST or None, orgs=orgs),
-                   call=lambda d: services.venture_create(by=request.user, **d), title=_("New venture"),
+                   call=lambda d: services.venture_create(actor=request.user, **d), title=_("New venture"),
                    back=(reverse("campaigns:venture_list"), _("Member ventures")), done=_("The venture was added."),
                    goto=lambda v: reverse("campaigns:venture_detail", args=[v.pk]))
 
@@ -468,11 +439,10 @@ def yuan_to_fen(amount: Decimal | None) -> int:
 def venture_record(request, pk: int):
     """Figures (op=figure) or support (op=support) for a venture the user may change; a grant needs the admin right
     over the fund it is paid from."""
-    venture = get_object_or_404(Venture.objects.restrict(request.user, "change"), pk=pk)
+    venture = get_visible(Venture, request.user, "change", pk=pk)
     back = (reverse("campaigns:venture_detail", args=[venture.pk]), venture.name)
     op = request.POST.get("op")
-    if op not in ("figure", "support"):
-        raise Http404
+    ensure(op in ("figure", "support"))
     funds = orgs_for(request.user, "admin", FUND_KINDS)
     if op == "support":
         _posted_org_in(request, funds, "fund_org")
@@ -480,12 +450,12 @@ def venture_record(request, pk: int):
 
     def call(d):
         if op == "figure":
-            return services.venture_figure_record(venture=venture, by=request.user, **d)
+            return services.venture_figure_record(venture=venture, actor=request.user, **d)
         key = request.POST.get("key")  # a retried form posts the same key: the grant is posted once
         return services.venture_support_record(
             venture=venture, kind=d["kind"], date=d["date"], title=d["title"],
             amount_fen=yuan_to_fen(d["amount_yuan"]) if d["kind"] == "grant" else 0, fund_org=d["fund_org"],
-            key=f"venture_support:{venture.pk}:{key}" if key else "", by=request.user)
+            key=f"venture_support:{venture.pk}:{key}" if key else "", actor=request.user)
 
     try:
         _run(request, form, call)
@@ -501,7 +471,7 @@ def venture_record(request, pk: int):
 @login_required
 @require_GET
 def drive_list(request):
-    drives = Drive.objects.visible_to(request.user).select_related("org").order_by("-start", "id")
+    drives = visible(Drive, request.user).select_related("org").order_by("-start", "id")
     return render(request, "campaigns/drive_list.html", {
         "drives": drives, "may_create": orgs_for(request.user, "admin", LEAD_KINDS).exists()})
 
@@ -519,7 +489,7 @@ def drive_create(request):
     formset = _target_formset(request.POST or None, orgs)
     return _create(request, orgs=orgs, form=DriveForm(request.POST or None, orgs=orgs),
                    call=lambda d: services.drive_create(
-                       targets=[(r["org"], r["metric"], r["target"]) for r in _rows(formset)], by=request.user, **d),
+                       targets=[(r["org"], r["metric"], r["target"]) for r in _rows(formset)], actor=request.user, **d),
                    formsets=[(_("Targets"), formset)], title=_("New drive"),
                    back=(reverse("campaigns:drive_list"), _("100-day drives")), done=_("The drive was created."),
                    goto=lambda d: reverse("campaigns:drive_detail", args=[d.pk]))
@@ -528,12 +498,12 @@ def drive_create(request):
 @login_required
 @require_POST
 def drive_target_add(request, pk: int):
-    drive = get_object_or_404(Drive.objects.restrict(request.user, "admin"), pk=pk)
+    drive = get_visible(Drive, request.user, "admin", pk=pk)
     orgs = orgs_for(request.user, "admin", LEAD_KINDS)
     _posted_org_in(request, orgs)
     form = DriveTargetForm(request.POST, orgs=orgs)
     try:
-        _run(request, form, lambda d: services.drive_target_set(drive=drive, by=request.user, **d))
+        _run(request, form, lambda d: services.drive_target_set(drive=drive, actor=request.user, **d))
     except Invalid:
         return _page(request, title=drive.name, form=form, status=400,
                      back=(reverse("campaigns:drive_detail", args=[drive.pk]), drive.name))

@@ -20,14 +20,14 @@ def test_campaign_list_and_matrix_follow_the_scope(world, api):
     assert all(r["laggard"] for r in lag) and len(lag) == 4
     other = services.campaign_create(name="武原镇活动", org=world.wuyuan, start=dt.date(2026, 1, 1),
                                      implement_from=dt.date(2026, 2, 1), evaluate_from=dt.date(2026, 3, 1),
-                                     end=dt.date(2026, 12, 1))
+                                     end=dt.date(2026, 12, 1), actor=None)
     assert api("qinshan_secretary").get(f"/api/v1/campaigns/{other.pk}/matrix/").status_code == 404
     assert api("qinshan_secretary").get(f"/api/v1/campaigns/{campaign.pk}/").status_code == 200
 
 
 def test_plan_review_through_the_api(world, api):
     campaign = make_campaign(world)
-    plan = services.plan_save(campaign=campaign, org=world.hebin_branch, title="方案", text="x")
+    plan = services.plan_save(campaign=campaign, org=world.hebin_branch, title="方案", text="x", actor=None)
     assert api("hebin_secretary").post(f"/api/v1/campaign-plans/{plan.pk}/submit/").status_code == 200
     assert api("hebin_secretary").post(f"/api/v1/campaign-plans/{plan.pk}/accept/", {}).status_code == 404
     assert api("qinshan_secretary").get(f"/api/v1/campaign-plans/{plan.pk}/").status_code == 404
@@ -71,9 +71,9 @@ def test_results_after_close(world, api):
 
 
 def test_bulletins_and_ventures_are_scoped(world, api):
-    b = services.bulletin_create(org=world.hebin, title="河滨新闻", body="正文")
+    b = services.bulletin_create(org=world.hebin, title="河滨新闻", body="正文", actor=None)
     v = services.venture_create(org=world.qinshan_village, name="芦荟合作社", kind="cooperative",
-                                founded=dt.date(2006, 3, 1))
+                                founded=dt.date(2006, 3, 1), actor=None)
     assert api("qinshan_secretary").get(f"/api/v1/bulletins/{b.pk}/").status_code == 404
     assert api("hebin_secretary").get(f"/api/v1/bulletins/{b.pk}/").status_code == 200
     assert api("hebin_secretary").get(f"/api/v1/ventures/{v.pk}/").status_code == 404

@@ -132,7 +132,7 @@ def test_advisors_through_the_api(world, api):
 
 
 def test_ventures_through_the_api(world, api):
-    services.venture_fund_allocate(org=world.county, amount_fen=500_000, key="fund")
+    services.venture_fund_allocate(org=world.county, amount_fen=500_000, key="fund", actor=None)
     response = api("qinshan_secretary").post("/api/v1/ventures/", {
         "org": world.qinshan_village.pk, "name": "芦荟专业合作社", "kind": "cooperative", "founded": "2006-03-01"},
         format="json")
@@ -182,11 +182,11 @@ def test_drive_and_progress_through_the_api(world, api):
 
 def test_outsider_gets_404_on_every_read_endpoint(world, api):
     make_round(world)
-    meeting = services.meeting_record(org=world.wuyuan, kind="leading_group", date=timezone.localdate(), title="镇会议")
+    meeting = services.meeting_record(org=world.wuyuan, kind="leading_group", date=timezone.localdate(), title="镇会议", actor=None)
     drive = services.drive_create(org=world.wuyuan, name="镇行动", start=timezone.localdate(),
-                                  end=timezone.localdate() + dt.timedelta(days=10))
+                                  end=timezone.localdate() + dt.timedelta(days=10), actor=None)
     venture = services.venture_create(org=world.hebin, name="河滨合作社", kind="cooperative",
-                                      founded=dt.date(2020, 1, 1))
+                                      founded=dt.date(2020, 1, 1), actor=None)
     for url in (f"/api/v1/campaign-meetings/{meeting.pk}/", f"/api/v1/drives/{drive.pk}/",
                 f"/api/v1/ventures/{venture.pk}/"):
         assert api("qinshan_secretary").get(url).status_code == 404, url

@@ -290,8 +290,8 @@ def test_evaluation_form_says_evaluation_saves_an_empty_checklist_and_refuses_a_
     firm = org_services.org_create(name="海盐标准件有限公司", code="330424001E002", kind=OrgKind.ENTERPRISE,
                                    parent=world.wuyuan)
     batch = services.advisor_batch_create(org=world.county, name="第一批红领", start=today - dt.timedelta(days=90),
-                                          end=today + dt.timedelta(days=600))
-    advisor = services.advisor_place(batch=batch, person=make_person("老李"), enterprise=firm)
+                                          end=today + dt.timedelta(days=600), actor=None)
+    advisor = services.advisor_place(batch=batch, person=make_person("老李"), enterprise=firm, actor=None)
     url = reverse("campaigns:advisor_detail", args=[advisor.pk])
     admin = client_for("county_admin")
     page = admin.get(url).content.decode()
@@ -308,7 +308,7 @@ def test_evaluation_form_says_evaluation_saves_an_empty_checklist_and_refuses_a_
 
 
 def test_venture_created_with_figures_and_a_grant_on_the_ledger(world, client_for):
-    services.venture_fund_allocate(org=world.county, amount_fen=1_000_000, key="test:fund")
+    services.venture_fund_allocate(org=world.county, amount_fen=1_000_000, key="test:fund", actor=None)
     client = client_for("qinshan_secretary")
     response = client.post(reverse("campaigns:venture_create"), {
         "org": world.qinshan_village.pk, "name": "杨柳村芦荟专业合作社", "kind": "cooperative", "founded": "2006-03-01"})

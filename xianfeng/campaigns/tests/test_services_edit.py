@@ -18,37 +18,37 @@ pytestmark = pytest.mark.django_db
 
 def test_campaign_update_keeps_deliverables_inside_and_audits_the_change(world):
     campaign = make_campaign(world)
-    services.campaign_update(campaign=campaign, name="改名", description="新说明")
+    services.campaign_update(campaign=campaign, name="改名", description="新说明", actor=None)
     row = AuditEvent.objects.filter(model="campaigns.Campaign", action="update").get()
     assert row.after == {"name": "改名", "description": "新说明"}
     with pytest.raises(ValidationError) as info:
         today = timezone.localdate()  # the lessons were due yesterday: the campaign cannot start today
-        services.campaign_update(campaign=campaign, start=today, implement_from=today)
+        services.campaign_update(campaign=campaign, start=today, implement_from=today, actor=None)
     assert "end" in info.value.message_dict
     with pytest.raises(ValidationError):
-        services.campaign_update(campaign=campaign, org=world.qinshan)
+        services.campaign_update(campaign=campaign, org=world.qinshan, actor=None)
     with pytest.raises(ValidationError):
-        services.campaign_update(campaign=campaign, name="  ")
+        services.campaign_update(campaign=campaign, name="  ", actor=None)
     assert Campaign.objects.get().name == "改名"
 
 
 def test_deliverable_add_refuses_duplicates_bad_kinds_and_closed_campaigns(world):
     campaign = make_campaign(world)
     due = campaign.end - dt.timedelta(days=1)
-    item = services.deliverable_add(campaign=campaign, code="posts", name="先锋岗", org_kinds=["village"], due=due)
+    item = services.deliverable_add(campaign=campaign, code="posts", name="先锋岗", org_kinds=["village"], due=due, actor=None)
     assert item.order > campaign.deliverables.get(code="lessons").order
     for kwargs, field in (({"code": "posts"}, "code"), ({"code": "x1", "org_kinds": ["planet"]}, "deliverables"),
                           ({"code": "x2", "due": campaign.end + dt.timedelta(days=1)}, "deliverables"),
                           ({"code": "Bad Code"}, "deliverables")):
         values = {"name": "任务", "org_kinds": ["village"], "due": due, **kwargs}
         with pytest.raises(ValidationError) as info:
-            services.deliverable_add(campaign=campaign, **values)
+            services.deliverable_add(campaign=campaign, **values, actor=None)
         assert field in info.value.message_dict, kwargs
     for _ in range(3):
-        services.campaign_advance(campaign=campaign)
+        services.campaign_advance(campaign=campaign, actor=None)
     campaign.refresh_from_db()
     with pytest.raises(ValidationError):
-        services.deliverable_add(campaign=campaign, code="late", name="x", org_kinds=["village"], due=due)
+        services.deliverable_add(campaign=campaign, code="late", name="x", org_kinds=["village"], due=due, actor=None)
 
 
 def test_campaign_create_refuses_duplicate_deliverable_codes(world):
@@ -56,7 +56,7 @@ def test_campaign_create_refuses_duplicate_deliverable_codes(world):
     with pytest.raises(ValidationError):
         services.campaign_create(name="x", org=world.county, start=today, implement_from=today, evaluate_from=today,
                                  end=today + dt.timedelta(days=9),
-                                 deliverables=[{"code": "a", "name": "一", "org_kinds": ["village"], "due": today}] * 2)
+                                 deliverables=[{"code": "a", "name": "一", "org_kinds": ["village"], "due": today}] * 2, actor=None)
     assert not Campaign.objects.exists()
 
 
@@ -67,20 +67,20 @@ def test_award_round_categories_are_checked(world):
                               ([("a", "甲", "alien", 1)], "categories"), ([("a b", "甲", "member", 1)], "categories"),
                               ([("a", "甲", "member", 1), ("a", "乙", "member", 1)], "categories")):
         with pytest.raises(ValidationError) as info:
-            services.award_round_create(categories=categories, **kwargs)
+            services.award_round_create(categories=categories, **kwargs, actor=None)
         assert field in info.value.message_dict, categories
     for extra, field in (({"publicity_days": 0}, "publicity_days"), ({"votes_per_ip_per_hour": -1},
                                                                      "votes_per_ip_per_hour")):
         with pytest.raises(ValidationError) as info:
-            services.award_round_create(**kwargs, **extra)
+            services.award_round_create(**kwargs, **extra, actor=None)
         assert field in info.value.message_dict
     assert not AwardRound.objects.exists()
 
 
 def test_follow_up_owner_must_be_inside_the_meeting_organisation(world):
-    meeting = services.meeting_record(org=world.wuyuan, kind="leading_group", date=timezone.localdate(), title="会")
+    meeting = services.meeting_record(org=world.wuyuan, kind="leading_group", date=timezone.localdate(), title="会", actor=None)
     with pytest.raises(ValidationError) as info:
-        services.follow_up_create(meeting=meeting, org=world.qinshan, text="x", due=timezone.localdate())
+        services.follow_up_create(meeting=meeting, org=world.qinshan, text="x", due=timezone.localdate(), actor=None)
     assert "org" in info.value.message_dict
 
 

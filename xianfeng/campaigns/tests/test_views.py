@@ -35,7 +35,7 @@ def test_matrix_rows_are_limited_to_the_users_scope(world, client_for):
 def test_outsider_gets_404_on_a_campaign_of_another_subtree(world, client_for):
     campaign = services.campaign_create(name="武原镇活动", org=world.wuyuan, start=dt.date(2026, 1, 1),
                                         implement_from=dt.date(2026, 2, 1), evaluate_from=dt.date(2026, 3, 1),
-                                        end=dt.date(2026, 12, 1))
+                                        end=dt.date(2026, 12, 1), actor=None)
     assert client_for("qinshan_secretary").get(reverse("campaigns:campaign_detail", args=[campaign.pk])).status_code == 404
     assert client_for("hebin_secretary").get(reverse("campaigns:campaign_detail", args=[campaign.pk])).status_code == 200
 
@@ -61,7 +61,7 @@ def test_secretary_submits_and_admin_returns_a_plan_through_the_pages(world, cli
 
 def test_follow_up_closing_is_scoped(world, client_for):
     meeting = services.meeting_record(org=world.county, kind="leading_group", date=timezone.localdate(), title="会议",
-                                      follow_ups=[{"org": world.hebin, "text": "整改", "due": timezone.localdate()}])
+                                      follow_ups=[{"org": world.hebin, "text": "整改", "due": timezone.localdate()}], actor=None)
     item = meeting.follow_ups.get()
     url = reverse("campaigns:follow_up_close", args=[item.pk])
     assert client_for("qinshan_secretary").post(url, {"done_on": "2026-01-01", "note": "x"}).status_code == 404
@@ -97,7 +97,7 @@ def test_award_admin_page_hides_votes_until_close(world, client_for):
     assert client_for("qinshan_secretary").get(reverse("campaigns:award_detail", args=[award.pk])).status_code == 200
     now = timezone.now()
     town_round = services.award_round_create(org=world.wuyuan, name="武原镇评创", vote_start=now,
-                                             vote_end=now + dt.timedelta(days=1))
+                                             vote_end=now + dt.timedelta(days=1), actor=None)
     url = reverse("campaigns:award_detail", args=[town_round.pk])
     assert client_for("qinshan_secretary").get(url).status_code == 404
     assert client_for("hebin_secretary").get(url).status_code == 200
@@ -145,9 +145,9 @@ def test_bulletin_with_a_bad_image_is_a_field_error(world, client_for):
 
 def test_venture_and_advisor_pages(world, client_for):
     venture = services.venture_create(org=world.qinshan_village, name="秦万芦荟专业合作社", kind="cooperative",
-                                      founded=dt.date(2006, 3, 1))
+                                      founded=dt.date(2006, 3, 1), actor=None)
     services.venture_figure_record(venture=venture, date=dt.date(2010, 6, 30), members=12, area_mu=2530,
-                                   households=250)
+                                   households=250, actor=None)
     url = reverse("campaigns:venture_detail", args=[venture.pk])
     html = client_for("qinshan_secretary").get(url).content.decode()
     assert "2530" in html and "echarts" in html
@@ -157,8 +157,8 @@ def test_venture_and_advisor_pages(world, client_for):
     from xianfeng.core.testing import make_person
 
     batch = services.advisor_batch_create(org=world.county, name="第一批", start=dt.date(2026, 1, 1),
-                                          end=dt.date(2027, 12, 31))
-    services.advisor_place(batch=batch, person=make_person("老干部"), enterprise=firm)
+                                          end=dt.date(2027, 12, 31), actor=None)
+    services.advisor_place(batch=batch, person=make_person("老干部"), enterprise=firm, actor=None)
     assert "老干部" in client_for("wuyuan_admin").get(reverse("campaigns:advisor_list")).content.decode()
     assert "老干部" not in client_for("qinshan_secretary").get(reverse("campaigns:advisor_list")).content.decode()
 
@@ -166,7 +166,7 @@ def test_venture_and_advisor_pages(world, client_for):
 def test_drive_progress_reported_through_the_page(world, client_for):
     today = timezone.localdate()
     drive = services.drive_create(org=world.county, name="百日双提升", start=today - dt.timedelta(days=10),
-                                  end=today + dt.timedelta(days=90), targets=[(world.wuyuan, "union", 10)])
+                                  end=today + dt.timedelta(days=90), targets=[(world.wuyuan, "union", 10)], actor=None)
     target = drive.targets.get()
     url = reverse("campaigns:drive_detail", args=[drive.pk])
     assert client_for("wuyuan_admin").post(url, {"target": target.pk, "date": today.isoformat(),
@@ -182,7 +182,7 @@ def test_drive_progress_reported_through_the_page(world, client_for):
 def test_drive_page_shows_every_report_and_a_correction_needs_a_reason(world, client_for):
     today = timezone.localdate()
     drive = services.drive_create(org=world.county, name="百日双提升", start=today - dt.timedelta(days=10),
-                                  end=today + dt.timedelta(days=90), targets=[(world.wuyuan, "union", 10)])
+                                  end=today + dt.timedelta(days=90), targets=[(world.wuyuan, "union", 10)], actor=None)
     target = drive.targets.get()
     url = reverse("campaigns:drive_detail", args=[drive.pk])
     admin = client_for("wuyuan_admin")
@@ -248,7 +248,7 @@ def test_results_appear_after_close_and_objection_needs_contact(world, client_fo
     award.save()
     page = Client().get(reverse("portal:award", args=[award.pk]))
     assert page.context["results"][cats["innovation"].pk][0].votes == 1
-    services.award_round_start_publicity(award=award)
+    services.award_round_start_publicity(award=award, actor=None)
     url = reverse("portal:objection", args=[noms["a"].pk])
     response = Client().post(url, {"name": "王某", "contact": "", "text": "事迹不实"})
     assert response.status_code == 400 and 'data-testid="field-error-contact"' in response.content.decode()
@@ -283,11 +283,11 @@ def test_portal_front_page_links_the_other_modules_public_boards(world):
 def test_list_pages_use_a_bounded_number_of_queries(world, client_for, django_assert_max_num_queries):
     campaign = make_campaign(world)
     for org in (world.hebin_branch, world.qinshan_branch):
-        services.plan_submit(plan=services.plan_save(campaign=campaign, org=org, title="方案", text="x"))
+        services.plan_submit(plan=services.plan_save(campaign=campaign, org=org, title="方案", text="x", actor=None), actor=None)
     client = client_for("county_admin")
     with django_assert_max_num_queries(15):
         assert client.get(reverse("campaigns:campaign_detail", args=[campaign.pk])).status_code == 200
     for i in range(5):
-        services.bulletin_create(org=world.county, title=f"新闻{i}", body="正文", publish=True)
+        services.bulletin_create(org=world.county, title=f"新闻{i}", body="正文", publish=True, actor=None)
     with django_assert_max_num_queries(10):
         assert Client().get(reverse("portal:index")).status_code == 200

@@ -161,7 +161,7 @@ def test_a_meeting_with_an_open_follow_up_matches_the_schema(world, api, openapi
     campaign_services.meeting_record(org=world.county, kind="leading_group", date=timezone.localdate(),
                                      title="领导小组会议", follow_ups=[{"org": world.wuyuan, "text": "制定方案",
                                                                    "due": timezone.localdate() + dt.timedelta(days=7)}],
-                                     by=world.county_admin)
+                                     actor=world.county_admin)
     response = api("county_admin").get("/api/v1/campaign-meetings/")
     assert response.json()["results"][0]["follow_ups"][0]["done_on"] is None
     conforms(openapi, "/api/v1/campaign-meetings/", response)
@@ -181,7 +181,7 @@ def test_a_ledger_statement_matches_the_schema(world, api, openapi):
 def test_inspection_rates_are_a_plain_list_as_the_schema_says(world, api, openapi):
     inspection = inspection_services.inspection_create(
         org=world.county, name="现场点评", group_name="第七组", start=dt.date(2026, 9, 13), end=dt.date(2026, 9, 20),
-        leader=world.inspector, reported_by="海盐县委", by=world.inspector)
+        leader=world.inspector, reported_by="海盐县委", actor=world.inspector)
     response = api("inspector").get(f"/api/v1/inspections/{inspection.pk}/rates/")
     assert isinstance(response.json(), list)
     conforms(openapi, "/api/v1/inspections/{id}/rates/", response)

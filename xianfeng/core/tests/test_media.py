@@ -69,7 +69,7 @@ def test_the_portal_bulletins_image_loads_and_the_feeds_enclosure_answers(world)
     from xianfeng.campaigns import services
 
     bulletin = services.bulletin_create(org=world.county, title="秦万芦荟带富一方", body="正文", image=png(),
-                                        publish=True)
+                                        publish=True, actor=None)
     anyone = Client()
     page = anyone.get(reverse("portal:bulletin", args=[bulletin.pk])).content.decode()
     src = img_src(page)

@@ -46,10 +46,10 @@ def test_front_page_lists_public_award_rounds_and_links_published_draws(world):
 
     now = timezone.now()
     hidden = services.award_round_create(org=world.county, name="仍在推荐的评创", vote_start=now + dt.timedelta(days=3),
-                                         vote_end=now + dt.timedelta(days=5))
+                                         vote_end=now + dt.timedelta(days=5), actor=None)
     shown = services.award_round_create(org=world.county, name="正在评议的评创", vote_start=now - dt.timedelta(hours=1),
-                                        vote_end=now + dt.timedelta(days=5))
-    services.award_round_open_voting(award=shown)
+                                        vote_end=now + dt.timedelta(days=5), actor=None)
+    services.award_round_open_voting(award=shown, actor=None)
     html = Client().get(reverse("portal:index")).content.decode()
     assert reverse("portal:award", args=[shown.pk]) in html and "正在评议的评创" in html
     assert "仍在推荐的评创" not in html and Client().get(reverse("portal:award", args=[hidden.pk])).status_code == 404
@@ -58,7 +58,7 @@ def test_front_page_lists_public_award_rounds_and_links_published_draws(world):
 
 def test_bulletin_image_is_shown_and_enclosed_in_the_feeds(world):
     bulletin = services.bulletin_create(org=world.county, title="秦万芦荟带富一方", body="正文", image=_png(),
-                                        publish=True)
+                                        publish=True, actor=None)
     page = Client().get(reverse("portal:bulletin", args=[bulletin.pk])).content.decode()
     assert bulletin.image.url in page
     rss = Client().get(reverse("portal:feed_rss")).content.decode()
@@ -68,9 +68,9 @@ def test_bulletin_image_is_shown_and_enclosed_in_the_feeds(world):
 
 
 def test_unpublished_and_future_bulletins_stay_off_the_portal(world):
-    draft = services.bulletin_create(org=world.county, title="草稿新闻", body="正文")
-    later = services.bulletin_create(org=world.county, title="定时新闻", body="正文")
-    services.bulletin_publish(bulletin=later, at=timezone.now() + dt.timedelta(days=1))
+    draft = services.bulletin_create(org=world.county, title="草稿新闻", body="正文", actor=None)
+    later = services.bulletin_create(org=world.county, title="定时新闻", body="正文", actor=None)
+    services.bulletin_publish(bulletin=later, at=timezone.now() + dt.timedelta(days=1), actor=None)
     client = Client()
     for item in (draft, later):
         assert client.get(reverse("portal:bulletin", args=[item.pk])).status_code == 404
@@ -81,7 +81,7 @@ def test_unpublished_and_future_bulletins_stay_off_the_portal(world):
 
 def test_front_page_fits_a_phone_with_a_viewport_and_few_queries(world, django_assert_max_num_queries):
     for i in range(8):
-        services.bulletin_create(org=world.county, title=f"新闻{i}", body="正文", publish=True)
+        services.bulletin_create(org=world.county, title=f"新闻{i}", body="正文", publish=True, actor=None)
     with django_assert_max_num_queries(12):
         response = Client().get(reverse("portal:index"))
     html = response.content.decode()
