@@ -50,7 +50,7 @@ def race() -> None:
 
         world = build_county()
         members = [make_member(f"党员{i}", world.hebin_branch) for i in range(10)]
-        demands = [demand_create(org=world.hebin, category="助老", description=f"需求{i}") for i in range(100)]
+        demands = [demand_create(org=world.hebin, category="助老", description=f"需求{i}", actor=None) for i in range(100)]
         jobs = [(d.pk, members[i].pk) for d in demands for i in range(10)]
         latencies: list[float] = []
 
@@ -59,7 +59,7 @@ def race() -> None:
             started = time.perf_counter()
             try:
                 demand_claim(demand=Demand.objects.get(pk=demand_id),
-                             member=Member.objects.select_related("org", "managing_org").get(pk=member_id))
+                             member=Member.objects.select_related("org", "managing_org").get(pk=member_id), actor=None)
                 outcome = "won"
             except AlreadyClaimed:
                 outcome = "already"

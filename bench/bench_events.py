@@ -179,7 +179,7 @@ def _burst_world():
         cookies.append(f"sessionid={session.session_key}; csrftoken={CSRF}")
     start = timezone.now() - dt.timedelta(minutes=5)
     lesson = services.activity_create(org=county, kind="lesson", title="五百人党课", lecturer="县委书记",
-                                      starts_at=start, ends_at=start + dt.timedelta(hours=2))
+                                      starts_at=start, ends_at=start + dt.timedelta(hours=2), actor=None)
 
     return lesson, cookies
 

@@ -12,9 +12,9 @@ HERE = {"latitude": 30.5250, "longitude": 120.9400}
 
 def test_member_sorts_open_demands_by_distance_from_the_phone(world, live_server, open_page, sign_in):
     demand_create(org=world.hebin, category="维修", description="修门锁", area="远处片区", latitude=30.6250,
-                  longitude=120.9400, address="海滨东路99弄3号602室")
+                  longitude=120.9400, address="海滨东路99弄3号602室", actor=None)
     demand_create(org=world.hebin, category="助老", description="陪同买药", area="近处片区", latitude=30.5290,
-                  longitude=120.9400, address="河滨路2号")
+                  longitude=120.9400, address="河滨路2号", actor=None)
     member = open_page("phone", geolocation=HERE, permissions=["geolocation"])
     sign_in(member, "member_demo")
     member.goto(live_server.url + "/demands/")

@@ -16,7 +16,7 @@ def test_member_signs_up_and_checks_in_by_the_rotating_code(world, live_server, 
     start = timezone.now() - dt.timedelta(minutes=10)
     activity = services.activity_create(org=world.hebin, kind="service", title="河滨社区环境整治志愿服务",
                                         starts_at=start, ends_at=start + dt.timedelta(hours=2), place="河滨公园",
-                                        capacity=20, by=world.hebin_secretary)
+                                        capacity=20, actor=world.hebin_secretary)
 
     organiser = open_page("phone")
     sign_in(organiser, "hebin_secretary")

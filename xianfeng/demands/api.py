@@ -223,7 +223,7 @@ class DemandViewSet(viewsets.ViewSet):
             org, source = role.org, "resident"
             resident = getattr(getattr(request.user, "person", None), "resident", None)
             data.pop("capacity", None)
-        demand = services.demand_create(org=org, source=source, resident=resident, by=request.user, **data)
+        demand = services.demand_create(org=org, source=source, resident=resident, actor=request.user, **data)
         return Response(DemandFullSerializer(demand, context={"unmasked": source == "resident"}).data,
                         status=status.HTTP_201_CREATED)
 
@@ -235,7 +235,7 @@ class DemandViewSet(viewsets.ViewSet):
         if member is None:
             raise ValidationError({"member": ["只有党员可以认领"]})
         try:
-            claim = services.demand_claim(demand=demand, member=member, by=request.user)
+            claim = services.demand_claim(demand=demand, member=member, actor=request.user)
         except services.DemandConflict as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
@@ -249,7 +249,7 @@ class DemandViewSet(viewsets.ViewSet):
         claim = get_or_404(Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE)
                            if member is not None else Claim.objects.none())
         try:
-            claim = services.claim_withdraw(claim=claim, by=request.user)
+            claim = services.claim_withdraw(claim=claim, actor=request.user)
         except services.DemandConflict as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(ClaimSerializer(claim).data)
@@ -264,7 +264,7 @@ class DemandViewSet(viewsets.ViewSet):
         if member is None:
             raise ValidationError({"member": ["党员不存在"]})
         try:
-            claim = services.demand_claim(demand=demand, member=member, by=request.user, assigned=True)
+            claim = services.demand_claim(demand=demand, member=member, actor=request.user, assigned=True)
         except services.DemandConflict as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
@@ -276,7 +276,7 @@ class DemandViewSet(viewsets.ViewSet):
         ensure(allows(request.user, "change", demand))
         data = _parse(CloseInput, request)
         try:
-            demand = services.demand_close(demand=demand, reason=data["reason"], by=request.user)
+            demand = services.demand_close(demand=demand, reason=data["reason"], actor=request.user)
         except services.DemandConflict as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(DemandPublicSerializer(demand).data)
@@ -319,7 +319,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         try:
             record = services.service_record(member=member, demand=demand, pairing=pairing,
                                              served_on=data["served_on"], minutes=data["minutes"],
-                                             notes=data["notes"], by=request.user)
+                                             notes=data["notes"], actor=request.user)
         except services.DemandConflict as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(RecordSerializer(record).data, status=status.HTTP_201_CREATED)
@@ -331,7 +331,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         ensure(allows(request.user, "confirm", record))
         data = _parse(ConfirmInput, request)
         try:
-            record = services.service_confirm(record=record, by=request.user, **data)
+            record = services.service_confirm(record=record, actor=request.user, **data)
         except services.AlreadyConfirmed as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(RecordSerializer(record).data)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Q
 from django.utils import timezone
@@ -97,7 +97,7 @@ def _community(ctx: DemoContext, plan: _Plan, unit: Organisation, members: list[
                                    claimed_count=1, status=Demand.Status.CLAIMED, source="staff",
                                    created_by=staff, created_at=created, first_claimed_at=_at(start, rng)))
         plan.claims.append((d_idx, Claim(member=member, status=Claim.Status.STARTED,
-                                         claimed_at=plan.demands[d_idx].first_claimed_at,
+                                         claimed_at=cast(dt.datetime, plan.demands[d_idx].first_claimed_at),
                                          started_at=plan.demands[d_idx].first_claimed_at, assigned_by=staff)))
         p_idx = len(plan.pairings)
         plan.pairings.append(Pairing(org=unit, member=member, resident=resident, household=resident.household,
@@ -178,9 +178,9 @@ def _write(plan: _Plan) -> list[ServiceRecord]:
         claims.append(claim)
     Claim.objects.bulk_create(claims, batch_size=2000)
     records = []
-    for d_idx, p_idx, record in plan.records:
-        record.demand = plan.demands[d_idx] if d_idx is not None else None
-        record.pairing = plan.pairings[p_idx] if p_idx is not None else None
+    for demand_idx, pairing_idx, record in plan.records:
+        record.demand = plan.demands[demand_idx] if demand_idx is not None else None
+        record.pairing = plan.pairings[pairing_idx] if pairing_idx is not None else None
         records.append(record)
     ServiceRecord.objects.bulk_create(records, batch_size=2000)
     return records
@@ -297,9 +297,9 @@ def build_services(ctx: DemoContext) -> None:
     county = ctx.data.get("county") or Organisation.objects.get(parent__isnull=True)
     ctx.data["county"] = county
     hebin = Organisation.objects.get(name="河滨社区")
-    wuyuan = hebin.parent
+    wuyuan = cast(Organisation, hebin.parent)  # 河滨社区 lies in 武原镇
     users = {"secretary": ctx.users.get("hebin_secretary")}
-    category_list_set(org=county, names=list(DEFAULT_CATEGORIES))  # the county's list; every unit inherits it
+    category_list_set(org=county, names=list(DEFAULT_CATEGORIES), actor=None)  # the county's list; every unit inherits it
     points_rule_set(org=county, base_by_category={"助老": 3, "助残": 3, "医疗": 3, "心理": 3, "助学": 2, "法律": 2,
                                                   "就业": 2, "维修": 2, "其他": 1},
                     default_base=1, per_hour=2, daily_cap=20, yearly_cap=600, satisfied_bonus=2, year_end="carry")

@@ -1,7 +1,12 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from xianfeng.core.uploads import UploadRefused, check_upload
+from xianfeng.orgs.models import Organisation
 
 from .models import DEFAULT_CATEGORIES, Demand, ServiceRecord
 
@@ -12,6 +17,8 @@ def _choices(names) -> list[tuple[str, str]]:
 
 class BootstrapMixin:
     """Bootstrap classes on every widget."""
+
+    fields: dict[str, Any]
 
     def style(self) -> None:
         for field in self.fields.values():
@@ -26,7 +33,7 @@ class BootstrapMixin:
 class DemandForm(BootstrapMixin, forms.Form):
     """A new demand; `org` is offered only to staff (a resident's demand goes to the resident's community)."""
 
-    org = forms.ModelChoiceField(queryset=None, required=False, label=_("Community"))
+    org: forms.ModelChoiceField[Organisation] = forms.ModelChoiceField(queryset=None, required=False, label=_("Community"))
     category = forms.ChoiceField(choices=(), label=_("Category"))
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=_("What is needed"))
     household = forms.CharField(max_length=40, required=False, label=_("Household"))
@@ -61,9 +68,9 @@ class FilterForm(BootstrapMixin, forms.Form):
     SORTS = [("new", _("Newest first")), ("near", _("Nearest first"))]
 
     category = forms.ChoiceField(choices=(), required=False, label=_("Category"))
-    urgency = forms.ChoiceField(choices=[("", _("Any"))] + Demand.Urgency.choices, required=False,
+    urgency = forms.ChoiceField(choices=[("", _("Any")), *Demand.Urgency.choices], required=False,
                                 label=_("Urgency"))
-    status = forms.ChoiceField(choices=[("", _("Open"))] + Demand.Status.choices, required=False, label=_("Status"))
+    status = forms.ChoiceField(choices=[("", _("Open")), *Demand.Status.choices], required=False, label=_("Status"))
     days = forms.IntegerField(min_value=1, max_value=3650, required=False, label=_("Posted within (days)"))
     when = forms.CharField(max_length=20, required=False, label=_("Preferred time contains"))
     lat = forms.FloatField(min_value=-90, max_value=90, required=False)

@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 
 from xianfeng.core.policy import NOTHING, NotFound, OrgPolicy, in_org_scope, policy_for, register
 from xianfeng.core.scoping import subtree_q
-from xianfeng.orgs.models import Member
+from xianfeng.orgs.models import Member, Role
 from xianfeng.orgs.selectors import member_of
 
 from .models import Claim, Demand, ServiceRecord
@@ -77,7 +77,7 @@ class DemandPolicy(OrgPolicy):
             return "staff"
         if demand.created_by_id == user.pk:
             return "owner"
-        if demand.resident_id and user.person_id and demand.resident.person_id == user.person_id:
+        if demand.resident is not None and user.person_id and demand.resident.person_id == user.person_id:
             return "owner"
         member = member_of(user)
         claims = set(Claim.objects.filter(demand=demand, member=member).values_list("status", flat=True)) \
@@ -92,6 +92,15 @@ class DemandPolicy(OrgPolicy):
         if action == "view":
             return self.level(user, obj) is not None
         return in_org_scope(user, action, self.orgs_of(obj))
+
+    def may_create(self, user: Any, org: Any, source: str) -> bool:
+        """Recording a demand: a resident posts his own need to the community where he holds the resident role;
+        otherwise a role with `view` over the organisation (staff, and the grid workers who find needs on visits —
+        the pages and the API offer only the organisations the user may `change`)."""
+        if source == Demand.Source.RESIDENT:
+            return (Role.objects.filter(user=user, kind=Role.Kind.RESIDENT, org=org).exists()
+                    or in_org_scope(user, "change", [org]))
+        return in_org_scope(user, "view", [org])
 
     def read(self, user: Any, pk: Any, qs: QuerySet | None = None) -> tuple[Demand, str]:
         """The demand `pk` and the user's level on it; NotFound when missing or not visible at all (the same)."""

@@ -32,7 +32,7 @@ def community_paths(user: Any) -> list[str]:
     member = member_of(user)
     if member is not None:
         paths.add(member.org.path)
-        if member.managing_org_id:
+        if member.managing_org is not None:
             paths.add(member.managing_org.path)
     scope_paths(user, "view")  # fills the roles cache
     roles = user.__dict__.get("_scope_cache", {}).get("_roles")

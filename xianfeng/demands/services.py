@@ -1,19 +1,24 @@
 """Every write to the demand archive: demands, claims (race-proof), pairings, service records and their
 confirmation (which awards points through xianfeng.points.services.points_award).
 
-    demand = demand_create(org=hebin, category="助老", description="每周陪老人买菜", by=secretary)
-    claim = demand_claim(demand=demand, member=member, by=member_user)      # AlreadyClaimed → 409
-    record = service_record(claim=claim, served_on=today, minutes=90, notes="陪同买菜", by=member_user)
-    service_confirm(record=record, rating="satisfied", by=resident_user)     # points, once
+    demand = demand_create(org=hebin, category="助老", description="每周陪老人买菜", actor=secretary)
+    claim = demand_claim(demand=demand, member=member, actor=member_user)      # AlreadyClaimed → 409
+    record = service_record(claim=claim, served_on=today, minutes=90, notes="陪同买菜", actor=member_user)
+    service_confirm(record=record, rating="satisfied", actor=resident_user)     # points, once
 
 A claim is decided by one conditional UPDATE on the demand (… WHERE status = 'open' AND claimed_count < capacity),
 so two simultaneous claims on a one-person demand give exactly one winner on any backend.
+
+Every service that writes takes the acting user as `actor=` and asks the policy (demands/policies.py) before it
+changes anything: out of the actor's reach is NotFound, exactly like a missing demand. `actor=None` is the system —
+jobs, management commands and the demo's set-up — and is checked by nothing; pages and the API always pass the
+signed-in user.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,12 +28,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
-from xianfeng.core.policy import allows
+from xianfeng.core.policy import NotAllowed, NotFound, allows, require
+from xianfeng.core.text import clean_text
 from xianfeng.orgs.models import Member, Organisation, Resident, User
 
 from .categories import categories_for, category_list
 from .models import Category, Claim, Demand, DemandCategory, Pairing, ServiceRecord
-from .policies import record_policy
+from .policies import demand_policy, record_policy
 
 MAX_MINUTES = 24 * 60
 
@@ -58,22 +64,25 @@ def lapse_days() -> int:
     return int(getattr(settings, "DEMANDS_CLAIM_LAPSE_DAYS", 7))
 
 
-def _text(value: Any, name: str, max_length: int, *, required: bool = False) -> str:
-    text = str(value if value is not None else "").strip()
-    if required and not text:
-        raise ValidationError({name: ["不能为空"]})
-    if len(text) > max_length:
-        raise ValidationError({name: [f"不能超过{max_length}个字符"]})
-    return text
+def _require(actor: Any, action: str, obj: Any) -> None:
+    """The policy's answer for `actor` (None: the system, see the module's docstring)."""
+    if actor is not None:
+        require(actor, action, obj)
 
 
-def _user(by: Any) -> User | None:
-    return by if getattr(by, "is_authenticated", False) else None
+def _require_self(actor: Any, member: Member) -> None:
+    """Claiming and recording a service: a member does these for himself only."""
+    if actor is not None and getattr(actor, "person_id", None) != member.person_id:
+        raise NotAllowed("只能为本人办理")
+
+
+def _user(actor: Any) -> User | None:
+    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def member_belongs(member: Member, org: Organisation) -> bool:
     """Whether the member's organisation (or 双管 organisation) lies in `org`'s subtree."""
-    paths = [member.org.path] + ([member.managing_org.path] if member.managing_org_id else [])
+    paths = [member.org.path] + ([member.managing_org.path] if member.managing_org is not None else [])
     return any(p.startswith(org.path) for p in paths)
 
 
@@ -158,18 +167,20 @@ def _clean_names(names: Any) -> list[str]:
     if too_long:
         raise ValidationError({"names": [f"类别名称不能超过20个字符：{too_long[0]}"]})
     seen: set[str] = set()
-    twice = [n for n in cleaned if n in seen or seen.add(n)]
-    if twice:
-        raise ValidationError({"names": [f"类别重复：{twice[0]}"]})
+    for name in cleaned:
+        if name in seen:
+            raise ValidationError({"names": [f"类别重复：{name}"]})
+        seen.add(name)
     return cleaned
 
 
 @transaction.atomic
-def category_list_set(*, org: Organisation, names: Any, by: Any = None) -> list[DemandCategory]:
+def category_list_set(*, org: Organisation, names: Any, actor: Any) -> list[DemandCategory]:
     """Give `org` its own list of demand categories, in this order; organisations below it without a list of their
     own follow it. Names no longer in the list are switched off, not deleted (demands filed under them keep their
     category); a name switched off before comes back on. Raises ValidationError (empty, too many, too long,
     repeated) and writes nothing then."""
+    _require(actor, "change", org)
     cleaned = _clean_names(names)
     before = category_list(org)
     own = {c.name: c for c in DemandCategory.objects.select_for_update().filter(org=org)}
@@ -180,22 +191,23 @@ def category_list_set(*, org: Organisation, names: Any, by: Any = None) -> list[
         elif row.position != position or not row.is_active:
             DemandCategory.objects.filter(pk=row.pk).update(position=position, is_active=True)
     DemandCategory.objects.filter(org=org).exclude(name__in=cleaned).update(is_active=False)
-    audit_record(by=by, action="update", model="demands.DemandCategory", object_id=org.pk,
+    audit_record(by=actor, action="update", model="demands.DemandCategory", object_id=org.pk,
                  before={"categories": list(before.names)},
                  after={"categories": cleaned}, summary=f"服务类别 {org.name}：{'、'.join(cleaned)}")
     return list(DemandCategory.objects.filter(org=org, is_active=True).order_by("position", "id"))
 
 
 @transaction.atomic
-def category_list_inherit(*, org: Organisation, by: Any = None) -> None:
+def category_list_inherit(*, org: Organisation, actor: Any) -> None:
     """`org` drops its own list and follows the list of the nearest organisation above it again (or the defaults).
     Raises DemandConflict when it has no list of its own."""
+    _require(actor, "change", org)
     own = DemandCategory.objects.filter(org=org)
     names = list(own.filter(is_active=True).values_list("name", flat=True))
     if not own.exists():
         raise DemandConflict("该组织没有自己的服务类别，已在执行上级的类别")
     own.delete()
-    audit_record(by=by, action="update", model="demands.DemandCategory", object_id=org.pk,
+    audit_record(by=actor, action="update", model="demands.DemandCategory", object_id=org.pk,
                  before={"categories": names},
                  after={"categories": categories_for(org)}, summary=f"服务类别 {org.name}：改为执行上级类别")
 
@@ -206,12 +218,14 @@ def category_list_inherit(*, org: Organisation, by: Any = None) -> None:
 @transaction.atomic
 def demand_create(*, org: Organisation, category: str, description: str, resident: Resident | None = None,
                   household: str = "", address: str = "", urgency: str = "normal", recurring: bool = False,
-                  preferred_times: str = "", source: str = "staff", by: Any = None, area: str = "", grid: str = "",
+                  preferred_times: str = "", source: str = "staff", actor: Any, area: str = "", grid: str = "",
                   capacity: int = 1, expires_on: dt.date | None = None, latitude: float | None = None,
                   longitude: float | None = None, created_at: dt.datetime | None = None) -> Demand:
     """Record a resident's need in the archive of `org` (a village or community). Raises ValidationError naming
     every bad field; nothing is written then. A resident given must live in `org`'s subtree; the household and
     address default to the resident's."""
+    if actor is not None and not demand_policy().may_create(actor, org, source):
+        raise NotFound
     errors: dict[str, list[str]] = {}
     offered = categories_for(org)
     if category not in offered:
@@ -229,12 +243,12 @@ def demand_create(*, org: Organisation, category: str, description: str, residen
     if resident is not None and not resident.org.path.startswith(org.path):
         errors["resident"] = ["该居民不属于本村社区"]
     try:
-        description = _text(description, "description", 2000, required=True)
-        household = _text(household or (resident.household if resident else ""), "household", 40)
-        address = _text(address or (resident.address if resident else ""), "address", 200)
-        preferred_times = _text(preferred_times, "preferred_times", 100)
-        area = _text(area, "area", 60)
-        grid = _text(grid, "grid", 60)
+        description = clean_text(description, "description", 2000, required=True, multiline=True)
+        household = clean_text(household or (resident.household if resident else ""), "household", 40, required=False)
+        address = clean_text(address or (resident.address if resident else ""), "address", 200, required=False)
+        preferred_times = clean_text(preferred_times, "preferred_times", 100, required=False)
+        area = clean_text(area, "area", 60, required=False)
+        grid = clean_text(grid, "grid", 60, required=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
@@ -248,26 +262,27 @@ def demand_create(*, org: Organisation, category: str, description: str, residen
     demand = Demand(org=org, category=category, description=description, resident=resident, household=household,
                     address=address, area=area, grid=grid, urgency=urgency, recurring=bool(recurring),
                     preferred_times=preferred_times, capacity=capacity, source=source, expires_on=expires_on,
-                    latitude=latitude, longitude=longitude, created_by=_user(by),
+                    latitude=latitude, longitude=longitude, created_by=_user(actor),
                     created_at=created_at or timezone.now())
     demand.full_clean()
     demand.save()
-    audit_record(by=by, action="create", obj=demand, after=snapshot(demand, ["org", "category", "source", "urgency"]),
+    audit_record(by=actor, action="create", obj=demand, after=snapshot(demand, ["org", "category", "source", "urgency"]),
                  summary=f"登记服务需求 {demand.category}")
     return demand
 
 
 @transaction.atomic
-def demand_close(*, demand: Demand, reason: str, by: Any = None) -> Demand:
+def demand_close(*, demand: Demand, reason: str, actor: Any) -> Demand:
     """Close a demand that is no longer needed (open or claimed); active claims end as withdrawn."""
-    reason = _text(reason, "reason", 200, required=True)
+    _require(actor, "change", demand)
+    reason = clean_text(reason, "reason", 200, required=True)
     if Demand.objects.filter(pk=demand.pk, status__in=[Demand.Status.OPEN, Demand.Status.CLAIMED]).update(
             status=Demand.Status.CLOSED) != 1:
         raise DemandNotOpen("该需求已完成或已关闭")
     now = timezone.now()
     Claim.objects.filter(demand=demand, status__in=Claim.ACTIVE).update(status=Claim.Status.WITHDRAWN, ended_at=now)
     demand.refresh_from_db()
-    audit_record(by=by, action="update", obj=demand, after={"status": demand.status}, summary=f"关闭需求：{reason}")
+    audit_record(by=actor, action="update", obj=demand, after={"status": demand.status}, summary=f"关闭需求：{reason}")
     return demand
 
 
@@ -275,7 +290,7 @@ def demand_close(*, demand: Demand, reason: str, by: Any = None) -> Demand:
 
 
 @transaction.atomic
-def demand_claim(*, demand: Demand, member: Member, by: Any = None, assigned: bool = False,
+def demand_claim(*, demand: Demand, member: Member, actor: Any, assigned: bool = False,
                  at: dt.datetime | None = None) -> Claim:
     """Give `member` a place on `demand` if one is free. One conditional UPDATE decides: it raises claimed_count
     only while the demand is open and below capacity (and marks it claimed when full).
@@ -285,6 +300,11 @@ def demand_claim(*, demand: Demand, member: Member, by: Any = None, assigned: bo
     ValidationError (the member is not of the demand's community). `assigned` records `by` as the secretary who
     assigned the member.
     """
+    if assigned:
+        _require(actor, "change", demand)
+    else:  # a member claims for himself a demand he may see
+        _require(actor, "view", demand)
+        _require_self(actor, member)
     if not member_belongs(member, demand.org):
         raise ValidationError({"member": ["只有本村社区的党员可以认领"]})
     if member.status == Member.Status.LEFT:
@@ -306,10 +326,10 @@ def demand_claim(*, demand: Demand, member: Member, by: Any = None, assigned: bo
     try:
         with transaction.atomic():
             claim = Claim.objects.create(demand=demand, member=member, claimed_at=now,
-                                         assigned_by=_user(by) if assigned else None)
+                                         assigned_by=_user(actor) if assigned else None)
     except IntegrityError:
         raise AlreadyClaimed("您已认领该需求") from None
-    audit_record(by=by, action="create", obj=claim, after={"demand": demand.pk, "member": member.pk,
+    audit_record(by=actor, action="create", obj=claim, after={"demand": demand.pk, "member": member.pk,
                                                            "assigned": assigned},
                  summary=("指派" if assigned else "认领") + f"需求 #{demand.pk}")
     demand.refresh_from_db(fields=["status", "claimed_count", "first_claimed_at"])
@@ -336,27 +356,28 @@ def _release(claim: Claim, status: str, now: dt.datetime) -> bool:
 
 
 @transaction.atomic
-def claim_start(*, claim: Claim, by: Any = None, at: dt.datetime | None = None) -> Claim:
+def claim_start(*, claim: Claim, actor: Any, at: dt.datetime | None = None) -> Claim:
     """The member has started serving: the claim no longer lapses."""
+    _require(actor, "withdraw", claim)  # the claiming member, or staff with `change`
     if Claim.objects.filter(pk=claim.pk, status=Claim.Status.CLAIMED).update(
             status=Claim.Status.STARTED, started_at=at or timezone.now()) != 1:
         raise DemandConflict("该认领不能开始（已开始、已结束或已退回）")
     claim.refresh_from_db()
-    audit_record(by=by, action="update", obj=claim, after={"status": claim.status}, summary="开始服务")
+    audit_record(by=actor, action="update", obj=claim, after={"status": claim.status}, summary="开始服务")
     return claim
 
 
 @transaction.atomic
-def claim_withdraw(*, claim: Claim, by: Any) -> Claim:
+def claim_withdraw(*, claim: Claim, actor: Any) -> Claim:
     """The member gives the claim up (or staff of the demand's community end it); the demand gets the place back and
-    the member's access to the resident's details ends (access.access). Raises PermissionDenied for anyone else,
+    the member's access to the resident's details ends (the Demand policy). Raises PermissionDenied for anyone else,
     DemandConflict if the claim has already ended."""
-    if not allows(by, "withdraw", claim):
+    if not allows(actor, "withdraw", claim):
         raise PermissionDenied
     if not _release(claim, Claim.Status.WITHDRAWN, timezone.now()):
         raise DemandConflict("该认领已结束")
     claim.refresh_from_db()
-    audit_record(by=by, action="update", obj=claim, after={"status": claim.status}, summary="放弃认领")
+    audit_record(by=actor, action="update", obj=claim, after={"status": claim.status}, summary="放弃认领")
     return claim
 
 
@@ -414,14 +435,15 @@ def demands_expire(*, today: dt.date | None = None) -> int:
 
 @transaction.atomic
 def pairing_create(*, org: Organisation, member: Member, start: dt.date, resident: Resident | None = None,
-                   household: str = "", notes: str = "", by: Any = None) -> Pairing:
+                   household: str = "", notes: str = "", actor: Any) -> Pairing:
     """A lasting member ↔ resident/household pair (结对). Raises ValidationError."""
+    _require(actor, "change", org)
     errors: dict[str, list[str]] = {}
     if not member_belongs(member, org):
         errors["member"] = ["只有本村社区的党员可以结对"]
     if resident is not None and not resident.org.path.startswith(org.path):
         errors["resident"] = ["该居民不属于本村社区"]
-    household = _text(household or (resident.household if resident else ""), "household", 40)
+    household = clean_text(household or (resident.household if resident else ""), "household", 40, required=False)
     if resident is None and not household:
         errors["household"] = ["请选择居民或填写户号"]
     if errors:
@@ -431,22 +453,23 @@ def pairing_create(*, org: Organisation, member: Member, start: dt.date, residen
     if open_pair.exists():
         raise ValidationError({"member": ["该党员已与这户结对"]})
     pairing = Pairing(org=org, member=member, resident=resident, household=household, start=start,
-                      notes=_text(notes, "notes", 200), created_by=_user(by))
+                      notes=clean_text(notes, "notes", 200, required=False), created_by=_user(actor))
     pairing.full_clean()
     pairing.save()
-    audit_record(by=by, action="create", obj=pairing, after=snapshot(pairing), summary="建立结对")
+    audit_record(by=actor, action="create", obj=pairing, after=snapshot(pairing), summary="建立结对")
     return pairing
 
 
 @transaction.atomic
-def pairing_end(*, pairing: Pairing, end: dt.date, by: Any = None) -> Pairing:
+def pairing_end(*, pairing: Pairing, end: dt.date, actor: Any) -> Pairing:
+    _require(actor, "change", pairing)
     if pairing.end is not None:
         raise DemandConflict("该结对已结束")
     if end < pairing.start:
         raise ValidationError({"end": ["结束日期不能早于结对日期"]})
     Pairing.objects.filter(pk=pairing.pk, end__isnull=True).update(end=end)
     pairing.refresh_from_db()
-    audit_record(by=by, action="update", obj=pairing, after={"end": str(end)}, summary="结束结对")
+    audit_record(by=actor, action="update", obj=pairing, after={"end": str(end)}, summary="结束结对")
     return pairing
 
 
@@ -470,18 +493,19 @@ def clean_minutes(value: Any) -> int:
 
 @transaction.atomic
 def service_record(*, member: Member, served_on: dt.date, minutes: Any, notes: str, demand: Demand | None = None,
-                   pairing: Pairing | None = None, photo: Any = None, by: Any = None,
+                   pairing: Pairing | None = None, photo: Any = None, actor: Any,
                    at: dt.datetime | None = None) -> ServiceRecord:
     """The member records a service done for a demand the member holds a claim on, or for a pairing of the member.
     The claim is marked started. Raises ValidationError (bad duration, a date in the future, no claim) or
     DemandConflict."""
+    _require_self(actor, member)
     errors: dict[str, list[str]] = {}
     try:
         minutes = clean_minutes(minutes)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
-        notes = _text(notes, "notes", 2000, required=True)
+        notes = clean_text(notes, "notes", 2000, required=True, multiline=True)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     now = at or timezone.now()
@@ -500,11 +524,14 @@ def service_record(*, member: Member, served_on: dt.date, minutes: Any, notes: s
         errors["pairing"] = ["这不是您的结对"]
     if errors:
         raise ValidationError(errors)
-    org = demand.org if demand is not None else pairing.org
-    category = demand.category if demand is not None else (
-        pairing.records.values_list("category", flat=True).first() or Category.OTHER)
+    if demand is not None:
+        org, category = demand.org, demand.category
+    else:
+        paired = cast(Pairing, pairing)  # one of the two, checked above
+        org = paired.org
+        category = paired.records.values_list("category", flat=True).first() or Category.OTHER
     record = ServiceRecord(org=org, demand=demand, pairing=pairing, member=member, category=category,
-                           served_on=served_on, minutes=minutes, notes=notes, recorded_by=_user(by), created_at=now)
+                           served_on=served_on, minutes=minutes, notes=notes, recorded_by=_user(actor), created_at=now)
     if photo:
         record.photo = photo
     record.full_clean()
@@ -512,7 +539,7 @@ def service_record(*, member: Member, served_on: dt.date, minutes: Any, notes: s
     if claim is not None and claim.status == Claim.Status.CLAIMED:
         Claim.objects.filter(pk=claim.pk, status=Claim.Status.CLAIMED).update(status=Claim.Status.STARTED,
                                                                               started_at=now)
-    audit_record(by=by, action="create", obj=record, after=snapshot(record, ["demand", "pairing", "member",
+    audit_record(by=actor, action="create", obj=record, after=snapshot(record, ["demand", "pairing", "member",
                                                                              "served_on", "minutes"]),
                  summary=f"记录服务 {minutes} 分钟")
     if demand is not None and demand.created_by_id and at is None:
@@ -523,7 +550,7 @@ def service_record(*, member: Member, served_on: dt.date, minutes: Any, notes: s
 
 
 @transaction.atomic
-def service_confirm(*, record: ServiceRecord, rating: str, by: Any, comment: str = "") -> ServiceRecord:
+def service_confirm(*, record: ServiceRecord, rating: str, actor: Any, comment: str = "") -> ServiceRecord:
     """The resident (or staff on the resident's behalf — audited as such) confirms and rates a service; the member
     earns points by the organisation's rules (source "service", so confirming twice awards once). A one-off
     demand is then done. Raises AlreadyConfirmed on a second confirmation, PermissionDenied-like ValidationError
@@ -532,19 +559,19 @@ def service_confirm(*, record: ServiceRecord, rating: str, by: Any, comment: str
 
     if rating not in ServiceRecord.Rating.values:
         raise ValidationError({"rating": ["请选择评价：满意、基本满意或不满意"]})
-    comment = _text(comment, "comment", 300)
-    allowed, on_behalf = record_policy().confirms(by, record)
+    comment = clean_text(comment, "comment", 300, required=False)
+    allowed, on_behalf = record_policy().confirms(actor, record)
     if not allowed:
         raise ValidationError({"__all__": ["您不能确认这条服务记录"]})
     now = timezone.now()
     if ServiceRecord.objects.filter(pk=record.pk, status=ServiceRecord.Status.RECORDED).update(
-            status=ServiceRecord.Status.CONFIRMED, rating=rating, comment=comment, confirmed_by=_user(by),
+            status=ServiceRecord.Status.CONFIRMED, rating=rating, comment=comment, confirmed_by=_user(actor),
             on_behalf=on_behalf, confirmed_at=now) != 1:
         raise AlreadyConfirmed("这条服务记录已确认过，积分不会重复发放")
     record.refresh_from_db()
     txn = points_award(member=record.member, source="service", source_id=record.pk, category=record.category,
                        minutes=record.minutes, satisfied=rating == ServiceRecord.Rating.SATISFIED,
-                       on=record.served_on, by=by)
+                       on=record.served_on, actor=actor)
     points = txn.points_award.points if txn is not None and hasattr(txn, "points_award") else 0
     if points:
         ServiceRecord.objects.filter(pk=record.pk).update(points=points)
@@ -552,7 +579,7 @@ def service_confirm(*, record: ServiceRecord, rating: str, by: Any, comment: str
     demand = record.demand
     if demand is not None and not demand.recurring:
         _demand_done(demand, now)
-    audit_record(by=by, action="update", obj=record,
+    audit_record(by=actor, action="update", obj=record,
                  after={"status": record.status, "rating": rating, "on_behalf": on_behalf, "points": points},
                  summary=("代居民确认服务" if on_behalf else "居民确认服务") + f"，积分 {points}")
     users = users_of_member(record.member)
@@ -573,18 +600,18 @@ def _demand_done(demand: Demand, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def service_reject(*, record: ServiceRecord, by: Any, comment: str) -> ServiceRecord:
+def service_reject(*, record: ServiceRecord, actor: Any, comment: str) -> ServiceRecord:
     """The resident or staff say the service did not happen as recorded: no points."""
-    comment = _text(comment, "comment", 300, required=True)
-    allowed, on_behalf = record_policy().confirms(by, record)
+    comment = clean_text(comment, "comment", 300, required=True)
+    allowed, on_behalf = record_policy().confirms(actor, record)
     if not allowed:
         raise ValidationError({"__all__": ["您不能处理这条服务记录"]})
     if ServiceRecord.objects.filter(pk=record.pk, status=ServiceRecord.Status.RECORDED).update(
-            status=ServiceRecord.Status.REJECTED, comment=comment, confirmed_by=_user(by), on_behalf=on_behalf,
+            status=ServiceRecord.Status.REJECTED, comment=comment, confirmed_by=_user(actor), on_behalf=on_behalf,
             confirmed_at=timezone.now()) != 1:
         raise AlreadyConfirmed("这条服务记录已处理过")
     record.refresh_from_db()
-    audit_record(by=by, action="update", obj=record, after={"status": record.status}, summary="服务记录未通过")
+    audit_record(by=actor, action="update", obj=record, after={"status": record.status}, summary="服务记录未通过")
     return record
 
 

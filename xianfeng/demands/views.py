@@ -162,7 +162,7 @@ def create(request):
         org = data.pop("org", None) or home
         resident = getattr(getattr(request.user, "person", None), "resident", None) if home else None
         try:
-            demand = services.demand_create(org=org, by=request.user, resident=resident,
+            demand = services.demand_create(org=org, actor=request.user, resident=resident,
                                             source="staff" if orgs is not None else "resident", **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -186,12 +186,13 @@ def _detail_context(request, demand: Demand, level: str) -> dict:
         "claims": demand.claims.select_related("member__person").order_by("-claimed_at") if level == "staff" else [],
         "suggestions": suggest(demand) if staff_change and demand.status == Demand.Status.OPEN else [],
     }
-    if level == "claimer" and demand.resident_id:
+    resident = demand.resident
+    if level == "claimer" and resident is not None:
         # The claimer sees the resident's phone to arrange the visit: an unmasked view, audited.
         audit_record(by=request.user, action="unmask", obj=demand, summary="认领党员查看居民联系方式")
-        ctx["phone"] = demand.resident.person.phone
-    elif demand.resident_id and show_person:
-        ctx["phone"] = demand.resident.person.phone_masked
+        ctx["phone"] = resident.person.phone
+    elif resident is not None and show_person:
+        ctx["phone"] = resident.person.phone_masked
     return ctx
 
 
@@ -214,7 +215,7 @@ def claim(request, pk: int):
     if member is None:
         return _conflict(request, demand, level, _("Only party members can claim demands."), 403)
     try:
-        services.demand_claim(demand=demand, member=member, by=request.user)
+        services.demand_claim(demand=demand, member=member, actor=request.user)
     except services.DemandConflict as exc:
         demand.refresh_from_db()
         return _conflict(request, demand, level, _errors(exc), 409)
@@ -234,7 +235,7 @@ def assign(request, pk: int):
     if member is None:
         return _conflict(request, demand, level, _("Choose a member."), 400)
     try:
-        services.demand_claim(demand=demand, member=member, by=request.user, assigned=True)
+        services.demand_claim(demand=demand, member=member, actor=request.user, assigned=True)
     except services.DemandConflict as exc:
         demand.refresh_from_db()
         return _conflict(request, demand, level, _errors(exc), 409)
@@ -250,7 +251,7 @@ def close(request, pk: int):
     demand, level = _demand_or_404(request.user, pk)
     ensure(allows(request.user, "change", demand))
     try:
-        services.demand_close(demand=demand, reason=request.POST.get("reason", ""), by=request.user)
+        services.demand_close(demand=demand, reason=request.POST.get("reason", ""), actor=request.user)
     except services.DemandConflict as exc:
         return _conflict(request, demand, level, _errors(exc), 409)
     except ValidationError as exc:
@@ -267,7 +268,7 @@ def withdraw(request, pk: int):
     claim_ = get_or_404(Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE)
                         if member is not None else Claim.objects.none())
     try:
-        services.claim_withdraw(claim=claim_, by=request.user)
+        services.claim_withdraw(claim=claim_, actor=request.user)
     except services.DemandConflict as exc:
         return _conflict(request, demand, level, _errors(exc), 409)
     messages.success(request, _("You have given the claim up."))
@@ -297,8 +298,9 @@ def withdrawals(request):
 def record(request, pk: int):
     """The claiming member records a service done for the demand."""
     demand, level = _demand_or_404(request.user, pk)
-    member = member_of(request.user)
-    ensure(active_claim(member, demand) is not None)
+    found = member_of(request.user)
+    ensure(active_claim(found, demand) is not None)
+    member = cast(Member, found)  # a member holding an active claim
     form = RecordForm(request.POST or None, request.FILES or None,
                       initial={"served_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
@@ -309,7 +311,7 @@ def record(request, pk: int):
             services.service_record(member=member, demand=demand, pairing=pairing,
                                     served_on=form.cleaned_data["served_on"], minutes=form.total_minutes(),
                                     notes=form.cleaned_data["notes"], photo=form.cleaned_data.get("photo"),
-                                    by=request.user)
+                                    actor=request.user)
         except services.DemandConflict as exc:
             messages.error(request, _errors(exc))
             return redirect("demands:detail", pk=pk)
@@ -338,7 +340,7 @@ def confirm(request, pk: int):
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            rec = services.service_confirm(record=rec, by=request.user, **form.cleaned_data)
+            rec = services.service_confirm(record=rec, actor=request.user, **form.cleaned_data)
         except services.AlreadyConfirmed as exc:
             messages.info(request, _errors(exc))
         except ValidationError as exc:
@@ -405,7 +407,7 @@ def pairings(request):
             try:
                 services.pairing_create(org=community_of(member.org), member=member,
                                         household=form.cleaned_data["household"], start=form.cleaned_data["start"],
-                                        notes=form.cleaned_data["notes"], by=request.user)
+                                        notes=form.cleaned_data["notes"], actor=request.user)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -422,7 +424,7 @@ def _pairing_end(request):
     pairing = get_visible(Pairing, request.user, "change", pk=pk if pk.isdigit() else 0)
     try:
         end = dt.date.fromisoformat(request.POST.get("end") or timezone.localdate().isoformat())
-        services.pairing_end(pairing=pairing, end=end, by=request.user)
+        services.pairing_end(pairing=pairing, end=end, actor=request.user)
     except ValueError:
         messages.error(request, _("The date is not valid."))
     except ValidationError as exc:
@@ -529,11 +531,11 @@ def categories(request):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "inherit":
-                services.category_list_inherit(org=org, by=request.user)
+                services.category_list_inherit(org=org, actor=request.user)
                 messages.success(request, _("This organisation now follows the categories of the one above it."))
                 return redirect(f"{reverse('demands:categories')}?org={org.pk}")
             if form.is_valid():
-                services.category_list_set(org=org, names=form.cleaned_data["names"], by=request.user)
+                services.category_list_set(org=org, names=form.cleaned_data["names"], actor=request.user)
                 messages.success(request, _("Categories saved."))
                 return redirect(f"{reverse('demands:categories')}?org={org.pk}")
         except services.DemandConflict as exc:

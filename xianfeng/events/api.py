@@ -1,20 +1,19 @@
 """/api/v1/ endpoints for activities, attendance and teams.
 
-Reads go through `Activity.objects.visible_to(user)` / `restrict(user, action)`; writes call services.py. An object
+Reads go through the policies (xianfeng.events.policies: `visible(Model, user, action)`); writes call services.py. An object
 outside the caller's scope for the action answers 404 exactly like a missing one.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from xianfeng.core.api import ScopedViewSetMixin, StrictFieldsMixin, StrictInputSerializer, scoped_get
-from xianfeng.core.scoping import can
+from xianfeng.core.policy import allows, ensure, get_or_404, visible
 from xianfeng.orgs.models import Member, Organisation, Person
 
 from . import services
@@ -134,10 +133,7 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        action_name = self.get_scope_action()
-        if action_name == "view":
-            return self.queryset.visible_to(self.request.user)
-        return self.queryset.restrict(self.request.user, action_name)
+        return visible(self.queryset, self.request.user, self.get_scope_action())
 
     @extend_schema(summary="Plan an activity of an organisation the caller may change",
                    responses={201: ActivitySerializer, 400: BAD_INPUT, 404: NOT_FOUND})
@@ -146,7 +142,7 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         org = scoped_get(Organisation.objects, request.user, "change", data.pop("org_id"))
         team_id = data.pop("team_id", None)
         team = scoped_get(Team.objects, request.user, "view", team_id) if team_id else None
-        activity = services.activity_create(org=org, team=team, by=request.user, **data)
+        activity = services.activity_create(org=org, team=team, actor=request.user, **data)
         return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change a planned activity (kind and organiser stay; those signed up hear of a new time "
@@ -158,31 +154,29 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         if "team_id" in data:
             team_id = data.pop("team_id")
             data["team"] = scoped_get(Team.objects, request.user, "view", team_id) if team_id else None
-        activity = services.activity_update(activity=activity, by=request.user, **data)
+        activity = services.activity_update(activity=activity, actor=request.user, **data)
         return Response(ActivitySerializer(activity).data)
 
     @extend_schema(summary="Cancel the activity (those signed up are told)", request=None,
                    responses={200: ActivitySerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        activity = services.activity_cancel(activity=self.get_object(), by=request.user)
+        activity = services.activity_cancel(activity=self.get_object(), actor=request.user)
         return Response(ActivitySerializer(activity).data)
 
     @extend_schema(summary="Sign the caller up (a place, or the waiting list when full)", request=None,
                    responses={200: RegistrationSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
     def signup(self, request, pk=None):
-        reg = services.activity_signup(activity=self.get_object(), person=_person(request), by=request.user)
+        reg = services.activity_signup(activity=self.get_object(), person=_person(request), actor=request.user)
         return Response(RegistrationSerializer(reg).data)
 
     @extend_schema(summary="Withdraw the caller's sign-up", request=None,
                    responses={200: RegistrationSerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["post"], url_path="signup/cancel")
     def signup_cancel(self, request, pk=None):
-        reg = Registration.objects.filter(activity=self.get_object(), person=_person(request)).first()
-        if reg is None:
-            raise Http404
-        return Response(RegistrationSerializer(services.registration_cancel(registration=reg, by=request.user)).data)
+        reg = get_or_404(Registration.objects.filter(activity=self.get_object()), person=_person(request))
+        return Response(RegistrationSerializer(services.registration_cancel(registration=reg, actor=request.user)).data)
 
     @extend_schema(summary="Check the caller in with the rotating code (idempotent: once per person)",
                    request=CheckInInput, responses={200: AttendanceSerializer, 201: AttendanceSerializer,
@@ -198,7 +192,7 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         if activity_id != activity.pk:
             raise ValidationError({"token": ["签到码不属于该活动"]})
         att, created = services.attendance_check_in(activity=activity, person=_person(request),
-                                                    method=Attendance.Method.ROTATING_QR, by=request.user)
+                                                    method=Attendance.Method.ROTATING_QR, actor=request.user)
         return Response(AttendanceSerializer(att).data, status=status.HTTP_201_CREATED if created else 200)
 
     @extend_schema(summary="The organiser records an attendee: a scanned personal code, or a member by hand",
@@ -218,7 +212,7 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             person = scoped_get(Member.objects.select_related("person"), request.user, "view", data["member"]).person
             method, at = Attendance.Method.MANUAL, data.get("check_in_at")
         att, created = services.attendance_check_in(activity=activity, person=person, method=method, at=at,
-                                                    by=request.user)
+                                                    actor=request.user)
         return Response(AttendanceSerializer(att).data, status=status.HTTP_201_CREATED if created else 200)
 
     @extend_schema(summary="Everyone who attended (the organiser's sheet)", filters=False,
@@ -244,11 +238,8 @@ class AttendanceViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
 
     def get_object(self):
         if self.action == "check_out":  # the attendee's own row, or any row the caller may change
-            att = Attendance.objects.select_related("activity__org").filter(pk=self.kwargs["pk"]).first() \
-                if str(self.kwargs["pk"]).isdigit() else None
-            if att is None or not (att.person_id == getattr(self.request.user, "person_id", None)
-                                   or can(self.request.user, "change", att.activity.org)):
-                raise Http404
+            att = get_or_404(Attendance.objects.select_related("activity__org"), pk=self.kwargs["pk"])
+            ensure(allows(self.request.user, "check_out", att))
             return att
         return super().get_object()
 
@@ -258,15 +249,15 @@ class AttendanceViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     def check_out(self, request, pk=None):
         att = self.get_object()
         data = parse(CheckOutInput, request)
-        at = data.get("check_out_at") if can(request.user, "change", att.activity.org) else None
-        return Response(AttendanceSerializer(services.attendance_check_out(attendance=att, at=at, by=request.user)).data)
+        at = data.get("check_out_at") if allows(request.user, "change", att) else None
+        return Response(AttendanceSerializer(services.attendance_check_out(attendance=att, at=at, actor=request.user)).data)
 
     @extend_schema(summary="Approve pending hours (optionally fewer minutes); members earn points once",
                    request=ApproveInput, responses={200: AttendanceSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         data = parse(ApproveInput, request)
-        att = services.hours_approve(attendance=self.get_object(), minutes=data.get("minutes"), by=request.user)
+        att = services.hours_approve(attendance=self.get_object(), minutes=data.get("minutes"), actor=request.user)
         return Response(AttendanceSerializer(att).data)
 
     @extend_schema(summary="Decline pending hours with a reason (the row stays)", request=DeclineInput,
@@ -274,7 +265,7 @@ class AttendanceViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         data = parse(DeclineInput, request)
-        att = services.hours_decline(attendance=self.get_object(), reason=data["reason"], by=request.user)
+        att = services.hours_decline(attendance=self.get_object(), reason=data["reason"], actor=request.user)
         return Response(AttendanceSerializer(att).data)
 
 
@@ -287,7 +278,7 @@ class TeamViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
     serializer_class = TeamSerializer
 
     def get_queryset(self):
-        return self.queryset.visible_to(self.request.user)
+        return visible(self.queryset, self.request.user, self.get_scope_action())
 
 
 def register(router) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -69,8 +70,10 @@ def build_events(ctx: DemoContext) -> None:
             subtree[path[:i]].extend(rows)
     secretary, member_user = ctx.users.get("hebin_secretary"), ctx.users.get("member_demo")
     # The Hebin story (one team, one activity, two people, through the services) is part of the report's figures.
-    story = bool(secretary and member_user and secretary.person_id and member_user.person_id)
-    reserved = {secretary.person_id, member_user.person_id} if story else set()
+    reserved: set[int] = set()
+    if secretary is not None and member_user is not None and secretary.person_id and member_user.person_id:
+        reserved = {secretary.person_id, member_user.person_id}
+    story = bool(reserved)
     with transaction.atomic():
         lessons, lesson_rows = _lessons(ctx, subtree, start_day, span, secretary)
         teams, team_activities, team_rows = _teams(ctx, subtree, members, start_day, span, secretary,
@@ -122,7 +125,7 @@ def _lessons(ctx, subtree, start_day, span, by) -> tuple[int, int]:
                                    starts_at=start, ends_at=start + dt.timedelta(minutes=90),
                                    place=f"{name}党员活动室", audience=Audience.SUBTREE, created_by=by))
     Activity.objects.bulk_create(activities, batch_size=BATCH)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     now = timezone.now()
     methods = rng.choices(["rotating_qr", "personal_qr", "manual"], [85, 10, 5], k=target)
     for activity, (_oid, path, _name), n in zip(activities, chosen, counts, strict=True):
@@ -222,7 +225,7 @@ def _award_hours(ctx: DemoContext, activity_ids: list[int]) -> int:
     from xianfeng.ledger.models import Account, OwnerType, Unit
     from xianfeng.ledger.services import PostingSpec, ledger_post_many
     from xianfeng.points.models import Award
-    from xianfeng.points.services import award_key, issuing_account, rules_for
+    from xianfeng.points.services import Rules, award_key, issuing_account, rules_for
 
     approved = list(Attendance.objects.filter(activity_id__in=activity_ids, hours_status=Attendance.Hours.APPROVED,
                                               member__isnull=False, minutes__gt=0)
@@ -244,8 +247,8 @@ def _award_hours(ctx: DemoContext, activity_ids: list[int]) -> int:
                                                                                             "points"):
         daily[member_id, on] += points
         yearly[member_id, on.year] += points
-    rules_of: dict[int, object] = {}
-    issuers: dict[int, object] = {}
+    rules_of: dict[int, Rules] = {}
+    issuers: dict[int, Account] = {}
     county = Organisation.objects.get(depth=1)
     postings, awards = [], []
     now = timezone.now()
@@ -326,21 +329,21 @@ def _hebin_story(ctx: DemoContext) -> None:
     secretary, member_user = ctx.users["hebin_secretary"], ctx.users["member_demo"]
     person = member_user.person
     team = services.team_create(org=hebin, name="河滨社区红管家志愿服务队", leader=secretary.person,
-                                skills="助老,家电维修,环境整治", by=secretary)
-    invite = services.team_invite(team=team, person=person, by=secretary)
-    services.team_invitation_answer(membership=invite, accept=True, by=member_user)
+                                skills="助老,家电维修,环境整治", actor=secretary)
+    invite = services.team_invite(team=team, person=person, actor=secretary)
+    services.team_invitation_answer(membership=invite, accept=True, actor=member_user)
     start = (timezone.now() - dt.timedelta(days=3)).replace(hour=1, minute=0, second=0, microsecond=0)
     # past service is recorded by the organiser by hand (self check-in needs the activity to be on now)
     activity = services.activity_create(org=hebin, kind=ActivityKind.SERVICE, team=team, audience=Audience.TEAM,
                                         title="河滨社区助老上门服务", starts_at=start, ends_at=start + dt.timedelta(hours=3),
-                                        place="河滨社区", by=secretary)
+                                        place="河滨社区", actor=secretary)
     for who, stayed in ((person, dt.timedelta(hours=2, minutes=30)), (secretary.person, dt.timedelta(hours=3))):
-        att, _ = services.attendance_check_in(activity=activity, person=who, method="manual", at=start, by=secretary)
-        att = services.attendance_check_out(attendance=att, at=start + stayed, by=secretary)
-        services.hours_approve(attendance=att, by=secretary)
+        att, _ = services.attendance_check_in(activity=activity, person=who, method="manual", at=start, actor=secretary)
+        att = services.attendance_check_out(attendance=att, at=start + stayed, actor=secretary)
+        services.hours_approve(attendance=att, actor=secretary)
     for days, title in ((2, "河滨社区主题党日：重温入党誓词"), (9, "河滨社区主题党日：走访困难党员")):
         begin = _local(timezone.localdate() + dt.timedelta(days=days), 9)
         upcoming = services.activity_create(org=hebin, kind=ActivityKind.THEME_DAY, title=title, starts_at=begin,
                                             ends_at=begin + dt.timedelta(hours=2), place="河滨社区党群服务中心",
-                                            capacity=30, by=secretary)
-        services.activity_signup(activity=upcoming, person=secretary.person, by=secretary)
+                                            capacity=30, actor=secretary)
+        services.activity_signup(activity=upcoming, person=secretary.person, actor=secretary)

@@ -170,7 +170,7 @@ def figures_for(orgs: Sequence[Organisation], *, start: dt.date | None = None, e
     expected_at: Counter = Counter()
     for pk, kind, audience, team_id, path in activities:
         agg = per_activity.get(pk, {})
-        counter = Counter()
+        counter: Counter[str] = Counter()
         if kind == ActivityKind.LESSON and audience == Audience.SUBTREE:
             counter.update(lessons=1, lesson_attendances=agg.get("n", 0))
             lesson_paths[path] += 1

@@ -11,26 +11,13 @@ from django.db import models
 from django.db.models import F, Q
 
 from xianfeng.core.models import AppendOnlyModel
-from xianfeng.core.scoping import ScopedQuerySet, scope_paths, scope_q
+from xianfeng.core.scoping import ScopedQuerySet
 from xianfeng.orgs.models import Member, Organisation, Person
 
 
 class TeamQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(is_active=True)
-
-    def visible_to(self, user):
-        """Teams `user` may see: staff in scope, the team's own people, and every open team for anyone signed in."""
-        person_id = getattr(user, "person_id", None)
-        q = Q(is_active=True, open_to_requests=True)
-        if person_id:
-            q |= Q(memberships__person_id=person_id)
-        paths = scope_paths(user, "view")
-        if paths is None:
-            return self.all()
-        if paths:
-            q |= scope_q(["org__path"], paths)
-        return self.filter(q).distinct()
 
 
 class Team(models.Model):
@@ -130,25 +117,6 @@ class ActivityQuerySet(ScopedQuerySet):
         if end is not None:
             qs = qs.filter(starts_at__date__lte=end)
         return qs
-
-    def visible_to(self, user):
-        """Activities `user` may see: those of organisations in the user's view scope, public ones, those of the
-        subtrees the user's member organisation lies in, and those of teams the user belongs to."""
-        paths = scope_paths(user, "view")
-        if paths is None:
-            return self.all()
-        q = Q(audience=Audience.PUBLIC)
-        if paths:
-            q |= scope_q(["org__path"], paths)
-        person_id = getattr(user, "person_id", None)
-        if person_id:
-            member = Member.objects.filter(person_id=person_id).select_related("org").first()
-            if member is not None and member.status != Member.Status.LEFT:
-                ancestors = [member.org.path[:i] for i in range(4, len(member.org.path) + 1, 4)]
-                q |= Q(audience=Audience.SUBTREE, org__path__in=ancestors)
-            team_ids = TeamMember.objects.filter(person_id=person_id, status=TeamMember.Status.ACTIVE).values("team_id")
-            q |= Q(team_id__in=team_ids)
-        return self.filter(q)
 
 
 class Activity(models.Model):

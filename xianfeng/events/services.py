@@ -4,6 +4,11 @@ Views, the API, jobs and the demo call these; each runs in a transaction and lea
 decided something. Races are decided by the database: a place is taken by a conditional UPDATE on the activity's
 counter, a second check-in meets the (activity, person) unique constraint, an hours decision is a conditional UPDATE
 from "pending".
+
+Every service that writes takes the acting user as `actor=` and asks the policy (events/policies.py) before it
+changes anything: out of the actor's reach is NotFound, exactly like a missing object. `actor=None` is the system
+— jobs, management commands and the demo's set-up — and is checked by nothing; pages and the API always pass the
+signed-in user.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, changed, snapshot
 from xianfeng.core.ids import normalise_text
+from xianfeng.core.policy import NotAllowed, require
+from xianfeng.core.text import clean_text
 from xianfeng.orgs.models import Member, Organisation, Person
 
 from .models import (
@@ -58,17 +65,20 @@ class NotInAudience(ValidationError):
     pass
 
 
+def _require(actor: Any, action: str, obj: Any) -> None:
+    """The policy's answer for `actor` (None: the system, see the module's docstring)."""
+    if actor is not None:
+        require(actor, action, obj)
+
+
+def _require_self(actor: Any, person: Person) -> None:
+    """Signing up, asking to join, checking in with the rotating code: one does these for oneself only."""
+    if actor is not None and getattr(actor, "person_id", None) != person.pk:
+        raise NotAllowed("只能为本人办理")
+
+
 def _now(at: dt.datetime | None) -> dt.datetime:
     return at or timezone.now()
-
-
-def _text(value: Any, name: str, max_length: int, *, required: bool = False) -> str:
-    text = normalise_text(value) if max_length <= 300 else str(value or "").strip()
-    if required and not text:
-        raise ValidationError({name: ["不能为空"]})
-    if len(text) > max_length:
-        raise ValidationError({name: [f"不能超过{max_length}个字符"]})
-    return text
 
 
 # ---- teams ------------------------------------------------------------------------------------------------------
@@ -76,17 +86,19 @@ def _text(value: Any, name: str, max_length: int, *, required: bool = False) -> 
 
 @transaction.atomic
 def team_create(*, org: Organisation, name: str, leader: Person | None = None, skills: str = "",
-                description: str = "", open_to_requests: bool = True, by: Any = None) -> Team:
+                description: str = "", open_to_requests: bool = True, actor: Any) -> Team:
     """Found a team sponsored by `org`; the leader (if any) becomes its first active member."""
-    team = Team(org=org, name=_text(name, "name", 100, required=True), leader=leader,
-                skills=_text(skills, "skills", 300), description=_text(description, "description", 5000),
+    _require(actor, "change", org)
+    team = Team(org=org, name=clean_text(name, "name", 100, required=True), leader=leader,
+                skills=clean_text(skills, "skills", 300, required=False),
+                description=clean_text(description, "description", 5000, required=False, multiline=True),
                 open_to_requests=open_to_requests)
     team.full_clean()
     team.save()
     if leader is not None:
         TeamMember.objects.create(team=team, person=leader, status=TeamMember.Status.ACTIVE, is_leader=True,
-                                  joined_at=timezone.now(), decided_by=by if getattr(by, "pk", None) else None)
-    audit_record(by=by, action="create", obj=team, after=snapshot(team), summary=f"新建服务团 {team.name}")
+                                  joined_at=timezone.now(), decided_by=actor if getattr(actor, "pk", None) else None)
+    audit_record(by=actor, action="create", obj=team, after=snapshot(team), summary=f"新建服务团 {team.name}")
     return team
 
 
@@ -94,7 +106,7 @@ def _membership_for_update(team: Team, person: Person) -> TeamMember | None:
     return TeamMember.objects.select_for_update().filter(team=team, person=person).first()
 
 
-def _set_membership(team: Team, person: Person, status: str, by: Any) -> TeamMember:
+def _set_membership(team: Team, person: Person, status: str, actor: Any) -> TeamMember:
     membership = _membership_for_update(team, person)
     if membership is None:
         try:
@@ -112,28 +124,31 @@ def _set_membership(team: Team, person: Person, status: str, by: Any) -> TeamMem
 
 
 @transaction.atomic
-def team_request_join(*, team: Team, person: Person, by: Any = None) -> TeamMember:
+def team_request_join(*, team: Team, person: Person, actor: Any) -> TeamMember:
     """Ask to join an open team. Asking again (or being in the team already) changes nothing."""
+    _require(actor, "view", team)
+    _require_self(actor, person)
     if not team.is_active or not team.open_to_requests:
         raise ValidationError("该服务团暂不接受入团申请")
     existing = TeamMember.objects.filter(team=team, person=person).first()
     if existing is not None and existing.status == TeamMember.Status.INVITED:  # already invited: asking accepts
-        return team_invitation_answer(membership=existing, accept=True, by=by)
-    membership = _set_membership(team, person, TeamMember.Status.REQUESTED, by)
-    audit_record(by=by, action="create", obj=membership, summary=f"申请加入服务团 {team.name}：{person.name}")
+        return team_invitation_answer(membership=existing, accept=True, actor=actor)
+    membership = _set_membership(team, person, TeamMember.Status.REQUESTED, actor)
+    audit_record(by=actor, action="create", obj=membership, summary=f"申请加入服务团 {team.name}：{person.name}")
     return membership
 
 
 @transaction.atomic
-def team_invite(*, team: Team, person: Person, by: Any = None) -> TeamMember:
+def team_invite(*, team: Team, person: Person, actor: Any) -> TeamMember:
     """Invite a person; a pending request from the same person is approved instead."""
+    _require(actor, "manage", team)
     if not team.is_active:
         raise ValidationError("该服务团已停用")
     existing = TeamMember.objects.filter(team=team, person=person).first()
     if existing is not None and existing.status == TeamMember.Status.REQUESTED:
-        return team_member_decide(membership=existing, approve=True, by=by)
-    membership = _set_membership(team, person, TeamMember.Status.INVITED, by)
-    audit_record(by=by, action="create", obj=membership, summary=f"邀请加入服务团 {team.name}：{person.name}")
+        return team_member_decide(membership=existing, approve=True, actor=actor)
+    membership = _set_membership(team, person, TeamMember.Status.INVITED, actor)
+    audit_record(by=actor, action="create", obj=membership, summary=f"邀请加入服务团 {team.name}：{person.name}")
     user = getattr(person, "user", None) if person.pk else None
     if user is not None and membership.status == TeamMember.Status.INVITED:
         from xianfeng.notify.services import notify
@@ -144,39 +159,42 @@ def team_invite(*, team: Team, person: Person, by: Any = None) -> TeamMember:
     return membership
 
 
-def _decide(membership: TeamMember, from_status: str, approve: bool, by: Any, what: str) -> TeamMember:
+def _decide(membership: TeamMember, from_status: str, approve: bool, actor: Any, what: str) -> TeamMember:
     new = TeamMember.Status.ACTIVE if approve else TeamMember.Status.DECLINED
     now = timezone.now()
     changed_rows = TeamMember.objects.filter(pk=membership.pk, status=from_status).update(
-        status=new, joined_at=now if approve else None, decided_by=by if getattr(by, "pk", None) else None,
+        status=new, joined_at=now if approve else None, decided_by=actor if getattr(actor, "pk", None) else None,
         updated_at=now)
     if changed_rows != 1:
         raise ValidationError(f"该{what}已处理")
     membership.refresh_from_db()
-    audit_record(by=by, action="update", obj=membership, before={"status": from_status}, after={"status": new},
+    audit_record(by=actor, action="update", obj=membership, before={"status": from_status}, after={"status": new},
                  summary=f"{what}{'通过' if approve else '未通过'}：{membership.person.name} / {membership.team.name}")
     return membership
 
 
 @transaction.atomic
-def team_member_decide(*, membership: TeamMember, approve: bool, by: Any = None) -> TeamMember:
+def team_member_decide(*, membership: TeamMember, approve: bool, actor: Any) -> TeamMember:
     """Approve or decline a request to join. Raises ValidationError if it was already decided."""
-    return _decide(membership, TeamMember.Status.REQUESTED, approve, by, "入团申请")
+    _require(actor, "decide", membership)
+    return _decide(membership, TeamMember.Status.REQUESTED, approve, actor, "入团申请")
 
 
 @transaction.atomic
-def team_invitation_answer(*, membership: TeamMember, accept: bool, by: Any = None) -> TeamMember:
+def team_invitation_answer(*, membership: TeamMember, accept: bool, actor: Any) -> TeamMember:
     """The invitee accepts or turns down an invitation."""
-    return _decide(membership, TeamMember.Status.INVITED, accept, by, "入团邀请")
+    _require(actor, "answer", membership)
+    return _decide(membership, TeamMember.Status.INVITED, accept, actor, "入团邀请")
 
 
 @transaction.atomic
-def team_leave(*, membership: TeamMember, by: Any = None) -> TeamMember:
+def team_leave(*, membership: TeamMember, actor: Any) -> TeamMember:
+    _require(actor, "leave", membership)
     if TeamMember.objects.filter(pk=membership.pk, status=TeamMember.Status.ACTIVE).update(
             status=TeamMember.Status.LEFT, is_leader=False, updated_at=timezone.now()) != 1:
         raise ValidationError("不在该服务团中")
     membership.refresh_from_db()
-    audit_record(by=by, action="update", obj=membership, after={"status": "left"},
+    audit_record(by=actor, action="update", obj=membership, after={"status": "left"},
                  summary=f"退出服务团 {membership.team.name}：{membership.person.name}")
     return membership
 
@@ -185,9 +203,10 @@ TEAM_EDITABLE = ("name", "skills", "description", "open_to_requests")
 
 
 @transaction.atomic
-def team_update(*, team: Team, by: Any = None, leader: Person | None | bool = False, **changes: Any) -> Team:
+def team_update(*, team: Team, actor: Any, leader: Person | None | bool = False, **changes: Any) -> Team:
     """Change a team's name, skills, description, openness and (with `leader`) its leader. A new leader must be
     an active member of the team; the old one stays a member. Raises ValidationError."""
+    _require(actor, "manage", team)
     unknown = set(changes) - set(TEAM_EDITABLE)
     if unknown:
         raise ValidationError({name: ["不能修改该项"] for name in sorted(unknown)})
@@ -196,11 +215,11 @@ def team_update(*, team: Team, by: Any = None, leader: Person | None | bool = Fa
         raise ValidationError("该服务团已停用")
     before = snapshot(current, [*TEAM_EDITABLE, "leader"])
     if "name" in changes:
-        current.name = _text(changes["name"], "name", 100, required=True)
+        current.name = clean_text(changes["name"], "name", 100, required=True)
     if "skills" in changes:
-        current.skills = _text(changes["skills"], "skills", 300)
+        current.skills = clean_text(changes["skills"], "skills", 300, required=False)
     if "description" in changes:
-        current.description = _text(changes["description"], "description", 5000)
+        current.description = clean_text(changes["description"], "description", 5000, required=False, multiline=True)
     if "open_to_requests" in changes:
         current.open_to_requests = bool(changes["open_to_requests"])
     if leader is not False:
@@ -220,18 +239,19 @@ def team_update(*, team: Team, by: Any = None, leader: Person | None | bool = Fa
     current.save()
     old, new = changed(before, snapshot(current, [*TEAM_EDITABLE, "leader"]))
     if new:
-        audit_record(by=by, action="update", obj=current, before=old, after=new, summary=f"修改服务团 {current.name}")
+        audit_record(by=actor, action="update", obj=current, before=old, after=new, summary=f"修改服务团 {current.name}")
     return current
 
 
 @transaction.atomic
-def team_deactivate(*, team: Team, by: Any = None) -> Team:
+def team_deactivate(*, team: Team, actor: Any) -> Team:
     """Stop a team (停用): it takes no requests and appears in no figures; its members, activities and hours stay.
     Raises ValidationError if it was stopped already."""
+    _require(actor, "change", team)
     if Team.objects.filter(pk=team.pk, is_active=True).update(is_active=False, open_to_requests=False) != 1:
         raise ValidationError("该服务团已停用")
     team.refresh_from_db()
-    audit_record(by=by, action="update", obj=team, before={"is_active": True}, after={"is_active": False},
+    audit_record(by=actor, action="update", obj=team, before={"is_active": True}, after={"is_active": False},
                  summary=f"停用服务团 {team.name}")
     return team
 
@@ -268,10 +288,10 @@ def _activity_fields(*, org: Organisation, kind: str, title: str, starts_at: dt.
         errors["lecturer"] = ["党课须填写主讲人"]
     given = {"title": title, "place": place, "lecturer": lecturer, "topic": topic, "materials": materials,
              "description": description}
-    fields = {}
+    fields: dict[str, Any] = {}
     for name, limit in ACTIVITY_TEXT.items():
         try:
-            fields[name] = _text(given[name], name, limit, required=name == "title")
+            fields[name] = clean_text(given[name], name, limit, required=name == "title", multiline=limit > 300)
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if errors:
@@ -284,17 +304,18 @@ def _activity_fields(*, org: Organisation, kind: str, title: str, starts_at: dt.
 def activity_create(*, org: Organisation, kind: str, title: str, starts_at: dt.datetime, ends_at: dt.datetime,
                     team: Team | None = None, place: str = "", capacity: int | None = None,
                     audience: str = Audience.SUBTREE, lecturer: str = "", topic: str = "", materials: str = "",
-                    description: str = "", by: Any = None) -> Activity:
+                    description: str = "", actor: Any) -> Activity:
     """Plan an activity organised by `org` (a team's activity: by the team's sponsoring unit or above).
 
     Raises ValidationError with field errors (end before start, a team audience without a team, ...)."""
+    _require(actor, "change", org)
     fields = _activity_fields(org=org, kind=kind, title=title, starts_at=starts_at, ends_at=ends_at, team=team,
                               capacity=capacity, audience=audience, lecturer=lecturer, topic=topic, place=place,
                               materials=materials, description=description)
-    activity = Activity(org=org, kind=kind, created_by=by if getattr(by, "pk", None) else None, **fields)
+    activity = Activity(org=org, kind=kind, created_by=actor if getattr(actor, "pk", None) else None, **fields)
     activity.full_clean()
     activity.save()
-    audit_record(by=by, action="create", obj=activity, after=snapshot(activity, ["kind", "title", "org", "starts_at"]),
+    audit_record(by=actor, action="create", obj=activity, after=snapshot(activity, ["kind", "title", "org", "starts_at"]),
                  summary=f"新建活动 {activity.title}")
     return activity
 
@@ -304,12 +325,13 @@ EDITABLE = ("title", "team", "starts_at", "ends_at", "place", "capacity", "audie
 
 
 @transaction.atomic
-def activity_update(*, activity: Activity, by: Any = None, **changes: Any) -> Activity:
+def activity_update(*, activity: Activity, actor: Any, **changes: Any) -> Activity:
     """Change a planned activity's details (kind and organiser stay). Fields not given keep their values.
 
     The places never drop below those already taken (the waiting list keeps its order); more places promote the
     waiting list in order. Those signed up are told when the time or the place changes. Raises ValidationError
     for a cancelled or finished activity or bad values (the same checks as activity_create)."""
+    _require(actor, "change", activity)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError({name: ["不能修改该项"] for name in sorted(unknown)})
@@ -330,7 +352,7 @@ def activity_update(*, activity: Activity, by: Any = None, **changes: Any) -> Ac
     old, new = changed(before, snapshot(current, list(EDITABLE)))
     if not new:
         return current
-    audit_record(by=by, action="update", obj=current, before=old, after=new, summary=f"修改活动 {current.title}")
+    audit_record(by=actor, action="update", obj=current, before=old, after=new, summary=f"修改活动 {current.title}")
     while _promote_waitlisted(current) is not None:  # more places: the waiting list moves up in order
         pass
     if {"starts_at", "ends_at", "place"} & set(new):
@@ -352,13 +374,14 @@ def activity_update(*, activity: Activity, by: Any = None, **changes: Any) -> Ac
 
 
 @transaction.atomic
-def activity_cancel(*, activity: Activity, by: Any = None) -> Activity:
+def activity_cancel(*, activity: Activity, actor: Any) -> Activity:
     """Cancel a planned activity and tell everyone signed up."""
+    _require(actor, "change", activity)
     if Activity.objects.filter(pk=activity.pk).exclude(status=Activity.Status.CANCELLED).update(
             status=Activity.Status.CANCELLED) != 1:
         raise ValidationError("活动已取消")
     activity.refresh_from_db()
-    audit_record(by=by, action="update", obj=activity, after={"status": "cancelled"}, summary=f"取消活动 {activity.title}")
+    audit_record(by=actor, action="update", obj=activity, after={"status": "cancelled"}, summary=f"取消活动 {activity.title}")
     from xianfeng.notify.services import notify
 
     for reg in (Registration.objects.filter(activity=activity).exclude(status=Registration.Status.CANCELLED)
@@ -382,20 +405,21 @@ def audience_includes(activity: Activity, person: Person, member: Member | None 
     if activity.audience == Audience.PUBLIC:
         return True
     if activity.audience == Audience.TEAM:
-        return TeamMember.objects.filter(team_id=activity.team_id, person_id=person.pk,
-                                         status=TeamMember.Status.ACTIVE).exists()
-    if member is False:
-        member = current_member(person)
-    return member is not None and member.org.path.startswith(activity.org.path)
+        return activity.team_id is not None and TeamMember.objects.filter(
+            team_id=activity.team_id, person_id=person.pk, status=TeamMember.Status.ACTIVE).exists()
+    found = current_member(person) if member is False else member
+    return isinstance(found, Member) and found.org.path.startswith(activity.org.path)
 
 
 @transaction.atomic
-def activity_signup(*, activity: Activity, person: Person, by: Any = None) -> Registration:
+def activity_signup(*, activity: Activity, person: Person, actor: Any) -> Registration:
     """Sign `person` up: a place if one is left, else the waiting list. Signing up again changes nothing.
 
     The place is taken by a conditional UPDATE of the activity's counter, so two last-minute sign-ups never both
     get the last place. Raises ValidationError for a cancelled or finished activity or someone outside its audience.
     """
+    _require(actor, "view", activity)
+    _require_self(actor, person)
     activity = Activity.objects.get(pk=activity.pk)
     if activity.status == Activity.Status.CANCELLED:
         raise ValidationError("活动已取消")
@@ -413,7 +437,7 @@ def activity_signup(*, activity: Activity, person: Person, by: Any = None) -> Re
     else:
         reg.status, reg.queued_at = status, now
         reg.save(update_fields=["status", "queued_at", "updated_at"])
-    audit_record(by=by, action="create", obj=reg, summary=f"报名 {activity.title}：{person.name}（{reg.get_status_display()}）")
+    audit_record(by=actor, action="create", obj=reg, summary=f"报名 {activity.title}：{person.name}（{reg.get_status_display()}）")
     return reg
 
 
@@ -425,15 +449,16 @@ def _take_place(activity: Activity) -> bool:
 
 
 @transaction.atomic
-def registration_cancel(*, registration: Registration, by: Any = None) -> Registration:
+def registration_cancel(*, registration: Registration, actor: Any) -> Registration:
     """Withdraw a sign-up. A freed place goes to the first on the waiting list, who is told."""
+    _require(actor, "cancel", registration)
     reg = Registration.objects.select_for_update().get(pk=registration.pk)
     if reg.status == Registration.Status.CANCELLED:
         return reg
     held_place = reg.status == Registration.Status.REGISTERED
     reg.status = Registration.Status.CANCELLED
     reg.save(update_fields=["status", "updated_at"])
-    audit_record(by=by, action="update", obj=reg, after={"status": "cancelled"},
+    audit_record(by=actor, action="update", obj=reg, after={"status": "cancelled"},
                  summary=f"取消报名 {reg.activity.title}：{reg.person.name}")
     if held_place:
         Activity.objects.filter(pk=reg.activity_id).update(registered_count=F("registered_count") - 1)
@@ -552,7 +577,7 @@ def _check_in_refusal(activity: Activity, method: str, at: dt.datetime, now: dt.
 
 
 def attendance_check_in(*, activity: Activity, person: Person, method: str, at: dt.datetime | None = None,
-                        by: Any = None) -> tuple[Attendance, bool]:
+                        actor: Any) -> tuple[Attendance, bool]:
     """Record that `person` is at `activity`. Returns (attendance, created): checking in twice — or two scans at
     once — leaves one row (the unique constraint decides). Self check-in (rotating code) needs the person in the
     audience and the check-in window open; the organiser's scan and manual entry record anyone (manual entry is
@@ -563,6 +588,10 @@ def attendance_check_in(*, activity: Activity, person: Person, method: str, at: 
     second scan meets the unique constraint, the block rolls back and the existing row is read. Nothing else —
     no notification, no points (a lesson earns none; volunteer hours earn them when approved).
     `activity` must come with its organisation loaded (select_related("org")) to spare a query."""
+    if method == Attendance.Method.ROTATING_QR:  # the scanned code is the key; one checks oneself in
+        _require_self(actor, person)
+    else:
+        _require(actor, "change", activity)
     if method not in Attendance.Method.values:
         raise ValidationError({"method": ["签到方式不正确"]})
     now = timezone.now()
@@ -582,13 +611,13 @@ def attendance_check_in(*, activity: Activity, person: Person, method: str, at: 
         member_expected=(member is not None and activity.audience == Audience.SUBTREE
                          and member.org.path.startswith(activity.org.path)),
         hours_status=Attendance.Hours.OPEN if activity.earns_hours else Attendance.Hours.NONE,
-        recorded_by=by if getattr(by, "pk", None) else None,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
     )
     try:
         with transaction.atomic():
             attendance.save(force_insert=True)
             if method == Attendance.Method.MANUAL:
-                audit_record(by=by, action="create", obj=attendance,
+                audit_record(by=actor, action="create", obj=attendance,
                              summary=f"补录签到 {activity.title}：{person.name}",
                              after={"check_in_at": str(at), "method": method})
     except IntegrityError:  # the same person's other scan got there first
@@ -607,9 +636,10 @@ def counted_minutes(activity: Activity, check_in: dt.datetime, check_out: dt.dat
 
 
 @transaction.atomic
-def attendance_check_out(*, attendance: Attendance, at: dt.datetime | None = None, by: Any = None) -> Attendance:
+def attendance_check_out(*, attendance: Attendance, at: dt.datetime | None = None, actor: Any) -> Attendance:
     """Record the check-out of a volunteer activity; the hours then wait for review.
     Raises ValidationError({"check_out_at": ...}) for a time before the check-in or in the future."""
+    _require(actor, "check_out", attendance)
     att = Attendance.objects.select_for_update().select_related("activity").get(pk=attendance.pk)
     if not att.activity.earns_hours:
         raise ValidationError("该活动不记录志愿服务时长，无需签退")
@@ -624,8 +654,8 @@ def attendance_check_out(*, attendance: Attendance, at: dt.datetime | None = Non
     att.minutes = counted_minutes(att.activity, att.check_in_at, at)
     att.hours_status = Attendance.Hours.PENDING
     att.save(update_fields=["check_out_at", "minutes", "hours_status"])
-    if att.recorded_by_id is not None or (by is not None and getattr(by, "person_id", None) != att.person_id):
-        audit_record(by=by, action="update", obj=att, after={"check_out_at": str(at), "minutes": att.minutes},
+    if att.recorded_by_id is not None or (actor is not None and getattr(actor, "person_id", None) != att.person_id):
+        audit_record(by=actor, action="update", obj=att, after={"check_out_at": str(at), "minutes": att.minutes},
                      summary=f"签退 {att.activity.title}：{att.person.name}")
     return att
 
@@ -649,9 +679,10 @@ def attendance_close_missing(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def hours_approve(*, attendance: Attendance, by: Any = None, minutes: int | None = None) -> Attendance:
+def hours_approve(*, attendance: Attendance, actor: Any, minutes: int | None = None) -> Attendance:
     """Approve pending volunteer hours (optionally corrected to `minutes`, never above what was counted); a
     member's approved hours earn points once (points_award is keyed by this attendance)."""
+    _require(actor, "change", attendance)
     att = Attendance.objects.select_for_update(of=("self",)).select_related("activity", "member").get(pk=attendance.pk)
     if minutes is not None:
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= att.minutes:
@@ -660,10 +691,10 @@ def hours_approve(*, attendance: Attendance, by: Any = None, minutes: int | None
         minutes = att.minutes
     now = timezone.now()
     if Attendance.objects.filter(pk=att.pk, hours_status=Attendance.Hours.PENDING).update(
-            hours_status=Attendance.Hours.APPROVED, minutes=minutes, decided_by=by if getattr(by, "pk", None) else None,
+            hours_status=Attendance.Hours.APPROVED, minutes=minutes, decided_by=actor if getattr(actor, "pk", None) else None,
             decided_at=now) != 1:
         raise ValidationError("该时长不是待审核状态")
-    audit_record(by=by, action="update", obj=att, before={"hours_status": "pending", "minutes": att.minutes},
+    audit_record(by=actor, action="update", obj=att, before={"hours_status": "pending", "minutes": att.minutes},
                  after={"hours_status": "approved", "minutes": minutes},
                  summary=f"认定志愿服务时长 {minutes} 分钟：{att.person.name} / {att.activity.title}")
     att.refresh_from_db()
@@ -671,20 +702,21 @@ def hours_approve(*, attendance: Attendance, by: Any = None, minutes: int | None
         from xianfeng.points.services import points_award
 
         points_award(member=att.member, source=POINTS_SOURCE, source_id=att.pk, category=POINTS_CATEGORY,
-                     minutes=minutes, satisfied=False, on=timezone.localdate(att.check_in_at), by=by)
+                     minutes=minutes, satisfied=False, on=timezone.localdate(att.check_in_at), actor=actor)
     return att
 
 
 @transaction.atomic
-def hours_decline(*, attendance: Attendance, reason: str, by: Any = None) -> Attendance:
+def hours_decline(*, attendance: Attendance, reason: str, actor: Any) -> Attendance:
     """Decline pending hours with a reason; the row stays (hours are never deleted)."""
-    reason = _text(reason, "reason", 300, required=True)
+    _require(actor, "change", attendance)
+    reason = clean_text(reason, "reason", 300, required=True)
     if Attendance.objects.filter(pk=attendance.pk, hours_status=Attendance.Hours.PENDING).update(
             hours_status=Attendance.Hours.DECLINED, review_note=reason,
-            decided_by=by if getattr(by, "pk", None) else None, decided_at=timezone.now()) != 1:
+            decided_by=actor if getattr(actor, "pk", None) else None, decided_at=timezone.now()) != 1:
         raise ValidationError("该时长不是待审核状态")
     attendance.refresh_from_db()
-    audit_record(by=by, action="update", obj=attendance, before={"hours_status": "pending"},
+    audit_record(by=actor, action="update", obj=attendance, before={"hours_status": "pending"},
                  after={"hours_status": "declined", "reason": reason},
                  summary=f"不予认定志愿服务时长：{attendance.person.name} / {attendance.activity.title}")
     return attendance
@@ -698,9 +730,10 @@ def _certificate_code() -> str:
 
 
 @transaction.atomic
-def certificate_issue(*, person: Person, org: Organisation, start: dt.date, end: dt.date, by: Any = None) -> Certificate:
+def certificate_issue(*, person: Person, org: Organisation, start: dt.date, end: dt.date, actor: Any) -> Certificate:
     """Certify `person`'s approved volunteer hours at activities of `org`'s subtree between `start` and `end`.
     Raises ValidationError if the period is wrong or holds no approved hours."""
+    _require(actor, "change", org)
     if start is None or end is None or end < start:
         raise ValidationError({"end": ["截止日期须不早于起始日期"]})
     if end > timezone.localdate():
@@ -720,8 +753,8 @@ def certificate_issue(*, person: Person, org: Organisation, start: dt.date, end:
             break
     cert = Certificate.objects.create(code=code, person=person, org=org, start=start, end=end,
                                       minutes=sum(a.minutes for a in rows), activity_count=len(rows), entries=entries,
-                                      issued_by=by if getattr(by, "pk", None) else None)
-    audit_record(by=by, action="create", obj=cert, summary=f"出具志愿服务记录证明 {person.name} {cert.hours} 小时",
+                                      issued_by=actor if getattr(actor, "pk", None) else None)
+    audit_record(by=actor, action="create", obj=cert, summary=f"出具志愿服务记录证明 {person.name} {cert.hours} 小时",
                  after={"code": code, "minutes": cert.minutes})
     return cert
 

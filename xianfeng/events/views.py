@@ -1,13 +1,14 @@
 """Pages for activities, check-in, hours, teams, figures, certificates and calendar feeds (phone first).
 
-Thin: parse → restrict → call a service → render. An activity is read through `Activity.objects.visible_to(user)`
-(its audience and the user's view scope) and managed through `restrict(user, "change")`; anything else answers 404
-exactly like a missing object.
+Thin: parse → read through the policy (xianfeng.events.policies) → call a service → render. An activity is read
+with `view` (its audience and the user's view scope) and managed with `change`; anything else answers 404 exactly
+like a missing object.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -16,8 +17,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import can, scope_paths, subtree_q
+from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, policy_for, require_any, visible
+from xianfeng.core.scoping import subtree_q
 from xianfeng.core.throttle import client_ip
 from xianfeng.orgs.models import Member, Organisation, Person
 
@@ -36,6 +38,7 @@ from .documents import certificate_pdf, qr_svg
 from .figures import figures_for, member_lessons
 from .forms import ActivityForm, CertificateForm, CheckOutForm, PeriodForm, TeamEditForm, TeamForm
 from .models import Activity, ActivityKind, Attendance, Certificate, Registration, Team, TeamMember
+from .selectors import first_root, scope_roots
 
 PAGE_SIZE = 30
 FEED_SALT = "xianfeng.events.feed"
@@ -48,11 +51,11 @@ def _person(request) -> Person | None:
 
 
 def _visible_activity(request, pk: int) -> Activity:
-    return get_object_or_404(Activity.objects.visible_to(request.user).select_related("org", "team"), pk=pk)
+    return get_visible(Activity.objects.select_related("org", "team"), request.user, "view", pk=pk)
 
 
 def _managed_activity(request, pk: int) -> Activity:
-    return get_object_or_404(Activity.objects.restrict(request.user, "change").select_related("org", "team"), pk=pk)
+    return get_visible(Activity.objects.select_related("org", "team"), request.user, "change", pk=pk)
 
 
 def _submit(request, form, call, success: str, detail: str):
@@ -88,7 +91,7 @@ def _period(request) -> tuple[PeriodForm, dt.date | None, dt.date | None]:
 @require_GET
 def activity_list(request):
     """Activities the user may see, newest first; ?kind=, ?within=<org id>, ?start=/&end=, ?upcoming=1."""
-    qs = Activity.objects.visible_to(request.user).select_related("org", "team")
+    qs = visible(Activity, request.user).select_related("org", "team")
     kind = request.GET.get("kind", "")
     if kind in ActivityKind.values:
         qs = qs.filter(kind=kind)
@@ -110,10 +113,10 @@ def activity_list(request):
           else qs.order_by("-starts_at", "-id"))
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     _with_attendance_counts(page.object_list)
-    may_create = scope_paths(request.user, "change") != []
+    may_create = policy_for(Activity).any(request.user, "change")
     return render(request, "events/activity_list.html", {
         "page": page, "kinds": ActivityKind.choices, "kind": kind, "within": within, "period_form": period_form,
-        "upcoming": upcoming, "may_create": may_create, "may_export": scope_paths(request.user, "export") != [],
+        "upcoming": upcoming, "may_create": may_create, "may_export": policy_for(Activity).any(request.user, "export"),
         "query": _query_without_page(request), "teams_only": teams_only,
     })
 
@@ -132,11 +135,10 @@ def _with_attendance_counts(activities) -> None:
 @require_http_methods(["GET", "POST"])
 def activity_create(request):
     orgs = Organisation.objects.restrict(request.user, "change").order_by("path")
-    if not orgs.exists():
-        raise Http404
-    teams = Team.objects.restrict(request.user, "change").active().select_related("org")
+    ensure(orgs.exists())
+    teams = visible(Team.objects.active(), request.user, "change").select_related("org")
     form = ActivityForm(request.POST or None, orgs=orgs, teams=teams)
-    done = _submit(request, form, lambda data: services.activity_create(by=request.user, **data),
+    done = _submit(request, form, lambda data: services.activity_create(actor=request.user, **data),
                    _("The activity was created."), "events:activity_detail")
     if done:
         return done
@@ -148,7 +150,7 @@ def activity_create(request):
 def activity_edit(request, pk: int):
     """Change a planned activity (its kind and organiser stay); those signed up hear of a new time or place."""
     activity = _managed_activity(request, pk)
-    teams = Team.objects.restrict(request.user, "change").active().select_related("org")
+    teams = visible(Team.objects.active(), request.user, "change").select_related("org")
     initial = {name: getattr(activity, name) for name in services.EDITABLE}
     initial.update(kind=activity.kind, org=activity.org, starts_at=timezone.localtime(activity.starts_at),
                    ends_at=timezone.localtime(activity.ends_at))
@@ -157,7 +159,7 @@ def activity_edit(request, pk: int):
     for name in ("kind", "org"):
         form.fields[name].disabled = True
     done = _submit(request, form, lambda data: services.activity_update(
-        activity=activity, by=request.user, **{name: data[name] for name in services.EDITABLE}),
+        activity=activity, actor=request.user, **{name: data[name] for name in services.EDITABLE}),
         _("The activity was changed."), "events:activity_detail")
     if done:
         return done
@@ -174,7 +176,7 @@ def activity_detail(request, pk: int):
     if person is not None:
         registration = Registration.objects.filter(activity=activity, person=person).first()
         attendance = Attendance.objects.filter(activity=activity, person=person).first()
-    manages = can(request.user, "change", activity.org)
+    manages = allows(request.user, "change", activity)
     counts = dict(Registration.objects.filter(activity=activity).values_list("status").annotate(n=Count("id")))
     return render(request, "events/activity_detail.html", {
         "activity": activity, "registration": registration, "attendance": attendance, "manages": manages,
@@ -194,7 +196,7 @@ def activity_signup(request, pk: int):
         messages.error(request, _("Your account is not linked to a person, so it cannot sign up."))
         return redirect("events:activity_detail", pk=pk)
     try:
-        reg = services.activity_signup(activity=activity, person=person, by=request.user)
+        reg = services.activity_signup(activity=activity, person=person, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -209,8 +211,8 @@ def activity_signup(request, pk: int):
 @require_POST
 def activity_signup_cancel(request, pk: int):
     activity = _visible_activity(request, pk)
-    reg = get_object_or_404(Registration, activity=activity, person=_person(request))
-    services.registration_cancel(registration=reg, by=request.user)
+    reg = get_or_404(Registration.objects.filter(activity=activity), person=_person(request))
+    services.registration_cancel(registration=reg, actor=request.user)
     messages.success(request, _("Your sign-up was withdrawn."))
     return redirect("events:activity_detail", pk=pk)
 
@@ -220,7 +222,7 @@ def activity_signup_cancel(request, pk: int):
 def activity_cancel(request, pk: int):
     activity = _managed_activity(request, pk)
     try:
-        services.activity_cancel(activity=activity, by=request.user)
+        services.activity_cancel(activity=activity, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -270,18 +272,17 @@ def checkin(request, token: str):
         activity_id = services.checkin_token_read(token)
     except services.TokenError as exc:
         return render(request, "events/checkin.html", {"error": exc.messages[0]}, status=400)
-    activity = Activity.objects.select_related("org").filter(pk=activity_id).first()
-    if activity is None:
-        raise Http404
+    activity = get_or_404(Activity.objects.select_related("org"), pk=activity_id)  # the signed code is the key
     person = _person(request)
     context = {"activity": activity, "token": token}
+    attendance: Attendance | None
     if person is None:
         context["error"] = _("Your account is not linked to a person, so it cannot check in.")
         return render(request, "events/checkin.html", context, status=400)
     if request.method == "POST":
         try:
             attendance, created = services.attendance_check_in(activity=activity, person=person,
-                                                               method=Attendance.Method.ROTATING_QR, by=request.user)
+                                                               method=Attendance.Method.ROTATING_QR, actor=request.user)
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
             return render(request, "events/checkin.html", context, status=400)
@@ -296,16 +297,15 @@ def checkin(request, token: str):
 @require_POST
 def attendance_check_out(request, pk: int):
     """Check-out by the attendee (their own row) or by the organiser (any row, optionally with a time)."""
-    att = get_object_or_404(Attendance.objects.select_related("activity__org", "person"), pk=pk)
-    manages = can(request.user, "change", att.activity.org)
-    if not manages and att.person_id != getattr(request.user, "person_id", None):
-        raise Http404
+    att = get_or_404(Attendance.objects.select_related("activity__org", "person"), pk=pk)
+    ensure(allows(request.user, "check_out", att))
+    manages = allows(request.user, "change", att)
     form = CheckOutForm(request.POST)
     at = None
     if manages and form.is_valid():
         at = form.cleaned_data.get("check_out_at")
     try:
-        services.attendance_check_out(attendance=att, at=at, by=request.user)
+        services.attendance_check_out(attendance=att, at=at, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -320,19 +320,18 @@ def attendance_check_out(request, pk: int):
 def activity_scan(request, pk: int):
     """The organiser scans (or types) an attendee's personal code."""
     activity = _managed_activity(request, pk)
-    status, result, error = 200, None, ""
+    status, result, error, created = 200, None, "", False
     if request.method == "POST":
         try:
             person_id = services.personal_code_read(request.POST.get("code", ""))
             person = Person.objects.get(pk=person_id)
             result, created = services.attendance_check_in(activity=activity, person=person,
-                                                           method=Attendance.Method.PERSONAL_QR, by=request.user)
-            result.created = created
+                                                           method=Attendance.Method.PERSONAL_QR, actor=request.user)
         except (ValidationError, Person.DoesNotExist) as exc:
             error = " ".join(getattr(exc, "messages", [_("Unknown person.")]))
             status = 400
     return render(request, "events/activity_scan.html",
-                  {"activity": activity, "result": result, "error": error,
+                  {"activity": activity, "result": result, "created": created, "error": error,
                    "n_attended": activity.attendances.count()}, status=status)
 
 
@@ -356,7 +355,7 @@ def attendance(request, pk: int):
                 if request.POST.get("check_in_at"):
                     at = timezone.make_aware(dt.datetime.strptime(request.POST["check_in_at"], "%Y-%m-%dT%H:%M"))
                 services.attendance_check_in(activity=activity, person=member.person, method=Attendance.Method.MANUAL,
-                                             at=at, by=request.user)
+                                             at=at, actor=request.user)
             except ValueError:
                 messages.error(request, _("Enter a valid check-in time."))
                 status = 400
@@ -370,7 +369,7 @@ def attendance(request, pk: int):
     candidates = []
     if q:
         present = activity.attendances.values("person_id")
-        candidates = list(Member.objects.restrict(request.user, "view").active()
+        candidates = list(visible(Member.objects.active(), request.user, "view")
                           .filter(Q(person__name__contains=q) | Q(person__initials__istartswith=q.lower()))
                           .exclude(person_id__in=present).select_related("person", "org").order_by("id")[:20])
     return render(request, "events/attendance.html", {
@@ -383,8 +382,7 @@ def attendance(request, pk: int):
 @require_GET
 def attendance_export(request, pk: int):
     activity = _managed_activity(request, pk)
-    if not can(request.user, "export", activity.org):
-        raise Http404
+    ensure(allows(request.user, "export", activity))
     rows = activity.attendances.select_related("person", "member__org").order_by("check_in_at", "id")
     audit_record(by=request.user, action="export", obj=activity, ip=client_ip(request),
                  summary=f"导出签到表 {activity.title}（{rows.count()} 人）")
@@ -403,9 +401,7 @@ def attendance_export(request, pk: int):
 @require_GET
 def activity_export(request):
     """Activities in the export scope, filtered like the list, with their attendance counts (audited)."""
-    paths = scope_paths(request.user, "export")
-    if paths == []:
-        raise Http404
+    require_any(request.user, "export", Activity)
     qs = Activity.objects.restrict(request.user, "export").select_related("org", "team")
     period_form, start, end = _period(request)
     qs = qs.between(start, end).annotate(n=Count("attendances")).order_by("starts_at", "id")
@@ -426,14 +422,11 @@ def activity_export(request):
 def attendance_export_all(request):
     """Every attendance row of activities in the export scope (one row per person and activity), filtered by
     ?within=<org id>, ?kind=, ?start=/&end= (the activity's start date); audited with the filter and row count."""
-    if scope_paths(request.user, "export") == []:
-        raise Http404
+    require_any(request.user, "export", Attendance)
     qs = Attendance.objects.restrict(request.user, "export").select_related("person", "member__org", "activity__org")
     within = None
     if request.GET.get("within", "").isdigit():
-        within = Organisation.objects.restrict(request.user, "export").filter(pk=int(request.GET["within"])).first()
-        if within is None:
-            raise Http404
+        within = get_visible(Organisation, request.user, "export", pk=int(request.GET["within"]))
         qs = qs.filter(subtree_q("activity__org__path", within.path))
     if request.GET.get("kind") in ActivityKind.values:
         qs = qs.filter(activity__kind=request.GET["kind"])
@@ -485,8 +478,7 @@ def my_activities(request):
 def my_code(request):
     """The person's own code for the organiser to scan; the page refreshes it before it expires."""
     person = _person(request)
-    if person is None:
-        raise Http404
+    ensure(person is not None)
     code = services.personal_code(person)
     template = "events/_my_code.html" if request.headers.get("HX-Request") else "events/my_code.html"
     return render(request, template, {"code": code, "qr": qr_svg(code, scale=6), "person": person})
@@ -499,8 +491,7 @@ def my_code(request):
 @require_GET
 def hours_review(request):
     """Volunteer hours waiting for a decision in the reviewer's scope; automatically closed rows first."""
-    if scope_paths(request.user, "change") == []:
-        raise Http404
+    require_any(request.user, "change", Attendance)
     rows = (Attendance.objects.restrict(request.user, "change").filter(hours_status=Attendance.Hours.PENDING)
             .select_related("person", "activity__org").order_by("-auto_closed", "check_in_at", "id"))
     return render(request, "events/hours.html", {"page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))})
@@ -509,15 +500,15 @@ def hours_review(request):
 @login_required
 @require_POST
 def hours_decide(request, pk: int):
-    att = get_object_or_404(Attendance.objects.restrict(request.user, "change"), pk=pk)
+    att = get_visible(Attendance, request.user, "change", pk=pk)
     try:
         if request.POST.get("decision") == "approve":
             minutes = request.POST.get("minutes", "")
-            services.hours_approve(attendance=att, by=request.user,
+            services.hours_approve(attendance=att, actor=request.user,
                                    minutes=int(minutes) if minutes.strip().isdigit() else None)
             messages.success(request, _("The hours were approved."))
         elif request.POST.get("decision") == "decline":
-            services.hours_decline(attendance=att, reason=request.POST.get("reason", ""), by=request.user)
+            services.hours_decline(attendance=att, reason=request.POST.get("reason", ""), actor=request.user)
             messages.success(request, _("The hours were declined."))
         else:
             messages.error(request, _("Choose approve or decline."))
@@ -534,7 +525,7 @@ def hours_decide(request, pk: int):
 @require_GET
 def team_list(request):
     """Teams the user may see; ?q= searches names, skills and sponsors, ?within=<org id> keeps one subtree."""
-    qs = Team.objects.visible_to(request.user).select_related("org", "leader").order_by("org__path", "name", "id")
+    qs = visible(Team, request.user).select_related("org", "leader").order_by("org__path", "name", "id")
     q = (request.GET.get("q") or "").strip()[:50]
     if q:
         qs = qs.filter(Q(name__contains=q) | Q(skills__contains=q) | Q(org__name__contains=q))
@@ -549,7 +540,7 @@ def team_list(request):
     for team in page.object_list:
         team.n_members = counts.get(team.pk, 0)
     return render(request, "events/team_list.html", {
-        "page": page, "q": q, "within": within, "may_create": scope_paths(request.user, "change") != [],
+        "page": page, "q": q, "within": within, "may_create": policy_for(Team).any(request.user, "change"),
         "query": _query_without_page(request),
     })
 
@@ -558,10 +549,9 @@ def team_list(request):
 @require_http_methods(["GET", "POST"])
 def team_create(request):
     orgs = Organisation.objects.restrict(request.user, "change").order_by("path")
-    if not orgs.exists():
-        raise Http404
+    ensure(orgs.exists())
     form = TeamForm(request.POST or None, orgs=orgs)
-    done = _submit(request, form, lambda data: services.team_create(by=request.user, **data),
+    done = _submit(request, form, lambda data: services.team_create(actor=request.user, **data),
                    _("The team was created."), "events:team_detail")
     if done:
         return done
@@ -572,13 +562,12 @@ def team_create(request):
 @require_http_methods(["GET", "POST"])
 def team_edit(request, pk: int):
     """The team's managers (its unit's staff, or its leader) change its name, leader, skills and openness."""
-    team = get_object_or_404(Team.objects.visible_to(request.user).select_related("org"), pk=pk)
-    if not _team_manages(request, team) or not team.is_active:
-        raise Http404
+    team = get_visible(Team.objects.select_related("org"), request.user, "view", pk=pk)
+    ensure(allows(request.user, "manage", team) and team.is_active)
     form = TeamEditForm(request.POST or None, team=team, initial={
         "name": team.name, "leader": team.leader_id, "skills": team.skills, "description": team.description,
         "open_to_requests": team.open_to_requests})
-    done = _submit(request, form, lambda data: services.team_update(team=team, by=request.user, **data),
+    done = _submit(request, form, lambda data: services.team_update(team=team, actor=request.user, **data),
                    _("The team was changed."), "events:team_detail")
     if done:
         return done
@@ -589,53 +578,48 @@ def team_edit(request, pk: int):
 @require_POST
 def team_deactivate(request, pk: int):
     """Stop a team: its sponsoring unit's staff only (not its leader)."""
-    team = get_object_or_404(Team.objects.restrict(request.user, "change"), pk=pk)
+    team = get_visible(Team, request.user, "change", pk=pk)
     try:
-        services.team_deactivate(team=team, by=request.user)
+        services.team_deactivate(team=team, actor=request.user)
         messages.success(request, _("The team was stopped."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("events:team_detail", pk=pk)
 
 
-def _team_manages(request, team: Team) -> bool:
-    return can(request.user, "change", team.org) or (
-        team.leader_id is not None and team.leader_id == getattr(request.user, "person_id", None))
-
-
 @login_required
 @require_GET
 def team_detail(request, pk: int):
-    team = get_object_or_404(Team.objects.visible_to(request.user).select_related("org", "leader"), pk=pk)
-    manages = _team_manages(request, team)
+    team = get_visible(Team.objects.select_related("org", "leader"), request.user, "view", pk=pk)
+    manages = allows(request.user, "manage", team)
     person = _person(request)
     mine = TeamMember.objects.filter(team=team, person=person).first() if person else None
     roster = None
-    if manages or can(request.user, "view", team.org):
+    if allows(request.user, "roster", team):
         roster = team.memberships.select_related("person").order_by("-is_leader", "status", "id")
     q = (request.GET.get("q") or "").strip()[:50]
     candidates = []
     if manages and q:
-        candidates = list(Member.objects.restrict(request.user, "view").active()
+        candidates = list(visible(Member.objects.active(), request.user, "view")
                           .filter(Q(person__name__contains=q) | Q(person__initials__istartswith=q.lower()))
                           .exclude(person__volunteer_team_memberships__team=team)
                           .select_related("person", "org").order_by("id")[:20])
-    activities = Activity.objects.visible_to(request.user).filter(team=team).order_by("-starts_at")[:20]
+    activities = visible(Activity, request.user).filter(team=team).order_by("-starts_at")[:20]
     return render(request, "events/team_detail.html", {
         "team": team, "manages": manages, "mine": mine, "roster": roster, "q": q, "candidates": candidates,
-        "activities": activities, "may_stop": team.is_active and can(request.user, "change", team.org),
+        "activities": activities, "may_stop": team.is_active and allows(request.user, "change", team),
     })
 
 
 @login_required
 @require_POST
 def team_join(request, pk: int):
-    team = get_object_or_404(Team.objects.visible_to(request.user), pk=pk)
+    team = get_visible(Team, request.user, "view", pk=pk)
     person = _person(request)
-    if person is None:
-        raise Http404
+    ensure(person is not None)
+    person = cast(Person, person)
     try:
-        services.team_request_join(team=team, person=person, by=request.user)
+        services.team_request_join(team=team, person=person, actor=request.user)
         messages.success(request, _("Your request was sent to the team."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -645,13 +629,12 @@ def team_join(request, pk: int):
 @login_required
 @require_POST
 def team_invite(request, pk: int):
-    team = get_object_or_404(Team.objects.visible_to(request.user), pk=pk)
-    if not _team_manages(request, team):
-        raise Http404
-    member = get_object_or_404(Member.objects.restrict(request.user, "view").select_related("person"),
-                               pk=request.POST.get("member") if str(request.POST.get("member", "")).isdigit() else 0)
+    team = get_visible(Team, request.user, "view", pk=pk)
+    ensure(allows(request.user, "manage", team))
+    member = get_visible(Member.objects.select_related("person"), request.user, "view",
+                         pk=request.POST.get("member") if str(request.POST.get("member", "")).isdigit() else 0)
     try:
-        services.team_invite(team=team, person=member.person, by=request.user)
+        services.team_invite(team=team, person=member.person, actor=request.user)
         messages.success(request, _("%(name)s was invited.") % {"name": member.person.name})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -662,20 +645,21 @@ def team_invite(request, pk: int):
 @require_POST
 def team_member_decide(request, pk: int):
     """Approve or decline a request (the team's managers), or accept or turn down an invitation (the invitee)."""
-    membership = get_object_or_404(TeamMember.objects.select_related("team__org", "person"), pk=pk)
+    membership = get_or_404(TeamMember.objects.select_related("team__org", "person"), pk=pk)
     approve = request.POST.get("decision") == "approve"
+    user, status = request.user, membership.status
+    decides = status == TeamMember.Status.REQUESTED and allows(user, "decide", membership)
+    answers = status == TeamMember.Status.INVITED and allows(user, "answer", membership)
+    leaves = (status == TeamMember.Status.ACTIVE and request.POST.get("decision") == "leave"
+              and allows(user, "leave", membership))
+    ensure(decides or answers or leaves)
     try:
-        if membership.status == TeamMember.Status.REQUESTED and _team_manages(request, membership.team):
-            services.team_member_decide(membership=membership, approve=approve, by=request.user)
-        elif (membership.status == TeamMember.Status.INVITED
-              and membership.person_id == getattr(request.user, "person_id", None)):
-            services.team_invitation_answer(membership=membership, accept=approve, by=request.user)
-        elif membership.status == TeamMember.Status.ACTIVE and request.POST.get("decision") == "leave" and (
-                membership.person_id == getattr(request.user, "person_id", None)
-                or _team_manages(request, membership.team)):
-            services.team_leave(membership=membership, by=request.user)
+        if decides:
+            services.team_member_decide(membership=membership, approve=approve, actor=request.user)
+        elif answers:
+            services.team_invitation_answer(membership=membership, accept=approve, actor=request.user)
         else:
-            raise Http404
+            services.team_leave(membership=membership, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("events:team_detail", pk=membership.team_id)
@@ -685,17 +669,12 @@ def team_member_decide(request, pk: int):
 
 
 def _figures_org(request) -> Organisation:
-    visible = Organisation.objects.restrict(request.user, "view")
     value = request.GET.get("org", "")
     if value.isdigit():
-        return get_object_or_404(visible, pk=int(value))
-    paths = scope_paths(request.user, "view")
-    if paths == []:
-        raise Http404
-    root = visible.filter(depth=1).first() if paths is None else visible.filter(path=paths[0]).first()
-    if root is None:
-        raise Http404
-    return root
+        return get_visible(Organisation, request.user, "view", pk=int(value))
+    root = first_root(request.user, "view")
+    ensure(root is not None)
+    return cast(Organisation, root)
 
 
 @login_required
@@ -715,7 +694,7 @@ def figures(request):
         # reversed once, not in every row
         "activities_url": reverse("events:activity_list"), "members_url": reverse("events:lesson_members"),
         "teams_url": reverse("events:team_list"),
-        "ancestors": [a for a in org.ancestors() if can(request.user, "view", a)],
+        "ancestors": [a for a in org.ancestors() if allows(request.user, "view", a)],
     })
 
 
@@ -741,8 +720,7 @@ def lesson_members(request):
 def certificates(request):
     """Issue a certificate (those who may change an organisation) and list those issued in scope."""
     orgs = Organisation.objects.restrict(request.user, "change").order_by("path")
-    if not orgs.exists():
-        raise Http404
+    ensure(orgs.exists())
     form = CertificateForm(request.POST or None, orgs=orgs)
     if request.method == "POST" and form.is_valid():
         member = Member.objects.restrict(request.user, "view").filter(pk=form.cleaned_data["member"]).first()
@@ -752,7 +730,7 @@ def certificates(request):
             try:
                 cert = services.certificate_issue(person=member.person, org=form.cleaned_data["org"],
                                                   start=form.cleaned_data["start"], end=form.cleaned_data["end"],
-                                                  by=request.user)
+                                                  actor=request.user)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -767,9 +745,8 @@ def certificates(request):
 @login_required
 @require_GET
 def certificate_pdf_view(request, pk: int):
-    cert = get_object_or_404(Certificate.objects.select_related("person", "org"), pk=pk)
-    if cert.person_id != getattr(request.user, "person_id", None) and not can(request.user, "view", cert.org):
-        raise Http404
+    cert = get_or_404(Certificate.objects.select_related("person", "org"), pk=pk)
+    ensure(allows(request.user, "download", cert))
     response = HttpResponse(certificate_pdf(cert), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="certificate-{cert.code}.pdf"'
     return response
@@ -813,44 +790,42 @@ def calendars(request):
             feeds.append((member.org.name, feed_token(request.user, "org", member.org_id)))
         for tm in TeamMember.objects.filter(person=person, status="active").select_related("team"):
             feeds.append((tm.team.name, feed_token(request.user, "team", tm.team_id)))
-    paths = scope_paths(request.user, "view")
-    roots = Organisation.objects.filter(depth=1) if paths is None else Organisation.objects.filter(path__in=paths)
-    for org in roots.order_by("path"):
+    for org in scope_roots(request.user, "view").order_by("path"):
         feeds.append((org.name, feed_token(request.user, "org", org.pk)))
     links = [(label, request.build_absolute_uri(reverse("events:feed", args=[token]))) for label, token in feeds]
     return render(request, "events/calendars.html", {"links": links})
+
+
+def _feed_key(token: str) -> tuple[Any, str, int] | None:
+    """(user, kind, id) a feed link names, or None for a link that is forged, damaged or of a user gone."""
+    try:
+        data = signing.loads(token, salt=FEED_SALT)
+        user = get_user_model().objects.get(pk=int(data["u"]), is_active=True)
+        return user, data["k"], int(data["id"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError, get_user_model().DoesNotExist):
+        return None
 
 
 @require_GET
 def feed(request, token: str):
     """An .ics feed. The link is the key (calendar programs send no cookies): it names its user, and what the feed
     shows is checked against that user's rights at every fetch, so a lost role empties it."""
-    try:
-        data = signing.loads(token, salt=FEED_SALT)
-        user = get_user_model().objects.get(pk=int(data["u"]), is_active=True)
-        kind, pk = data["k"], int(data["id"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError, get_user_model().DoesNotExist):
-        raise Http404 from None
+    read = _feed_key(token)
+    ensure(read is not None and read[1] in ("person", "org", "team"))
+    user, kind, pk = cast(tuple[Any, str, int], read)
     now = timezone.now()
-    visible = Activity.objects.visible_to(user).select_related("org").filter(ends_at__gte=now - dt.timedelta(days=90))
+    shown = visible(Activity, user).select_related("org").filter(ends_at__gte=now - dt.timedelta(days=90))
     if kind == "person":
-        if getattr(user, "person_id", None) != pk:
-            raise Http404
+        ensure(getattr(user, "person_id", None) == pk)
         mine = Q(registrations__person_id=pk, registrations__status__in=["registered", "waitlisted"]) | Q(
             attendances__person_id=pk)
-        qs, name = visible.filter(mine).distinct(), "我的活动"
+        qs, name = shown.filter(mine).distinct(), "我的活动"
     elif kind == "org":
-        org = Organisation.objects.filter(pk=pk).first()
-        if org is None:
-            raise Http404
-        qs, name = visible.filter(subtree_q("org__path", org.path)), f"{org.name}活动"
-    elif kind == "team":
-        team = Team.objects.visible_to(user).filter(pk=pk).first()
-        if team is None:
-            raise Http404
-        qs, name = visible.filter(team=team), f"{team.name}活动"
+        org = get_or_404(Organisation, pk=pk)
+        qs, name = shown.filter(subtree_q("org__path", org.path)), f"{org.name}活动"
     else:
-        raise Http404
+        team = get_visible(Team, user, "view", pk=pk)
+        qs, name = shown.filter(team=team), f"{team.name}活动"
     text = ics.calendar(name, qs.order_by("starts_at", "id")[:1000], host=request.get_host(), now=now)
     response = HttpResponse(text.encode("utf-8"), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="calendar.ics"'

@@ -11,7 +11,7 @@ from xianfeng.points.services import reward_create
 
 @pytest.fixture
 def demand(world):
-    return demand_create(org=world.hebin, category="助老", description="陪同复诊", by=world.hebin_secretary)
+    return demand_create(org=world.hebin, category="助老", description="陪同复诊", actor=world.hebin_secretary)
 
 
 def test_full_loop_through_the_api(world, client_for):
@@ -73,13 +73,13 @@ def test_claiming_a_lapsed_or_expired_demand_is_409_and_a_lapsed_claim_cannot_re
 
     from xianfeng.demands.services import claims_lapse, demand_claim, demands_expire
 
-    expired = demand_create(org=world.hebin, category="助老", description="过期", expires_on=dt.date(2026, 1, 1))
+    expired = demand_create(org=world.hebin, category="助老", description="过期", expires_on=dt.date(2026, 1, 1), actor=None)
     demands_expire(today=dt.date(2026, 2, 1))
     r = client_for("member").post(f"/api/v1/demands/{expired.pk}/claim/")
     assert r.status_code == 409 and "过期" in r.json()["detail"]
 
-    lapsing = demand_create(org=world.hebin, category="助老", description="超期")
-    demand_claim(demand=lapsing, member=world.members["hebin_a"], at=timezone.now() - dt.timedelta(days=30))
+    lapsing = demand_create(org=world.hebin, category="助老", description="超期", actor=None)
+    demand_claim(demand=lapsing, member=world.members["hebin_a"], at=timezone.now() - dt.timedelta(days=30), actor=None)
     assert claims_lapse() == 1
     r = client_for("member").post("/api/v1/service-records/", {
         "demand": lapsing.pk, "served_on": str(timezone.localdate()), "minutes": 30, "notes": "x"},

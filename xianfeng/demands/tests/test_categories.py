@@ -32,34 +32,34 @@ def test_without_any_list_the_nine_defaults_apply(world):
 
 
 def test_a_county_list_is_inherited_and_a_community_list_overrides_it(world):
-    category_list_set(org=world.county, names=["助老", "维修", "环境整治"], by=world.users["county_admin"])
+    category_list_set(org=world.county, names=["助老", "维修", "环境整治"], actor=world.users["county_admin"])
     assert categories_for(world.hebin) == ["助老", "维修", "环境整治"]
     assert categories_for(world.qinshan_village) == ["助老", "维修", "环境整治"]
-    category_list_set(org=world.hebin, names="助老\n电动车充电\n", by=world.hebin_secretary)
+    category_list_set(org=world.hebin, names="助老\n电动车充电\n", actor=world.hebin_secretary)
     assert categories_for(world.hebin) == ["助老", "电动车充电"]
     assert categories_for(world.hebin_branch) == ["助老", "电动车充电"]  # a branch follows its community
     assert categories_for(world.qinshan_village) == ["助老", "维修", "环境整治"]
     assert categories_under([world.wuyuan.path]) == ["助老", "维修", "环境整治", "电动车充电"]
     assert AuditEvent.objects.filter(model="demands.DemandCategory", object_id=str(world.hebin.pk)).exists()
 
-    category_list_inherit(org=world.hebin, by=world.hebin_secretary)
+    category_list_inherit(org=world.hebin, actor=world.hebin_secretary)
     assert categories_for(world.hebin) == ["助老", "维修", "环境整治"]
     with pytest.raises(DemandConflict):
-        category_list_inherit(org=world.hebin)
+        category_list_inherit(org=world.hebin, actor=None)
 
 
 def test_demands_take_only_offered_categories_and_old_ones_stay_on_their_demands(world):
-    category_list_set(org=world.hebin, names=["助老", "电动车充电"])
-    demand = demand_create(org=world.hebin, category="电动车充电", description="楼下充电桩坏了")
+    category_list_set(org=world.hebin, names=["助老", "电动车充电"], actor=None)
+    demand = demand_create(org=world.hebin, category="电动车充电", description="楼下充电桩坏了", actor=None)
     with pytest.raises(ValidationError) as exc:
-        demand_create(org=world.hebin, category="维修", description="x")
+        demand_create(org=world.hebin, category="维修", description="x", actor=None)
     assert "category" in exc.value.message_dict
-    category_list_set(org=world.hebin, names=["助老"])  # switched off, not deleted
+    category_list_set(org=world.hebin, names=["助老"], actor=None)  # switched off, not deleted
     assert DemandCategory.objects.get(org=world.hebin, name="电动车充电").is_active is False
     demand.refresh_from_db()
     assert demand.category == "电动车充电"
     assert category_list(world.hebin).inactive == ("电动车充电",)
-    category_list_set(org=world.hebin, names=["电动车充电", "助老"])  # back on, in the new order
+    category_list_set(org=world.hebin, names=["电动车充电", "助老"], actor=None)  # back on, in the new order
     assert categories_for(world.hebin) == ["电动车充电", "助老"]
 
 
@@ -67,9 +67,9 @@ def test_demands_take_only_offered_categories_and_old_ones_stay_on_their_demands
     ([], "至少"), (["  ", ""], "至少"), (["助老", "助老"], "重复"), (["一" * 21], "20"), ([f"类{i}" for i in range(31)], "30"),
 ])
 def test_bad_lists_are_refused_and_change_nothing(world, names, message):
-    category_list_set(org=world.hebin, names=["助老"])
+    category_list_set(org=world.hebin, names=["助老"], actor=None)
     with pytest.raises(ValidationError) as exc:
-        category_list_set(org=world.hebin, names=names)
+        category_list_set(org=world.hebin, names=names, actor=None)
     assert message in " ".join(exc.value.message_dict["names"])
     assert categories_for(world.hebin) == ["助老"]
 
@@ -86,14 +86,14 @@ def test_name_cleaning_either_refuses_or_gives_unique_short_names(names):
 
 
 def test_points_rules_by_category_keep_working_with_a_new_category(world):
-    category_list_set(org=world.hebin, names=["助老", "电动车充电"])
+    category_list_set(org=world.hebin, names=["助老", "电动车充电"], actor=None)
     points_rule_set(org=world.hebin, base_by_category={"电动车充电": 7}, default_base=1, per_hour=2, daily_cap=0,
                     satisfied_bonus=0)
     member = world.members["hebin_a"]
-    demand = demand_create(org=world.hebin, category="电动车充电", description="充电桩")
-    demand_claim(demand=demand, member=member)
-    record = service_record(member=member, demand=demand, served_on=timezone.localdate(), minutes=60, notes="修好")
-    service_confirm(record=record, rating="fair", by=world.hebin_secretary)
+    demand = demand_create(org=world.hebin, category="电动车充电", description="充电桩", actor=None)
+    demand_claim(demand=demand, member=member, actor=None)
+    record = service_record(member=member, demand=demand, served_on=timezone.localdate(), minutes=60, notes="修好", actor=None)
+    service_confirm(record=record, rating="fair", actor=world.hebin_secretary)
     assert balance_of(member) == 7 + 2
 
 
@@ -124,7 +124,7 @@ def test_categories_page_outsiders_and_members_get_404(world, client_for):
 
 
 def test_rules_page_has_a_field_per_category_and_keeps_others(world, client_for):
-    category_list_set(org=world.hebin, names=["助老", "电动车充电"])
+    category_list_set(org=world.hebin, names=["助老", "电动车充电"], actor=None)
     points_rule_set(org=world.hebin, base_by_category={"旧类别": 9})
     staff = client_for("hebin_secretary")
     body = staff.get(f"/points/rules/?org={world.hebin.pk}").content.decode()
@@ -153,7 +153,7 @@ def test_the_data_migration_gives_each_root_the_defaults_and_every_category_in_u
 
 
 def test_categories_api_answers_for_own_community_and_scope_only(world, client_for):
-    category_list_set(org=world.hebin, names=["助老", "电动车充电"])
+    category_list_set(org=world.hebin, names=["助老", "电动车充电"], actor=None)
     r = client_for("resident").get("/api/v1/demand-categories/")
     assert r.status_code == 200 and r.json() == {"org": world.hebin.pk, "categories": ["助老", "电动车充电"],
                                                  "list_of": world.hebin.pk}

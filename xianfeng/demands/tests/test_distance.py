@@ -40,11 +40,11 @@ def register(world):
 @pytest.fixture
 def demands(world, register):
     _grid, secret = register
-    near = demand_create(org=world.hebin, category="助老", description="陪同买药", resident=secret, area="河滨北片")
-    far = demand_create(org=world.hebin, category="维修", description="修门锁", household="3-301", area="河滨远片")
+    near = demand_create(org=world.hebin, category="助老", description="陪同买药", resident=secret, area="河滨北片", actor=None)
+    far = demand_create(org=world.hebin, category="维修", description="修门锁", household="3-301", area="河滨远片", actor=None)
     mid = demand_create(org=world.hebin, category="维修", description="修水管", latitude=MID[0], longitude=MID[1],
-                        area="河滨中片")
-    nowhere = demand_create(org=world.hebin, category="维修", description="不知道在哪", area="河滨无址片")
+                        area="河滨中片", actor=None)
+    nowhere = demand_create(org=world.hebin, category="维修", description="不知道在哪", area="河滨无址片", actor=None)
     return near, mid, far, nowhere
 
 
@@ -60,7 +60,7 @@ def test_demands_take_their_position_from_the_register_or_the_typed_coordinates(
                                            (30, None, "longitude"), (None, 120, "latitude")])
 def test_bad_coordinates_are_field_errors_and_write_nothing(world, lat, lng, field):
     with pytest.raises(ValidationError) as exc:
-        demand_create(org=world.hebin, category="助老", description="x", latitude=lat, longitude=lng)
+        demand_create(org=world.hebin, category="助老", description="x", latitude=lat, longitude=lng, actor=None)
     assert field in exc.value.message_dict
     assert not Demand.objects.exists()
 

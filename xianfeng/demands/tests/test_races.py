@@ -45,14 +45,14 @@ def _outcome(work, job):
 def test_1000_claims_on_100_demands_give_exactly_100_winners(world, postgres_only):
     members = [world.members["hebin_a"], world.members["hebin_b"]]
     members += [make_member(f"党员{i}", world.hebin_branch) for i in range(8)]
-    demands = [demand_create(org=world.hebin, category="助老", description=f"需求{i}") for i in range(100)]
+    demands = [demand_create(org=world.hebin, category="助老", description=f"需求{i}", actor=None) for i in range(100)]
     attempts = [(d.pk, members[i % 10].pk) for d in demands for i in range(10)]
 
     def attempt(job):
         demand_id, member_id = job
         try:
             demand_claim(demand=Demand.objects.get(pk=demand_id),
-                         member=Member.objects.select_related("org", "managing_org").get(pk=member_id))
+                         member=Member.objects.select_related("org", "managing_org").get(pk=member_id), actor=None)
             return "won"
         except AlreadyClaimed:
             return "already claimed"
@@ -74,8 +74,8 @@ def test_1000_claims_on_100_demands_give_exactly_100_winners(world, postgres_onl
     def serve(claim_id):
         claim = Claim.objects.select_related("demand__org", "member__org", "member__person").get(pk=claim_id)
         record = service_record(member=claim.member, demand=claim.demand, served_on=dt.date(2026, 4, 1),
-                                minutes=60, notes="上门服务")
-        service_confirm(record=record, rating="satisfied", by=secretary)
+                                minutes=60, notes="上门服务", actor=None)
+        service_confirm(record=record, rating="satisfied", actor=secretary)
         return "ok"
 
     outcomes = _spread(claims, serve, threads=8)
@@ -92,11 +92,11 @@ def test_1000_claims_on_100_demands_give_exactly_100_winners(world, postgres_onl
 @pytest.mark.django_db(transaction=True)
 def test_group_job_fills_exactly_to_capacity_under_a_race(world, postgres_only):
     members = [make_member(f"志愿者{i}", world.hebin_branch) for i in range(20)]
-    demand = demand_create(org=world.hebin, category="其他", description="小区大扫除", capacity=5)
+    demand = demand_create(org=world.hebin, category="其他", description="小区大扫除", capacity=5, actor=None)
 
     def attempt(member):
         try:
-            demand_claim(demand=Demand.objects.get(pk=demand.pk), member=Member.objects.get(pk=member.pk))
+            demand_claim(demand=Demand.objects.get(pk=demand.pk), member=Member.objects.get(pk=member.pk), actor=None)
             return True
         except AlreadyClaimed:
             return False

@@ -12,17 +12,17 @@ from xianfeng.demands.suggest import suggest
 
 
 def _served(world, member, category="助老", household=""):
-    d = demand_create(org=world.hebin, category=category, description="x", household=household)
-    demand_claim(demand=d, member=member)
-    r = service_record(member=member, demand=d, served_on=timezone.localdate(), minutes=60, notes="x")
-    service_confirm(record=r, rating="satisfied", by=world.hebin_secretary)
+    d = demand_create(org=world.hebin, category=category, description="x", household=household, actor=None)
+    demand_claim(demand=d, member=member, actor=None)
+    r = service_record(member=member, demand=d, served_on=timezone.localdate(), minutes=60, notes="x", actor=None)
+    service_confirm(record=r, rating="satisfied", actor=world.hebin_secretary)
     return d
 
 
 def test_suggestions_rank_the_paired_member_first_and_say_why(world):
     a, b = world.members["hebin_a"], world.members["hebin_b"]
-    pairing_create(org=world.hebin, member=b, household="9-101", start=dt.date(2026, 1, 1))
-    demand = demand_create(org=world.hebin, category="助老", description="买药", household="9-101")
+    pairing_create(org=world.hebin, member=b, household="9-101", start=dt.date(2026, 1, 1), actor=None)
+    demand = demand_create(org=world.hebin, category="助老", description="买药", household="9-101", actor=None)
     ranked = suggest(demand)
     assert [s.member for s in ranked] == [b, a]
     assert "与该户结对" in ranked[0].reasons
@@ -33,8 +33,8 @@ def test_load_and_recent_services_push_a_member_down(world):
     a, b = world.members["hebin_a"], world.members["hebin_b"]
     for _ in range(2):
         _served(world, a)
-    demand_claim(demand=demand_create(org=world.hebin, category="维修", description="y"), member=a)
-    ranked = suggest(demand_create(org=world.hebin, category="维修", description="z"))
+    demand_claim(demand=demand_create(org=world.hebin, category="维修", description="y", actor=None), member=a, actor=None)
+    ranked = suggest(demand_create(org=world.hebin, category="维修", description="z", actor=None))
     assert ranked[0].member == b
     assert any("手上还有 1 项认领" in r for r in ranked[1].reasons)
     assert any("近30天已服务 2 次" in r for r in ranked[1].reasons)
@@ -43,8 +43,8 @@ def test_load_and_recent_services_push_a_member_down(world):
 def test_figures_and_rates_count_the_subtree(world):
     a = world.members["hebin_a"]
     _served(world, a)
-    demand_claim(demand=demand_create(org=world.hebin, category="维修", description="y"), member=a)
-    demand_create(org=world.hebin, category="法律", description="z")
+    demand_claim(demand=demand_create(org=world.hebin, category="维修", description="y", actor=None), member=a, actor=None)
+    demand_create(org=world.hebin, category="法律", description="z", actor=None)
     total, children = figures_for(world.wuyuan)
     assert (total.open, total.claimed, total.done, total.ever_claimed) == (1, 1, 1, 2)
     assert total.services == 1 and total.serving_members == 1 and total.points_issued == 2 + 2 + 2

@@ -24,7 +24,7 @@ def private_demand(world):
     resident = org_services.resident_create(person=person, org=world.hebin, household="7-501",
                                             address=SECRET_ADDRESS)
     return demand_create(org=world.hebin, category="助老", description="腿脚不便，需要有人帮忙取药", resident=resident,
-                         area="河滨北片", by=world.hebin_secretary)
+                         area="河滨北片", actor=world.hebin_secretary)
 
 
 def _body(response) -> str:
@@ -107,17 +107,17 @@ def test_outsider_gets_404_everywhere(world, client_for, private_demand):
     assert outsider.get(f"/points/rules/?org={world.hebin.pk}").status_code == 404
     assert private_demand.pk not in [d["id"] for d in outsider.get("/api/v1/demands/").json()["results"]]
     m = world.members["hebin_a"]
-    demand_claim(demand=private_demand, member=m)
-    rec = service_record(member=m, demand=private_demand, served_on=dt.date(2026, 1, 5), minutes=30, notes="取药")
+    demand_claim(demand=private_demand, member=m, actor=None)
+    rec = service_record(member=m, demand=private_demand, served_on=dt.date(2026, 1, 5), minutes=30, notes="取药", actor=None)
     assert outsider.get(f"/demands/records/{rec.pk}/confirm/").status_code == 404
     assert outsider.post(f"/demands/records/{rec.pk}/confirm/", {"rating": "satisfied"}).status_code == 404
 
 
 def test_second_claim_through_http_is_409(world, client_for, private_demand):
-    demand_claim(demand=private_demand, member=world.members["hebin_b"])
+    demand_claim(demand=private_demand, member=world.members["hebin_b"], actor=None)
     r = client_for("member").post(f"/demands/{private_demand.pk}/claim/")
     assert r.status_code == 409 and "已被认领" in _body(r)
-    closed = demand_create(org=world.hebin, category="其他", description="x", by=world.hebin_secretary)
+    closed = demand_create(org=world.hebin, category="其他", description="x", actor=world.hebin_secretary)
     client_for("hebin_secretary").post(f"/demands/{closed.pk}/close/", {"reason": "重复登记"})
     r = client_for("member").post(f"/demands/{closed.pk}/claim/")
     assert r.status_code == 409
@@ -147,8 +147,8 @@ def test_figures_and_export(world, client_for, private_demand):
     r = staff.get(f"/demands/figures/?org={world.wuyuan.pk}")
     assert r.status_code == 200 and "河滨社区" in _body(r)
     m = world.members["hebin_a"]
-    demand_claim(demand=private_demand, member=m)
-    service_record(member=m, demand=private_demand, served_on=dt.date(2026, 1, 5), minutes=30, notes="取药")
+    demand_claim(demand=private_demand, member=m, actor=None)
+    service_record(member=m, demand=private_demand, served_on=dt.date(2026, 1, 5), minutes=30, notes="取药", actor=None)
     r = staff.get(f"/demands/export.xlsx?org={world.wuyuan.pk}")
     assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
     import io
@@ -170,10 +170,10 @@ def test_pairings_page_tracks_services_and_ends_a_pairing(world, client_for):
     from xianfeng.demands.services import pairing_create, service_confirm
 
     m = world.members["hebin_b"]
-    pairing = pairing_create(org=world.hebin, member=m, household="5-101", start=dt.date(2026, 1, 1))
+    pairing = pairing_create(org=world.hebin, member=m, household="5-101", start=dt.date(2026, 1, 1), actor=None)
     for day in (3, 17):
-        rec = service_record(member=m, pairing=pairing, served_on=dt.date(2026, 2, day), minutes=60, notes="陪伴")
-        service_confirm(record=rec, rating="satisfied", by=world.hebin_secretary)
+        rec = service_record(member=m, pairing=pairing, served_on=dt.date(2026, 2, day), minutes=60, notes="陪伴", actor=None)
+        service_confirm(record=rec, rating="satisfied", actor=world.hebin_secretary)
     staff = client_for("hebin_secretary")
     body = _body(staff.get("/demands/pairings/"))
     assert "5-101" in body and "120" in body and "2026-02-17" in body
@@ -191,7 +191,7 @@ def test_pairings_page_tracks_services_and_ends_a_pairing(world, client_for):
 
 def test_board_list_has_bounded_queries(world, client_for, django_assert_max_num_queries):
     for i in range(30):
-        demand_create(org=world.hebin, category="助老", description=f"需求{i}", by=world.hebin_secretary)
+        demand_create(org=world.hebin, category="助老", description=f"需求{i}", actor=world.hebin_secretary)
     member = client_for("member")
     with django_assert_max_num_queries(15):
         assert member.get("/demands/").status_code == 200

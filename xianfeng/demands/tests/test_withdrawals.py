@@ -20,7 +20,7 @@ def resident(world):
 
 def make_demand(world, resident, n=0):
     return demand_create(org=world.hebin, category="助老", description=f"陪同买菜{n}", resident=resident,
-                         address="河滨路8号", by=world.hebin_secretary)
+                         address="河滨路8号", actor=world.hebin_secretary)
 
 
 def test_withdrawn_claim_ends_access_to_the_residents_details_in_the_api(world, client_for, resident):

@@ -98,8 +98,8 @@ def test_record_check_out_and_hours_review(world, api, make_activity):
 
 
 def test_teams_api_shows_open_teams_and_hides_closed_ones_from_outsiders(world, api):
-    open_team = services.team_create(org=world.hebin, name="开放队")
-    closed = services.team_create(org=world.hebin, name="内部队", open_to_requests=False)
+    open_team = services.team_create(org=world.hebin, name="开放队", actor=None)
+    closed = services.team_create(org=world.hebin, name="内部队", open_to_requests=False, actor=None)
     names = [t["name"] for t in api("qinshan_secretary").get(f"{BASE}/teams/").json()["results"]]
     assert names == ["开放队"]
     assert api("qinshan_secretary").get(f"{BASE}/teams/{closed.pk}/").status_code == 404

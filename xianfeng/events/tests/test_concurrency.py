@@ -25,7 +25,7 @@ def test_simultaneous_scans_of_one_person_leave_one_row(postgres_only, world, ma
 
     def scan(i: int) -> str:
         _att, created = services.attendance_check_in(activity=activity, person=person, method=methods[i % 2],
-                                                     by=world.hebin_secretary)
+                                                     actor=world.hebin_secretary)
         return "created" if created else "existing"
 
     assert Counter(race(THREADS, scan)) == Counter(created=1, existing=THREADS - 1)
@@ -37,7 +37,7 @@ def test_a_crowd_checking_in_at_once_each_gets_a_row(postgres_only, world, make_
     people = [make_person(f"参加者{i}") for i in range(THREADS)]
 
     def scan(i: int) -> bool:
-        return services.attendance_check_in(activity=activity, person=people[i], method="rotating_qr")[1]
+        return services.attendance_check_in(activity=activity, person=people[i], method="rotating_qr", actor=None)[1]
 
     assert race(THREADS, scan) == [True] * THREADS
     assert Attendance.objects.filter(activity=activity).count() == THREADS
@@ -48,7 +48,7 @@ def test_simultaneous_sign_ups_never_overbook(postgres_only, world, make_activit
     people = [make_person(f"志愿者{i}") for i in range(THREADS)]
 
     def signup(i: int) -> str:
-        return services.activity_signup(activity=activity, person=people[i]).status
+        return services.activity_signup(activity=activity, person=people[i], actor=None).status
 
     assert Counter(race(THREADS, signup)) == Counter(registered=5, waitlisted=THREADS - 5)
     assert Activity.objects.get(pk=activity.pk).registered_count == 5
@@ -58,11 +58,11 @@ def test_simultaneous_sign_ups_never_overbook(postgres_only, world, make_activit
 def test_simultaneous_approvals_award_points_once(postgres_only, world, make_activity):
     activity = make_activity(start_in=dt.timedelta(hours=-3), hours=2)
     att, _ = services.attendance_check_in(activity=activity, person=world.members["hebin_a"].person, method="manual",
-                                          at=activity.starts_at, by=world.hebin_secretary)
-    services.attendance_check_out(attendance=att, at=activity.ends_at, by=world.hebin_secretary)
+                                          at=activity.starts_at, actor=world.hebin_secretary)
+    services.attendance_check_out(attendance=att, at=activity.ends_at, actor=world.hebin_secretary)
 
     def approve(_i: int) -> str:
-        services.hours_approve(attendance=att, by=world.hebin_secretary)
+        services.hours_approve(attendance=att, actor=world.hebin_secretary)
         return "approved"
 
     outcomes = race(8, approve)

@@ -49,7 +49,7 @@ def test_demo_has_the_reports_lesson_and_team_figures():
                         category="志愿服务", minutes=sample.minutes, on=sample.on) == sample.transaction  # a replay
     assert Award.objects.filter(source="activity_hours").count() == len(awarded)
     with pytest.raises(ValidationError):  # and approving again is refused
-        hours_approve(attendance=Attendance.objects.get(pk=int(sample.source_id)))
+        hours_approve(attendance=Attendance.objects.get(pk=int(sample.source_id)), actor=None)
     assert Activity.objects.filter(kind="theme_day", registrations__isnull=False).exists()
 
 

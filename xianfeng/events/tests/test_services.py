@@ -28,35 +28,35 @@ pytestmark = pytest.mark.django_db
 def test_team_leader_joins_and_requests_are_approved_or_declined(world):
     a, b = world.members["hebin_a"], world.members["hebin_b"]
     team = services.team_create(org=world.health_bureau, name="卫生局义诊服务团", leader=a.person, skills="义诊,健康咨询",
-                                by=world.county_admin)
+                                actor=world.county_admin)
     assert team.skill_list == ["义诊", "健康咨询"]
     assert TeamMember.objects.get(team=team, person=a.person).status == "active"
-    request = services.team_request_join(team=team, person=b.person, by=None)
+    request = services.team_request_join(team=team, person=b.person, actor=None)
     assert request.status == "requested"
-    assert services.team_request_join(team=team, person=b.person).pk == request.pk  # asking twice: one row
-    services.team_member_decide(membership=request, approve=True, by=world.county_admin)
+    assert services.team_request_join(team=team, person=b.person, actor=None).pk == request.pk  # asking twice: one row
+    services.team_member_decide(membership=request, approve=True, actor=world.county_admin)
     request.refresh_from_db()
     assert request.status == "active" and request.joined_at is not None
     with pytest.raises(ValidationError):
-        services.team_member_decide(membership=request, approve=False, by=world.county_admin)
-    services.team_leave(membership=request)
+        services.team_member_decide(membership=request, approve=False, actor=world.county_admin)
+    services.team_leave(membership=request, actor=None)
     assert TeamMember.objects.get(pk=request.pk).status == "left"
 
 
 def test_an_invitation_is_answered_by_the_invitee_and_notified(world):
-    team = services.team_create(org=world.hebin, name="河滨社区志愿服务队", by=world.hebin_secretary)
+    team = services.team_create(org=world.hebin, name="河滨社区志愿服务队", actor=world.hebin_secretary)
     person = world.members["hebin_a"].person
-    invite = services.team_invite(team=team, person=person, by=world.hebin_secretary)
+    invite = services.team_invite(team=team, person=person, actor=world.hebin_secretary)
     assert invite.status == "invited"
     assert Notification.objects.filter(recipient=world.member, kind="events.team_invitation").count() == 1
-    services.team_invitation_answer(membership=invite, accept=True, by=world.member)
+    services.team_invitation_answer(membership=invite, accept=True, actor=world.member)
     assert TeamMember.objects.get(pk=invite.pk).status == "active"
 
 
 def test_a_closed_team_refuses_requests(world):
-    team = services.team_create(org=world.hebin, name="内部队", open_to_requests=False)
+    team = services.team_create(org=world.hebin, name="内部队", open_to_requests=False, actor=None)
     with pytest.raises(ValidationError, match="不接受"):
-        services.team_request_join(team=team, person=world.members["hebin_a"].person)
+        services.team_request_join(team=team, person=world.members["hebin_a"].person, actor=None)
 
 
 # ---- activities and sign-up ---------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def test_activity_fields_are_checked(world):
     start = timezone.now()
     with pytest.raises(ValidationError) as exc:
         services.activity_create(org=world.hebin, kind=ActivityKind.LESSON, title="", starts_at=start,
-                                 ends_at=start - dt.timedelta(hours=1), audience=Audience.TEAM, capacity=0)
+                                 ends_at=start - dt.timedelta(hours=1), audience=Audience.TEAM, capacity=0, actor=None)
     errors = exc.value.message_dict
     assert {"title", "ends_at", "team", "capacity", "lecturer"} <= set(errors)
 
@@ -74,12 +74,12 @@ def test_activity_fields_are_checked(world):
 def test_signing_up_over_capacity_puts_people_on_the_waiting_list_and_a_cancellation_promotes(world, make_activity):
     activity = make_activity(capacity=1, start_in=dt.timedelta(days=1))
     a, b = world.members["hebin_a"].person, world.members["hebin_b"].person
-    first = services.activity_signup(activity=activity, person=a)
-    second = services.activity_signup(activity=activity, person=b)
+    first = services.activity_signup(activity=activity, person=a, actor=None)
+    second = services.activity_signup(activity=activity, person=b, actor=None)
     assert (first.status, second.status) == ("registered", "waitlisted")
-    assert services.activity_signup(activity=activity, person=a).pk == first.pk  # again: nothing changes
+    assert services.activity_signup(activity=activity, person=a, actor=None).pk == first.pk  # again: nothing changes
     assert Registration.objects.filter(activity=activity).count() == 2
-    services.registration_cancel(registration=first, by=world.member)
+    services.registration_cancel(registration=first, actor=world.member)
     second.refresh_from_db()
     activity.refresh_from_db()
     assert second.status == "registered" and activity.registered_count == 1
@@ -89,23 +89,23 @@ def test_signing_up_over_capacity_puts_people_on_the_waiting_list_and_a_cancella
 def test_only_the_audience_may_sign_up(world, make_activity):
     activity = make_activity(start_in=dt.timedelta(days=1))
     with pytest.raises(services.NotInAudience):
-        services.activity_signup(activity=activity, person=world.members["qinshan_a"].person)
+        services.activity_signup(activity=activity, person=world.members["qinshan_a"].person, actor=None)
     public = make_activity(start_in=dt.timedelta(days=1), audience=Audience.PUBLIC)
-    assert services.activity_signup(activity=public, person=world.members["qinshan_a"].person).status == "registered"
+    assert services.activity_signup(activity=public, person=world.members["qinshan_a"].person, actor=None).status == "registered"
 
 
 def test_cancelling_an_activity_tells_those_signed_up(world, make_activity):
     activity = make_activity(start_in=dt.timedelta(days=1))
-    services.activity_signup(activity=activity, person=world.members["hebin_a"].person)
-    services.activity_cancel(activity=activity, by=world.hebin_secretary)
+    services.activity_signup(activity=activity, person=world.members["hebin_a"].person, actor=None)
+    services.activity_cancel(activity=activity, actor=world.hebin_secretary)
     assert Notification.objects.filter(recipient=world.member, kind="events.cancelled").count() == 1
     with pytest.raises(ValidationError):
-        services.activity_signup(activity=activity, person=world.members["hebin_b"].person)
+        services.activity_signup(activity=activity, person=world.members["hebin_b"].person, actor=None)
 
 
 def test_reminders_go_once_to_those_holding_a_place(world, make_activity):
     activity = make_activity(start_in=dt.timedelta(hours=3))
-    services.activity_signup(activity=activity, person=world.members["hebin_a"].person)
+    services.activity_signup(activity=activity, person=world.members["hebin_a"].person, actor=None)
     assert services.reminders_send() == 1
     assert services.reminders_send() == 0
     assert Notification.objects.filter(recipient=world.member, kind="events.reminder").count() == 1
@@ -153,8 +153,8 @@ def test_personal_codes_expire_and_cannot_be_forged(world, monkeypatch):
 def test_checking_in_twice_leaves_one_row(world, make_activity):
     activity = make_activity(kind=ActivityKind.LESSON)
     person = world.members["hebin_a"].person
-    first, created = services.attendance_check_in(activity=activity, person=person, method="rotating_qr")
-    again, created_again = services.attendance_check_in(activity=activity, person=person, method="personal_qr")
+    first, created = services.attendance_check_in(activity=activity, person=person, method="rotating_qr", actor=None)
+    again, created_again = services.attendance_check_in(activity=activity, person=person, method="personal_qr", actor=None)
     assert created and not created_again and first.pk == again.pk
     assert Attendance.objects.filter(activity=activity).count() == 1
     assert first.member == world.members["hebin_a"] and first.member_expected
@@ -164,13 +164,13 @@ def test_checking_in_twice_leaves_one_row(world, make_activity):
 def test_self_check_in_needs_the_audience_and_the_window(world, make_activity):
     activity = make_activity()
     with pytest.raises(services.NotInAudience):
-        services.attendance_check_in(activity=activity, person=world.members["qinshan_a"].person, method="rotating_qr")
+        services.attendance_check_in(activity=activity, person=world.members["qinshan_a"].person, method="rotating_qr", actor=None)
     later = make_activity(start_in=dt.timedelta(days=2))
     with pytest.raises(ValidationError, match="签到时间"):
-        services.attendance_check_in(activity=later, person=world.members["hebin_a"].person, method="rotating_qr")
+        services.attendance_check_in(activity=later, person=world.members["hebin_a"].person, method="rotating_qr", actor=None)
     # the organiser may record a visitor by hand, and that is audited
     att, _ = services.attendance_check_in(activity=activity, person=world.members["qinshan_a"].person,
-                                          method="manual", by=world.hebin_secretary)
+                                          method="manual", actor=world.hebin_secretary)
     assert not att.member_expected and att.recorded_by == world.hebin_secretary
     assert AuditEvent.objects.filter(model="events.Attendance", object_id=str(att.pk), actor=world.hebin_secretary).exists()
 
@@ -178,9 +178,9 @@ def test_self_check_in_needs_the_audience_and_the_window(world, make_activity):
 def test_a_check_out_before_the_check_in_is_a_field_error(world, make_activity):
     activity = make_activity()
     att, _ = services.attendance_check_in(activity=activity, person=world.members["hebin_a"].person,
-                                          method="rotating_qr")
+                                          method="rotating_qr", actor=None)
     with pytest.raises(ValidationError) as exc:
-        services.attendance_check_out(attendance=att, at=att.check_in_at - dt.timedelta(minutes=1))
+        services.attendance_check_out(attendance=att, at=att.check_in_at - dt.timedelta(minutes=1), actor=None)
     assert "check_out_at" in exc.value.message_dict
     att.refresh_from_db()
     assert att.check_out_at is None and att.hours_status == "open"
@@ -199,7 +199,7 @@ def test_hours_count_only_inside_the_activity_and_are_capped(world, make_activit
 def test_a_missing_check_out_is_closed_at_the_end_and_flagged(world, make_activity):
     activity = make_activity(start_in=dt.timedelta(hours=-6), hours=2)
     att, _ = services.attendance_check_in(activity=activity, person=world.members["hebin_a"].person, method="manual",
-                                          at=activity.starts_at, by=world.hebin_secretary)
+                                          at=activity.starts_at, actor=world.hebin_secretary)
     assert services.attendance_close_missing() == 1
     assert services.attendance_close_missing() == 0
     att.refresh_from_db()
@@ -210,21 +210,21 @@ def test_a_missing_check_out_is_closed_at_the_end_and_flagged(world, make_activi
 def _pending_hours(world, make_activity, minutes=90):
     activity = make_activity(start_in=dt.timedelta(hours=-3), hours=2)
     att, _ = services.attendance_check_in(activity=activity, person=world.members["hebin_a"].person, method="manual",
-                                          at=activity.starts_at, by=world.hebin_secretary)
+                                          at=activity.starts_at, actor=world.hebin_secretary)
     return services.attendance_check_out(attendance=att, at=activity.starts_at + dt.timedelta(minutes=minutes),
-                                         by=world.hebin_secretary)
+                                         actor=world.hebin_secretary)
 
 
 def test_hours_earn_points_exactly_once(world, make_activity):
     member = world.members["hebin_a"]
     att = _pending_hours(world, make_activity)
     assert att.hours_status == "pending" and att.minutes == 90
-    services.hours_approve(attendance=att, by=world.hebin_secretary)
+    services.hours_approve(attendance=att, actor=world.hebin_secretary)
     award = Award.objects.get(member=member, source="activity_hours", source_id=str(att.pk))
     assert award.minutes == 90 and award.points > 0
     assert balance_of(member) == award.points
     with pytest.raises(ValidationError):  # a second approval is refused ...
-        services.hours_approve(attendance=att, by=world.hebin_secretary)
+        services.hours_approve(attendance=att, actor=world.hebin_secretary)
     # ... and even a replayed award (say a retried job) writes nothing
     from xianfeng.points.services import points_award
 
@@ -237,20 +237,20 @@ def test_hours_earn_points_exactly_once(world, make_activity):
 def test_declined_hours_stay_with_their_reason_and_earn_nothing(world, make_activity):
     att = _pending_hours(world, make_activity)
     with pytest.raises(ValidationError):
-        services.hours_decline(attendance=att, reason="  ", by=world.hebin_secretary)
-    services.hours_decline(attendance=att, reason="签到地点不符", by=world.hebin_secretary)
+        services.hours_decline(attendance=att, reason="  ", actor=world.hebin_secretary)
+    services.hours_decline(attendance=att, reason="签到地点不符", actor=world.hebin_secretary)
     att.refresh_from_db()
     assert att.hours_status == "declined" and att.review_note == "签到地点不符"
     assert not Award.objects.exists()
     with pytest.raises(ValidationError):
-        services.hours_approve(attendance=att, by=world.hebin_secretary)
+        services.hours_approve(attendance=att, actor=world.hebin_secretary)
 
 
 def test_an_approval_may_lower_the_minutes_but_not_raise_them(world, make_activity):
     att = _pending_hours(world, make_activity)
     with pytest.raises(ValidationError):
-        services.hours_approve(attendance=att, minutes=91, by=world.hebin_secretary)
-    att = services.hours_approve(attendance=att, minutes=60, by=world.hebin_secretary)
+        services.hours_approve(attendance=att, minutes=91, actor=world.hebin_secretary)
+    att = services.hours_approve(attendance=att, minutes=60, actor=world.hebin_secretary)
     assert att.minutes == 60 and att.hours_status == "approved"
 
 
@@ -258,11 +258,11 @@ def test_an_approval_may_lower_the_minutes_but_not_raise_them(world, make_activi
 
 
 def test_a_certificate_freezes_the_approved_hours_and_is_found_by_its_code(world, make_activity):
-    att = services.hours_approve(attendance=_pending_hours(world, make_activity), by=world.hebin_secretary)
+    att = services.hours_approve(attendance=_pending_hours(world, make_activity), actor=world.hebin_secretary)
     person = world.members["hebin_a"].person
     today = timezone.localdate()
     cert = services.certificate_issue(person=person, org=world.wuyuan, start=today - dt.timedelta(days=30), end=today,
-                                      by=world.wuyuan_admin)
+                                      actor=world.wuyuan_admin)
     assert cert.minutes == 90 and cert.activity_count == 1 and cert.entries[0][0] == att.pk
     assert len(cert.code) == 12
     code = f"{cert.code[:4]}-{cert.code[4:8]} {cert.code[8:].lower()}"
@@ -272,9 +272,9 @@ def test_a_certificate_freezes_the_approved_hours_and_is_found_by_its_code(world
         cert.delete()
     # another organisation's subtree holds none of these hours
     with pytest.raises(ValidationError, match="没有已认定"):
-        services.certificate_issue(person=person, org=world.qinshan, start=today - dt.timedelta(days=30), end=today)
+        services.certificate_issue(person=person, org=world.qinshan, start=today - dt.timedelta(days=30), end=today, actor=None)
     with pytest.raises(ValidationError):
-        services.certificate_issue(person=person, org=world.wuyuan, start=today, end=today - dt.timedelta(days=1))
+        services.certificate_issue(person=person, org=world.wuyuan, start=today, end=today - dt.timedelta(days=1), actor=None)
     assert Certificate.objects.count() == 1
 
 
@@ -289,11 +289,11 @@ def test_lesson_attendance_rate_counts_members_the_lessons_were_for(world, make_
     lesson = make_activity(kind=ActivityKind.LESSON, org=world.hebin_branch, title="党课一")
     county_lesson = make_activity(kind=ActivityKind.LESSON, org=world.county, title="县委党课")
     for person in (world.members["hebin_a"].person, extra.person):
-        services.attendance_check_in(activity=lesson, person=person, method="rotating_qr")
-    services.attendance_check_in(activity=county_lesson, person=world.members["qinshan_a"].person, method="rotating_qr")
+        services.attendance_check_in(activity=lesson, person=person, method="rotating_qr", actor=None)
+    services.attendance_check_in(activity=county_lesson, person=world.members["qinshan_a"].person, method="rotating_qr", actor=None)
     # a visitor from Qinshan at the Hebin lesson is recorded but is not in the rate
     services.attendance_check_in(activity=lesson, person=world.members["qinshan_a"].person, method="manual",
-                                 by=world.hebin_secretary)
+                                 actor=world.hebin_secretary)
     rate = org_rates()["events.lesson_attendance"]
     result = rate.compute([world.hebin, world.qinshan, world.county])
     assert result[world.hebin.pk] == (2, 6)  # 3 members × (branch lesson + county lesson)
@@ -312,17 +312,17 @@ def test_lesson_attendance_rate_counts_members_the_lessons_were_for(world, make_
 def test_team_figures_count_people_once(world, make_activity):
     from xianfeng.events.figures import figures_for
 
-    team = services.team_create(org=world.hebin, name="河滨志愿队", leader=world.members["hebin_a"].person)
-    services.team_invite(team=team, person=world.members["hebin_b"].person)
+    team = services.team_create(org=world.hebin, name="河滨志愿队", leader=world.members["hebin_a"].person, actor=None)
+    services.team_invite(team=team, person=world.members["hebin_b"].person, actor=None)
     services.team_invitation_answer(membership=TeamMember.objects.get(person=world.members["hebin_b"].person),
-                                    accept=True)
+                                    accept=True, actor=None)
     volunteer = make_person("群众志愿者")
     one = make_activity(team=team)
     two = make_activity(team=team, title="第二次")
     for act in (one, two):
         services.attendance_check_in(activity=act, person=world.members["hebin_a"].person, method="manual",
-                                     by=world.hebin_secretary)
-    services.attendance_check_in(activity=two, person=volunteer, method="manual", by=world.hebin_secretary)
+                                     actor=world.hebin_secretary)
+    services.attendance_check_in(activity=two, person=volunteer, method="manual", actor=world.hebin_secretary)
     fig = figures_for([world.wuyuan])[0]
     assert (fig.teams, fig.team_members, fig.team_activities, fig.participants) == (1, 2, 2, 2)
 
@@ -333,44 +333,44 @@ def test_team_figures_count_people_once(world, make_activity):
 def test_an_update_is_checked_like_a_creation_and_changes_nothing_when_refused(world, make_activity):
     activity = make_activity(start_in=dt.timedelta(days=1))
     with pytest.raises(ValidationError) as exc:
-        services.activity_update(activity=activity, ends_at=activity.starts_at, audience=Audience.TEAM, title=" ")
+        services.activity_update(activity=activity, ends_at=activity.starts_at, audience=Audience.TEAM, title=" ", actor=None)
     assert {"ends_at", "team", "title"} <= set(exc.value.message_dict)
     with pytest.raises(ValidationError) as exc:
-        services.activity_update(activity=activity, kind=ActivityKind.LESSON)
+        services.activity_update(activity=activity, kind=ActivityKind.LESSON, actor=None)
     assert "kind" in exc.value.message_dict
     activity.refresh_from_db()
     assert (activity.title, activity.audience, activity.kind) == ("河滨社区志愿服务", "subtree", "service")
-    services.activity_cancel(activity=activity)
+    services.activity_cancel(activity=activity, actor=None)
     with pytest.raises(ValidationError, match="已取消"):
-        services.activity_update(activity=activity, place="别处")
+        services.activity_update(activity=activity, place="别处", actor=None)
 
 
 def test_more_places_promote_the_waiting_list_in_order(world, make_activity):
     activity = make_activity(start_in=dt.timedelta(days=1), capacity=1, audience=Audience.PUBLIC)
     people = [make_person(f"志愿者{i}") for i in range(4)]
-    regs = [services.activity_signup(activity=activity, person=p) for p in people]
+    regs = [services.activity_signup(activity=activity, person=p, actor=None) for p in people]
     assert [r.status for r in regs] == ["registered"] + ["waitlisted"] * 3
-    services.activity_update(activity=activity, capacity=3)
+    services.activity_update(activity=activity, capacity=3, actor=None)
     statuses = [Registration.objects.get(pk=r.pk).status for r in regs]
     assert statuses == ["registered", "registered", "registered", "waitlisted"]
     activity.refresh_from_db()
     assert activity.registered_count == 3
-    services.activity_update(activity=activity, capacity=None)  # no limit: everyone has a place
+    services.activity_update(activity=activity, capacity=None, actor=None)  # no limit: everyone has a place
     assert Registration.objects.get(pk=regs[3].pk).status == "registered"
 
 
 def test_a_stopped_team_takes_no_requests_and_leaves_the_figures(world):
     from xianfeng.events.figures import figures_for
 
-    team = services.team_create(org=world.hebin, name="河滨队", leader=world.members["hebin_a"].person)
+    team = services.team_create(org=world.hebin, name="河滨队", leader=world.members["hebin_a"].person, actor=None)
     assert figures_for([world.hebin])[0].teams == 1
-    services.team_deactivate(team=team, by=world.hebin_secretary)
+    services.team_deactivate(team=team, actor=world.hebin_secretary)
     with pytest.raises(ValidationError):
-        services.team_deactivate(team=team)
+        services.team_deactivate(team=team, actor=None)
     with pytest.raises(ValidationError):
-        services.team_request_join(team=team, person=world.members["hebin_b"].person)
+        services.team_request_join(team=team, person=world.members["hebin_b"].person, actor=None)
     with pytest.raises(ValidationError):
-        services.team_update(team=team, name="新名")
+        services.team_update(team=team, name="新名", actor=None)
     assert figures_for([world.hebin])[0].teams == 0
 
 
@@ -386,3 +386,25 @@ def test_any_scanned_text_is_a_code_or_a_clear_refusal(text):
         except services.TokenError as exc:
             assert exc.messages and ("无效" in exc.messages[0] or "过期" in exc.messages[0])
     assert services.certificate_find(text) is None or len(text) >= 12
+
+
+# ---- the policy checked by the services themselves ---------------------------------------------------------------
+
+
+def test_services_refuse_an_actor_out_of_reach_before_writing(world, make_activity):
+    from xianfeng.core.policy import NotAllowed, NotFound
+
+    outsider = world.users["qinshan_secretary"]
+    activity = make_activity()
+    with pytest.raises(NotFound):
+        services.activity_cancel(activity=activity, actor=outsider)
+    with pytest.raises(NotFound):
+        services.activity_create(org=world.hebin, kind=ActivityKind.SERVICE, title="越权活动",
+                                 starts_at=activity.starts_at, ends_at=activity.ends_at, actor=outsider)
+    with pytest.raises(NotFound):
+        services.team_create(org=world.hebin, name="越权服务团", actor=outsider)
+    someone = world.members["hebin_a"].person
+    with pytest.raises(NotAllowed):  # one signs up oneself only
+        services.activity_signup(activity=activity, person=someone, actor=world.hebin_secretary)
+    activity.refresh_from_db()
+    assert activity.status != "cancelled" and not Registration.objects.filter(activity=activity).exists()

@@ -116,7 +116,7 @@ def test_manual_entry_is_audited_and_a_bad_check_out_changes_nothing(world, clie
 
 def test_figures_and_lesson_members_pages(world, client_for, make_activity):
     lesson = make_activity(kind=ActivityKind.LESSON, org=world.hebin_branch)
-    services.attendance_check_in(activity=lesson, person=world.members["hebin_a"].person, method="rotating_qr")
+    services.attendance_check_in(activity=lesson, person=world.members["hebin_a"].person, method="rotating_qr", actor=None)
     html = client_for("wuyuan_admin").get(reverse("events:figures")).content.decode()
     assert 'data-testid="fig-lessons"' in html and "50%" in html
     html = client_for("county_admin").get(reverse("events:figures"), {"org": world.wuyuan.pk}).content.decode()
@@ -143,7 +143,7 @@ def test_teams_through_http(world, client_for):
 
 def test_calendar_feeds_are_rfc5545_and_follow_the_users_rights(world, client_for, make_activity):
     activity = make_activity(start_in=dt.timedelta(days=1), title="河滨社区" + "很长的标题" * 20 + ",含逗号;分号")
-    services.activity_signup(activity=activity, person=world.members["hebin_a"].person)
+    services.activity_signup(activity=activity, person=world.members["hebin_a"].person, actor=None)
     html = client_for("member").get(reverse("events:calendars")).content.decode()
     links = re.findall(r'value="(http://testserver/events/calendars/[^"]+\.ics)"', html)
     assert len(links) >= 2
@@ -177,13 +177,13 @@ def test_other_village_secretary_gets_404_on_hours_and_certificates(world, clien
     activity = make_activity(start_in=dt.timedelta(hours=-3), hours=2)
     day = timezone.localdate(activity.starts_at)
     att, _ = services.attendance_check_in(activity=activity, person=world.members["hebin_a"].person, method="manual",
-                                          at=activity.starts_at, by=world.hebin_secretary)
-    services.attendance_check_out(attendance=att, at=activity.ends_at, by=world.hebin_secretary)
+                                          at=activity.starts_at, actor=world.hebin_secretary)
+    services.attendance_check_out(attendance=att, at=activity.ends_at, actor=world.hebin_secretary)
     outsider = client_for("qinshan_secretary")
     assert outsider.post(reverse("events:hours_decide", args=[att.pk]), {"decision": "approve"}).status_code == 404
     assert outsider.post(reverse("events:check_out", args=[att.pk])).status_code == 404
-    services.hours_approve(attendance=att, by=world.hebin_secretary)
-    cert = services.certificate_issue(person=att.person, org=world.hebin, start=day, end=day)
+    services.hours_approve(attendance=att, actor=world.hebin_secretary)
+    cert = services.certificate_issue(person=att.person, org=world.hebin, start=day, end=day, actor=None)
     assert outsider.get(reverse("events:certificate_pdf", args=[cert.pk])).status_code == 404
     assert client_for("resident").get(reverse("events:hours")).status_code == 404
 
@@ -205,8 +205,8 @@ def test_the_organiser_changes_an_activity_and_those_signed_up_are_told(world, c
     from xianfeng.notify.models import Notification
 
     activity = make_activity(start_in=dt.timedelta(days=2), capacity=1)
-    services.activity_signup(activity=activity, person=world.members["hebin_a"].person)
-    waiting = services.activity_signup(activity=activity, person=world.members["hebin_b"].person)
+    services.activity_signup(activity=activity, person=world.members["hebin_a"].person, actor=None)
+    waiting = services.activity_signup(activity=activity, person=world.members["hebin_b"].person, actor=None)
     assert waiting.status == "waitlisted"
     secretary = client_for("hebin_secretary")
     url = reverse("events:activity_edit", args=[activity.pk])
@@ -244,8 +244,8 @@ def test_only_the_organiser_may_change_an_activity(world, client_for, make_activ
 def test_teams_are_edited_by_their_managers_and_stopped_by_their_unit(world, client_for):
     leader, other = world.members["hebin_a"].person, world.members["hebin_b"].person
     team = services.team_create(org=world.hebin, name="河滨红管家", leader=leader, skills="助老",
-                                by=world.hebin_secretary)
-    services.team_request_join(team=team, person=other)
+                                actor=world.hebin_secretary)
+    services.team_request_join(team=team, person=other, actor=None)
     secretary, member = client_for("hebin_secretary"), client_for("member")  # member_demo is 张建国, the leader
     url = reverse("events:team_edit", args=[team.pk])
     # the leader may change the team but a person who is not yet a member cannot become its leader
@@ -255,7 +255,7 @@ def test_teams_are_edited_by_their_managers_and_stopped_by_their_unit(world, cli
     team.refresh_from_db()
     assert team.name == "河滨红管家" and team.leader == leader
     services.team_member_decide(membership=TeamMember.objects.get(team=team, person=other), approve=True,
-                                by=world.hebin_secretary)
+                                actor=world.hebin_secretary)
     response = member.post(url, {"name": "河滨红管家服务团", "leader": other.pk, "skills": "助老,维修",
                                  "open_to_requests": "on"})
     assert response.status_code == 302
@@ -275,17 +275,17 @@ def test_teams_are_edited_by_their_managers_and_stopped_by_their_unit(world, cli
 
 
 def test_a_team_name_taken_in_the_unit_is_a_field_error(world):
-    services.team_create(org=world.hebin, name="甲队")
-    team = services.team_create(org=world.hebin, name="乙队")
+    services.team_create(org=world.hebin, name="甲队", actor=None)
+    team = services.team_create(org=world.hebin, name="乙队", actor=None)
     with pytest.raises(ValidationError) as exc:
-        services.team_update(team=team, name="甲队")
+        services.team_update(team=team, name="甲队", actor=None)
     assert "name" in exc.value.message_dict
     team.refresh_from_db()
     assert team.name == "乙队"
 
 
 def test_figures_drill_down_to_teams_and_team_activities(world, client_for, make_activity):
-    team = services.team_create(org=world.hebin, name="河滨志愿队")
+    team = services.team_create(org=world.hebin, name="河滨志愿队", actor=None)
     make_activity(team=team, title="队活动")
     make_activity(title="非团队活动")
     client = client_for("wuyuan_admin")
@@ -302,10 +302,10 @@ def test_attendance_rows_are_exported_within_the_scope_and_audited(world, client
     from openpyxl import load_workbook
 
     lesson = make_activity(kind=ActivityKind.LESSON, org=world.hebin_branch, title="河滨党课")
-    services.attendance_check_in(activity=lesson, person=world.members["hebin_a"].person, method="rotating_qr")
+    services.attendance_check_in(activity=lesson, person=world.members["hebin_a"].person, method="rotating_qr", actor=None)
     elsewhere = make_activity(kind=ActivityKind.LESSON, org=world.qinshan_branch, title="杨柳党课")
     services.attendance_check_in(activity=elsewhere, person=world.members["qinshan_a"].person, method="manual",
-                                 by=world.county_admin)
+                                 actor=world.county_admin)
     response = client_for("wuyuan_admin").get(reverse("events:attendance_export_all"), {"kind": "lesson"})
     assert response.status_code == 200
     rows = list(load_workbook(BytesIO(b"".join(response.streaming_content))).active.iter_rows(values_only=True))
@@ -320,10 +320,10 @@ def test_an_automatically_closed_check_out_comes_first_in_review_flagged(world, 
     closed_later = make_activity(start_in=dt.timedelta(hours=-3), hours=2, title="按时签退")
     forgotten = make_activity(start_in=dt.timedelta(hours=-8), hours=2, title="忘记签退")
     a, _ = services.attendance_check_in(activity=closed_later, person=world.members["hebin_a"].person,
-                                        method="manual", at=closed_later.starts_at, by=world.hebin_secretary)
-    services.attendance_check_out(attendance=a, at=closed_later.ends_at, by=world.hebin_secretary)
+                                        method="manual", at=closed_later.starts_at, actor=world.hebin_secretary)
+    services.attendance_check_out(attendance=a, at=closed_later.ends_at, actor=world.hebin_secretary)
     services.attendance_check_in(activity=forgotten, person=world.members["hebin_b"].person, method="manual",
-                                 at=forgotten.starts_at, by=world.hebin_secretary)
+                                 at=forgotten.starts_at, actor=world.hebin_secretary)
     assert services.attendance_close_missing() == 1
     html = client_for("hebin_secretary").get(reverse("events:hours")).content.decode()
     assert html.index("李秀英") < html.index("张建国") and "未签退：系统已补签退" in html
