@@ -106,6 +106,7 @@ class FakeProviders:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -303,9 +304,10 @@ class FakeProviders:
         if action == "SendTtsVoice" and service == "vms":
             if failure:
                 return error(failure, f"fake: {failure}")
-            code = self._template_error(str(data.get("TemplateId")), data.get("TemplateParamSet") or [], named=False)
-            if code:
-                return error(code, "模板不合法")
+            problem = self._template_error(str(data.get("TemplateId")), data.get("TemplateParamSet") or [],
+                                           named=False)
+            if problem:
+                return error(problem, "模板不合法")
             call_id = uuid.uuid4().hex
             self.messages.append(Accepted("tencent", action, data.get("CalledNumber", ""), str(data["TemplateId"]),
                                           list(data.get("TemplateParamSet") or []), call_id))

@@ -170,6 +170,20 @@ def template_values(entry: dict[str, Any], values: dict[str, str]) -> list[tuple
     return [(name, str(values.get(name, ""))[:limit]) for name in entry.get("params", [])]
 
 
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _client(key: tuple[Any, ...], make: Any) -> Any:
+    """One SDK client per process and configuration (credentials, region, endpoint): its connection is kept alive
+    between messages."""
+    client = _CLIENTS.get(key)
+    if client is None:
+        if len(_CLIENTS) > 32:
+            _CLIENTS.clear()
+        client = _CLIENTS[key] = make()
+    return client
+
+
 def _endpoint(url: str) -> tuple[str, str]:
     """'https://dysmsapi.aliyuncs.com' → ('https', 'dysmsapi.aliyuncs.com')."""
     parts = urlsplit(url if "://" in url else f"https://{url}")
@@ -236,7 +250,9 @@ class AliyunSmsGateway(SmsGateway):
         entry = template_for(kind)
         if entry is None:
             raise ProviderError(self.provider, "NoTemplate", retryable=False)
-        client = Client(_aliyun_config("NOTIFY_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"))
+        config = _aliyun_config("NOTIFY_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com")
+        client = _client(("aliyun-sms", config.access_key_id, config.access_key_secret, config.protocol,
+                          config.endpoint, config.read_timeout), lambda: Client(config))
         request = SendSmsRequest(phone_numbers=phone, sign_name=_setting("NOTIFY_SMS_SIGN_NAME"),
                                  template_code=entry["template"], out_id=reference[:60],
                                  template_param=json.dumps(dict(template_values(entry, found)), ensure_ascii=False))
@@ -259,7 +275,9 @@ class AliyunVoiceGateway:
         entry = template_for(kind, voice=True)
         if entry is None:
             raise ProviderError(self.provider, "NoTemplate", retryable=False)
-        client = Client(_aliyun_config("NOTIFY_ALIYUN_VOICE_ENDPOINT", "https://dyvmsapi.aliyuncs.com"))
+        config = _aliyun_config("NOTIFY_ALIYUN_VOICE_ENDPOINT", "https://dyvmsapi.aliyuncs.com")
+        client = _client(("aliyun-vms", config.access_key_id, config.access_key_secret, config.protocol,
+                          config.endpoint, config.read_timeout), lambda: Client(config))
         request = SingleCallByTtsRequest(
             called_number=phone, called_show_number=_setting("NOTIFY_VOICE_SHOW_NUMBER") or None,
             tts_code=entry["template"], out_id=reference[:60], play_times=int(_setting("NOTIFY_VOICE_PLAY_TIMES", 2)),
@@ -279,6 +297,12 @@ def _tencent_credential() -> Any:
     if not secret_id or not secret_key:
         raise ProviderError("tencent", "NotConfigured", retryable=False)
     return credential.Credential(secret_id, secret_key)
+
+
+def _tencent_key(endpoint_setting: str) -> tuple[Any, ...]:
+    _tencent_credential()  # NotConfigured before anything is built
+    return (_setting("NOTIFY_TENCENT_SECRET_ID"), _setting("NOTIFY_TENCENT_SECRET_KEY"),
+            _setting("NOTIFY_TENCENT_REGION", "ap-guangzhou"), _setting(endpoint_setting), _timeout())
 
 
 def _tencent_profile(endpoint_setting: str, default: str) -> Any:
@@ -324,8 +348,9 @@ class TencentSmsGateway(SmsGateway):
         entry = template_for(kind)
         if entry is None:
             raise ProviderError(self.provider, "NoTemplate", retryable=False)
-        client = sms_client.SmsClient(_tencent_credential(), _setting("NOTIFY_TENCENT_REGION", "ap-guangzhou"),
-                                      _tencent_profile("NOTIFY_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com"))
+        client = _client(("tencent-sms", *_tencent_key("NOTIFY_TENCENT_SMS_ENDPOINT")), lambda: sms_client.SmsClient(
+            _tencent_credential(), _setting("NOTIFY_TENCENT_REGION", "ap-guangzhou"),
+            _tencent_profile("NOTIFY_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")))
         request = models.SendSmsRequest()
         request.PhoneNumberSet = [e164(phone)]
         request.SmsSdkAppId = str(_setting("NOTIFY_TENCENT_SMS_APP_ID"))
@@ -356,8 +381,9 @@ class TencentVoiceGateway:
         entry = template_for(kind, voice=True)
         if entry is None:
             raise ProviderError(self.provider, "NoTemplate", retryable=False)
-        client = vms_client.VmsClient(_tencent_credential(), _setting("NOTIFY_TENCENT_REGION", "ap-guangzhou"),
-                                      _tencent_profile("NOTIFY_TENCENT_VMS_ENDPOINT", "https://vms.tencentcloudapi.com"))
+        client = _client(("tencent-vms", *_tencent_key("NOTIFY_TENCENT_VMS_ENDPOINT")), lambda: vms_client.VmsClient(
+            _tencent_credential(), _setting("NOTIFY_TENCENT_REGION", "ap-guangzhou"),
+            _tencent_profile("NOTIFY_TENCENT_VMS_ENDPOINT", "https://vms.tencentcloudapi.com")))
         request = models.SendTtsVoiceRequest()
         request.TemplateId = str(entry["template"])
         request.TemplateParamSet = [value for _, value in template_values(entry, values)]

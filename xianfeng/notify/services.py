@@ -199,7 +199,8 @@ def delivery_attempt(*, delivery_id: int) -> str:
     Safe to run twice: only the run that moves the attempt counter on sends, and a delivery that is no longer
     pending is left alone.
     """
-    delivery = (Delivery.objects.select_related("notification", "notification__recipient", "endpoint")
+    delivery = (Delivery.objects.select_related("notification", "notification__recipient",
+                                                "notification__recipient__person", "endpoint")
                 .filter(pk=delivery_id).first())
     if delivery is None:
         return "missing"
