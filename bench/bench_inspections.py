@@ -65,10 +65,11 @@ def bench_report() -> None:
     units = add_units(world)
     inspection = services.inspection_create(org=world.county, name="海盐县创先争优活动现场点评", group_name="现场点评第七组",
                                             start=dt.date(2026, 9, 13), end=dt.date(2026, 9, 16), leader=world.inspector,
-                                            questionnaires_issued=200, reported_by="海盐县委")
-    services.draw_publish(draw=services.draw_freeze(inspection=inspection, today=dt.date(2026, 9, 12)), seed="s")
-    q = services.questionnaire_import(inspection=inspection, data=survey_bytes(), filename="s.xlsx")
-    services.responses_bulk_create(questionnaire=q, rows=[
+                                            questionnaires_issued=200, reported_by="海盐县委", actor=world.inspector)
+    frozen = services.draw_freeze(inspection=inspection, today=dt.date(2026, 9, 12), actor=world.inspector)
+    services.draw_publish(draw=frozen, seed="s", actor=world.inspector)
+    q = services.questionnaire_import(inspection=inspection, data=survey_bytes(), filename="s.xlsx", actor=world.inspector)
+    services.responses_bulk_create(questionnaire=q, actor=world.inspector, rows=[
         {"answers": answers(aware=i > 0, satisfied="1" if i > 1 else "3"), "respondent_type": "resident",
          "method": "street", "client_key": str(i)} for i in range(200)])
     codes = {v.code: (9 + i % 2, 10) for i, v in enumerate(units["village"])}

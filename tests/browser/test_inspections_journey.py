@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def questionnaire(world):
     inspection = services.inspection_create(org=world.county, name="海盐县创先争优活动现场点评", group_name="现场点评第七组",
                                             start=dt.date(2026, 9, 13), end=dt.date(2026, 9, 16),
-                                            leader=world.inspector, questionnaires_issued=1)
-    return services.questionnaire_import(inspection=inspection, data=survey_bytes(), filename="survey.xlsx")
+                                            leader=world.inspector, questionnaires_issued=1, actor=world.inspector)
+    return services.questionnaire_import(inspection=inspection, data=survey_bytes(), filename="survey.xlsx", actor=world.inspector)
 
 
 def choose(page, label: str) -> None:

@@ -105,7 +105,7 @@ class ResponseViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.Retrie
             if unit is None:
                 raise ValidationError({"unit": ["单位不存在"]})
         data.pop("unit", None)
-        response, created = services.response_submit(questionnaire=questionnaire, unit=unit, by=request.user, **data)
+        response, created = services.response_submit(questionnaire=questionnaire, unit=unit, actor=request.user, **data)
         return ApiResponse(ResponseSerializer(response).data,
                            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -92,21 +92,21 @@ def build_inspection(ctx: DemoContext) -> None:
     start, end = dt.date(year, 9, 13), dt.date(year, 9, 16)
     inspection = services.inspection_create(
         org=county, name=f"{county.name}创先争优活动现场点评", group_name=GROUP, start=start, end=end, leader=leader,
-        members=members, reported_by=f"{county.name}委", questionnaires_issued=200, by=leader)
+        members=members, reported_by=f"{county.name}委", questionnaires_issued=200, actor=leader)
     for name, day in (("县卫生局", 13), ("县委政法委", 13), ("武原镇", 14), ("秦山镇", 14)):
         services.spot_check_add(inspection=inspection, org=Organisation.objects.get(name=name), date=dt.date(year, 9, day),
-                                notes="听取汇报，查阅台账，走访党员群众", by=leader)
-    frozen = services.draw_freeze(inspection=inspection, by=leader, today=dt.date(year, 9, 12))
+                                notes="听取汇报，查阅台账，走访党员群众", actor=leader)
+    frozen = services.draw_freeze(inspection=inspection, actor=leader, today=dt.date(year, 9, 12))
     draw = services.draw_publish(draw=frozen, seed=f"{year}-09-12 福利彩票3D 4 7 1",
-                                 seed_source="抽查前一日公布的福利彩票3D开奖号码", by=leader)
+                                 seed_source="抽查前一日公布的福利彩票3D开奖号码", actor=leader)
     units = list(DrawUnit.objects.filter(draw=draw).select_related("org", "inspector").order_by("stratum", "position"))
     ctx.data["inspection"] = inspection
     # Seminars: one in a town, one in a community.
     wuyuan, hebin = Organisation.objects.get(name="武原镇"), Organisation.objects.get(name="河滨社区")
     services.seminar_record(inspection=inspection, title="党员群众座谈会（武原镇）", date=dt.date(year, 9, 14),
-                            members=9, residents=6, unit=wuyuan, notes="围绕先锋承诺、点对点服务座谈", by=leader)
+                            members=9, residents=6, unit=wuyuan, notes="围绕先锋承诺、点对点服务座谈", actor=leader)
     services.seminar_record(inspection=inspection, title="党员群众座谈会（河滨社区）", date=dt.date(year, 9, 15),
-                            members=7, residents=8, unit=hebin, notes="围绕积分卡管理、一联双管座谈", by=leader)
+                            members=7, residents=8, unit=hebin, notes="围绕积分卡管理、一联双管座谈", actor=leader)
     # Records reviewed in every drawn unit.
     from .models import checklist_for
 
@@ -114,7 +114,7 @@ def build_inspection(ctx: DemoContext) -> None:
         items = [k for k, _ in checklist_for(u.org.kind)]
         found = items if i % 5 else items[:-1]
         services.record_review_record(inspection=inspection, unit=u.org, date=dt.date(year, 9, 14 + i % 3),
-                                      checked=found, evidence="活动方案、承诺台账、会议记录", by=u.inspector or leader)
+                                      checked=found, evidence="活动方案、承诺台账、会议记录", actor=u.inspector or leader)
     # 172 people reached door to door and in the street.
     for i in range(172):
         u = units[i % len(units)]
@@ -122,10 +122,10 @@ def build_inspection(ctx: DemoContext) -> None:
                                   method="door_to_door" if i % 2 == 0 else "street", date=dt.date(year, 9, 13 + i % 4),
                                   who="党员" if i % 3 == 0 else "群众", place=u.org.name,
                                   notes=rng.choice(["知晓活动，认可承诺公示", "对网格服务满意", "希望服务更常态化",
-                                                    "了解先锋承诺内容"]), by=u.inspector or leader)
+                                                    "了解先锋承诺内容"]), actor=u.inspector or leader)
     # 200 questionnaires: 199 aware, 198 satisfied (满意 or 基本满意), 186 who see real change.
     questionnaire = services.questionnaire_import(inspection=inspection, data=survey_xlsx(),
-                                                  filename="创先争优活动群众满意度调查问卷.xlsx", by=leader)
+                                                  filename="创先争优活动群众满意度调查问卷.xlsx", actor=leader)
     order = list(range(200))
     rng.shuffle(order)
     unaware = {order[0]}
@@ -145,26 +145,26 @@ def build_inspection(ctx: DemoContext) -> None:
         rows.append({"answers": answers, "respondent_type": answers["who"],
                      "method": "door_to_door" if i % 2 == 0 else "street", "unit": u.org, "stratum": u.stratum,
                      "client_key": f"demo-{i:03d}", "today": DEMO_TODAY})
-    services.responses_bulk_create(questionnaire=questionnaire, rows=rows, by=leader)
+    services.responses_bulk_create(questionnaire=questionnaire, rows=rows, actor=leader)
     # Findings from the data, accepted; tasks for the rectification list.
-    services.findings_draft(inspection=inspection, by=leader, today=DEMO_TODAY)
+    services.findings_draft(inspection=inspection, actor=leader, today=DEMO_TODAY)
     for finding in Finding.objects.filter(inspection=inspection):
-        services.finding_update(finding=finding, status=Finding.Status.ACCEPTED, by=leader)
+        services.finding_update(finding=finding, status=Finding.Status.ACCEPTED, actor=leader)
     if not Finding.objects.filter(inspection=inspection, kind="formulaic_pledges").exists():
         services.finding_add(inspection=inspection, kind="formulaic_pledges", title="少数党员的公开承诺程式化",
                              text="随机检查的单位中，部分党员的公开承诺内容雷同、表述笼统，缺少可检验的具体事项。",
-                             recommendation=_targeted(), by=leader)
+                             recommendation=_targeted(), actor=leader)
     gap = Finding.objects.filter(inspection=inspection, kind="awareness_gap").first()
     if gap is not None:
         services.rectification_create(finding=gap, org=Organisation.objects.get(name="县委宣传部"),
                                       task="梳理群众认同感偏低的原因，面向群众公开承诺践诺成果",
-                                      deadline=DEMO_TODAY + dt.timedelta(days=30), by=leader, today=DEMO_TODAY)
+                                      deadline=DEMO_TODAY + dt.timedelta(days=30), actor=leader, today=DEMO_TODAY)
     formulaic = Finding.objects.filter(inspection=inspection, kind="formulaic_pledges").first()
     if formulaic is not None:
         for u in units[:2]:
             services.rectification_create(finding=formulaic, org=u.org, task="组织党员重新审定公开承诺，逐项明确可检验的内容和时限",
-                                          deadline=DEMO_TODAY + dt.timedelta(days=20), by=leader, today=DEMO_TODAY)
-    services.inspection_update(inspection=inspection, status=Inspection.Status.REPORTING, by=leader)
+                                          deadline=DEMO_TODAY + dt.timedelta(days=20), actor=leader, today=DEMO_TODAY)
+    services.inspection_update(inspection=inspection, status=Inspection.Status.REPORTING, actor=leader)
 
 
 def _targeted() -> str:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record, changed, snapshot
 from xianfeng.core.ids import normalise_text
 from xianfeng.core.scoping import STAFF_KINDS, subtree_q
@@ -75,9 +76,10 @@ def _clean_quotas(quotas: Mapping[str, Any] | None) -> dict[str, int]:
 @transaction.atomic
 def inspection_create(*, org: Organisation, name: str, group_name: str, start: dt.date, end: dt.date,
                       leader: User, members: Iterable[User] = (), quotas: Mapping[str, int] | None = None,
-                      exclude_months: int = 0, agenda: list[str] | None = None, by: Any = None,
+                      exclude_months: int = 0, agenda: list[str] | None = None, actor: Any = None,
                       **extra: Any) -> Inspection:
     """Plan an inspection of `org`'s subtree by a group (the leader and members). Raises ValidationError."""
+    policy.require(actor, "inspect", org)
     allowed = {"authority", "campaign", "reported_by", "questionnaires_issued", "satisfaction_mode",
                "interval_method", "strata_population"}
     unknown = set(extra) - allowed
@@ -91,7 +93,7 @@ def inspection_create(*, org: Organisation, name: str, group_name: str, start: d
                             end=end, agenda=agenda, quotas=_clean_quotas(quotas if quotas is not None
                                                                          else Inspection._meta.get_field("quotas").default()),
                             exclude_months=exclude_months,
-                            created_by=by if getattr(by, "is_authenticated", False) else None, **extra)
+                            created_by=actor if getattr(actor, "is_authenticated", False) else None, **extra)
     errors = {}
     if start and end and end < start:
         errors["end"] = ["结束日期早于开始日期"]
@@ -103,13 +105,14 @@ def inspection_create(*, org: Organisation, name: str, group_name: str, start: d
     for user in members:
         if user.pk != leader.pk:
             InspectionMember.objects.get_or_create(inspection=inspection, user=user)
-    audit_record(by=by, action="create", obj=inspection, after=snapshot(inspection),
+    audit_record(by=actor, action="create", obj=inspection, after=snapshot(inspection),
                  summary=f"新增现场点评 {inspection.name}")
     return inspection
 
 
 @transaction.atomic
-def inspection_update(*, inspection: Inspection, by: Any = None, **fields: Any) -> Inspection:
+def inspection_update(*, inspection: Inspection, actor: Any = None, **fields: Any) -> Inspection:
+    policy.require(actor, "inspect", inspection)
     allowed = {"name", "group_name", "authority", "campaign", "reported_by", "start", "end", "status", "agenda",
                "quotas", "exclude_months", "questionnaires_issued", "satisfaction_mode", "interval_method",
                "strata_population"}
@@ -131,18 +134,19 @@ def inspection_update(*, inspection: Inspection, by: Any = None, **fields: Any) 
     inspection.save()
     b, a = changed(before, snapshot(inspection))
     if a:
-        audit_record(by=by, action="update", obj=inspection, before=b, after=a, summary=f"修改现场点评 {inspection.name}")
+        audit_record(by=actor, action="update", obj=inspection, before=b, after=a, summary=f"修改现场点评 {inspection.name}")
     return inspection
 
 
 @transaction.atomic
 def spot_check_add(*, inspection: Inspection, org: Organisation, date: dt.date, notes: str = "",
-                   by: Any = None) -> SpotCheck:
+                   actor: Any = None) -> SpotCheck:
+    policy.require(actor, "inspect", inspection)
     _in_subtree(org, inspection.org)
     if SpotCheck.objects.filter(inspection=inspection, org=org).exists():
         raise ValidationError({"org": ["该单位已在实地抽查名单中"]})
     check = SpotCheck.objects.create(inspection=inspection, org=org, date=date, notes=notes.strip())
-    audit_record(by=by, action="create", obj=check, summary=f"实地抽查 {org.name}")
+    audit_record(by=actor, action="create", obj=check, summary=f"实地抽查 {org.name}")
     return check
 
 
@@ -209,9 +213,10 @@ def draw_frame(inspection: Inspection, *, today: dt.date | None = None) -> tuple
 
 
 @transaction.atomic
-def draw_freeze(*, inspection: Inspection, by: Any = None, today: dt.date | None = None) -> Draw:
+def draw_freeze(*, inspection: Inspection, actor: Any = None, today: dt.date | None = None) -> Draw:
     """Freeze the unit list for the draw and publish its SHA-256 (before the seed is known). Quotas larger than a
     stratum are refused here, before anything is published. A frozen, unpublished draw is frozen afresh."""
+    policy.require(actor, "inspect", inspection)
     inspection = Inspection.objects.select_for_update().get(pk=inspection.pk)
     existing = Draw.objects.filter(inspection=inspection).first()
     if existing is not None and existing.status == Draw.Status.PUBLISHED:
@@ -230,17 +235,18 @@ def draw_freeze(*, inspection: Inspection, by: Any = None, today: dt.date | None
     draw = Draw.objects.create(
         inspection=inspection, frame=frame, frame_sha256=sha256_of(frame), quotas=dict(inspection.quotas),
         excluded=excluded, inspectors=inspectors,
-        created_by=by if getattr(by, "is_authenticated", False) else None,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    audit_record(by=by, action="create", obj=draw, summary=f"冻结抽查名录 {inspection.name}",
+    audit_record(by=actor, action="create", obj=draw, summary=f"冻结抽查名录 {inspection.name}",
                  after={"frame_sha256": draw.frame_sha256, "units": len(frame), "excluded": len(excluded)})
     return draw
 
 
 @transaction.atomic
-def draw_publish(*, draw: Draw, seed: str, seed_source: str = "", by: Any = None) -> Draw:
+def draw_publish(*, draw: Draw, seed: str, seed_source: str = "", actor: Any = None) -> Draw:
     """Run the draw with the announced `seed` and publish the result with every input's hash. Raises
     ValidationError (an empty seed, a quota no longer possible) and changes nothing then."""
+    policy.require(actor, "inspect", draw)
     draw = Draw.objects.select_for_update().get(pk=draw.pk)
     if draw.status == Draw.Status.PUBLISHED:
         raise ValidationError("抽查结果已公布")
@@ -269,7 +275,7 @@ def draw_publish(*, draw: Draw, seed: str, seed_source: str = "", by: Any = None
                  inspector_id=int(result.assignments[code]) if code in result.assignments else None)
         for stratum in sorted(result.selected) for i, code in enumerate(result.selected[stratum], start=1)
     ])
-    audit_record(by=by, action="create", obj=draw, summary=f"公布抽查结果 {draw.inspection.name}",
+    audit_record(by=actor, action="create", obj=draw, summary=f"公布抽查结果 {draw.inspection.name}",
                  after={"seed": seed, "result_sha256": draw.result_sha256})
     return draw
 
@@ -278,8 +284,9 @@ def draw_publish(*, draw: Draw, seed: str, seed_source: str = "", by: Any = None
 
 
 @transaction.atomic
-def questionnaire_import(*, inspection: Inspection, data: bytes, filename: str, by: Any = None) -> Questionnaire:
+def questionnaire_import(*, inspection: Inspection, data: bytes, filename: str, actor: Any = None) -> Questionnaire:
     """Import an XLSForm. Raises ValidationError listing pyxform's and our messages (sheet and row); nothing is kept."""
+    policy.require(actor, "inspect", inspection)
     try:
         form = survey.import_xlsform(data, filename=filename)
     except survey.FormError as exc:
@@ -288,25 +295,27 @@ def questionnaire_import(*, inspection: Inspection, data: bytes, filename: str, 
         raise ValidationError({"file": ["表单中没有题目"]})
     q = Questionnaire.objects.create(inspection=inspection, title=(form["title"] or filename)[:200], form=form,
                                      source=Questionnaire.Source.XLSFORM, filename=filename[:200],
-                                     created_by=by if getattr(by, "is_authenticated", False) else None)
-    audit_record(by=by, action="import", obj=q, summary=f"导入问卷 {q.title}",
+                                     created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    audit_record(by=actor, action="import", obj=q, summary=f"导入问卷 {q.title}",
                  after={"sha256": hashlib.sha256(data).hexdigest(), "questions": len(survey.questions(form))})
     return q
 
 
 @transaction.atomic
-def questionnaire_create(*, inspection: Inspection, title: str, by: Any = None) -> Questionnaire:
+def questionnaire_create(*, inspection: Inspection, title: str, actor: Any = None) -> Questionnaire:
+    policy.require(actor, "inspect", inspection)
     title = normalise_text(title)
     if not title:
         raise ValidationError({"title": ["请填写问卷标题"]})
     q = Questionnaire.objects.create(inspection=inspection, title=title[:200], form=survey.empty_form(title),
-                                     created_by=by if getattr(by, "is_authenticated", False) else None)
-    audit_record(by=by, action="create", obj=q, summary=f"新建问卷 {q.title}")
+                                     created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    audit_record(by=actor, action="create", obj=q, summary=f"新建问卷 {q.title}")
     return q
 
 
-def _edit_form(questionnaire: Questionnaire, change, *, by: Any, summary: str) -> Questionnaire:
+def _edit_form(questionnaire: Questionnaire, change, *, actor: Any, summary: str) -> Questionnaire:
     """Apply `change(form) -> form` to a questionnaire without responses (answers would no longer match the form)."""
+    policy.require(actor, "inspect", questionnaire)
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
     if questionnaire.responses.exists():
         raise ValidationError("问卷已有答卷，不能再修改题目")
@@ -315,33 +324,34 @@ def _edit_form(questionnaire: Questionnaire, change, *, by: Any, summary: str) -
     except survey.FormError as exc:
         raise ValidationError({"__all__": exc.messages}) from None
     questionnaire.save(update_fields=["form"])
-    audit_record(by=by, action="update", obj=questionnaire, summary=summary)
+    audit_record(by=actor, action="update", obj=questionnaire, summary=summary)
     return questionnaire
 
 
 @transaction.atomic
-def questionnaire_add_question(*, questionnaire: Questionnaire, by: Any = None, **fields: Any) -> Questionnaire:
+def questionnaire_add_question(*, questionnaire: Questionnaire, actor: Any = None, **fields: Any) -> Questionnaire:
     """Append a question built in the UI."""
-    return _edit_form(questionnaire, lambda form: survey.add_question(form, **fields), by=by,
+    return _edit_form(questionnaire, lambda form: survey.add_question(form, **fields), actor=actor,
                       summary=f"问卷增加题目 {fields.get('name')}")
 
 
 @transaction.atomic
 def questionnaire_move_question(*, questionnaire: Questionnaire, name: str, offset: int,
-                                by: Any = None) -> Questionnaire:
-    return _edit_form(questionnaire, lambda form: survey.move_question(form, name=name, offset=offset), by=by,
+                                actor: Any = None) -> Questionnaire:
+    return _edit_form(questionnaire, lambda form: survey.move_question(form, name=name, offset=offset), actor=actor,
                       summary=f"问卷题目 {name} {'上移' if offset < 0 else '下移'}")
 
 
 @transaction.atomic
-def questionnaire_remove_question(*, questionnaire: Questionnaire, name: str, by: Any = None) -> Questionnaire:
-    return _edit_form(questionnaire, lambda form: survey.remove_question(form, name=name), by=by,
+def questionnaire_remove_question(*, questionnaire: Questionnaire, name: str, actor: Any = None) -> Questionnaire:
+    return _edit_form(questionnaire, lambda form: survey.remove_question(form, name=name), actor=actor,
                       summary=f"问卷删除题目 {name}")
 
 
 @transaction.atomic
 def questionnaire_set_rate(*, questionnaire: Questionnaire, rate: str, question: str, positive: list[str],
-                           weights: str | Mapping[str, float] = "", by: Any = None) -> Questionnaire:
+                           weights: str | Mapping[str, float] = "", actor: Any = None) -> Questionnaire:
+    policy.require(actor, "inspect", questionnaire)
     try:
         config = survey.rate_config(questionnaire.form, rate=rate, question=question, positive=positive,
                                     weights=weights)
@@ -351,7 +361,7 @@ def questionnaire_set_rate(*, questionnaire: Questionnaire, rate: str, question:
     form["rates"] = {**form.get("rates", {}), rate: config}
     questionnaire.form = form
     questionnaire.save(update_fields=["form"])
-    audit_record(by=by, action="update", obj=questionnaire, summary=f"设定问卷比率 {rate}", after=config)
+    audit_record(by=actor, action="update", obj=questionnaire, summary=f"设定问卷比率 {rate}", after=config)
     return questionnaire
 
 
@@ -364,11 +374,12 @@ def stratum_of(unit: Organisation | None, inspection: Inspection) -> str:
 
 def response_submit(*, questionnaire: Questionnaire, answers: Mapping[str, Any], respondent_type: str, method: str,
                     client_key: str, unit: Organisation | None = None, stratum: str = "",
-                    started_at: dt.datetime | None = None, by: Any = None, lang: str = "zh",
+                    started_at: dt.datetime | None = None, actor: Any = None, lang: str = "zh",
                     today: dt.date | None = None) -> tuple[Response, bool]:
     """Store one filled questionnaire. `client_key` (made by the phone when the form is opened) makes a resubmission
     after a dropped connection change nothing: returns (the response, created?). Raises ValidationError with
     {question: [reason]} for answers that break the form (type, choice, required, constraint)."""
+    policy.require(actor, "inspect", questionnaire)
     key = str(client_key or "").strip()
     if not key or len(key) > 64:
         raise ValidationError({"client_key": ["缺少答卷标识（1到64个字符）"]})
@@ -396,17 +407,18 @@ def response_submit(*, questionnaire: Questionnaire, answers: Mapping[str, Any],
                 questionnaire=questionnaire, inspection=questionnaire.inspection, unit=unit,
                 stratum=(stratum or stratum_of(unit, questionnaire.inspection))[:30], respondent_type=respondent_type,
                 method=method, answers=clean, client_key=key, started_at=started_at,
-                submitted_by=by if getattr(by, "is_authenticated", False) else None)
-            audit_record(by=by, action="create", obj=response, summary=f"提交问卷 {questionnaire.title}")
+                submitted_by=actor if getattr(actor, "is_authenticated", False) else None)
+            audit_record(by=actor, action="create", obj=response, summary=f"提交问卷 {questionnaire.title}")
     except IntegrityError:  # the same key raced in from a second tab
         return Response.objects.get(questionnaire=questionnaire, client_key=key), False
     return response, True
 
 
-def responses_bulk_create(*, questionnaire: Questionnaire, rows: list[dict[str, Any]], by: Any = None) -> int:
+def responses_bulk_create(*, questionnaire: Questionnaire, rows: list[dict[str, Any]], actor: Any = None) -> int:
     """The bulk path (demo, paper questionnaires typed in afterwards): every row checked by the same rules as
     response_submit, written with bulk_create and one audit row. Raises ValidationError listing every bad row;
     nothing is written then."""
+    policy.require(actor, "inspect", questionnaire)
     errors = []
     objects = []
     inspection = questionnaire.inspection
@@ -425,14 +437,14 @@ def responses_bulk_create(*, questionnaire: Questionnaire, rows: list[dict[str, 
         objects.append(Response(questionnaire=questionnaire, inspection=inspection, unit=unit,
                                 stratum=row.get("stratum", ""), respondent_type=row["respondent_type"],
                                 method=row["method"], answers=clean, client_key=row["client_key"],
-                                submitted_by=by if getattr(by, "is_authenticated", False) else None))
+                                submitted_by=actor if getattr(actor, "is_authenticated", False) else None))
     if Response.objects.filter(questionnaire=questionnaire, client_key__in=keys).exists():
         errors.append("部分答卷已存在")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         Response.objects.bulk_create(objects, batch_size=1000)
-        audit_record(by=by, action="import", model="inspections.Response",
+        audit_record(by=actor, action="import", model="inspections.Response",
                      summary=f"批量录入问卷 {questionnaire.title} {len(objects)} 份", after={"created": len(objects)})
     return len(objects)
 
@@ -443,22 +455,24 @@ def responses_bulk_create(*, questionnaire: Questionnaire, rows: list[dict[str, 
 @transaction.atomic
 def interview_record(*, inspection: Inspection, respondent_type: str, method: str, date: dt.date,
                      unit: Organisation | None = None, who: str = "", place: str = "", notes: str = "",
-                     by: Any = None) -> Interview:
+                     actor: Any = None) -> Interview:
+    policy.require(actor, "inspect", inspection)
     if unit is not None:
         _in_subtree(unit, inspection.org, "unit")
     interview = Interview(inspection=inspection, unit=unit, respondent_type=respondent_type, method=method,
                           date=date, who=normalise_text(who), place=normalise_text(place), notes=notes.strip(),
-                          recorded_by=by if getattr(by, "is_authenticated", False) else None)
+                          recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
     interview.full_clean()
     interview.save()
-    audit_record(by=by, action="create", obj=interview, summary=f"走访记录 {inspection.name}")
+    audit_record(by=actor, action="create", obj=interview, summary=f"走访记录 {inspection.name}")
     return interview
 
 
 @transaction.atomic
 def record_review_record(*, inspection: Inspection, unit: Organisation, date: dt.date, checked: Iterable[str],
-                         evidence: str = "", notes: str = "", by: Any = None) -> RecordReview:
+                         evidence: str = "", notes: str = "", actor: Any = None) -> RecordReview:
     """A records review with the checklist for the unit's type: `checked` names the items found in order."""
+    policy.require(actor, "inspect", inspection)
     _in_subtree(unit, inspection.org, "unit")
     items = checklist_for(unit.kind)
     keys = {k for k, _ in items}
@@ -468,16 +482,17 @@ def record_review_record(*, inspection: Inspection, unit: Organisation, date: dt
         raise ValidationError({"checked": [f"清单中没有：{', '.join(sorted(unknown))}"]})
     review = RecordReview(inspection=inspection, unit=unit, date=date, checklist={k: k in checked for k, _ in items},
                           evidence=evidence.strip(), notes=notes.strip(),
-                          reviewed_by=by if getattr(by, "is_authenticated", False) else None)
+                          reviewed_by=actor if getattr(actor, "is_authenticated", False) else None)
     review.full_clean()
     review.save()
-    audit_record(by=by, action="create", obj=review, summary=f"查阅台账 {unit.name}")
+    audit_record(by=actor, action="create", obj=review, summary=f"查阅台账 {unit.name}")
     return review
 
 
 @transaction.atomic
 def seminar_record(*, inspection: Inspection, title: str, date: dt.date, members: int = 0, residents: int = 0,
-                   unit: Organisation | None = None, attendance: str = "", notes: str = "", by: Any = None) -> Seminar:
+                   unit: Organisation | None = None, attendance: str = "", notes: str = "", actor: Any = None) -> Seminar:
+    policy.require(actor, "inspect", inspection)
     if unit is not None:
         _in_subtree(unit, inspection.org, "unit")
     if members < 0 or residents < 0:
@@ -486,7 +501,7 @@ def seminar_record(*, inspection: Inspection, title: str, date: dt.date, members
                       residents=residents, unit=unit, attendance=attendance.strip(), notes=notes.strip())
     seminar.full_clean()
     seminar.save()
-    audit_record(by=by, action="create", obj=seminar, summary=f"座谈会 {seminar.title}")
+    audit_record(by=actor, action="create", obj=seminar, summary=f"座谈会 {seminar.title}")
     return seminar
 
 
@@ -494,9 +509,10 @@ def seminar_record(*, inspection: Inspection, title: str, date: dt.date, members
 
 
 @transaction.atomic
-def findings_draft(*, inspection: Inspection, by: Any = None, today: dt.date | None = None) -> list[Finding]:
+def findings_draft(*, inspection: Inspection, actor: Any = None, today: dt.date | None = None) -> list[Finding]:
     """Draft findings from the data (analysis.draft_findings). Drafts not yet accepted or dropped are replaced;
     the inspector's accepted and dropped findings stay as they are."""
+    policy.require(actor, "inspect", inspection)
     from .analysis import draft_findings
 
     Finding.objects.filter(inspection=inspection, status=Finding.Status.DRAFT).delete()
@@ -506,27 +522,29 @@ def findings_draft(*, inspection: Inspection, by: Any = None, today: dt.date | N
         if draft["kind"] in kept:
             continue
         created.append(Finding.objects.create(inspection=inspection, position=position, **draft))
-    audit_record(by=by, action="create", model="inspections.Finding", object_id=inspection.pk,
+    audit_record(by=actor, action="create", model="inspections.Finding", object_id=inspection.pk,
                  summary=f"根据数据起草问题 {len(created)} 条", after={"kinds": [f.kind for f in created]})
     return created
 
 
 @transaction.atomic
 def finding_add(*, inspection: Inspection, title: str, text: str, recommendation: str = "",
-                kind: str = Finding.Kind.OTHER, by: Any = None) -> Finding:
+                kind: str = Finding.Kind.OTHER, actor: Any = None) -> Finding:
+    policy.require(actor, "inspect", inspection)
     last = Finding.objects.filter(inspection=inspection).order_by("-position").values_list("position", flat=True).first()
     finding = Finding(inspection=inspection, kind=kind, title=normalise_text(title), text=text.strip(),
                       recommendation=recommendation.strip(), status=Finding.Status.ACCEPTED,
                       position=(last or 0) + 1)
     finding.full_clean()
     finding.save()
-    audit_record(by=by, action="create", obj=finding, summary=f"新增问题 {finding.title}")
+    audit_record(by=actor, action="create", obj=finding, summary=f"新增问题 {finding.title}")
     return finding
 
 
 @transaction.atomic
-def finding_update(*, finding: Finding, by: Any = None, **fields: Any) -> Finding:
+def finding_update(*, finding: Finding, actor: Any = None, **fields: Any) -> Finding:
     """Edit a finding's text, or accept or drop it (status)."""
+    policy.require(actor, "inspect", finding)
     allowed = {"title", "text", "recommendation", "status"}
     unknown = set(fields) - allowed
     if unknown:
@@ -538,7 +556,7 @@ def finding_update(*, finding: Finding, by: Any = None, **fields: Any) -> Findin
     finding.save()
     b, a = changed(before, snapshot(finding))
     if a:
-        audit_record(by=by, action="update", obj=finding, before=b, after=a, summary=f"修改问题 {finding.title}")
+        audit_record(by=actor, action="update", obj=finding, before=b, after=a, summary=f"修改问题 {finding.title}")
     return finding
 
 
@@ -574,10 +592,11 @@ def _task_link(rectification: Rectification) -> str:
 
 
 @transaction.atomic
-def rectification_create(*, finding: Finding, org: Organisation, task: str, deadline: dt.date, by: Any = None,
+def rectification_create(*, finding: Finding, org: Organisation, task: str, deadline: dt.date, actor: Any = None,
                          today: dt.date | None = None) -> Rectification:
     """Put a task on the rectification list: the organisation's staff are notified, and a job is due at the
     deadline to escalate it if it is still open then."""
+    policy.require(actor, "inspect", finding)
     from xianfeng.jobs.services import job_schedule
 
     today = today or timezone.localdate()
@@ -596,20 +615,21 @@ def rectification_create(*, finding: Finding, org: Organisation, task: str, dead
     item = Rectification.objects.create(finding=finding, inspection=inspection, org=org, task=task.strip(),
                                         deadline=deadline)
     RectificationEvent.objects.create(rectification=item, action=RectificationEvent.Action.CREATED,
-                                      by=by if getattr(by, "is_authenticated", False) else None, note=item.task)
+                                      by=actor if getattr(actor, "is_authenticated", False) else None, note=item.task)
     due = timezone.make_aware(dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(8, 0)))
     job_schedule(name=ESCALATE_JOB, args={"rectification_id": item.pk}, due_at=due,
                  key=f"{ESCALATE_JOB}:{item.pk}")
     _notify(staff_of(org), kind="inspections.rectification", subject=f"整改任务：{inspection.name}",
             body=f"{item.task}\n整改时限：{deadline:%Y-%m-%d}", link=_task_link(item), key=f"rectification:{item.pk}:created")
-    audit_record(by=by, action="create", obj=item, after=snapshot(item), summary=f"下达整改任务 {org.name}")
+    audit_record(by=actor, action="create", obj=item, after=snapshot(item), summary=f"下达整改任务 {org.name}")
     return item
 
 
 @transaction.atomic
 def rectification_report(*, rectification: Rectification, report: str, evidence: str = "",
-                         by: Any = None) -> Rectification:
+                         actor: Any = None) -> Rectification:
     """The organisation reports what it did, with evidence; the task waits for the inspector's check."""
+    policy.require(actor, "report", rectification)
     item = Rectification.objects.select_for_update().get(pk=rectification.pk)
     if item.status != Rectification.Status.OPEN:
         raise ValidationError("只有整改中的任务可以报告整改情况")
@@ -620,23 +640,24 @@ def rectification_report(*, rectification: Rectification, report: str, evidence:
     item.reported_at = timezone.now()
     item.save()
     RectificationEvent.objects.create(rectification=item, action=RectificationEvent.Action.REPORTED,
-                                      by=by if getattr(by, "is_authenticated", False) else None, note=item.report)
+                                      by=actor if getattr(actor, "is_authenticated", False) else None, note=item.report)
     leaders = [m.user for m in item.inspection.group.select_related("user").filter(role=InspectionMember.Role.LEADER)]
     _notify(leaders, kind="inspections.rectification", subject=f"整改情况待核查：{item.org.name}",
             body=item.report[:500], link=_task_link(item), key=f"rectification:{item.pk}:reported:{item.reported_at:%s}")
-    audit_record(by=by, action="update", obj=item, summary=f"报告整改情况 {item.org.name}")
+    audit_record(by=actor, action="update", obj=item, summary=f"报告整改情况 {item.org.name}")
     return item
 
 
 @transaction.atomic
-def rectification_verify(*, rectification: Rectification, accept: bool, note: str = "", by: Any = None) -> Rectification:
+def rectification_verify(*, rectification: Rectification, accept: bool, note: str = "", actor: Any = None) -> Rectification:
     """The inspector checks a reported task: accepted closes it (销号), otherwise it goes back with the reason."""
+    policy.require(actor, "verify", rectification)
     item = Rectification.objects.select_for_update().get(pk=rectification.pk)
     if item.status != Rectification.Status.REPORTED:
         raise ValidationError("只有已报告的任务可以核查")
     if not accept and not normalise_text(note):
         raise ValidationError({"note": ["退回时请写明原因"]})
-    actor = by if getattr(by, "is_authenticated", False) else None
+    actor = actor if getattr(actor, "is_authenticated", False) else None
     if accept:
         item.status = Rectification.Status.CLOSED
         item.closed_at = timezone.now()
@@ -650,7 +671,7 @@ def rectification_verify(*, rectification: Rectification, accept: bool, note: st
                 body=note.strip(), link=_task_link(item),
                 key=f"rectification:{item.pk}:returned:{item.events.count()}")
     item.save()
-    audit_record(by=by, action="update", obj=item, summary=f"{'销号' if accept else '退回'}整改任务 {item.org.name}")
+    audit_record(by=actor, action="update", obj=item, summary=f"{'销号' if accept else '退回'}整改任务 {item.org.name}")
     return item
 
 
@@ -692,8 +713,9 @@ REPORT_SECTION_KEYS = ("intro", "practices", "achievements", "problems", "recomm
 
 
 @transaction.atomic
-def report_section_save(*, inspection: Inspection, key: str, text: str, by: Any = None) -> Inspection:
+def report_section_save(*, inspection: Inspection, key: str, text: str, actor: Any = None) -> Inspection:
     """Keep the inspector's edited text of one report section (empty text goes back to the draft from the data)."""
+    policy.require(actor, "inspect", inspection)
     if key not in REPORT_SECTION_KEYS:
         raise ValidationError({"key": [f"未知的报告部分：{key}"]})
     if len(text) > 20_000:
@@ -708,7 +730,7 @@ def report_section_save(*, inspection: Inspection, key: str, text: str, by: Any 
         sections.pop(key, None)
     locked.report_sections = inspection.report_sections = sections
     locked.save(update_fields=["report_sections"])
-    audit_record(by=by, action="update", obj=inspection, before={key: before}, after={key: text},
+    audit_record(by=actor, action="update", obj=inspection, before={key: before}, after={key: text},
                  summary=f"编辑报告 {key}")
     return inspection
 

@@ -21,7 +21,7 @@ urlpatterns = [
     path("<int:pk>/findings/", views.findings_page, name="findings"),
     path("<int:pk>/rectifications/", views.rectification_list, name="rectifications"),
     path("rectifications/", views.my_rectifications, name="my_rectifications"),
-    path("rectifications/<int:rid>/", views.rectification_detail, name="rectification_detail"),
+    path("rectifications/<int:pk>/", views.rectification_detail, name="rectification_detail"),
     path("<int:pk>/report/", views.report_page, name="report"),
     path("<int:pk>/report.<str:fmt>", views.report_download, name="report_download"),
     # 一公开: published without signing in.

@@ -16,20 +16,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, content_disposition, xlsx_response
 from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import can, scope_paths
+from xianfeng.core.frontdoor import page_call
 from xianfeng.orgs.models import Organisation, User
 
-from . import analysis, charts, forms, services, survey
+from . import analysis, charts, forms, selectors, services, survey
 from . import report as report_builder
 from .draw import STRATUM_LABELS
 from .models import (
@@ -41,7 +42,6 @@ from .models import (
     Questionnaire,
     RecordReview,
     Rectification,
-    Response,
     Seminar,
     SpotCheck,
     checklist_for,
@@ -51,26 +51,19 @@ PAGE_SIZE = 50
 
 
 def _inspection(request, pk: int) -> Inspection:
-    return get_object_or_404(Inspection.objects.restrict(request.user, "inspect").select_related("org"), pk=pk)
+    return policy.get_visible(Inspection.objects.select_related("org"), request.user, "inspect", pk=pk)
 
 
 def _questionnaire(request, qid: int) -> Questionnaire:
-    return get_object_or_404(Questionnaire.objects.restrict(request.user, "inspect").select_related("inspection__org"),
-                             pk=qid)
+    return policy.get_visible(Questionnaire.objects.select_related("inspection__org"), request.user, "inspect",
+                              pk=qid)
 
 
 def _org(request, code: str, action: str = "view") -> Organisation | None:
     code = (code or "").strip().upper()
     if not code:
         return None
-    return Organisation.objects.restrict(request.user, action).filter(code=code).first()
-
-
-
-
-def _may_inspect_somewhere(user) -> bool:
-    paths = scope_paths(user, "inspect")
-    return paths is None or bool(paths)
+    return policy.visible(Organisation, request.user, action).filter(code=code).first()
 
 
 # ---- list, new, detail, plan --------------------------------------------------------------------------------------
@@ -79,9 +72,8 @@ def _may_inspect_somewhere(user) -> bool:
 @login_required
 @require_GET
 def inspection_list(request):
-    if not _may_inspect_somewhere(request.user):
-        raise Http404
-    qs = Inspection.objects.restrict(request.user, "inspect").select_related("org").order_by("-start", "-id")
+    policy.require_any(request.user, "inspect", Inspection)
+    qs = policy.visible(Inspection.objects.select_related("org"), request.user, "inspect").order_by("-start", "-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "inspections/list.html", {"page": page})
 
@@ -89,8 +81,7 @@ def inspection_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def inspection_new(request):
-    if not _may_inspect_somewhere(request.user):
-        raise Http404
+    policy.require_any(request.user, "inspect", Inspection)
     form = forms.InspectionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -109,7 +100,7 @@ def inspection_new(request):
                     inspection = services.inspection_create(
                         org=org, name=data["name"], group_name=data["group_name"], start=data["start"],
                         end=data["end"], leader=request.user, members=members, reported_by=data["reported_by"],
-                        by=request.user)
+                        actor=request.user)
                 except ValidationError as exc:
                     add_service_errors(form, exc)
                 else:
@@ -128,16 +119,7 @@ def inspection_detail(request, pk: int):
         "group": inspection.group.select_related("user").order_by("role", "id"),
         "draw": draw,
         "spot_checks": SpotCheck.objects.filter(inspection=inspection).select_related("org"),
-        "counts": {
-            "questionnaires": Questionnaire.objects.filter(inspection=inspection).count(),
-            "responses": Response.objects.filter(inspection=inspection).count(),
-            "interviews": Interview.objects.filter(inspection=inspection).count(),
-            "reviews": RecordReview.objects.filter(inspection=inspection).count(),
-            "seminars": Seminar.objects.filter(inspection=inspection).count(),
-            "findings": Finding.objects.filter(inspection=inspection).exclude(status=Finding.Status.DROPPED).count(),
-            "rectifications": Rectification.objects.filter(inspection=inspection).count(),
-            "open_rectifications": Rectification.objects.filter(inspection=inspection).open().count(),
-        },
+        "counts": selectors.inspection_counts(inspection),
         "quotas": [(STRATUM_LABELS.get(k, k), v) for k, v in inspection.quotas.items()],
     }
     return render(request, "inspections/detail.html", context)
@@ -166,7 +148,7 @@ def inspection_plan(request, pk: int):
             if quotas != {k: inspection.quotas.get(k, 0) for k in quotas}:
                 fields["quotas"] = quotas
             try:
-                services.inspection_update(inspection=inspection, by=request.user, **fields)
+                services.inspection_update(inspection=inspection, actor=request.user, **fields)
             except ValidationError as exc:
                 add_service_errors(plan_form, exc)
             else:
@@ -180,7 +162,7 @@ def inspection_plan(request, pk: int):
             else:
                 try:
                     services.spot_check_add(inspection=inspection, org=org, date=d["date"], notes=d["notes"],
-                                            by=request.user)
+                                            actor=request.user)
                 except ValidationError as exc:
                     add_service_errors(spot_form, exc)
                 else:
@@ -206,11 +188,11 @@ def draw_page(request, pk: int):
         status = 400
         try:
             if request.POST.get("action") == "freeze":
-                services.draw_freeze(inspection=inspection, by=request.user)
+                services.draw_freeze(inspection=inspection, actor=request.user)
                 messages.success(request, pgettext("inspections", "The unit list is frozen and its SHA-256 published."))
                 return redirect("inspections:draw", pk=pk)
             if request.POST.get("action") == "publish" and draw is not None and seed_form.is_valid():
-                services.draw_publish(draw=draw, by=request.user, **seed_form.cleaned_data)
+                services.draw_publish(draw=draw, actor=request.user, **seed_form.cleaned_data)
                 messages.success(request, pgettext("inspections", "The draw was made and published."))
                 return redirect("inspections:draw", pk=pk)
         except ValidationError as exc:
@@ -227,14 +209,14 @@ def draw_page(request, pk: int):
 
 @require_GET
 def public_draw(request, pk: int):
-    draw = get_object_or_404(Draw.objects.select_related("inspection__org"), pk=pk, status=Draw.Status.PUBLISHED)
+    draw = policy.get_or_404(Draw.objects.select_related("inspection__org").filter(status=Draw.Status.PUBLISHED), pk=pk)
     units = DrawUnit.objects.filter(draw=draw).select_related("org", "inspector")
     return render(request, "inspections/public_draw.html", {"draw": draw, "units": units})
 
 
 @require_GET
 def public_draw_json(request, pk: int):
-    draw = get_object_or_404(Draw, pk=pk, status=Draw.Status.PUBLISHED)
+    draw = policy.get_or_404(Draw.objects.filter(status=Draw.Status.PUBLISHED), pk=pk)
     response = JsonResponse(draw.record, json_dumps_params={"ensure_ascii": False, "indent": 1})
     response["Content-Disposition"] = content_disposition(f"draw-{draw.pk}.json")
     return response
@@ -259,12 +241,12 @@ def questionnaire_list(request, pk: int):
                 if upload.size > survey.MAX_UPLOAD_BYTES:
                     raise ValidationError({"file": [pgettext("inspections", "The file is too large (5 MB at most).")]})
                 q = services.questionnaire_import(inspection=inspection, data=upload.read(), filename=upload.name,
-                                                  by=request.user)
+                                                  actor=request.user)
                 messages.success(request, pgettext("inspections", "The questionnaire was imported."))
                 return redirect("inspections:questionnaire", qid=q.pk)
             if request.POST.get("form") == "new" and new_form.is_valid():
                 q = services.questionnaire_create(inspection=inspection, title=new_form.cleaned_data["title"],
-                                                  by=request.user)
+                                                  actor=request.user)
                 return redirect("inspections:questionnaire", qid=q.pk)
         except ValidationError as exc:
             add_service_errors(import_form if request.POST.get("form") == "import" else new_form, exc)
@@ -288,20 +270,20 @@ def questionnaire_detail(request, qid: int):
             if request.POST.get("form") in ("move", "remove"):
                 name = request.POST.get("name", "")
                 if request.POST["form"] == "remove":
-                    services.questionnaire_remove_question(questionnaire=q, name=name, by=request.user)
+                    services.questionnaire_remove_question(questionnaire=q, name=name, actor=request.user)
                     messages.success(request, pgettext("inspections", "The question was removed."))
                 else:
                     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""), 0)
-                    services.questionnaire_move_question(questionnaire=q, name=name, offset=offset, by=request.user)
+                    services.questionnaire_move_question(questionnaire=q, name=name, offset=offset, actor=request.user)
                 return redirect("inspections:questionnaire", qid=q.pk)
             if request.POST.get("form") == "question" and question_form.is_valid():
-                services.questionnaire_add_question(questionnaire=q, by=request.user, **question_form.cleaned_data)
+                services.questionnaire_add_question(questionnaire=q, actor=request.user, **question_form.cleaned_data)
                 messages.success(request, pgettext("inspections", "The question was added."))
                 return redirect("inspections:questionnaire", qid=q.pk)
             if request.POST.get("form") == "rate" and rate_form.is_valid():
                 d = rate_form.cleaned_data
                 services.questionnaire_set_rate(questionnaire=q, rate=d["rate"], question=d["question"],
-                                                positive=d["positive"].split(), weights=d["weights"], by=request.user)
+                                                positive=d["positive"].split(), weights=d["weights"], actor=request.user)
                 messages.success(request, pgettext("inspections", "The rate was set."))
                 return redirect("inspections:questionnaire", qid=q.pk)
         except ValidationError as exc:
@@ -428,12 +410,12 @@ def fieldwork(request, pk: int):
             else:
                 try:
                     if kind == "interview":
-                        services.interview_record(inspection=inspection, unit=unit, by=request.user, **d)
+                        services.interview_record(inspection=inspection, unit=unit, actor=request.user, **d)
                     elif kind == "review":
                         assert unit is not None  # the review form requires a unit code
-                        services.record_review_record(inspection=inspection, unit=unit, by=request.user, **d)
+                        services.record_review_record(inspection=inspection, unit=unit, actor=request.user, **d)
                     else:
-                        services.seminar_record(inspection=inspection, unit=unit, by=request.user, **d)
+                        services.seminar_record(inspection=inspection, unit=unit, actor=request.user, **d)
                 except ValidationError as exc:
                     add_service_errors(form, exc)
                 else:
@@ -472,8 +454,7 @@ def rates_page(request, pk: int):
 def funnel_svg(request, pk: int, key: str):
     inspection = _inspection(request, pk)
     found = analysis.org_funnels(inspection, keys=[key])
-    if not found:
-        raise Http404
+    policy.ensure(bool(found))  # an unknown rate
     f = found[0]
     return HttpResponse(charts.funnel_svg(f["funnel"], title=f["label"], names=f["names"]),
                         content_type="image/svg+xml; charset=utf-8")
@@ -494,22 +475,22 @@ def findings_page(request, pk: int):
         status = 400
         try:
             if action == "draft":
-                created = services.findings_draft(inspection=inspection, by=request.user)
+                created = services.findings_draft(inspection=inspection, actor=request.user)
                 messages.success(request, pgettext("inspections", "%(n)d findings were drafted from the data.") % {"n": len(created)})
                 return redirect("inspections:findings", pk=pk)
             if action == "add" and new_form.is_valid():
-                services.finding_add(inspection=inspection, by=request.user, **new_form.cleaned_data)
+                services.finding_add(inspection=inspection, actor=request.user, **new_form.cleaned_data)
                 return redirect("inspections:findings", pk=pk)
             finding = Finding.objects.filter(inspection=inspection, pk=request.POST.get("finding") or 0).first()
             if finding is not None and action in ("accept", "drop", "edit"):
                 if action == "edit":
                     edit = forms.FindingForm(request.POST)
                     if edit.is_valid():
-                        services.finding_update(finding=finding, by=request.user, **edit.cleaned_data)
+                        services.finding_update(finding=finding, actor=request.user, **edit.cleaned_data)
                         return redirect("inspections:findings", pk=pk)
                     messages.error(request, pgettext("inspections", "The finding needs a title and details."))
                 else:
-                    services.finding_update(finding=finding, by=request.user,
+                    services.finding_update(finding=finding, actor=request.user,
                                             status=Finding.Status.ACCEPTED if action == "accept"
                                             else Finding.Status.DROPPED)
                     return redirect("inspections:findings", pk=pk)
@@ -524,7 +505,7 @@ def findings_page(request, pk: int):
                     else:
                         try:
                             services.rectification_create(finding=finding, org=org, task=d["task"],
-                                                          deadline=d["deadline"], by=request.user)
+                                                          deadline=d["deadline"], actor=request.user)
                         except ValidationError as exc:
                             add_service_errors(form, exc)
                         else:
@@ -554,49 +535,42 @@ def rectification_list(request, pk: int):
 @require_GET
 def my_rectifications(request):
     """The tasks of the organisations the user answers for (staff over the task's organisation)."""
-    items = (Rectification.objects.restrict(request.user, "change").select_related("org", "inspection")
+    items = (policy.visible(Rectification.objects.select_related("org", "inspection"), request.user, "change")
              .order_by("status", "deadline", "id"))
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "inspections/my_rectifications.html", {"page": page, "today": timezone.localdate()})
 
 
-def _visible_rectification(request, rid: int) -> tuple[Rectification, bool, bool]:
-    """The task, whether the user may verify it (inspects the inspection) and report on it (staff of the org)."""
-    item = Rectification.objects.select_related("org", "inspection__org", "finding").filter(pk=rid).first()
-    if item is None:
-        raise Http404
-    inspects = can(request.user, "inspect", item.inspection.org)
-    answers_for = can(request.user, "change", item.org)
-    if not (inspects or answers_for):
-        raise Http404
-    return item, inspects, answers_for
+def _visible_rectification(request, pk: int) -> tuple[Rectification, bool, bool]:
+    """The task (inspections/policies.py), whether the user may verify it (inspects the inspection) and report on it
+    (staff of the organisation that must act)."""
+    item = policy.get_visible(Rectification.objects.select_related("org", "inspection__org", "finding"),
+                              request.user, pk=pk)
+    return item, policy.allows(request.user, "verify", item), policy.allows(request.user, "report", item)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rectification_detail(request, rid: int):
-    item, inspects, answers_for = _visible_rectification(request, rid)
+def rectification_detail(request, pk: int):
+    item, inspects, answers_for = _visible_rectification(request, pk)
     action = request.POST.get("action")
     report_form = forms.ReportBackForm(request.POST if action == "report" else None)
     verify_form = forms.VerifyForm(request.POST if action == "verify" else None)
     status = 200
     if request.method == "POST":
+        # reporting is for the organisation's staff, verifying for the inspectors: anything else is a 404
+        policy.ensure((action == "report" and answers_for) or (action == "verify" and inspects))
         status = 400
-        try:
-            if action == "report" and answers_for and report_form.is_valid():
-                services.rectification_report(rectification=item, by=request.user, **report_form.cleaned_data)
+        if action == "report" and report_form.is_valid():
+            if page_call(request, services.rectification_report, form=report_form, rectification=item,
+                         actor=request.user, **report_form.cleaned_data):
                 messages.success(request, pgettext("inspections", "Your report was sent for verification."))
-                return redirect("inspections:rectification_detail", rid=rid)
-            if action == "verify" and inspects and verify_form.is_valid():
-                d = verify_form.cleaned_data
-                services.rectification_verify(rectification=item, accept=d["decision"] == "close", note=d["note"],
-                                              by=request.user)
-                return redirect("inspections:rectification_detail", rid=rid)
-            if action not in ("report", "verify") or (action == "report" and not answers_for) or (
-                    action == "verify" and not inspects):
-                raise Http404
-        except ValidationError as exc:
-            add_service_errors(report_form if action == "report" else verify_form, exc)
+                return redirect("inspections:rectification_detail", pk=pk)
+        elif action == "verify" and verify_form.is_valid():
+            d = verify_form.cleaned_data
+            if page_call(request, services.rectification_verify, form=verify_form, rectification=item,
+                         accept=d["decision"] == "close", note=d["note"], actor=request.user):
+                return redirect("inspections:rectification_detail", pk=pk)
     return render(request, "inspections/rectification.html", {
         "item": item, "events": item.events.select_related("by"), "inspects": inspects, "answers_for": answers_for,
         "report_form": report_form, "verify_form": verify_form, "today": timezone.localdate(),
@@ -606,10 +580,9 @@ def rectification_detail(request, rid: int):
 @require_GET
 def public_rectifications(request, pk: int):
     """The published rectification list of an inspection (一公开): tasks, deadlines and states; no reports' text."""
-    inspection = get_object_or_404(Inspection.objects.select_related("org"), pk=pk)
-    items = Rectification.objects.filter(inspection=inspection).select_related("org", "finding")
-    if not items.exists():
-        raise Http404
+    inspection = policy.get_or_404(Inspection.objects.select_related("org"), pk=pk)
+    items = selectors.public_rectifications(inspection)
+    policy.ensure(items.exists())  # published once it has tasks
     return render(request, "inspections/public_rectifications.html", {"inspection": inspection, "items": items,
                                                                        "today": timezone.localdate()})
 
@@ -625,7 +598,7 @@ def report_page(request, pk: int):
         key = request.POST.get("key", "")
         try:
             services.report_section_save(inspection=inspection, key=key, text=request.POST.get("text", ""),
-                                         by=request.user)
+                                         actor=request.user)
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         else:
@@ -644,8 +617,7 @@ def report_page(request, pk: int):
 @require_GET
 def report_download(request, pk: int, fmt: str):
     inspection = _inspection(request, pk)
-    if fmt not in ("docx", "pdf", "html"):
-        raise Http404
+    policy.ensure(fmt in ("docx", "pdf", "html"))
     content, content_type = report_builder.render(report_builder.build(inspection), fmt)
     audit_record(by=request.user, action="export", obj=inspection, summary=f"导出报告 {inspection.name}（{fmt}）")
     response = HttpResponse(content, content_type=content_type)

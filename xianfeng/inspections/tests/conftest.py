@@ -45,7 +45,7 @@ def units(world):
 def inspection(world, units):
     return services.inspection_create(
         org=world.county, name="海盐县创先争优活动现场点评", group_name="现场点评第七组", start=START, end=END,
-        leader=world.inspector, reported_by="海盐县委", by=world.inspector)
+        leader=world.inspector, reported_by="海盐县委", actor=world.inspector)
 
 
 def xlsform(survey_rows, choices_rows=None, settings_rows=None, extra: dict | None = None) -> bytes:
@@ -117,7 +117,7 @@ def survey_bytes() -> bytes:
 @pytest.fixture
 def questionnaire(inspection, world):
     return services.questionnaire_import(inspection=inspection, data=survey_bytes(), filename="survey.xlsx",
-                                         by=world.inspector)
+                                         actor=world.inspector)
 
 
 def answers(aware=True, satisfied="1", recognised="yes", **extra):

@@ -17,14 +17,15 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 @pytest.fixture
 def done(inspection, questionnaire, units, world):
     """An inspection with the report's counts in small: 2 spot checks, a seminar, the draw, interviews, 200 forms."""
-    services.inspection_update(inspection=inspection, questionnaires_issued=200)
-    services.spot_check_add(inspection=inspection, org=world.health_bureau, date=dt.date(2026, 9, 13))
-    services.spot_check_add(inspection=inspection, org=world.wuyuan, date=dt.date(2026, 9, 14))
-    services.seminar_record(inspection=inspection, title="座谈会", date=dt.date(2026, 9, 14), members=5, residents=5)
-    services.draw_publish(draw=services.draw_freeze(inspection=inspection, today=dt.date(2026, 9, 12)), seed="s")
+    services.inspection_update(inspection=inspection, questionnaires_issued=200, actor=world.inspector)
+    services.spot_check_add(inspection=inspection, org=world.health_bureau, date=dt.date(2026, 9, 13), actor=world.inspector)
+    services.spot_check_add(inspection=inspection, org=world.wuyuan, date=dt.date(2026, 9, 14), actor=world.inspector)
+    services.seminar_record(inspection=inspection, title="座谈会", date=dt.date(2026, 9, 14), members=5, residents=5, actor=world.inspector)
+    frozen = services.draw_freeze(inspection=inspection, today=dt.date(2026, 9, 12), actor=world.inspector)
+    services.draw_publish(draw=frozen, seed="s", actor=world.inspector)
     for i in range(172):
         services.interview_record(inspection=inspection, respondent_type="resident",
-                                  method="door_to_door" if i % 2 else "street", date=dt.date(2026, 9, 14))
+                                  method="door_to_door" if i % 2 else "street", date=dt.date(2026, 9, 14), actor=world.inspector)
     rows = [{"answers": {**answers(aware=i > 0), "satisfaction": "1" if i > 1 else "3",
                          "recognition": "yes"}, "respondent_type": "resident", "method": "street",
              "client_key": str(i)} for i in range(200)]
@@ -33,7 +34,7 @@ def done(inspection, questionnaire, units, world):
         if row["answers"]["awareness"] == "no":
             row["answers"].pop("satisfaction")
             row["answers"].pop("recognition")
-    services.responses_bulk_create(questionnaire=questionnaire, rows=rows)
+    services.responses_bulk_create(questionnaire=questionnaire, rows=rows, actor=world.inspector)
     return inspection
 
 
@@ -51,7 +52,7 @@ def test_the_intro_states_every_count_from_the_records(done):
 
 
 def test_the_report_follows_the_seeds_structure_and_keeps_edits(done):
-    services.report_section_save(inspection=done, key="practices", text="1、领导重视，周密部署。")
+    services.report_section_save(inspection=done, key="practices", text="1、领导重视，周密部署。", actor=done.created_by)
     built = report.build(done)
     assert built.title == "海盐县创先争优活动现场点评工作情况汇报" and built.author == "现场点评第七组"
     assert built.sections["practices"] == "1、领导重视，周密部署。"

@@ -15,8 +15,8 @@ from .conftest import answers, survey_bytes
 
 @pytest.fixture
 def published(inspection, units):
-    frozen = services.draw_freeze(inspection=inspection, today=dt.date(2026, 9, 12))
-    return services.draw_publish(draw=frozen, seed="2026-09-12 4 7 1")
+    frozen = services.draw_freeze(inspection=inspection, today=dt.date(2026, 9, 12), actor=inspection.created_by)
+    return services.draw_publish(draw=frozen, seed="2026-09-12 4 7 1", actor=inspection.created_by)
 
 
 PAGES = ["detail", "plan", "draw", "questionnaires", "fieldwork", "rates", "findings", "rectifications", "report"]
@@ -68,7 +68,7 @@ def test_freezing_and_publishing_through_the_draw_page(client_for, inspection, u
 
 
 def test_a_quota_larger_than_the_stratum_is_shown_as_an_error(client_for, inspection, units):
-    services.inspection_update(inspection=inspection, quotas={"school": 9})
+    services.inspection_update(inspection=inspection, quotas={"school": 9}, actor=inspection.created_by)
     response = client_for("inspector").post(reverse("inspections:draw", args=[inspection.pk]), {"action": "freeze"},
                                             follow=True)
     assert "学校需抽取9个，但名录中只有2个" in response.content.decode()
@@ -110,10 +110,10 @@ def test_api_response_submission_is_idempotent_and_field_errors_come_back(client
 
 
 def test_api_rates_have_the_agreed_shape_and_outsiders_get_404(client_for, questionnaire, inspection):
-    services.inspection_update(inspection=inspection, questionnaires_issued=2)
+    services.inspection_update(inspection=inspection, questionnaires_issued=2, actor=inspection.created_by)
     for i, aware in enumerate([True, False]):
         services.response_submit(questionnaire=questionnaire, answers=answers(aware=aware), respondent_type="member",
-                                 method="seminar", client_key=str(i))
+                                 method="seminar", client_key=str(i), actor=inspection.created_by)
     url = reverse("inspections-inspection-rates", args=[inspection.pk])
     data = client_for("inspector").get(url).json()
     aware = next(r for r in data if r["name"] == "awareness")
@@ -126,7 +126,7 @@ def test_api_rates_have_the_agreed_shape_and_outsiders_get_404(client_for, quest
 
 def test_rates_page_shows_n_and_interval(client_for, questionnaire, inspection):
     services.response_submit(questionnaire=questionnaire, answers=answers(), respondent_type="member",
-                             method="seminar", client_key="1")
+                             method="seminar", client_key="1", actor=inspection.created_by)
     html = client_for("inspector").get(reverse("inspections:rates", args=[inspection.pk])).content.decode()
     summary = html.split('data-testid="rate-awareness-summary"')[1].split("</div>")[0]
     assert "<strong>100%</strong>" in summary and "n = 1" in summary and "Wilson" in summary and "wilson" not in summary
@@ -135,7 +135,7 @@ def test_rates_page_shows_n_and_interval(client_for, questionnaire, inspection):
 
 def test_responses_export_xlsx_and_csv_are_audited(client_for, questionnaire):
     services.response_submit(questionnaire=questionnaire, answers=answers(), respondent_type="member",
-                             method="seminar", client_key="1")
+                             method="seminar", client_key="1", actor=questionnaire.inspection.created_by)
     client = client_for("inspector")
     csv = client.get(reverse("inspections:responses_csv", args=[questionnaire.pk]))
     assert csv.status_code == 200 and "满意" in csv.content.decode("utf-8-sig")
@@ -201,9 +201,9 @@ def test_report_page_edits_a_section_and_downloads_a_docx(client_for, inspection
 
 
 def test_the_builder_moves_and_removes_questions_until_responses_exist(client_for, inspection, world):
-    q = services.questionnaire_create(inspection=inspection, title="自建问卷", by=world.inspector)
+    q = services.questionnaire_create(inspection=inspection, title="自建问卷", actor=world.inspector)
     for name in ("first", "second"):
-        services.questionnaire_add_question(questionnaire=q, section="", name=name, kind="text", label_zh=name)
+        services.questionnaire_add_question(questionnaire=q, section="", name=name, kind="text", label_zh=name, actor=world.inspector)
     url = reverse("inspections:questionnaire", args=[q.pk])
     inspector = client_for("inspector")
     assert inspector.post(url, {"form": "move", "name": "second", "direction": "up"}).status_code == 302
@@ -217,6 +217,6 @@ def test_the_builder_moves_and_removes_questions_until_responses_exist(client_fo
     assert [x["name"] for x in q.form["sections"][0]["questions"]] == ["second"]
     assert AuditEvent.objects.filter(summary="问卷删除题目 first").exists()
     services.response_submit(questionnaire=q, answers={"second": "好"}, respondent_type="resident",
-                             method="street", client_key="k1", by=world.inspector)
+                             method="street", client_key="k1", actor=world.inspector)
     page = inspector.post(url, {"form": "remove", "name": "second"})
     assert page.status_code == 400 and "已有答卷" in page.content.decode()
