@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -77,7 +79,8 @@ class DriveReportForm(_Styled):
 
 # ---- creation and editing ------------------------------------------------------------------------------------------
 
-DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+def _date_field(label: Any) -> forms.DateField:
+    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 def _datetime_field(label) -> forms.DateTimeField:
@@ -95,10 +98,10 @@ class OrgField(forms.ModelChoiceField):
 class CampaignForm(_Styled):
     org = OrgField(label=_("Target organisation (its subtree)"), queryset=None)
     name = forms.CharField(label=_("Campaign name"), max_length=200)
-    start = forms.DateField(label=_("Deployment phase"), **DATE)
-    implement_from = forms.DateField(label=_("Implementation phase"), **DATE)
-    evaluate_from = forms.DateField(label=_("Evaluation phase"), **DATE)
-    end = forms.DateField(label=_("Campaign ends"), **DATE)
+    start = _date_field(_("Deployment phase"))
+    implement_from = _date_field(_("Implementation phase"))
+    evaluate_from = _date_field(_("Evaluation phase"))
+    end = _date_field(_("Campaign ends"))
     description = forms.CharField(label=_("Description"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -118,23 +121,23 @@ class DeliverableForm(_Styled):
     name = forms.CharField(label=_("Deliverable"), max_length=100)
     org_kinds = forms.MultipleChoiceField(label=_("Required of"), choices=ORG_KIND_CHOICES,
                                           widget=forms.SelectMultiple(attrs={"size": 4}))
-    due = forms.DateField(label=_("Due by"), **DATE)
+    due = _date_field(_("Due by"))
 
 
 DeliverableFormSet = forms.formset_factory(DeliverableForm, extra=4, max_num=20)
 
 
 class DeliverableRecordForm(_Styled):
-    done_on = forms.DateField(label=_("Done on"), **DATE)
+    done_on = _date_field(_("Done on"))
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
 
 
 class MeetingForm(_Styled):
     org = OrgField(label=_("Held by"), queryset=None)
     kind = forms.ChoiceField(label=_("Kind of meeting"), choices=Meeting.Kind.choices)
-    date = forms.DateField(label=_("Date"), **DATE)
+    date = _date_field(_("Date"))
     title = forms.CharField(label=_("Subject"), max_length=200)
-    campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=None, required=False)
+    campaign: forms.ModelChoiceField = forms.ModelChoiceField(label=_("Campaign"), queryset=None, required=False)
     chair = forms.CharField(label=_("Chair"), max_length=50, required=False)
     attendees = forms.CharField(label=_("Attendees"), max_length=2000, required=False,
                                 widget=forms.Textarea(attrs={"rows": 2}))
@@ -150,7 +153,7 @@ class MeetingForm(_Styled):
 class FollowUpForm(_Styled):
     org = OrgField(label=_("Responsible organisation"), queryset=None)
     text = forms.CharField(label=_("Task"), max_length=500)
-    due = forms.DateField(label=_("Due by"), **DATE)
+    due = _date_field(_("Due by"))
 
     def __init__(self, *args, orgs=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -183,7 +186,7 @@ CategoryFormSet = forms.formset_factory(CategoryForm, extra=2, max_num=30, can_d
 
 
 class NominationForm(_Styled):
-    category = forms.ModelChoiceField(label=_("Category"), queryset=None)
+    category: forms.ModelChoiceField = forms.ModelChoiceField(label=_("Category"), queryset=None)
     nominated_by = OrgField(label=_("Nominating organisation"), queryset=None)
     nominee_org = OrgField(label=_("Nominated organisation"), queryset=None, required=False)
     nominee_id_number = forms.CharField(label=_("Nominated member's ID number"), max_length=18, required=False)
@@ -199,8 +202,8 @@ class NominationForm(_Styled):
 class AdvisorBatchForm(_Styled):
     org = OrgField(label=_("Placed by"), queryset=None)
     name = forms.CharField(label=_("Batch"), max_length=100)
-    start = forms.DateField(label=_("Term starts"), **DATE)
-    end = forms.DateField(label=_("Term ends"), **DATE)
+    start = _date_field(_("Term starts"))
+    end = _date_field(_("Term ends"))
 
     def __init__(self, *args, orgs=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -208,7 +211,7 @@ class AdvisorBatchForm(_Styled):
 
 
 class AdvisorPlaceForm(_Styled):
-    batch = forms.ModelChoiceField(label=_("Batch"), queryset=None)
+    batch: forms.ModelChoiceField = forms.ModelChoiceField(label=_("Batch"), queryset=None)
     enterprise = OrgField(label=_("Enterprise"), queryset=None)
     name = forms.CharField(label=_("Advisor's name"), max_length=50)
     id_number = forms.CharField(label=_("ID number"), max_length=18)
@@ -247,7 +250,7 @@ class VentureForm(_Styled):
     org = OrgField(label=_("Village or community"), queryset=None)
     name = forms.CharField(label=_("Venture name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind of venture"), choices=Venture.Kind.choices)
-    founded = forms.DateField(label=_("Founded"), **DATE)
+    founded = _date_field(_("Founded"))
     description = forms.CharField(label=_("Description"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -257,7 +260,7 @@ class VentureForm(_Styled):
 
 
 class VentureFigureForm(_Styled):
-    date = forms.DateField(label=_("Date"), **DATE)
+    date = _date_field(_("Date"))
     members = forms.IntegerField(label=_("Members involved"), min_value=0, max_value=1_000_000)
     area_mu = forms.DecimalField(label=_("Area (mu)"), max_digits=10, decimal_places=1, min_value=0)
     households = forms.IntegerField(label=_("Households reached"), min_value=0, max_value=10_000_000)
@@ -267,7 +270,7 @@ class VentureFigureForm(_Styled):
 
 class VentureSupportForm(_Styled):
     kind = forms.ChoiceField(label=_("Kind of support"), choices=VentureSupport.Kind.choices)
-    date = forms.DateField(label=_("Date"), **DATE)
+    date = _date_field(_("Date"))
     title = forms.CharField(label=_("Subject"), max_length=200)
     amount_yuan = forms.DecimalField(label=_("Grant (yuan)"), required=False, max_digits=12, decimal_places=2,
                                      min_value=0)
@@ -281,8 +284,8 @@ class VentureSupportForm(_Styled):
 class DriveForm(_Styled):
     org = OrgField(label=_("Organised by"), queryset=None)
     name = forms.CharField(label=_("Drive name"), max_length=200)
-    start = forms.DateField(label=_("Starts"), **DATE)
-    end = forms.DateField(label=_("Ends"), **DATE)
+    start = _date_field(_("Starts"))
+    end = _date_field(_("Ends"))
 
     def __init__(self, *args, orgs=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -301,4 +304,4 @@ class DriveTargetForm(_Styled):
 
 class FollowUpFromVisitForm(_Styled):
     text = forms.CharField(label=_("Task"), max_length=500)
-    due = forms.DateField(label=_("Due by"), **DATE)
+    due = _date_field(_("Due by"))

@@ -336,6 +336,7 @@ class MatrixRow:
     required: int = 0
     done: int = 0
     overdue: int = 0
+    may_record: bool = False  # set by the page for the viewer
 
     @property
     def laggard(self) -> bool:

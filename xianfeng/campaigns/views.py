@@ -162,7 +162,8 @@ def plan_edit(request, pk: int, org_id: int):
                     messages.success(request, _("The campaign plan was saved."))
                 return redirect("campaigns:plan", pk=campaign.pk, org_id=org.pk)
             if op in ("return", "accept"):
-                ensure(may_review and plan is not None)
+                ensure(may_review)
+                plan = get_or_404(CampaignPlan.objects.filter(campaign=campaign), org=org)
                 review = ReviewForm(request.POST)
                 if not review.is_valid():
                     raise ValidationError({})

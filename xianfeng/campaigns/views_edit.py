@@ -10,6 +10,7 @@ errors with status 400.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -165,11 +166,11 @@ def campaign_edit(request, pk: int):
             messages.success(request, _("The campaign moved to its next phase."))
         return redirect(back[0])
     if request.method == "POST" and op == "deliverable":
-        form = DeliverableForm(request.POST)
+        item_form = DeliverableForm(request.POST)
         try:
-            _run(request, form, lambda d: services.deliverable_add(campaign=campaign, actor=request.user, **d))
+            _run(request, item_form, lambda d: services.deliverable_add(campaign=campaign, actor=request.user, **d))
         except Invalid:
-            return _page(request, title=_("Add a deliverable"), form=form, back=back, status=400)
+            return _page(request, title=_("Add a deliverable"), form=item_form, back=back, status=400)
         messages.success(request, _("The deliverable was added."))
         return redirect(back[0])
     initial = {k: getattr(campaign, k) for k in services.CAMPAIGN_EDITABLE}
@@ -247,7 +248,7 @@ def meeting_follow_up_add(request, pk: int):
 
 @login_required
 @require_GET
-def guidance(request):
+def guidance(request: Any) -> Any:
     """Guidance visits to the contact points in scope, each with the follow-up tasks it gave rise to."""
     visits = (visible(GuidanceVisit, request.user).select_related("contact_point__leader",
                                                                           "contact_point__org")
