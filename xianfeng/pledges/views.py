@@ -65,7 +65,7 @@ from .models import (
     Status,
     TemplateCluster,
 )
-from .policies import PEER
+from .policies import OWN, PEER, REVIEW
 from .selectors import pledge_orgs, scope_roots
 from .stats import figures_for
 
@@ -136,7 +136,7 @@ def pledge_new(request):
 @require_http_methods(["GET", "POST"])
 def pledge_edit(request, pk: int):
     pledge = _pledge_for(request, pk)
-    ensure(services.is_owner(pledge, request.user) and pledge.status in (Status.DRAFT, Status.RETURNED))
+    ensure(allows(request.user, OWN, pledge) and pledge.status in (Status.DRAFT, Status.RETURNED))
     return _edit(request, pledge, pledge.member, pledge.round)
 
 
@@ -191,8 +191,8 @@ ACTIONS: dict[str, tuple[Callable[..., Pledge], Any, dict[str, str]]] = {
 
 
 def _detail_context(request, pledge: Pledge, **extra) -> dict:
-    owner = services.is_owner(pledge, request.user)
-    reviewer = services.is_reviewer(pledge, request.user)
+    owner = allows(request.user, OWN, pledge)
+    reviewer = allows(request.user, REVIEW, pledge)
     residents, n_ratings = services.resident_score(pledge)
     context = {
         "pledge": pledge,
@@ -605,7 +605,7 @@ def _board_context(request, pledge: Pledge, **extra) -> dict:
         "my_rating": my_rating,
         "rating_form": RatingForm(),
         "comment_form": CommentForm(),
-        "moderator": user.is_authenticated and services.is_moderator(user, pledge),
+        "moderator": user.is_authenticated and allows(user, "change", pledge),
     }
     context.update(extra)
     return context
