@@ -133,7 +133,7 @@ def time_roster(path: Path, admin) -> tuple[float, object]:
 
     started, cpu = time.perf_counter(), time.process_time()
     table = roster_read(path)
-    result = roster_import(rows=table.rows, row_numbers=table.row_numbers, by=admin, source=path.name)
+    result = roster_import(rows=table.rows, row_numbers=table.row_numbers, actor=admin, source=path.name)
     elapsed = time.perf_counter() - started
     CPU["roster"].append(time.process_time() - cpu)
     if not result.ok:

@@ -478,7 +478,7 @@ def link_requests() -> None:
                      .exclude(pk=home.pk).exclude(kind__in=["branch", "committee", "general_branch"]).first())
         person = make_person(f"关联{username}", birth=dt.date(1979, 1, 2))
         services.resident_create(person=person, org=neighbour)
-        services.link_request_create(by=user, id_number=person.id_number, org=org, join_date=dt.date(2010, 1, 1))
+        services.link_request_create(actor=user, id_number=person.id_number, org=org, join_date=dt.date(2010, 1, 1))
 
 
 def _json(body: Any) -> str:

@@ -5,8 +5,6 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from .scoping import scope_paths
-
 # (url name, label, icon, action needed or None for any signed-in user, or "member" for party members only).
 # Modules add their entries here.
 NAVIGATION = [
@@ -57,6 +55,10 @@ def navigation(request):
 
 def _navigation(request):
     """The menu entries this user may use; the one whose address is the longest prefix of this page is active."""
+    from xianfeng.orgs.models import Organisation
+
+    from .policy import policy_for
+
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "nav_groups": []}
@@ -67,10 +69,8 @@ def _navigation(request):
             if action == "member":
                 if not is_member(user):
                     continue
-            elif action is not None:
-                paths = scope_paths(user, action)
-                if paths is not None and not paths:
-                    continue
+            elif action is not None and not policy_for(Organisation).any(user, action):
+                continue
             try:
                 url = reverse(name)
             except NoReverseMatch:

@@ -13,7 +13,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .scoping import scope_paths
+from .policy import policy_for
 
 
 def _case_count(user: Any, query: str) -> int:
@@ -26,13 +26,12 @@ def _case_count(user: Any, query: str) -> int:
     return qs.order_by().count()
 
 
-def _open_demands(user: Any, view: list[str] | None) -> dict[str, Any] | None:
+def _open_demands(user: Any) -> dict[str, Any] | None:
     """Demands waiting to be claimed in the user's first organisation (the one demands:list opens with)."""
     from xianfeng.demands.views import demand_list_queryset
-    from xianfeng.orgs.models import Organisation
+    from xianfeng.orgs.selectors import scope_roots
 
-    org = (Organisation.objects.filter(parent__isnull=True).order_by("path").first() if view is None
-           else Organisation.objects.filter(path=view[0]).first())
+    org = scope_roots(user, "view").order_by("path").first()
     if org is None:
         return None
     count = demand_list_queryset(user, org, open_only=True).order_by().count()
@@ -44,16 +43,17 @@ def work_queue(user: Any) -> list[dict[str, Any]]:
     """[{label, count, url}] for the signed-in user: staff in scope (pledges to review, cases overdue and due within
     a day), members (claims not yet served, own pledges being carried out). Empty for someone with nothing to do."""
     from xianfeng.demands.models import Claim
+    from xianfeng.orgs.models import Organisation
     from xianfeng.pledges.models import Pledge, Status
 
     items: list[dict[str, Any]] = []
-    view = scope_paths(user, "view")
-    if view is None or view:
-        if scope_paths(user, "change") != []:
+    orgs = policy_for(Organisation)
+    if orgs.any(user, "view"):
+        if orgs.any(user, "change"):
             submitted = Pledge.objects.restrict(user, "view").filter(status=Status.SUBMITTED).count()
             items.append({"key": "pledges_review", "label": _("Pledges to review"), "count": submitted,
                           "url": reverse("pledges:list") + "?status=submitted"})
-        demands = _open_demands(user, view)
+        demands = _open_demands(user)
         if demands is not None:
             items.append(demands)
         for key, label, query in (("cases_overdue", _("Cases overdue"), "status=overdue"),

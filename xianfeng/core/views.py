@@ -5,13 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .policy import allows, ensure
 from .queue import work_queue
-from .scoping import can
 from .throttle import (
     address_wait,
     client_ip,
@@ -63,7 +63,7 @@ def home(request):
     """The signed-in user's roles and shortcuts; an organisation links to its page only if the user may view it."""
     roles = list(request.user.roles.select_related("org").order_by("org__path", "kind"))
     for role in roles:
-        role.visible = can(request.user, "view", role.org)
+        role.visible = allows(request.user, "view", role.org)
     return render(request, "core/home.html", {"roles": roles, "queue": work_queue(request.user),
                                               "resident_links": resident_links(request.user)})
 
@@ -93,8 +93,7 @@ def healthz(request):
 def _system_admin_only(request) -> None:
     from xianfeng.jobs.access import is_system_admin
 
-    if not is_system_admin(request.user):
-        raise Http404
+    ensure(is_system_admin(request.user))
 
 
 @login_required

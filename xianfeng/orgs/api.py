@@ -1,8 +1,10 @@
 """/api/v1/ endpoints for organisations, members, contact points and guidance visits.
 
-Every read goes through `restrict(user, action)` (xianfeng.core.api.ScopedViewSetMixin) and the FilterSets the pages
-use; every write calls a service in services.py. An object outside the caller's scope for the action — the object
-addressed in the URL or one named in the body — answers 404 exactly like a missing one.
+Every read goes through the model's policy (orgs/policies.py; `restrict(user, action)` in
+xianfeng.core.api.ScopedViewSetMixin) and the FilterSets the pages use; every write calls a service in services.py
+with `actor=` the caller, and the service asks the policy again before it changes anything. An object outside the
+caller's scope for the action — the object addressed in the URL or one named in the body — answers 404 exactly like
+a missing one.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -22,9 +23,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from xianfeng.core.api import Conflict, Pagination, ScopedReadOnlyViewSet, ScopedViewSetMixin, scoped_get
+from xianfeng.core import policy
+from xianfeng.core.api import Conflict, Pagination, ScopedReadOnlyViewSet, ScopedViewSetMixin
 from xianfeng.core.audit import audit_record
-from xianfeng.core.scoping import can, subtree_q
+from xianfeng.core.scoping import subtree_q
 from xianfeng.core.throttle import (
     address_wait,
     clean_username,
@@ -35,9 +37,10 @@ from xianfeng.core.throttle import (
     wait_message,
 )
 
-from . import links, services
+from . import services
 from .filters import ContactPointFilter, GuidanceVisitFilter, MemberFilter, OrganisationFilter
 from .models import ContactPoint, GuidanceVisit, LinkRequest, Member, Organisation
+from .selectors import link_requests
 from .serializers import (
     ContactPointSerializer,
     GuidanceVisitCreateInput,
@@ -87,8 +90,8 @@ class OrganisationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retr
         parent_id = data.pop("parent_id")
         if parent_id is None:
             raise ValidationError({"parent": ["请选择上级组织"]})
-        parent = scoped_get(Organisation.objects, request.user, "admin", parent_id)
-        org = services.org_create(parent=parent, by=request.user, **data)
+        parent = policy.get_visible(Organisation, request.user, "admin", pk=parent_id)
+        org = services.org_create(parent=parent, actor=request.user, **data)
         return Response(OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change an organisation's own fields (its parent only through move)",
@@ -102,7 +105,7 @@ class OrganisationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retr
             raise ValidationError({"parent": ["调整上级组织请使用 move（移动）"]})
         data = {key: value for key, value in data.items() if getattr(org, key) != value}
         if data:  # sending back what was read changes nothing and leaves no audit row
-            org = services.org_update(org=org, by=request.user, **data)
+            org = services.org_update(org=org, actor=request.user, **data)
         return Response(OrganisationSerializer(org).data)
 
     @extend_schema(summary="Move an organisation and its subtree under a new parent", request=OrgMoveInput,
@@ -111,9 +114,9 @@ class OrganisationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retr
     def move(self, request, pk=None):
         org = self.get_object()
         data = parse_input(OrgMoveInput, request)
-        new_parent = scoped_get(Organisation.objects, request.user, "admin", data["parent"])
+        new_parent = policy.get_visible(Organisation, request.user, "admin", pk=data["parent"])
         try:
-            org = services.org_move(org=org, new_parent=new_parent, by=request.user)
+            org = services.org_move(org=org, new_parent=new_parent, actor=request.user)
         except services.TreeError as exc:
             raise ValidationError({"parent": exc.messages}) from None
         return Response(OrganisationSerializer(org).data)
@@ -159,7 +162,7 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     queryset = Member.objects.select_related("person", "org", "managing_org")
     serializer_class = MemberSerializer
     filterset_class = MemberFilter
-    scope_actions = {"transfer": "change"}
+    scope_actions = {"transfer": "change", "unmask": "unmask"}
 
     @extend_schema(summary="Register a member: the person (found or created by ID number) joins an organisation",
                    responses={201: MemberSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
@@ -171,11 +174,11 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
             raise ValidationError({"managing_org": ["新增党员时不能设置双管组织"]})
         data = dict(serializer.validated_data)
         person_fields = data.pop("person")
-        org = scoped_get(Organisation.objects, request.user, "change", data.pop("org_id"))
+        org = policy.get_visible(Organisation, request.user, "change", pk=data.pop("org_id"))
         try:
             with transaction.atomic():  # the person and the member are written together or not at all
-                person = services.person_upsert(by=request.user, **person_fields)
-                member = services.member_create(person=person, org=org, by=request.user, **data)
+                person = services.person_upsert(actor=request.user, **person_fields)
+                member = services.member_create(person=person, org=org, actor=request.user, **data)
         except services.PersonOutOfScope as exc:
             # Nothing was written. A non-member may be linked with the consent of the organisation that answers for
             # the person: the answer says where to ask.
@@ -197,9 +200,9 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def transfer(self, request, pk=None):
         member = self.get_object()
         data = parse_input(MemberTransferInput, request)
-        to_org = scoped_get(Organisation.objects, request.user, "change", data["to_org"])
+        to_org = policy.get_visible(Organisation, request.user, "change", pk=data["to_org"])
         services.member_transfer(member=member, to_org=to_org, on=data.get("on") or timezone.localdate(),
-                                 reason=data["reason"], by=request.user)
+                                 reason=data["reason"], actor=request.user)
         member = Member.objects.select_related("person", "org", "managing_org").get(pk=member.pk)
         return Response(MemberSerializer(member).data)
 
@@ -209,9 +212,7 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
                    request=None, responses={200: MemberUnmaskedSerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
     def unmask(self, request, pk=None):
-        member = self.get_object()
-        if not can(request.user, "unmask", member.org):
-            raise Http404
+        member = self.get_object()  # in the caller's `unmask` scope (Member policy), else 404
         audit_record(by=request.user, action="unmask", obj=member, ip=client_ip(request),
                      summary=f"查看党员身份证号和手机号 {member.person.name}")
         response = Response(MemberUnmaskedSerializer(member).data)
@@ -230,35 +231,36 @@ class LinkRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     """关联申请: ask the organisation that answers for a person outside the caller's scope to let the person become a
     member of one of the caller's organisations. Until the holder accepts, nothing about the person changes."""
 
-    queryset = LinkRequest.objects.none()  # for the schema (typed {id}); requests read links.visible()
+    queryset = LinkRequest.objects.none()  # for the schema (typed {id}); requests read selectors.link_requests()
     serializer_class = LinkRequestSerializer
     pagination_class = Pagination
 
     def get_queryset(self):
-        qs = links.visible(self.request.user)
+        qs = link_requests(self.request.user)
         if self.request.query_params.get("status") in LinkRequest.Status.values:
             qs = qs.filter(status=self.request.query_params["status"])
         return qs
 
+    # The LinkRequest policy's action for each viewset action: out of it is 404, as for a missing request.
+    policy_actions = {"accept": "decide", "decline": "decide", "cancel": "cancel"}
+
     def get_object(self):
-        pk = self.kwargs.get("pk")
-        return scoped_get_visible(self.get_queryset(), pk)
+        action = self.policy_actions.get(getattr(self, "action", None) or "", "view")
+        return policy.get_visible(self.get_queryset(), self.request.user, action, pk=self.kwargs.get("pk"))
 
     @extend_schema(summary="Ask for a person (by ID number) to become a member of an organisation the caller changes",
                    request=LinkRequestInput, responses={201: LinkRequestSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
     def create(self, request):
         data = parse_input(LinkRequestInput, request)
-        org = scoped_get(Organisation.objects, request.user, "change", data.pop("org"))
-        link = services.link_request_create(by=request.user, org=org, **data)
+        org = policy.get_visible(Organisation, request.user, "change", pk=data.pop("org"))
+        link = services.link_request_create(actor=request.user, org=org, **data)
         return Response(LinkRequestSerializer(link, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     def _decide(self, request, accept: bool):
         link = self.get_object()
-        if not links.may_decide(request.user, link):
-            raise Http404
         data = parse_input(LinkDecisionInput, request)
         try:
-            link = services.link_request_decide(by=request.user, link=link, accept=accept, note=data["note"])
+            link = services.link_request_decide(actor=request.user, link=link, accept=accept, note=data["note"])
         except services.LinkRequestClosed as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(LinkRequestSerializer(link, context={"request": request}).data)
@@ -280,20 +282,11 @@ class LinkRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         link = self.get_object()
-        if not links.may_cancel(request.user, link):
-            raise Http404
         try:
-            link = services.link_request_cancel(by=request.user, link=link)
+            link = services.link_request_cancel(actor=request.user, link=link)
         except services.LinkRequestClosed as exc:
             raise Conflict(detail=exc.messages[0]) from None
         return Response(LinkRequestSerializer(link, context={"request": request}).data)
-
-
-def scoped_get_visible(qs, pk):
-    try:
-        return qs.get(pk=pk)
-    except (LinkRequest.DoesNotExist, TypeError, ValueError, ValidationError):
-        raise Http404 from None
 
 
 # ---- contact points and guidance visits ---------------------------------------------------------------------------
@@ -323,9 +316,9 @@ class GuidanceVisitViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Ret
                    responses={201: GuidanceVisitSerializer, 400: BAD_INPUT, 404: NOT_FOUND})
     def create(self, request):
         data = parse_input(GuidanceVisitCreateInput, request)
-        contact_point = scoped_get(ContactPoint.objects.select_related("leader", "org"), request.user, "change",
-                                   data.pop("contact_point"))
-        visit = services.guidance_visit_record(contact_point=contact_point, by=request.user, **data)
+        contact_point = policy.get_visible(ContactPoint.objects.select_related("leader", "org"), request.user,
+                                           "change", pk=data.pop("contact_point"))
+        visit = services.guidance_visit_record(contact_point=contact_point, actor=request.user, **data)
         return Response(GuidanceVisitSerializer(visit).data, status=status.HTTP_201_CREATED)
 
 

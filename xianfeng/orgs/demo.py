@@ -265,7 +265,7 @@ def _build_members(ctx: DemoContext, tree: dict) -> None:
                 "状态": status,
                 "是否在职": "是" if on_job else "否",
             })
-    roster_import_or_raise(rows=rows, by=None, source="demo")
+    roster_import_or_raise(rows=rows, actor=None, source="demo")
     ctx.data["hebin_branches"] = hebin_branches
 
 
@@ -287,7 +287,7 @@ def _build_residents(ctx: DemoContext) -> None:
             "household": f"{unit.code}-{rng.randint(1, 900):04d}",
             "address": f"{unit.full_name.split('/')[1]}{unit.name}{ctx.faker.street_name()}{rng.randint(1, 200)}号",
         })
-    created = services.residents_bulk_create(rows=rows, by=None)
+    created = services.residents_bulk_create(rows=rows, actor=None)
     ctx.data["residents"] = created
 
 

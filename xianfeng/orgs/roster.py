@@ -13,7 +13,7 @@ Only the import writes this way.
 
 Callers:
     views_roster (upload → dry run → confirm), the `import_roster` command, and the demo generator:
-        roster_import_or_raise(rows=[{"姓名": …, "身份证号": …, "所在党组织": "330424001001D01", …}], by=None)
+        roster_import_or_raise(rows=[{"姓名": …, "身份证号": …, "所在党组织": "330424001001D01", …}], actor=None)
 """
 
 from __future__ import annotations
@@ -389,13 +389,13 @@ class _Plan:
 Progress = Callable[[str, int, int], None]
 
 
-def roster_import(*, rows: Iterable[Mapping[str, Any]], by: Any, dry_run: bool = False,
+def roster_import(*, rows: Iterable[Mapping[str, Any]], actor: Any, dry_run: bool = False,
                   row_numbers: Sequence[int] | None = None, source: str = "",
                   progress: Progress | None = None) -> ImportResult:
     """Import members from roster rows (dicts keyed by the Chinese headers in HEADERS), all or nothing.
 
-    `by` is the importing user (None: the system, e.g. the demo or a command without --user, may import anywhere);
-    rows may go only into organisations inside `Organisation.objects.restrict(by, "change")`, and a person who is
+    `actor` is the importing user (None: the system, e.g. the demo or a command without --user, may import
+    anywhere); rows may go only into organisations inside `Organisation.objects.restrict(actor, "change")`, and a person who is
     already a member elsewhere outside that scope is refused. People are matched by ID number: a new one is created,
     a known one updated, an unchanged one left alone; a changed organisation is a transfer (the open Membership is
     closed today and a new one opened, as services.member_transfer does). `row_numbers` are the numbers the user
@@ -405,6 +405,7 @@ def roster_import(*, rows: Iterable[Mapping[str, Any]], by: Any, dry_run: bool =
     leaves one audit row with the counts; a dry run writes nothing at all. `progress(stage, done, total)` is called
     now and then for long files.
     """
+    by = actor
     started = time.perf_counter()
     rows = list(rows)
     numbers = list(row_numbers) if row_numbers is not None else [i + 2 for i in range(len(rows))]
@@ -431,10 +432,10 @@ def roster_import(*, rows: Iterable[Mapping[str, Any]], by: Any, dry_run: bool =
     return result
 
 
-def roster_import_or_raise(*, rows: Iterable[Mapping[str, Any]], by: Any = None, source: str = "demo",
+def roster_import_or_raise(*, rows: Iterable[Mapping[str, Any]], actor: Any = None, source: str = "demo",
                            row_numbers: Sequence[int] | None = None) -> ImportResult:
     """roster_import for code that expects valid rows (the demo generator): raises RosterImportError otherwise."""
-    result = roster_import(rows=rows, by=by, source=source, row_numbers=row_numbers)
+    result = roster_import(rows=rows, actor=actor, source=source, row_numbers=row_numbers)
     if not result.ok:
         raise RosterImportError(result)
     return result

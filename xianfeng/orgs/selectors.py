@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import PARTY_KINDS, Member, Organisation
+from django.db import models
+
+from xianfeng.core.scoping import scope_paths
+
+from .models import PARTY_KINDS, LinkRequest, Member, Organisation
 
 
 def member_of(user: Any) -> Member | None:
@@ -25,3 +29,20 @@ def community_of(org: Organisation) -> Organisation:
     prefixes = [org.path[:i] for i in range(4, len(org.path), 4)]
     unit = (Organisation.objects.filter(path__in=prefixes).exclude(kind__in=PARTY_KINDS).order_by("-depth").first())
     return unit or org
+
+
+def scope_roots(user: Any, action: str = "view") -> models.QuerySet:
+    """The organisations at the top of `user`'s scope for `action` (the tree page starts from them): the roots of
+    the tree for a superuser, none for a user with no such role."""
+    paths = scope_paths(user, action)
+    visible = Organisation.objects.restrict(user, action)
+    return visible.filter(depth=1) if paths is None else visible.filter(path__in=paths)
+
+
+def link_requests(user: Any, action: str = "view") -> models.QuerySet:
+    """Link requests `user` may do `action` on (LinkRequest policy), with what their pages show."""
+    from xianfeng.core.policy import visible
+
+    qs = LinkRequest.objects.select_related("person", "org", "holder", "requested_by", "decided_by")
+    return visible(qs, user, action)
+

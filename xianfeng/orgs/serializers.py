@@ -168,10 +168,11 @@ class LinkRequestSerializer(serializers.ModelSerializer):
 
 
     def get_person_name(self, link: LinkRequest) -> str:
-        from .links import may_decide
+        from xianfeng.core.policy import allows
 
-        user = self.context.get("request").user if self.context.get("request") else None
-        if link.status == LinkRequest.Status.ACCEPTED or (user is not None and may_decide(user, link)):
+        request = self.context.get("request")
+        user = request.user if request is not None else None
+        if link.status == LinkRequest.Status.ACCEPTED or (user is not None and allows(user, "decide", link)):
             return link.person.name
         return ""
 

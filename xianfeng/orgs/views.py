@@ -1,7 +1,7 @@
 """Pages for the organisation tree, members, contact points and guidance groups.
 
-Thin: parse → restrict → call a service → render (a full page, or an htmx partial when htmx asks for one).
-Everything is read through `restrict(user, action)`; out of scope answers 404 exactly like missing.
+Thin: parse → read through the policy (orgs/policies.py) → call a service → render (a full page, or an htmx
+partial when htmx asks for one). Out of scope answers 404 exactly like missing.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import Substr
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -26,15 +24,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record
-from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import SEGMENT, can, scope_paths, subtree_q
+from xianfeng.core.frontdoor import page_call
+from xianfeng.core.scoping import SEGMENT, subtree_q
 from xianfeng.core.throttle import client_ip
 
 from . import services
 from .filters import ContactPointFilter, MemberFilter
 from .forms import GuidanceVisitForm
 from .models import ContactPoint, GuidanceGroup, Member, Membership, Organisation, Person
+from .selectors import scope_roots
 
 PAGE_SIZE = 50
 PAGE_SIZES = (20, 50, 100, 200)
@@ -138,9 +138,7 @@ def tree(request):
     }
     if htmx_target(request) == "org-search-results":
         return render_varying(request, "orgs/_org_search_results.html", context)
-    paths = scope_paths(request.user, "view")
-    roots = visible.filter(depth=1) if paths is None else visible.filter(path__in=paths)
-    context["nodes"] = tree_nodes(roots)
+    context["nodes"] = tree_nodes(scope_roots(request.user, "view"))
     return render_varying(request, "orgs/tree.html", context)
 
 
@@ -148,8 +146,8 @@ def tree(request):
 @require_GET
 def children(request, pk: int):
     """htmx partial: the children of one organisation, with their member counts."""
-    org = get_object_or_404(Organisation.objects.restrict(request.user, "view"), pk=pk)
-    nodes = tree_nodes(Organisation.objects.restrict(request.user, "view").filter(parent=org))
+    org = policy.get_visible(Organisation, request.user, "view", pk=pk)
+    nodes = tree_nodes(policy.visible(Organisation, request.user, "view").filter(parent=org))
     return render(request, "orgs/_tree_nodes.html", {"nodes": nodes, "parent": org})
 
 
@@ -157,8 +155,8 @@ def children(request, pk: int):
 @require_GET
 def org_detail(request, pk: int):
     visible = Organisation.objects.restrict(request.user, "view")
-    org = get_object_or_404(visible, pk=pk)
-    ancestors = [(a, can(request.user, "view", a)) for a in org.ancestors()]
+    org = policy.get_or_404(visible, pk=pk)
+    ancestors = [(a, policy.allows(request.user, "view", a)) for a in org.ancestors()]
     members = (
         Member.objects.restrict(request.user, "view")
         .filter(Q(org=org) | Q(managing_org=org))
@@ -225,9 +223,8 @@ def member_list(request):
 
 
 def _visible_member(request, pk: int) -> Member:
-    return get_object_or_404(
-        Member.objects.restrict(request.user, "view").select_related("person", "org", "managing_org"), pk=pk
-    )
+    return policy.get_visible(Member.objects.select_related("person", "org", "managing_org"), request.user, "view",
+                              pk=pk)
 
 
 @login_required
@@ -239,17 +236,18 @@ def member_detail(request, pk: int):
 
 def _member_context(request, member: Member, *, unmasked: bool) -> dict:
     memberships = [
-        (m, can(request.user, "view", m.org))
+        (m, policy.allows(request.user, "view", m.org))
         for m in Membership.objects.filter(member=member).select_related("org").order_by("start", "id")
     ]
     return {
         "member": member,
         "person": member.person,
         "memberships": memberships,
-        "org_visible": can(request.user, "view", member.org),
-        "managing_visible": member.managing_org is not None and can(request.user, "view", member.managing_org),
+        "org_visible": policy.allows(request.user, "view", member.org),
+        "managing_visible": member.managing_org is not None and policy.allows(request.user, "view",
+                                                                              member.managing_org),
         "age": age_on(member.person.birth_date, timezone.localdate()),
-        "may_unmask": can(request.user, "unmask", member.org),
+        "may_unmask": policy.allows(request.user, "unmask", member),
         "unmasked": unmasked,
     }
 
@@ -259,9 +257,8 @@ def _member_context(request, member: Member, *, unmasked: bool) -> dict:
 @never_cache
 def member_unmask(request, pk: int):
     """Show one member's ID number and phone unmasked, to those who may; each reveal leaves an audit row."""
-    member = _visible_member(request, pk)
-    if not can(request.user, "unmask", member.org):
-        raise Http404
+    member = policy.get_visible(Member.objects.select_related("person", "org", "managing_org"), request.user,
+                                "unmask", pk=pk)
     audit_record(by=request.user, action="unmask", obj=member, ip=client_ip(request),
                  summary=f"查看党员 {member.person.name} 的身份证号和手机号")
     context = _member_context(request, member, unmasked=True)
@@ -293,24 +290,20 @@ def contact_point_list(request):
 def contact_point_detail(request, pk: int):
     """A contact point, its guidance visits, and (for those who may change the org) a form to record one."""
     action = "change" if request.method == "POST" else "view"
-    cp = get_object_or_404(ContactPoint.objects.restrict(request.user, action).select_related("leader", "org"), pk=pk)
-    may_record = action == "change" or can(request.user, "change", cp.org)
+    cp = policy.get_visible(ContactPoint.objects.select_related("leader", "org"), request.user, action, pk=pk)
+    may_record = action == "change" or policy.allows(request.user, "change", cp)
     form = GuidanceVisitForm(request.POST) if request.method == "POST" else GuidanceVisitForm()
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.guidance_visit_record(contact_point=cp, by=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("The guidance visit was recorded."))
-                return redirect("orgs:contact_point_detail", pk=cp.pk)
+        if form.is_valid() and page_call(request, services.guidance_visit_record, form=form, contact_point=cp,
+                                         actor=request.user, **form.cleaned_data):
+            messages.success(request, _("The guidance visit was recorded."))
+            return redirect("orgs:contact_point_detail", pk=cp.pk)
         status = 400
     visits = Paginator(cp.visits.select_related("recorded_by").order_by("-date", "-id"), PAGE_SIZE)
     context = {
         "cp": cp,
-        "org_visible": can(request.user, "view", cp.org),
+        "org_visible": policy.allows(request.user, "view", cp.org),
         "page": visits.get_page(request.GET.get("page")),
         "form": form if may_record else None,
     }
@@ -325,16 +318,16 @@ def _groups_with_people(groups, user) -> list[GuidanceGroup]:
         Prefetch("people", queryset=Person.objects.order_by("name", "id"))))
     for group in groups:
         group.crew = sorted(group.people.all(), key=lambda p: p.pk != group.leader_id)
-        group.may_open = can(user, "view", group.org)
+        group.may_open = policy.allows(user, "view", group)
     return groups
 
 
 @login_required
 @require_GET
 def guidance_group_detail(request, pk: int):
-    group = get_object_or_404(GuidanceGroup.objects.restrict(request.user, "view"), pk=pk)
+    group = policy.get_visible(GuidanceGroup, request.user, "view", pk=pk)
     group = _groups_with_people(GuidanceGroup.objects.filter(pk=group.pk), request.user)[0]
-    units = [(u, can(request.user, "view", u)) for u in group.units.order_by("path")]
+    units = [(u, policy.allows(request.user, "view", u)) for u in group.units.order_by("path")]
     return render(request, "orgs/guidance_group_detail.html", {"group": group, "units": units})
 
 
@@ -350,5 +343,5 @@ def guidance_group_list(request):
     )
     page = Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page"))
     for group in page:
-        group.unit_links = [(u, can(request.user, "view", u)) for u in group.units.all()]
+        group.unit_links = [(u, policy.allows(request.user, "view", u)) for u in group.units.all()]
     return render(request, "orgs/guidance_group_list.html", {"page": page})

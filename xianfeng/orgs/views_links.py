@@ -1,7 +1,8 @@
 """Pages for link requests (关联申请): ask for a person outside one's scope to become a member of one's
 organisation, and accept or decline such requests for the people one's organisation answers for.
 
-Thin: parse → restrict (xianfeng.orgs.links) → call a service → render. A request the user may not see answers 404.
+Thin: parse → read through the LinkRequest policy (orgs/policies.py) → call a service → render. A request the user
+may not see answers 404.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_http_methods, require_POST
 
-from xianfeng.core.forms import add_service_errors
-from xianfeng.core.scoping import scope_paths
+from xianfeng.core import policy
+from xianfeng.core.frontdoor import page_call
 
-from . import links, services
+from . import services
 from .models import LinkRequest, Member, Organisation
+from .selectors import link_requests
 
 
 class LinkRequestForm(forms.Form):
@@ -45,40 +46,28 @@ class LinkRequestForm(forms.Form):
                                           else "form-control")
 
 
-def _require_change_scope(user) -> None:
-    if scope_paths(user, "change") == []:
-        raise Http404
-
-
 @login_required
 def link_request_list(request):
     """Requests to decide (first), then those made by or for the user's organisations."""
-    qs = links.visible(request.user)
+    qs = link_requests(request.user)
     status = request.GET.get("status", "")
     if status in LinkRequest.Status.values:
         qs = qs.filter(status=status)
-    to_decide = list(qs.filter(links.decidable_q(request.user), status=LinkRequest.Status.PENDING)[:100])
+    to_decide = list(policy.visible(qs, request.user, "decide").filter(status=LinkRequest.Status.PENDING)[:100])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "orgs/link_request_list.html", {
         "to_decide": to_decide, "page": page, "status": status, "statuses": LinkRequest.Status.choices,
-        "may_request": scope_paths(request.user, "change") != [],
+        "may_request": policy.policy_for(Organisation).any(request.user, "change"),
     })
-
-
-def _link_or_404(user, pk: int) -> LinkRequest:
-    link = links.visible(user).filter(pk=pk).first()
-    if link is None:
-        raise Http404
-    return link
 
 
 @login_required
 def link_request_detail(request, pk: int):
-    link = _link_or_404(request.user, pk)
-    decide = links.may_decide(request.user, link)
+    link = policy.get_visible(link_requests(request.user), request.user, "view", pk=pk)
+    decide = policy.allows(request.user, "decide", link)
     return render(request, "orgs/link_request_detail.html", {
         "link": link, "may_decide": decide and link.status == LinkRequest.Status.PENDING,
-        "may_cancel": links.may_cancel(request.user, link) and link.status == LinkRequest.Status.PENDING,
+        "may_cancel": policy.allows(request.user, "cancel", link) and link.status == LinkRequest.Status.PENDING,
         "show_name": decide or link.status == LinkRequest.Status.ACCEPTED,
     })
 
@@ -86,7 +75,7 @@ def link_request_detail(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def link_request_create(request):
-    _require_change_scope(request.user)
+    policy.require_any(request.user, "change", Organisation)
     orgs = list(Organisation.objects.restrict(request.user, "change").party().order_by("path")[:501])
     if len(orgs) > 500:  # a county's thousand branches: the organisation is given by its ID instead of a list
         orgs = []
@@ -94,33 +83,24 @@ def link_request_create(request):
                            initial={"id_number": request.GET.get("id_number", "")[:40]})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        org = Organisation.objects.restrict(request.user, "change").filter(pk=data.pop("org")).first()
-        if org is None:
-            raise Http404
-        try:
-            link = services.link_request_create(by=request.user, org=org, **data)
-        except PermissionDenied:
-            raise Http404 from None
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        org = policy.get_visible(Organisation, request.user, "change", pk=data.pop("org"))
+        outcome = page_call(request, services.link_request_create, form=form, actor=request.user, org=org, **data)
+        if outcome:
             messages.success(request, _("The request has been sent. Nothing changes until it is accepted."))
-            return redirect("orgs:link_request_detail", pk=link.pk)
+            return redirect("orgs:link_request_detail", pk=outcome.value.pk)
     return render(request, "orgs/link_request_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
 @require_POST
 def link_request_decide(request, pk: int):
-    link = _link_or_404(request.user, pk)
-    if not links.may_decide(request.user, link):
-        raise Http404
+    link = policy.get_visible(link_requests(request.user), request.user, "decide", pk=pk)
     accept = request.POST.get("decision") == "accept"
     if request.POST.get("decision") not in ("accept", "decline"):
         messages.error(request, _("Choose to accept or decline."))
         return redirect("orgs:link_request_detail", pk=pk)
     try:
-        services.link_request_decide(by=request.user, link=link, accept=accept, note=request.POST.get("note", ""))
+        services.link_request_decide(actor=request.user, link=link, accept=accept, note=request.POST.get("note", ""))
     except services.LinkRequestClosed:
         messages.info(request, _("This request has already been handled."))
     except ValidationError as exc:
@@ -133,11 +113,9 @@ def link_request_decide(request, pk: int):
 @login_required
 @require_POST
 def link_request_cancel(request, pk: int):
-    link = _link_or_404(request.user, pk)
-    if not links.may_cancel(request.user, link):
-        raise Http404
+    link = policy.get_visible(link_requests(request.user), request.user, "cancel", pk=pk)
     try:
-        services.link_request_cancel(by=request.user, link=link)
+        services.link_request_cancel(actor=request.user, link=link)
     except services.LinkRequestClosed:
         messages.info(request, _("This request has already been handled."))
     else:

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,10 +35,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from xianfeng.core import policy
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import READABLE_SUFFIXES, Sheet, SpreadsheetError, xlsx_response
 from xianfeng.core.ids import make_id_number, mask_id_number, mask_phone
-from xianfeng.core.scoping import scope_paths
 from xianfeng.core.uploads import UploadRefused, check_upload
 from xianfeng.core.views import client_ip
 
@@ -63,8 +63,7 @@ def upload_root() -> Path:
 
 def _require_scope(user: Any, action: str) -> None:
     """Someone with no organisation to act on has no such page (404, as for anything out of scope)."""
-    if scope_paths(user, action) == []:
-        raise Http404
+    policy.require_any(user, action, Organisation)
 
 
 # ------------------------------------------------------------------------------------------------ uploads on disk
@@ -101,9 +100,9 @@ class Upload:
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise Http404 from None
-        if meta.get("user") != user.pk or timezone.now() - dt.datetime.fromisoformat(meta["uploaded_at"]) > UPLOAD_TTL:
-            raise Http404
+            meta = {}
+        policy.ensure(bool(meta) and meta.get("user") == user.pk
+                      and timezone.now() - dt.datetime.fromisoformat(meta["uploaded_at"]) <= UPLOAD_TTL)
         return cls(token, meta)
 
     @classmethod
@@ -130,9 +129,11 @@ class Upload:
     def table(self):
         """The uploaded rows; 404 if the file has gone (imported, or cleaned away)."""
         try:
-            return roster.roster_read(self.file)
+            table = roster.roster_read(self.file)
         except (OSError, SpreadsheetError):
-            raise Http404 from None
+            table = None
+        policy.ensure(table is not None)
+        return table
 
     def remember(self, result: roster.ImportResult) -> None:
         self.meta["result"] = {
@@ -245,7 +246,7 @@ def roster_run(*, token: str, user: int, dry_run: bool) -> None:
             result = roster.ImportResult(total=0, dry_run=True, source=upload.meta["filename"],
                                          errors=[roster.RowError(0, "", str(exc))])
         else:
-            result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, by=by,
+            result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, actor=by,
                                           dry_run=dry_run, source=upload.meta["filename"], progress=progress)
     except Exception:
         upload.meta["state"] = "failed"
@@ -325,8 +326,7 @@ def roster_errors(request, token: uuid.UUID):
     """The uploaded rows with a 错误原因 column (bad rows shaded), and a sheet listing every error. 404 until the
     worker has checked the file (there is no report yet)."""
     upload = Upload.get(request.user, token)
-    if "result" not in upload.meta:
-        raise Http404
+    policy.ensure("result" in upload.meta)
     table = upload.table()
     result = upload.result()
     reasons = {row: "；".join(f"{e.column}：{e.message}" if e.column else e.message for e in errors)
@@ -390,11 +390,6 @@ def roster_template(request):
     ])
 
 
-def _exportable_org(user: Any, pk: str) -> bool:
-    return pk.isdigit() and int(pk) < 2**63 and Organisation.objects.restrict(user, "export").filter(
-        pk=int(pk)).exists()
-
-
 @login_required
 @require_GET
 def member_export(request):
@@ -406,19 +401,20 @@ def member_export(request):
     _require_scope(request.user, "export")
     within = request.GET.get("within")
     # The organisation named in the link must itself be exportable: out of scope answers like a missing one.
-    if within and not _exportable_org(request.user, within):
-        raise Http404
+    if within:
+        policy.ensure(within.isdigit() and int(within) < 2**63)
+        policy.get_visible(Organisation, request.user, "export", pk=int(within))
     qs = Member.objects.restrict(request.user, "export").select_related("person", "org")
     filterset = MemberFilter(request.GET, queryset=qs)
     if not filterset.is_valid():
         query = request.GET.urlencode()
         return redirect(f"{reverse('orgs:member_list')}?{query}" if query else reverse("orgs:member_list"))
     want_unmask = request.GET.get("unmask") == "1"
-    unmask_paths = scope_paths(request.user, "unmask") if want_unmask else []
     unmasked = {"rows": 0}
+    member_policy = policy.policy_for(Member)
 
     def may_unmask(member: Member) -> bool:
-        return unmask_paths is None or any(member.org.path.startswith(p) for p in unmask_paths)
+        return member_policy.allows(request.user, "unmask", member)  # the user's scope is cached: no query per row
 
     def rows():
         for member in filterset.qs.order_by("id").iterator(chunk_size=2000):

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from xianfeng.campaigns import services
 from xianfeng.campaigns.forms import ObjectionForm
 from xianfeng.campaigns.models import AwardRound, Bulletin, Nomination
 from xianfeng.core.pages import PageCache, signed_in
+from xianfeng.core.policy import get_or_404
 from xianfeng.core.throttle import client_ip
 from xianfeng.orgs.models import Organisation
 
@@ -154,13 +155,13 @@ def bulletin_list(request):
 @require_GET
 def bulletin_detail(request, pk: int):
     """A published bulletin; a draft or withdrawn one answers 404 like a missing one."""
-    bulletin = get_object_or_404(Bulletin.objects.select_related("org"), pk=pk, published_at__isnull=False,
-                                 published_at__lte=timezone.now())
+    bulletin = get_or_404(Bulletin.objects.select_related("org"), pk=pk, published_at__isnull=False,
+                          published_at__lte=timezone.now())
     return render(request, "portal/bulletin_detail.html", {"bulletin": bulletin})
 
 
 def _public_round(pk: int) -> AwardRound:
-    return get_object_or_404(AwardRound, pk=pk, status__in=PUBLIC_ROUNDS)
+    return get_or_404(AwardRound, pk=pk, status__in=PUBLIC_ROUNDS)
 
 
 def _award_page(request, award: AwardRound, *, status: int = 200, refusal: str = "",
@@ -202,8 +203,8 @@ def award(request, pk: int):
 def vote(request, nomination_id: int):
     """A resident's vote: 403 (with the window) outside it or for a non-resident, 409 for a second vote in the
     category, 429 when one address sends too many; otherwise back to the round's page."""
-    nomination = get_object_or_404(Nomination.objects.select_related("category__round"), pk=nomination_id,
-                                   category__round__status__in=PUBLIC_ROUNDS)
+    nomination = get_or_404(Nomination.objects.select_related("category__round"), pk=nomination_id,
+                            category__round__status__in=PUBLIC_ROUNDS)
     award = nomination.category.round
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={reverse('portal:award', args=[award.pk])}")
@@ -224,8 +225,8 @@ def vote(request, nomination_id: int):
 @require_POST
 def objection(request, nomination_id: int):
     """An objection during publicity; a missing phone or text is a field error and nothing is stored."""
-    nomination = get_object_or_404(Nomination.objects.select_related("category__round"), pk=nomination_id,
-                                   category__round__status__in=PUBLIC_ROUNDS)
+    nomination = get_or_404(Nomination.objects.select_related("category__round"), pk=nomination_id,
+                            category__round__status__in=PUBLIC_ROUNDS)
     award = nomination.category.round
     form = ObjectionForm(request.POST)
     if form.is_valid():

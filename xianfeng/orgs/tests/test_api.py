@@ -60,9 +60,9 @@ def cps(world):
     qinshan_cp = services.contact_point_create(leader=make_person("吴卫东"), org=world.qinshan_village,
                                                kind="village", start=dt.date(2024, 1, 1), leader_title="组织部长")
     hebin_visit = services.guidance_visit_record(contact_point=hebin_cp, date=dt.date(2024, 3, 1),
-                                                 notes="指导承诺公示", by=world.county_admin)
+                                                 notes="指导承诺公示", actor=world.county_admin)
     qinshan_visit = services.guidance_visit_record(contact_point=qinshan_cp, date=dt.date(2024, 3, 2),
-                                                   notes="指导党课安排", by=world.county_admin)
+                                                   notes="指导党课安排", actor=world.county_admin)
     return SimpleNamespace(hebin=hebin_cp, qinshan=qinshan_cp, hebin_visit=hebin_visit, qinshan_visit=qinshan_visit)
 
 
@@ -289,7 +289,7 @@ def grow_county(world, n: int = 12) -> None:
         services.member_set_managing_org(member=member, org=world.hebin, on=dt.date(2024, 1, 1))
         cp = services.contact_point_create(leader=make_person(f"领导{i}"), org=org, kind="village",
                                            start=dt.date(2024, 1, 1))
-        services.guidance_visit_record(contact_point=cp, date=dt.date(2024, 2, 1), notes="走访", by=world.county_admin)
+        services.guidance_visit_record(contact_point=cp, date=dt.date(2024, 2, 1), notes="走访", actor=world.county_admin)
 
 
 def count_queries(client: APIClient, url: str) -> int:

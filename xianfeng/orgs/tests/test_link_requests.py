@@ -130,18 +130,18 @@ def test_an_in_scope_resident_becomes_a_member_and_a_left_out_phone_is_kept(worl
 
 def test_person_upsert_checks_its_actor_before_any_change(world, outsider):
     with pytest.raises(services.PersonOutOfScope):
-        services.person_upsert(by=world.hebin_secretary, name="改名", id_number=outsider.person.id_number,
+        services.person_upsert(actor=world.hebin_secretary, name="改名", id_number=outsider.person.id_number,
                                phone="13900000000")
     outsider.person.refresh_from_db()
     assert outsider.person.name == "钱小红"
-    updated = services.person_upsert(by=world.qinshan_secretary, name="钱小红", id_number=outsider.person.id_number)
+    updated = services.person_upsert(actor=world.qinshan_secretary, name="钱小红", id_number=outsider.person.id_number)
     assert updated.phone == "13705731111"  # left out: kept
 
 
 def test_roster_empty_phone_cell_keeps_the_phone_on_record(world):
     person = make_person("孙大伟", phone="13605730000")
     services.resident_create(person=person, org=world.hebin)
-    result = roster.roster_import(rows=[roster_row(world, person.id_number, 姓名="孙大伟")], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[roster_row(world, person.id_number, 姓名="孙大伟")], actor=world.hebin_secretary)
     assert result.ok, result.errors
     person.refresh_from_db()
     assert person.phone == "13605730000" and person.member.org == world.hebin_branch

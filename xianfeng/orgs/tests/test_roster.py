@@ -61,7 +61,7 @@ def test_valid_rows_create_people_members_and_open_memberships(world):
                                     入党日期="2024-05-01", 转正日期="")]
     before = Member.objects.count()
 
-    result = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    result = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     assert result.ok, result.errors
     assert (result.created, result.updated, result.unchanged) == (2, 0, 0)
@@ -82,7 +82,7 @@ def test_valid_rows_create_people_members_and_open_memberships(world):
 def test_defaults_apply_to_blank_optional_cells(world):
     row = {"姓名": "孙八", "身份证号": an_id(), "入党日期": "2011-01-01", "所在党组织": "330424001001D01"}
 
-    result = roster.roster_import(rows=[row], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[row], actor=world.hebin_secretary)
 
     assert result.ok, result.errors
     member = Member.objects.get(person__name="孙八")
@@ -93,7 +93,7 @@ def test_defaults_apply_to_blank_optional_cells(world):
 def test_dry_run_counts_but_writes_nothing(world):
     people = Person.objects.count()
 
-    result = roster.roster_import(rows=[a_row(), a_row()], by=world.hebin_secretary, dry_run=True)
+    result = roster.roster_import(rows=[a_row(), a_row()], actor=world.hebin_secretary, dry_run=True)
 
     assert result.ok and result.created == 2
     assert Person.objects.count() == people
@@ -104,7 +104,7 @@ def test_existing_person_without_membership_becomes_a_member(world):
     person = services.person_upsert(name="周九", id_number=an_id(), phone="")
     services.resident_create(person=person, org=world.hebin)  # a resident of the importer's community
 
-    result = roster.roster_import(rows=[a_row(姓名="周九", 身份证号=person.id_number)], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[a_row(姓名="周九", 身份证号=person.id_number)], actor=world.hebin_secretary)
 
     assert result.ok and result.created == 1
     assert Person.objects.filter(id_number=person.id_number).count() == 1
@@ -120,7 +120,7 @@ def test_one_bad_row_imports_nothing_and_reports_it(world):
     rows = [a_row(), a_row(), a_row(姓名="吴十", 身份证号=wrong_check), a_row()]
     people, members = Person.objects.count(), Member.objects.count()
 
-    result = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    result = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     assert not result.ok
     assert [(e.row, e.column, e.message) for e in result.errors] == [(4, "身份证号", "身份证号校验位错误")]
@@ -146,7 +146,7 @@ def test_every_bad_row_is_reported_with_its_column_and_reason(world):
         a_row(性别="未知"),
     ]
 
-    result = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    result = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     found = {(e.row, e.column) for e in result.errors}
     assert found == {
@@ -165,7 +165,7 @@ def test_a_bad_row_gets_every_reason_at_once(world):
     wang = world.members["qinshan_a"].person
 
     result = roster.roster_import(rows=[a_row(入党日期="昨天", 所在党组织="不存在"),
-                                        a_row(身份证号=wang.id_number, 状态="开除")], by=world.hebin_secretary)
+                                        a_row(身份证号=wang.id_number, 状态="开除")], actor=world.hebin_secretary)
 
     assert [(e.row, e.column) for e in result.errors] == [(2, "入党日期"), (2, "所在党组织"), (3, "状态"),
                                                           (3, "身份证号")]
@@ -175,7 +175,7 @@ def test_row_numbers_are_those_the_user_sees(world):
     table = roster.roster_read(xlsx_bytes([a_row(), a_row(身份证号="1")], title="河滨社区党员花名册"),
                                filename="花名册.xlsx")
 
-    result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, by=world.hebin_secretary)
+    result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, actor=world.hebin_secretary)
 
     assert [(e.row, e.column) for e in result.errors] == [(4, "身份证号")]
 
@@ -184,7 +184,7 @@ def test_duplicate_id_numbers_in_the_file(world):
     twin = an_id()
 
     result = roster.roster_import(rows=[a_row(身份证号=twin), a_row(), a_row(身份证号=twin.lower())],
-                                  by=world.hebin_secretary)
+                                  actor=world.hebin_secretary)
 
     assert [(e.row, e.column, e.message) for e in result.errors] == [(4, "身份证号", "与第2行的身份证号重复")]
 
@@ -192,13 +192,13 @@ def test_duplicate_id_numbers_in_the_file(world):
 def test_missing_required_column_is_a_file_error(world):
     rows = [{k: v for k, v in a_row().items() if k != "入党日期"}]
 
-    result = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    result = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     assert [(e.row, e.column) for e in result.errors] == [(0, "入党日期")]
 
 
 def test_empty_file_is_an_error(world):
-    assert roster.roster_import(rows=[], by=world.hebin_secretary).errors[0].message == "文件中没有数据行"
+    assert roster.roster_import(rows=[], actor=world.hebin_secretary).errors[0].message == "文件中没有数据行"
 
 
 # ------------------------------------------------------------------------------------------------ cell forms
@@ -212,7 +212,7 @@ def test_dates_in_every_accepted_form(world):
         a_row(入党日期="2010.07.01", 转正日期="40725"),
     ]
 
-    result = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    result = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     assert result.ok, result.errors
     dates = set(Member.objects.filter(person__id_number__in=[r["身份证号"] for r in rows])
@@ -224,7 +224,7 @@ def test_id_number_with_spaces_full_width_and_lower_x_is_normalised(world):
     number = next(n for n in (an_id() for _ in range(50)) if n.endswith("X"))
     typed = " " + "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in number[:-1]).replace("１", "１ ", 1) + "ｘ"
 
-    result = roster.roster_import(rows=[a_row(身份证号=typed, 手机号="１３９ １２３４ ５６７８")], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[a_row(身份证号=typed, 手机号="１３９ １２３４ ５６７８")], actor=world.hebin_secretary)
 
     assert result.ok, result.errors
     person = Person.objects.get(id_number=number)
@@ -232,7 +232,7 @@ def test_id_number_with_spaces_full_width_and_lower_x_is_normalised(world):
 
 
 def test_id_number_excel_stored_as_a_number_is_explained(world):
-    result = roster.roster_import(rows=[a_row(身份证号=330424198503041234.0)], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[a_row(身份证号=330424198503041234.0)], actor=world.hebin_secretary)
 
     assert "文本" in result.errors[0].message
 
@@ -241,7 +241,7 @@ def test_non_ascii_digits_are_refused_not_crashed(world):
     number = an_id()
     typed = number[0] + "".join(chr(0x660 + int(c)) for c in number[1:17]) + number[17]
 
-    result = roster.roster_import(rows=[a_row(身份证号=typed)], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[a_row(身份证号=typed)], actor=world.hebin_secretary)
 
     assert [(e.column) for e in result.errors] == ["身份证号"]
 
@@ -251,7 +251,7 @@ def test_header_aliases_and_marks_are_understood(world):
     renamed = {"*姓名": row["姓名"], "身份证号码（必填）": row["身份证号"], "入党时间": row["入党日期"],
                "所在党支部": "330424001001D01", "联系电话": "13912345678", "备注": "ignored"}
 
-    result = roster.roster_import(rows=[renamed], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[renamed], actor=world.hebin_secretary)
 
     assert result.ok, result.errors
     assert Person.objects.get(id_number=row["身份证号"]).phone == "13912345678"
@@ -266,7 +266,7 @@ def test_organisation_by_full_name_short_name_or_code(world):
         a_row(所在党组织="330424001001d01"),
     ]
 
-    result = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    result = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     assert result.ok, result.errors
     assert Member.objects.filter(person__id_number__in=[r["身份证号"] for r in rows], org=world.hebin_branch).count() == 5
@@ -275,7 +275,7 @@ def test_organisation_by_full_name_short_name_or_code(world):
 def test_ambiguous_short_name_asks_for_code(world):
     services.org_create(name="河滨社区党支部", code="330424001001D09", kind=OrgKind.BRANCH, parent=world.wuyuan)
 
-    result = roster.roster_import(rows=[a_row(所在党组织="河滨社区党支部")], by=world.wuyuan_admin)
+    result = roster.roster_import(rows=[a_row(所在党组织="河滨社区党支部")], actor=world.wuyuan_admin)
 
     assert "多个组织" in result.errors[0].message
 
@@ -287,7 +287,7 @@ def test_outsider_cannot_import_into_wuyuan_organisations(world):
     rows = [a_row(所在党组织="330424001001D01"), a_row(所在党组织="海盐县/武原镇/河滨社区/河滨社区党支部")]
     people = Person.objects.count()
 
-    result = roster.roster_import(rows=rows, by=world.qinshan_secretary)
+    result = roster.roster_import(rows=rows, actor=world.qinshan_secretary)
 
     assert [(e.row, e.column) for e in result.errors] == [(2, "所在党组织"), (3, "所在党组织")]
     assert "不在您的管理范围" in result.errors[0].message
@@ -295,8 +295,8 @@ def test_outsider_cannot_import_into_wuyuan_organisations(world):
 
 
 def test_outsider_gets_the_same_answer_for_wuyuan_and_for_nothing(world):
-    wuyuan = roster.roster_import(rows=[a_row(所在党组织="330424001001D01")], by=world.qinshan_secretary)
-    missing = roster.roster_import(rows=[a_row(所在党组织="999999")], by=world.qinshan_secretary)
+    wuyuan = roster.roster_import(rows=[a_row(所在党组织="330424001001D01")], actor=world.qinshan_secretary)
+    missing = roster.roster_import(rows=[a_row(所在党组织="999999")], actor=world.qinshan_secretary)
 
     assert wuyuan.errors[0].message == missing.errors[0].message
 
@@ -304,20 +304,20 @@ def test_outsider_gets_the_same_answer_for_wuyuan_and_for_nothing(world):
 def test_member_of_an_organisation_outside_scope_is_an_error(world):
     wang = world.members["qinshan_a"]
 
-    result = roster.roster_import(rows=[a_row(身份证号=wang.person.id_number)], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[a_row(身份证号=wang.person.id_number)], actor=world.hebin_secretary)
 
     assert [(e.row, e.column) for e in result.errors] == [(2, "身份证号")]
     assert Member.objects.get(pk=wang.pk).org == world.qinshan_branch
 
 
 def test_member_role_has_no_scope_to_import_into(world):
-    result = roster.roster_import(rows=[a_row()], by=world.member)
+    result = roster.roster_import(rows=[a_row()], actor=world.member)
 
     assert result.errors[0].column == "所在党组织"
 
 
 def test_system_import_may_go_anywhere(world):
-    result = roster.roster_import(rows=[a_row(所在党组织="330424002001D01")], by=None)
+    result = roster.roster_import(rows=[a_row(所在党组织="330424002001D01")], actor=None)
 
     assert result.ok
     assert import_events().get().actor is None
@@ -328,12 +328,12 @@ def test_system_import_may_go_anywhere(world):
 
 def test_reimport_is_a_no_op(world):
     rows = [a_row(), a_row(姓名="钱七", 转正日期="", 人员类别="预备党员", 入党日期="2024-05-01")]
-    first = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    first = roster.roster_import(rows=rows, actor=world.hebin_secretary)
     assert first.created == 2
     counts = (Person.objects.count(), Member.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
     stamps = list(Member.objects.order_by("pk").values_list("updated_at", flat=True))
 
-    again = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    again = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     assert again.ok and (again.created, again.updated, again.unchanged) == (0, 0, 2)
     assert (Person.objects.count(), Member.objects.count(), Membership.objects.count(),
@@ -344,7 +344,7 @@ def test_reimport_is_a_no_op(world):
 def test_exported_rows_reimport_unchanged(world):
     rows = [as_row(world.members["hebin_a"]), as_row(world.members["hebin_b"])]
 
-    result = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    result = roster.roster_import(rows=rows, actor=world.hebin_secretary)
 
     assert result.ok and result.unchanged == 2, result.errors
 
@@ -353,7 +353,7 @@ def test_changed_row_updates_person_and_member(world):
     zhang = world.members["hebin_a"]
     row = as_row(zhang) | {"手机号": "13700001111", "学历": "研究生", "状态": "流动党员"}
 
-    result = roster.roster_import(rows=[row], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[row], actor=world.hebin_secretary)
 
     assert result.ok and (result.created, result.updated, result.transferred) == (0, 1, 0)
     zhang = Member.objects.select_related("person").get(pk=zhang.pk)
@@ -368,7 +368,7 @@ def test_changed_organisation_is_a_transfer(world):
     zhang = world.members["hebin_a"]
     row = as_row(zhang) | {"所在党组织": second.code}
 
-    result = roster.roster_import(rows=[row], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[row], actor=world.hebin_secretary)
 
     assert result.ok and (result.updated, result.transferred) == (1, 1)
     zhang.refresh_from_db()
@@ -377,7 +377,7 @@ def test_changed_organisation_is_a_transfer(world):
     assert (closed.org, closed.end, closed.reason_out) == (world.hebin_branch, dt.date.today(), "组织关系转接")
     assert (opened.org, opened.start, opened.end) == (second, dt.date.today(), None)
     assert import_events().get().after["transfers"] == [[zhang.pk, world.hebin_branch.pk, second.pk]]
-    again = roster.roster_import(rows=[row], by=world.hebin_secretary)
+    again = roster.roster_import(rows=[row], actor=world.hebin_secretary)
     assert again.unchanged == 1 and zhang.memberships.count() == 2
 
 
@@ -387,7 +387,7 @@ def test_transfer_into_the_managing_organisation_ends_the_managing_link(world):
     zhang = world.members["hebin_a"]
     services.member_set_managing_org(member=zhang, org=second, on=dt.date(2020, 1, 1))
 
-    result = roster.roster_import(rows=[as_row(zhang) | {"所在党组织": second.code}], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[as_row(zhang) | {"所在党组织": second.code}], actor=world.hebin_secretary)
 
     assert result.ok
     zhang.refresh_from_db()
@@ -399,7 +399,7 @@ def test_transfer_into_the_managing_organisation_ends_the_managing_link(world):
 def test_transfer_out_of_scope_is_refused(world):
     zhang = world.members["hebin_a"]
 
-    result = roster.roster_import(rows=[as_row(zhang) | {"所在党组织": "330424002001D01"}], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[as_row(zhang) | {"所在党组织": "330424002001D01"}], actor=world.hebin_secretary)
 
     assert result.errors[0].column == "所在党组织"
     zhang.refresh_from_db()
@@ -411,11 +411,11 @@ def test_lookups_and_writes_work_across_many_chunks(world, monkeypatch):
     second = services.org_create(name="河滨社区第二党支部", code="330424001001D02", kind=OrgKind.BRANCH,
                                  parent=world.hebin)
     rows = [a_row(姓名=f"成员{i}") for i in range(7)] + [as_row(world.members["hebin_a"])]
-    first = roster.roster_import(rows=rows, by=world.hebin_secretary)
+    first = roster.roster_import(rows=rows, actor=world.hebin_secretary)
     assert first.ok and (first.created, first.unchanged) == (7, 1), first.errors
 
     moved = [r | {"所在党组织": second.code} for r in rows[:5]] + rows[5:]
-    result = roster.roster_import(rows=moved, by=world.hebin_secretary)
+    result = roster.roster_import(rows=moved, actor=world.hebin_secretary)
 
     assert result.ok and (result.updated, result.transferred, result.unchanged) == (5, 5, 3)
     assert Member.objects.filter(org=second).count() == 5
@@ -425,7 +425,7 @@ def test_lookups_and_writes_work_across_many_chunks(world, monkeypatch):
 def test_progress_is_reported(world):
     seen = []
 
-    roster.roster_import(rows=[a_row() for _ in range(3)], by=world.hebin_secretary,
+    roster.roster_import(rows=[a_row() for _ in range(3)], actor=world.hebin_secretary,
                          progress=lambda stage, done, total: seen.append((stage, done, total)))
 
     assert ("validate", 3, 3) in seen and seen[-1] == ("write", 6, 6)
@@ -439,7 +439,7 @@ def test_or_raise_raises_with_every_error(world):
 
 
 def test_summary_line(world):
-    result = roster.roster_import(rows=[a_row() for _ in range(3)], by=world.hebin_secretary)
+    result = roster.roster_import(rows=[a_row() for _ in range(3)], actor=world.hebin_secretary)
 
     assert result.summary().startswith("imported 3 members in ")
     assert result.summary().split("; ")[1].startswith("0 errors (3 created, 0 updated, 0 unchanged")
@@ -514,7 +514,7 @@ def test_two_imports_of_the_same_new_people_at_once_write_them_once(world, postg
         return write(*args, **kwargs)
 
     monkeypatch.setattr(roster, "_write", write_together)
-    results = race(2, lambda i: roster.roster_import(rows=rows, by=world.hebin_secretary))
+    results = race(2, lambda i: roster.roster_import(rows=rows, actor=world.hebin_secretary))
     failures = [r for r in results if isinstance(r, BaseException)]
 
     assert not failures

@@ -292,7 +292,7 @@ def test_template_has_headers_an_example_in_scope_and_notes(client_for):
     assert isinstance(example["身份证号"], str)
     assert [r[0] for r in sheet_rows(wb["填写说明"])[1:15]] == list(roster.HEADERS)
     # The example row itself imports cleanly (as a new person) for its user.
-    assert roster.roster_import(rows=[example], by=None, dry_run=True).ok
+    assert roster.roster_import(rows=[example], actor=None, dry_run=True).ok
 
 
 # ------------------------------------------------------------------------------------------------ export
@@ -330,7 +330,7 @@ def test_exported_file_reimports_unchanged(client_for, world):
     data = b"".join(response.streaming_content)
 
     table = roster.roster_read(data, filename="export.xlsx")
-    result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, by=world.county_admin)
+    result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, actor=world.county_admin)
 
     assert result.ok and result.unchanged == 3, result.errors
 

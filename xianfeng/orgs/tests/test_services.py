@@ -31,7 +31,7 @@ def test_org_code_must_be_unique(world):
 
 
 def test_moving_a_subtree_carries_its_descendants_and_is_audited(world):
-    moved = services.org_move(org=world.hebin, new_parent=world.qinshan, by=world.county_admin)
+    moved = services.org_move(org=world.hebin, new_parent=world.qinshan, actor=world.county_admin)
     assert moved.full_name == "海盐县/秦山镇/河滨社区"
     branch = Organisation.objects.get(pk=world.hebin_branch.pk)
     assert branch.path.startswith(moved.path) and branch.depth == moved.depth + 1
@@ -51,7 +51,7 @@ def test_a_cycle_is_impossible(world):
 
 
 def test_renaming_updates_full_names_below(world):
-    services.org_update(org=world.hebin, name="河滨新社区", by=world.wuyuan_admin)
+    services.org_update(org=world.hebin, name="河滨新社区", actor=world.wuyuan_admin)
     assert Organisation.objects.get(pk=world.hebin_branch.pk).full_name == "海盐县/武原镇/河滨新社区/河滨社区党支部"
     with pytest.raises(ValidationError):
         services.org_update(org=world.hebin, path="0000")
@@ -90,7 +90,7 @@ def test_member_dates_are_checked(world):
 
 def test_transfer_closes_one_membership_and_opens_another(world):
     member = world.members["hebin_a"]
-    services.member_transfer(member=member, to_org=world.qinshan_branch, on=dt.date(2024, 3, 1), by=world.county_admin)
+    services.member_transfer(member=member, to_org=world.qinshan_branch, on=dt.date(2024, 3, 1), actor=world.county_admin)
     rows = list(Membership.objects.filter(member=member, kind="primary").order_by("start"))
     assert [(r.org_id, r.end) for r in rows] == [(world.hebin_branch.pk, dt.date(2024, 3, 1)),
                                                  (world.qinshan_branch.pk, None)]
@@ -123,10 +123,10 @@ def test_the_database_refuses_what_code_forgot(world):
 def test_role_grant_is_audited_and_widens_scope_at_once(world):
     user = world.qinshan_secretary
     assert world.hebin.path not in (scope_paths(user, "view") or [])
-    services.role_grant(user=user, kind=Role.Kind.SECRETARY, org=world.hebin, by=world.county_admin)
+    services.role_grant(user=user, kind=Role.Kind.SECRETARY, org=world.hebin, actor=world.county_admin)
     assert Member.objects.restrict(user).filter(pk=world.members["hebin_a"].pk).exists()
     role = Role.objects.get(user=user, org=world.hebin)
-    services.role_revoke(role=role, by=world.county_admin)
+    services.role_revoke(role=role, actor=world.county_admin)
     user = User.objects.get(pk=user.pk)  # the next request loads the user afresh
     assert not Member.objects.restrict(user).filter(pk=world.members["hebin_a"].pk).exists()
     assert AuditEvent.objects.filter(model="orgs.Role").count() >= 2

@@ -26,7 +26,7 @@ def extra(world):
     cp = services.contact_point_create(leader=leader, org=world.hebin, kind=ContactPoint.Kind.VILLAGE,
                                        start=dt.date(2024, 1, 1), leader_title="镇党委书记")
     services.guidance_visit_record(contact_point=cp, date=dt.date(2024, 3, 5), notes="指导制定承诺清单",
-                                   follow_ups="月底前公示", by=world.county_admin)
+                                   follow_ups="月底前公示", actor=world.county_admin)
     group = services.guidance_group_create(name="武原镇社区指导组", system="社区", org=world.wuyuan, leader=leader,
                                            units=[world.hebin], people=[leader])
     return type("Extra", (), {"cp": cp, "group": group, "leader": leader})

@@ -43,7 +43,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path.name}: {exc}") from exc
         except OSError as exc:
             raise CommandError(f"{path}: {exc.strerror}") from exc
-        result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, by=by, dry_run=dry_run,
+        result = roster.roster_import(rows=table.rows, row_numbers=table.row_numbers, actor=by, dry_run=dry_run,
                                       source=path.name, progress=self._progress)
         result.seconds = time.perf_counter() - started  # end to end, reading the file included
         if not result.ok:
