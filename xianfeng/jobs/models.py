@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from xianfeng.core.models import AppendOnlyModel
+
 
 class JobQuerySet(models.QuerySet):
     def due(self, now):
@@ -74,3 +76,31 @@ class Job(models.Model):
         if self.started_at is None:
             return None
         return (self.started_at - self.due_at).total_seconds()
+
+
+class JobAttempt(AppendOnlyModel):
+    """One run of a job, as it ended: a row per attempt, written once and never changed. The job row carries the
+    current state (its attempt count, last error); the attempts are its history. Deleted only with their job
+    (`jobs_prune`)."""
+
+    class Outcome(models.TextChoices):
+        DONE = "done", "完成"
+        FAILED = "failed", "失败"
+        LOST = "lost", "执行进程失联"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_rows", db_index=False)
+    number = models.PositiveIntegerField("第几次")
+    worker = models.CharField("执行进程", max_length=100, blank=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间")
+    outcome = models.CharField("结果", max_length=10, choices=Outcome.choices)
+    error = models.TextField("错误", blank=True)
+
+    class Meta:
+        verbose_name = "任务执行记录"
+        verbose_name_plural = "任务执行记录"
+        ordering = ["job", "id"]
+        indexes = [models.Index(fields=["job", "id"], name="job_attempt_job_id")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} #{self.number} {self.outcome}"

@@ -23,7 +23,7 @@ from xianfeng.core.audit import audit_record
 from xianfeng.core.policy import Conflict
 
 from . import registry
-from .models import Job
+from .models import Job, JobAttempt
 
 PERIODIC_KEY = "periodic:{name}"
 SWEPT_ERROR = "执行进程停止心跳（进程终止或卡死），任务已交回队列"
@@ -250,6 +250,12 @@ def _mine(job: Job, worker_id: str):
     return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, claimed_by=worker_id[:100])
 
 
+def _record_attempt(job: Job, worker_id: str, now: dt.datetime, outcome: str, error: str = "") -> None:
+    """Append the attempt that just ended to the job's history (a new row each time, never overwritten)."""
+    JobAttempt.objects.create(job_id=job.pk, number=job.attempts, worker=worker_id[:100], started_at=job.started_at,
+                              finished_at=now, outcome=outcome, error=error)
+
+
 def job_succeed(*, job: Job, worker_id: str, now: dt.datetime | None = None) -> bool:
     """Record a run that finished. A periodic job is re-armed for its next time. False if the job was taken away
     from this worker meanwhile (the sweeper thought it dead)."""
@@ -257,9 +263,13 @@ def job_succeed(*, job: Job, worker_id: str, now: dt.datetime | None = None) -> 
     spec = registry.get(job.name)
     with _queue_bookkeeping():
         if job.periodic and spec is not None and spec.is_periodic:
-            return _mine(job, worker_id).update(status=Job.Status.PENDING, due_at=spec.next_due(now), attempts=0,
+            mine = _mine(job, worker_id).update(status=Job.Status.PENDING, due_at=spec.next_due(now), attempts=0,
                                                 finished_at=now, last_error="") == 1
-        return _mine(job, worker_id).update(status=Job.Status.DONE, finished_at=now) == 1
+        else:
+            mine = _mine(job, worker_id).update(status=Job.Status.DONE, finished_at=now) == 1
+        if mine:
+            _record_attempt(job, worker_id, now, JobAttempt.Outcome.DONE)
+        return mine
 
 
 def job_fail(*, job: Job, worker_id: str, error: str, now: dt.datetime | None = None,
@@ -268,7 +278,7 @@ def job_fail(*, job: Job, worker_id: str, error: str, now: dt.datetime | None = 
     (`permanent` parks at once). A periodic job is never parked: it keeps its error and runs again at its next time.
     Returns the job's new status, or None if the job was no longer this worker's."""
     now = now or timezone.now()
-    job.refresh_from_db(fields=["attempts", "max_attempts", "backoff_seconds"])
+    job.refresh_from_db(fields=["attempts", "max_attempts", "backoff_seconds", "started_at"])
     spec = registry.get(job.name)
     error = error[-20000:]
     fields: dict[str, Any]
@@ -282,6 +292,7 @@ def job_fail(*, job: Job, worker_id: str, error: str, now: dt.datetime | None = 
     with _queue_bookkeeping():
         if _mine(job, worker_id).update(status=status, finished_at=now, last_error=error, **fields) != 1:
             return None
+        _record_attempt(job, worker_id, now, JobAttempt.Outcome.FAILED, error)
     return status
 
 
@@ -299,6 +310,10 @@ def jobs_sweep(*, stale_after: float, now: dt.datetime | None = None) -> tuple[i
     requeued = parked = 0
     for seconds, jobs in passes:
         stale = jobs.stale(now - dt.timedelta(seconds=seconds))
+        lost = stale.select_for_update().values_list("pk", "attempts", "claimed_by", "started_at")
+        JobAttempt.objects.bulk_create([
+            JobAttempt(job_id=pk, number=attempts, worker=worker, started_at=started, finished_at=now,
+                       outcome=JobAttempt.Outcome.LOST, error=SWEPT_ERROR) for pk, attempts, worker, started in lost])
         parked += stale.filter(periodic=False, attempts__gte=F("max_attempts")).update(
             status=Job.Status.PARKED, finished_at=now, last_error=SWEPT_ERROR)
         requeued += stale.filter(periodic=True).update(status=Job.Status.PENDING, due_at=now, attempts=0,
@@ -312,6 +327,6 @@ def jobs_prune(*, older_than_days: int, now: dt.datetime | None = None) -> int:
     """Delete finished one-off jobs (done or cancelled) older than `older_than_days`. Parked jobs stay until retried."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=older_than_days)
-    deleted, _ = Job.objects.filter(periodic=False, status__in=[Job.Status.DONE, Job.Status.CANCELLED],
-                                    finished_at__lt=cutoff).delete()
-    return deleted
+    _total, per_model = Job.objects.filter(periodic=False, status__in=[Job.Status.DONE, Job.Status.CANCELLED],
+                                           finished_at__lt=cutoff).delete()
+    return per_model.get(Job._meta.label, 0)  # the jobs; their attempts go with them

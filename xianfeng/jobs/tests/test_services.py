@@ -294,3 +294,20 @@ def test_schedule_new_inserts_many_in_one_statement_and_leaves_an_existing_key_a
     with pytest.raises(ValidationError):
         jobs_schedule_new([("no.such.job", {}, now, "bulk:4")])
     assert not Job.objects.filter(key="bulk:4").exists()
+
+
+def test_every_attempt_is_a_row_of_its_own_never_overwritten():
+    from xianfeng.jobs.models import JobAttempt
+
+    job = job_schedule(name="tests.boom")  # max_attempts=3, backoff=10
+    now = timezone.now()
+    claimed = job_claim(worker_id=W, now=now)
+    job_fail(job=claimed, worker_id=W, error="first", now=now)
+    claimed.refresh_from_db()
+    later = claimed.due_at
+    claimed = job_claim(worker_id="worker-b", now=later)
+    assert jobs_sweep(stale_after=30, now=later + dt.timedelta(seconds=31)) == (1, 0)  # worker-b went silent
+    claimed = job_claim(worker_id=W, now=later + dt.timedelta(seconds=32))
+    assert job_succeed(job=claimed, worker_id=W, now=later + dt.timedelta(seconds=33))
+    rows = list(JobAttempt.objects.filter(job=job).order_by("id").values_list("number", "worker", "outcome", "error"))
+    assert rows == [(1, W, "failed", "first"), (2, "worker-b", "lost", SWEPT_ERROR), (3, W, "done", "")]
