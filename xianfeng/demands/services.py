@@ -400,7 +400,7 @@ def _day_start(now: dt.datetime) -> dt.datetime:
 @transaction.atomic
 def claims_lapse(*, now: dt.datetime | None = None, days: int | None = None) -> int:
     """Claims not started within `days` (default lapse_days()) lapse: the place goes back to the demand, and the
-    member and the community's secretaries are told. Safe to run twice. Returns how many lapsed."""
+    member and the community's secretaries are told. Safe to run twice. Returns how many lapsed. A job's step (no actor: the system)."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=lapse_days() if days is None else days)
     stale = list(Claim.objects.filter(status=Claim.Status.CLAIMED, claimed_at__lt=cutoff,
@@ -424,7 +424,8 @@ def claims_lapse(*, now: dt.datetime | None = None, days: int | None = None) -> 
 
 @transaction.atomic
 def demands_expire(*, today: dt.date | None = None) -> int:
-    """Open demands past their closing date (expires_on) expire; no one can claim them any more."""
+    """Open demands past their closing date (expires_on) expire; no one can claim them any more. A job's step (no
+    actor: the system)."""
     today = today or timezone.localdate()
     return Demand.objects.filter(status=Demand.Status.OPEN, claimed_count=0, expires_on__lt=today).update(
         status=Demand.Status.EXPIRED)

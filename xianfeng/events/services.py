@@ -662,7 +662,8 @@ def attendance_check_out(*, attendance: Attendance, at: dt.datetime | None = Non
 
 def attendance_close_missing(*, now: dt.datetime | None = None) -> int:
     """Close every volunteer attendance still without a check-out AUTO_CLOSE_AFTER after its activity ended: the
-    check-out becomes the scheduled end and the row is flagged (auto_closed) for the reviewer. Returns the count."""
+    check-out becomes the scheduled end and the row is flagged (auto_closed) for the reviewer. Returns the count.
+    A job's step (no actor: the system)."""
     now = _now(now)
     open_rows = (Attendance.objects.filter(hours_status=Attendance.Hours.OPEN, check_out_at__isnull=True,
                                            activity__ends_at__lte=now - AUTO_CLOSE_AFTER)
