@@ -73,7 +73,7 @@ def rebuild_tree() -> None:
            .order_by())
     sql, params = own.query.sql_with_params()
     _execute(f"INSERT INTO {_tree_table()} ({q('org_id')}, {q('month')}, {q('metric')}, {q('value')}) "  # noqa: S608
-             f"SELECT sub.{q('org_id')}, sub.{q('m')}, sub.{q('metric')}, sub.{q('v')} FROM ({sql}) sub", params)
+             f"SELECT sub.{q('org_id')}, sub.{q('m')}, sub.{q('metric')}, sub.{q('v')} FROM ({sql}) sub", list(params))
     Organisation = apps.get_model("orgs.Organisation")
     deepest = Organisation.objects.order_by("-depth").values_list("depth", flat=True).first() or 1
     org_table = q(Organisation._meta.db_table)

@@ -13,7 +13,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
 
-from xianfeng.core.api import ScopedViewSetMixin, StrictInputSerializer, scoped_get
+from xianfeng.core import policy
+from xianfeng.core.api import ScopedViewSetMixin, StrictInputSerializer
 from xianfeng.orgs.models import Organisation
 
 from . import analysis, services
@@ -97,8 +98,8 @@ class ResponseViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.Retrie
         serializer = ResponseInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        questionnaire = scoped_get(Questionnaire.objects.select_related("inspection__org"), request.user, "inspect",
-                                   data.pop("questionnaire"))
+        questionnaire = policy.get_visible(Questionnaire.objects.select_related("inspection__org"), request.user,
+                                           "inspect", pk=data.pop("questionnaire"))
         unit = None
         if data.get("unit") is not None:
             unit = Organisation.objects.filter(pk=data["unit"]).first()
