@@ -30,7 +30,7 @@ def natural_width(page, selector: str) -> int:
 
 
 def test_the_service_photo_and_the_bulletin_image_load(world, live_server, open_page, sign_in):
-    from xianfeng.campaigns.services import bulletin_create
+    from xianfeng.campaigns.services.bulletins import bulletin_create
     from xianfeng.demands.services import demand_claim, demand_create, service_record
 
     member = world.members["hebin_a"]

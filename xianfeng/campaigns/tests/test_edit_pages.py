@@ -366,6 +366,6 @@ def test_creation_pages_answer_404_to_those_who_may_not_create(world, client_for
 
 
 def test_grant_amounts_are_converted_to_fen_exactly():
-    from xianfeng.campaigns.views_edit import yuan_to_fen
+    from xianfeng.campaigns.views.ventures import yuan_to_fen
 
     assert yuan_to_fen(Decimal("2000.50")) == 200_050 and yuan_to_fen(None) == 0 and yuan_to_fen(Decimal("0.005")) == 1

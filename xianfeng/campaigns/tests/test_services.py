@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from xianfeng.campaigns import services
 from xianfeng.campaigns.models import (
+    PARTY_CHECKLIST,
     CampaignPlan,
     Deliverable,
     DriveProgress,
@@ -369,7 +370,7 @@ def test_dual_brand_evaluation_rules(world):
                "employees": 40}
     none_met = services.dual_brand_evaluate(enterprise=firm, year=today.year - 1, checklist={}, **figures, actor=None)
     assert not none_met.party_strong and not none_met.development_strong  # saved, and simply not strong
-    assert none_met.checklist == {code: False for code, _ in services.PARTY_CHECKLIST}
+    assert none_met.checklist == {code: False for code, _ in PARTY_CHECKLIST}
     with pytest.raises(ValidationError) as exc:
         services.dual_brand_evaluate(enterprise=firm, year=today.year + 1, checklist={"organisation": True}, **figures,
                                      actor=None)

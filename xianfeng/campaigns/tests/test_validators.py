@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from xianfeng.campaigns.services import PLAN_DOCUMENT_TYPES, check_document, check_image
-from xianfeng.campaigns.views_edit import yuan_to_fen
+from xianfeng.campaigns.services.bulletins import check_image
+from xianfeng.campaigns.services.plans import PLAN_DOCUMENT_TYPES, check_document
+from xianfeng.campaigns.views.ventures import yuan_to_fen
 
 EXTENSIONS = [*PLAN_DOCUMENT_TYPES, ".txt", ".exe", ".png", ".PDF", ""]
 MAGICS = [m for ms in PLAN_DOCUMENT_TYPES.values() for m in ms] + [b"GIF89a", b"\x89PNG", b"MZ", b""]

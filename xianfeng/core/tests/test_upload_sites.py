@@ -28,7 +28,7 @@ def test_pledge_photos_are_bounded_in_pixels(upload):
 
 @pytest.mark.parametrize("upload", [_bomb, _png_over_our_limit])
 def test_bulletin_images_are_bounded_in_pixels(upload):
-    from xianfeng.campaigns.services import check_image
+    from xianfeng.campaigns.services.bulletins import check_image
 
     with pytest.raises(ValidationError, match="像素"):
         check_image(upload())
@@ -37,7 +37,7 @@ def test_bulletin_images_are_bounded_in_pixels(upload):
 def test_a_plan_docx_that_is_a_zip_bomb_is_refused():
     import zipfile
 
-    from xianfeng.campaigns.services import check_document
+    from xianfeng.campaigns.services.plans import check_document
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
