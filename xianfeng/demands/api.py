@@ -1,7 +1,7 @@
 """/api/v1/ endpoints of the point-to-point service: demands (with claim / assign / close), claims, service records
 (with confirm), pairings. Same services and the same visibility as the pages (xianfeng.demands.policies): a demand
 the caller may not see answers 404 like a missing one; below "claimer" level no resident's name, phone or address
-is ever in a response. Conflicts (already claimed, closed, confirmed twice) answer 409.
+is ever in a response. Conflicts (already claimed, closed, confirmed twice) answer 409 (core.api's exception handler).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from xianfeng.core.api import Conflict, Pagination, StrictInputSerializer
+from xianfeng.core.api import Pagination, StrictInputSerializer
 from xianfeng.core.audit import audit_record
 from xianfeng.core.policy import allows, ensure, get_or_404, get_visible
 from xianfeng.orgs.models import Member, Organisation, Role
@@ -234,10 +234,7 @@ class DemandViewSet(viewsets.ViewSet):
         member = member_of(request.user)
         if member is None:
             raise ValidationError({"member": ["只有党员可以认领"]})
-        try:
-            claim = services.demand_claim(demand=demand, member=member, actor=request.user)
-        except services.DemandConflict as exc:
-            raise Conflict(detail=exc.messages[0]) from None
+        claim = services.demand_claim(demand=demand, member=member, actor=request.user)
         return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: ClaimSerializer, 404: NOT_FOUND, 409: CONFLICT},
@@ -248,10 +245,7 @@ class DemandViewSet(viewsets.ViewSet):
         member = member_of(request.user)
         claim = get_or_404(Claim.objects.filter(demand=demand, member=member, status__in=Claim.ACTIVE)
                            if member is not None else Claim.objects.none())
-        try:
-            claim = services.claim_withdraw(claim=claim, actor=request.user)
-        except services.DemandConflict as exc:
-            raise Conflict(detail=exc.messages[0]) from None
+        claim = services.claim_withdraw(claim=claim, actor=request.user)
         return Response(ClaimSerializer(claim).data)
 
     @extend_schema(request=AssignInput, responses={201: ClaimSerializer, 404: NOT_FOUND, 409: CONFLICT})
@@ -263,10 +257,7 @@ class DemandViewSet(viewsets.ViewSet):
         member = Member.objects.select_related("org", "managing_org").filter(pk=data["member"]).first()
         if member is None:
             raise ValidationError({"member": ["党员不存在"]})
-        try:
-            claim = services.demand_claim(demand=demand, member=member, actor=request.user, assigned=True)
-        except services.DemandConflict as exc:
-            raise Conflict(detail=exc.messages[0]) from None
+        claim = services.demand_claim(demand=demand, member=member, actor=request.user, assigned=True)
         return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=CloseInput, responses={200: DemandPublicSerializer, 404: NOT_FOUND, 409: CONFLICT})
@@ -275,10 +266,7 @@ class DemandViewSet(viewsets.ViewSet):
         demand, _level = _visible_demand(request, pk)
         ensure(allows(request.user, "change", demand))
         data = _parse(CloseInput, request)
-        try:
-            demand = services.demand_close(demand=demand, reason=data["reason"], actor=request.user)
-        except services.DemandConflict as exc:
-            raise Conflict(detail=exc.messages[0]) from None
+        demand = services.demand_close(demand=demand, reason=data["reason"], actor=request.user)
         return Response(DemandPublicSerializer(demand).data)
 
 
@@ -316,12 +304,9 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             demand, _level = _visible_demand(request, data["demand"])
         if data.get("pairing") is not None:
             pairing = get_or_404(Pairing.objects.filter(member=member), pk=data["pairing"])
-        try:
-            record = services.service_record(member=member, demand=demand, pairing=pairing,
-                                             served_on=data["served_on"], minutes=data["minutes"],
-                                             notes=data["notes"], actor=request.user)
-        except services.DemandConflict as exc:
-            raise Conflict(detail=exc.messages[0]) from None
+        record = services.service_record(member=member, demand=demand, pairing=pairing,
+                                         served_on=data["served_on"], minutes=data["minutes"],
+                                         notes=data["notes"], actor=request.user)
         return Response(RecordSerializer(record).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConfirmInput, responses={200: RecordSerializer, 404: NOT_FOUND, 409: CONFLICT})
@@ -330,10 +315,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         record = get_or_404(ServiceRecord.objects.select_related("demand", "pairing", "org"), pk=pk)
         ensure(allows(request.user, "confirm", record))
         data = _parse(ConfirmInput, request)
-        try:
-            record = services.service_confirm(record=record, actor=request.user, **data)
-        except services.AlreadyConfirmed as exc:
-            raise Conflict(detail=exc.messages[0]) from None
+        record = services.service_confirm(record=record, actor=request.user, **data)
         return Response(RecordSerializer(record).data)
 
 

@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
-from xianfeng.core.policy import NotAllowed, NotFound, allows, require
+from xianfeng.core.policy import Conflict, NotAllowed, NotFound, allows, require
 from xianfeng.core.text import clean_text
 from xianfeng.orgs.models import Member, Organisation, Resident, User
 
@@ -39,7 +39,7 @@ from .policies import demand_policy, record_policy
 MAX_MINUTES = 24 * 60
 
 
-class DemandConflict(ValidationError):
+class DemandConflict(Conflict):
     """The demand's state forbids the act (answered 409)."""
 
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
+from xianfeng.core.frontdoor import Outcome, page_call
 from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, require_any
 from xianfeng.core.scoping import subtree_q
 from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation
@@ -207,6 +208,14 @@ def _conflict(request, demand, level, message: str, status: int):
     return render(request, "demands/detail.html", _detail_context(request, demand, level), status=status)
 
 
+def _refused(request, demand: Demand, level: str, outcome: Outcome):
+    """The demand's page again after a service refused (its message is shown): 409 for the demand's state, 400 for
+    bad input."""
+    if outcome.status == 409:
+        demand.refresh_from_db()
+    return render(request, "demands/detail.html", _detail_context(request, demand, level), status=outcome.status)
+
+
 @login_required
 @require_POST
 def claim(request, pk: int):
@@ -214,13 +223,9 @@ def claim(request, pk: int):
     member = member_of(request.user)
     if member is None:
         return _conflict(request, demand, level, _("Only party members can claim demands."), 403)
-    try:
-        services.demand_claim(demand=demand, member=member, actor=request.user)
-    except services.DemandConflict as exc:
-        demand.refresh_from_db()
-        return _conflict(request, demand, level, _errors(exc), 409)
-    except ValidationError as exc:
-        return _conflict(request, demand, level, _errors(exc), 400)
+    outcome = page_call(request, services.demand_claim, demand=demand, member=member, actor=request.user)
+    if not outcome:
+        return _refused(request, demand, level, outcome)
     messages.success(request, _("Claimed. The resident's contact details are now shown below."))
     return redirect("demands:detail", pk=pk)
 
@@ -234,13 +239,10 @@ def assign(request, pk: int):
         if str(request.POST.get("member", "")).isdigit() else None
     if member is None:
         return _conflict(request, demand, level, _("Choose a member."), 400)
-    try:
-        services.demand_claim(demand=demand, member=member, actor=request.user, assigned=True)
-    except services.DemandConflict as exc:
-        demand.refresh_from_db()
-        return _conflict(request, demand, level, _errors(exc), 409)
-    except ValidationError as exc:
-        return _conflict(request, demand, level, _errors(exc), 400)
+    outcome = page_call(request, services.demand_claim, demand=demand, member=member, actor=request.user,
+                        assigned=True)
+    if not outcome:
+        return _refused(request, demand, level, outcome)
     messages.success(request, _("Assigned."))
     return redirect("demands:detail", pk=pk)
 
@@ -250,12 +252,10 @@ def assign(request, pk: int):
 def close(request, pk: int):
     demand, level = _demand_or_404(request.user, pk)
     ensure(allows(request.user, "change", demand))
-    try:
-        services.demand_close(demand=demand, reason=request.POST.get("reason", ""), actor=request.user)
-    except services.DemandConflict as exc:
-        return _conflict(request, demand, level, _errors(exc), 409)
-    except ValidationError as exc:
-        return _conflict(request, demand, level, _errors(exc), 400)
+    outcome = page_call(request, services.demand_close, demand=demand, reason=request.POST.get("reason", ""),
+                        actor=request.user)
+    if not outcome:
+        return _refused(request, demand, level, outcome)
     messages.success(request, _("The demand is closed."))
     return redirect("demands:detail", pk=pk)
 

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xianfeng.core.audit import audit_record
 from xianfeng.core.excel import Sheet, xlsx_response
 from xianfeng.core.forms import add_service_errors
+from xianfeng.core.frontdoor import page_call
 from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, policy_for, require_any, visible
 from xianfeng.core.scoping import subtree_q
 from xianfeng.core.throttle import client_ip
@@ -63,13 +64,11 @@ def _submit(request, form, call, success: str, detail: str):
     ValidationError goes onto the form (None is returned and the form is shown again with a 400)."""
     if request.method != "POST" or not form.is_valid():
         return None
-    try:
-        obj = call(dict(form.cleaned_data))
-    except ValidationError as exc:
-        add_service_errors(form, exc)
+    outcome = page_call(request, call, dict(form.cleaned_data), form=form)
+    if not outcome:
         return None
     messages.success(request, success)
-    return redirect(detail, pk=obj.pk)
+    return redirect(detail, pk=outcome.value.pk)
 
 
 def _query_without_page(request) -> str:
