@@ -482,3 +482,25 @@ def test_deliverable_kinds_are_checked(world):
                                  deliverables=[{"code": "plan", "name": "方案", "org_kinds": ["planet"],
                                                 "due": dt.date(2026, 1, 10)}], actor=None)
     assert not Deliverable.objects.exists()
+
+
+def test_advisor_placement_needs_the_actors_scope_over_the_person(world):
+    """Placing links a person found by ID number: a person whose organisation is outside the actor's scope is refused
+    on the ID number before anything is written; one of the actor's own subtree is placed."""
+    from xianfeng.orgs.services import PersonOutOfScope
+
+    firm = org_services.org_create(name="海盐某机械公司", code="330424001E01", kind=OrgKind.ENTERPRISE,
+                                   parent=world.wuyuan)
+    batch = services.advisor_batch_create(org=world.wuyuan, name="第一批", start=dt.date(2025, 1, 1),
+                                          end=dt.date(2027, 12, 31), actor=None)
+    admin = world.users["wuyuan_admin"]
+    elsewhere = world.members["qinshan_a"].person  # a member of 秦山镇, outside 武原镇
+    with pytest.raises(PersonOutOfScope) as exc:
+        services.advisor_place(batch=batch, person=elsewhere, enterprise=firm, actor=admin)
+    assert "id_number" in exc.value.message_dict
+    assert not firm.advisors.exists()
+    own = world.members["hebin_a"].person  # a member of 河滨社区, inside 武原镇
+    advisor = services.advisor_place(batch=batch, person=own, enterprise=firm, actor=admin)
+    assert advisor.enterprise == firm
+    with pytest.raises(NotFound):  # a batch the actor does not administer
+        services.advisor_place(batch=batch, person=own, enterprise=firm, actor=world.users["qinshan_secretary"])
