@@ -118,10 +118,10 @@ class OrgPolicy(Policy):
         return scope_q(self.path_fields(), paths)
 
     def filter(self, qs: models.QuerySet, user: Any, action: str) -> models.QuerySet:
-        paths = scope_paths(user, action)
         names = self.org_fields()
-        if (paths and type(self).scope is OrgPolicy.scope and len(names) > 1
-                and all(n and "__" not in n for n in names) and connections[qs.db].vendor == "postgresql"):
+        if (type(self).scope is OrgPolicy.scope and action in ROLE_ACTIONS and len(names) > 1
+                and all(n and "__" not in n for n in names) and connections[qs.db].vendor == "postgresql"
+                and (paths := scope_paths(user, action))):
             # Two organisation columns (a member's organisation or managing organisation; a case's organisation or
             # handling unit): an OR over two joins defeats the indexes and scans the table (4,000,000 members:
             # 280–590 ms for a county's 44,000). With the subtrees' organisation ids in hand, PostgreSQL ORs two

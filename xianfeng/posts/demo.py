@@ -11,7 +11,7 @@ import datetime as dt
 
 from xianfeng.core.demo import DEMO_PASSWORD, DEMO_TODAY, DemoContext, demo_step
 from xianfeng.orgs import services as org_services
-from xianfeng.orgs.models import Member, Organisation, Resident, Role
+from xianfeng.orgs.models import Member, Organisation, Resident, Role, User
 
 from . import services
 from .models import Post
@@ -40,7 +40,10 @@ def build(ctx: DemoContext) -> None:
                     .select_related("person", "org", "managing_org").order_by("id")[:3])
     if len(members) < 2:
         return
-    volunteer, others = members[0], members[1:]
+    # The first dual-managed member without a login of their own signs in as donghai_member.
+    with_login = set(User.objects.filter(person__in=[m.person for m in members]).values_list("person_id", flat=True))
+    volunteer = next(m for m in members if m.person_id not in with_login)
+    others = [m for m in members if m is not volunteer]
     slot = 0
     for post in posts[1:]:
         for _ in range(min(post.capacity - 1, 2)):
@@ -57,7 +60,8 @@ def build(ctx: DemoContext) -> None:
     first = Post.objects.get(pk=posts[0].pk)
     holding = services.post_claim(actor=user, post=first, on=start.date() + dt.timedelta(days=2))
 
-    residents = list(Resident.objects.filter(org__path__startswith=dh.path).select_related("person").order_by("id")[:3])
+    residents = list(Resident.objects.filter(org__path__startswith=dh.path, person__user__isnull=True)
+                     .select_related("person").order_by("id")[:3])
     if not residents:
         return
     resident_user = org_services.user_create(username="donghai_resident", password=DEMO_PASSWORD,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from xianfeng.core.policy import NotAllowed, NotFound
 from xianfeng.core.testing import make_member, make_person, make_user, race
 from xianfeng.orgs import services as org_services
-from xianfeng.orgs.models import OrgKind, Role
+from xianfeng.orgs.models import Role
 from xianfeng.points.models import Award
 from xianfeng.posts import services
 from xianfeng.posts.models import Holding, Post, PostService
