@@ -26,9 +26,9 @@ class CaseCategoryAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = {k: form.cleaned_data[k] for k in services.CATEGORY_FIELDS if k in form.cleaned_data}
         if change:
-            saved = services.category_update(category=obj, by=request.user, **data)
+            saved = services.category_update(category=obj, actor=request.user, **data)
         else:
-            saved = services.category_create(code=form.cleaned_data["code"], by=request.user, **data)
+            saved = services.category_create(code=form.cleaned_data["code"], actor=request.user, **data)
         obj.pk = saved.pk
 
 
@@ -40,16 +40,16 @@ class WorkCalendarDayAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change and "date" in form.changed_data:
-            services.calendar_day_clear(date=form.initial["date"], by=request.user)
-        saved = services.calendar_day_set(date=obj.date, is_workday=obj.is_workday, name=obj.name, by=request.user)
+            services.calendar_day_clear(date=form.initial["date"], actor=request.user)
+        saved = services.calendar_day_set(date=obj.date, is_workday=obj.is_workday, name=obj.name, actor=request.user)
         obj.pk = saved.pk
 
     def delete_model(self, request, obj):
-        services.calendar_day_clear(date=obj.date, by=request.user)
+        services.calendar_day_clear(date=obj.date, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for day in queryset:
-            services.calendar_day_clear(date=day.date, by=request.user)
+            services.calendar_day_clear(date=day.date, actor=request.user)
 
 
 @admin.register(Grid)

@@ -97,7 +97,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if not staff:
             org = Organisation.objects.filter(roles__user=request.user, roles__kind=Role.Kind.RESIDENT).first()
         case = services.case_open(
-            category=d["category"], description=d["description"], by=request.user,
+            category=d["category"], description=d["description"], actor=request.user,
             source=Case.Source.STAFF if staff else Case.Source.PORTAL, org=org, lat=d.get("latitude"),
             lng=d.get("longitude"), address=d.get("address", ""), reporter=None if staff else request.user,
             reporter_name=d.get("reporter_name", ""), reporter_phone=d.get("reporter_phone", ""))

@@ -256,7 +256,7 @@ def _post_request(request, fmt: str):
                 lat_f, lng_f = services.geo.check_point(lat, lng)
             else:
                 grid = services.default_grid(client.org)
-            case = services.case_open(category=category, description=p.get("description") or "", by=None,
+            case = services.case_open(category=category, description=p.get("description") or "", actor=None,
                                       source=Case.Source.OPEN311, grid=grid, lat=lat_f, lng=lng_f, address=address,
                                       media_url=media_url, reporter_name=name[:50],
                                       reporter_phone=p.get("phone") or "")

@@ -1,5 +1,11 @@
 """Every write to grids, households, teams, visits and cases.
 
+Each write takes the acting user as `actor=` and asks the policy (grids/policies.py) before it changes anything: a
+case's steps by the actor's part in them (staff, the handling unit, the reporter), a visit by the household being in
+the actor's scope, the grid register (grids, households, teams) by change rights over the organisation. `actor=None`
+means the system and is accepted only by the register's writes (the import command, the demo, the sweep) and by
+case_open (Open311 intake: anyone may report; who may report for whom is the caller's rule).
+
 Views, the API, Open311, the worker and the demo call these; each runs in a transaction and leaves an audit row
 (case transitions leave a CaseEvent row, the case's own append-only history, plus an audit row).
 
@@ -35,6 +41,8 @@ from django.utils import timezone
 
 from xianfeng.core.audit import audit_record, snapshot
 from xianfeng.core.ids import normalise_compact, normalise_text, parse_phone
+from xianfeng.core.policy import require, visible
+from xianfeng.core.text import clean_text
 from xianfeng.orgs.models import Organisation, OrgKind, Person, Role
 
 from . import geo
@@ -56,6 +64,7 @@ from .models import (
     Visit,
     WorkCalendarDay,
 )
+from .policies import cases
 
 GRID_ORG_KINDS = frozenset({OrgKind.VILLAGE, OrgKind.COMMUNITY})
 MAX_DESCRIPTION = 2000
@@ -70,37 +79,28 @@ class TransitionError(ValidationError):
     """A case transition that its current state does not allow (or a rule of the transition that failed)."""
 
 
-def _text(value: Any, name: str, max_length: int, required: bool = True) -> str:
-    text = normalise_text(value) if max_length <= 300 else str(value or "").strip()
-    if required and not text:
-        raise ValidationError({name: ["不能为空"]})
-    if len(text) > max_length:
-        raise ValidationError({name: [f"不能超过{max_length}个字符"]})
-    return text
-
-
 # ---- calendar and catalogue ---------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def calendar_day_set(*, date: dt.date, is_workday: bool, name: str = "", by: Any = None) -> WorkCalendarDay:
+def calendar_day_set(*, date: dt.date, is_workday: bool, name: str = "", actor: Any = None) -> WorkCalendarDay:
     """Declare a holiday (is_workday=False) or a worked weekend day (True); the weekday rule applies otherwise."""
     day, _ = WorkCalendarDay.objects.update_or_create(
-        date=date, defaults={"is_workday": bool(is_workday), "name": _text(name, "name", 50, required=False)})
-    audit_record(by=by, action="update", obj=day, after=snapshot(day), summary=f"节假日调整 {day}")
+        date=date, defaults={"is_workday": bool(is_workday), "name": clean_text(name, "name", 50, required=False)})
+    audit_record(by=actor, action="update", obj=day, after=snapshot(day), summary=f"节假日调整 {day}")
     return day
 
 
 @transaction.atomic
 def category_create(*, code: str, name: str, deadline_kind: str = CaseCategory.Deadline.WORKING_DAYS,
-                    deadline_value: int = 3, default_unit: Organisation | None = None, by: Any = None,
+                    deadline_value: int = 3, default_unit: Organisation | None = None, actor: Any = None,
                     **extra: Any) -> CaseCategory:
     category = CaseCategory(code=normalise_compact(code), name=normalise_text(name),
                             deadline_kind=deadline_kind, deadline_value=deadline_value, default_unit=default_unit,
                             **extra)
     category.full_clean()
     category.save()
-    audit_record(by=by, action="create", obj=category, after=snapshot(category), summary=f"派单目录 {category.name}")
+    audit_record(by=actor, action="create", obj=category, after=snapshot(category), summary=f"派单目录 {category.name}")
     return category
 
 
@@ -109,7 +109,7 @@ CATEGORY_FIELDS = ("name", "group", "description", "keywords", "default_unit", "
 
 
 @transaction.atomic
-def category_update(*, category: CaseCategory, by: Any = None, **changes: Any) -> CaseCategory:
+def category_update(*, category: CaseCategory, actor: Any = None, **changes: Any) -> CaseCategory:
     """Change a catalogue entry (not its code). New deadlines apply to cases dispatched from now on; cases already
     dispatched keep the deadline they were given. Raises ValidationError for an unknown field or a bad value."""
     unknown = set(changes) - set(CATEGORY_FIELDS)
@@ -121,24 +121,30 @@ def category_update(*, category: CaseCategory, by: Any = None, **changes: Any) -
         setattr(fresh, key, normalise_text(value) if key in ("name", "group", "keywords") else value)
     fresh.full_clean()
     fresh.save()
-    audit_record(by=by, action="update", obj=fresh, before=before, after=snapshot(fresh),
+    audit_record(by=actor, action="update", obj=fresh, before=before, after=snapshot(fresh),
                  summary=f"修改派单目录 {fresh.name}")
     return fresh
 
 
 @transaction.atomic
-def calendar_day_clear(*, date: dt.date, by: Any = None) -> None:
+def calendar_day_clear(*, date: dt.date, actor: Any = None) -> None:
     """Return a day to the weekday rule (remove its holiday or worked-weekend entry); audited."""
     day = WorkCalendarDay.objects.filter(date=date).first()
     if day is None:
         return
     before = snapshot(day)
     day.delete()
-    audit_record(by=by, action="delete", model="grids.workcalendarday", object_id=str(date), before=before,
+    audit_record(by=actor, action="delete", model="grids.workcalendarday", object_id=str(date), before=before,
                  summary=f"取消节假日调整 {date}")
 
 
 # ---- grids, households, teams -------------------------------------------------------------------------------------
+
+
+def _require_register(actor: Any, org: Organisation) -> None:
+    """The grid register of `org` is changed by staff over it (or by the system: actor None)."""
+    if actor is not None:
+        require(actor, "change", org)
 
 
 def _check_grid_org(org: Organisation) -> None:
@@ -148,20 +154,21 @@ def _check_grid_org(org: Organisation) -> None:
 
 @transaction.atomic
 def grid_create(*, org: Organisation, name: str, boundary: Any = None, is_default: bool = False,
-                by: Any = None) -> Grid:
+                actor: Any = None) -> Grid:
     """A new grid of a village or community; its code is the organisation's code + a 3-digit sequence.
     Raises ValidationError for a bad boundary or a second default grid."""
+    _require_register(actor, org)
     _check_grid_org(org)
     Organisation.objects.select_for_update().filter(pk=org.pk).first()  # serialise sequence numbers per org
     seq = (Grid.objects.filter(org=org).aggregate(m=Max("seq"))["m"] or 0) + 1
-    grid = Grid(org=org, seq=seq, code=f"{org.code}{seq:03d}", name=_text(name, "name", 60), is_default=is_default)
+    grid = Grid(org=org, seq=seq, code=f"{org.code}{seq:03d}", name=clean_text(name, "name", 60), is_default=is_default)
     if is_default and Grid.objects.filter(org=org, is_default=True).exists():
         raise ValidationError({"is_default": ["该村（社区）已有默认网格"]})
     if boundary is not None:
         _apply_boundary(grid, boundary)
     grid.full_clean()
     grid.save()
-    audit_record(by=by, action="create", obj=grid, summary=f"新增网格 {grid.code} {grid.name}")
+    audit_record(by=actor, action="create", obj=grid, summary=f"新增网格 {grid.code} {grid.name}")
     return grid
 
 
@@ -179,12 +186,14 @@ def _lists(value: Any) -> Any:
 
 
 @transaction.atomic
-def grid_set_boundary(*, grid: Grid, boundary: Any, by: Any = None) -> Grid:
+def grid_set_boundary(*, grid: Grid, boundary: Any, actor: Any = None) -> Grid:
     """Replace a grid's boundary (GeoJSON). Raises ValidationError({"boundary": …}) for an invalid polygon."""
+    if actor is not None:
+        require(actor, "change", grid)
     before = {"boundary": grid.boundary}
     _apply_boundary(grid, boundary)
     grid.save()
-    audit_record(by=by, action="update", obj=grid, before=before, after={"boundary": grid.boundary},
+    audit_record(by=actor, action="update", obj=grid, before=before, after={"boundary": grid.boundary},
                  summary=f"修改网格边界 {grid.code}")
     return grid
 
@@ -196,7 +205,7 @@ def _apply_geometry(grid: Grid, geom) -> None:
 
 
 @transaction.atomic
-def grid_boundaries_import(*, data: Any, grids, by: Any = None, file_name: str = "") -> list[Grid]:
+def grid_boundaries_import(*, data: Any, actor: Any, grids: Any = None, file_name: str = "") -> list[Grid]:
     """Replace the boundaries of existing grids from a GeoJSON FeatureCollection whose features carry the grid code
     in `properties.code`. `grids` is the queryset of grids the caller may change (Grid.objects.restrict(user,
     "change")): a code outside it is an unknown code, exactly like a missing one.
@@ -205,6 +214,8 @@ def grid_boundaries_import(*, data: Any, grids, by: Any = None, file_name: str =
     validity, self-intersection, duplicate codes), then every code is looked up; any bad feature raises
     ValidationError({"file": [one reason per bad feature, naming it]}) and nothing changes. Audited: one import row
     for the file, and one before/after row per grid."""
+    if grids is None:
+        grids = visible(Grid, actor, "change")
     features = geo.parse_feature_collection(data)
     found = {g.code: g for g in grids.filter(code__in=[f.code for f in features]).select_for_update()}
     unknown = [f"第{f.index}个要素（编码 {f.code}）：没有这个网格编码，或无权修改该网格" for f in features
@@ -217,19 +228,20 @@ def grid_boundaries_import(*, data: Any, grids, by: Any = None, file_name: str =
         before = {"boundary": grid.boundary}
         _apply_geometry(grid, feature.geometry)
         grid.save(update_fields=["boundary", "min_lat", "max_lat", "min_lng", "max_lng", "updated_at"])
-        audit_record(by=by, action="update", obj=grid, before=before, after={"boundary": grid.boundary},
+        audit_record(by=actor, action="update", obj=grid, before=before, after={"boundary": grid.boundary},
                      summary=f"导入网格边界 {grid.code}")
         changed.append(grid)
-    audit_record(by=by, action="import", model="grids.grid", summary=f"导入网格边界 {len(changed)} 个",
+    audit_record(by=actor, action="import", model="grids.grid", summary=f"导入网格边界 {len(changed)} 个",
                  after={"file": file_name[:200], "codes": [g.code for g in changed]})
     return changed
 
 
 @transaction.atomic
-def grids_import_geojson(*, org: Organisation, data: Any, by: Any = None) -> list[Grid]:
+def grids_import_geojson(*, org: Organisation, data: Any, actor: Any = None) -> list[Grid]:
     """Grids of one village or community from a GeoJSON FeatureCollection: each feature's properties name the grid
     (`name`) and, to update an existing one, its `code`. All or nothing: one bad feature imports none and the error
     lists every bad feature with its reason."""
+    _require_register(actor, org)
     _check_grid_org(org)
     features = geo.parse_feature_collection(data, require_code=False)
     existing = {g.code: g for g in Grid.objects.filter(org=org)}
@@ -240,10 +252,10 @@ def grids_import_geojson(*, org: Organisation, data: Any, by: Any = None) -> lis
     grids = []
     for feature in features:
         if not feature.code:
-            grids.append(grid_create(org=org, name=feature.name, boundary=feature.geometry.__geo_interface__, by=by))
+            grids.append(grid_create(org=org, name=feature.name, boundary=feature.geometry.__geo_interface__, actor=actor))
         else:
             grids.append(grid_set_boundary(grid=existing[feature.code], boundary=feature.geometry.__geo_interface__,
-                                           by=by))
+                                           actor=actor))
     return grids
 
 
@@ -298,10 +310,12 @@ def _nearest_grid(lat: float, lng: float, within: Organisation | None = None) ->
 def household_create(*, grid: Grid, number: str, address: str, head_name: str = "", phone: str = "",
                      elderly_alone: bool = False, disabled: bool = False, hardship: bool = False,
                      people: Iterable[dict] = (), latitude: float | None = None, longitude: float | None = None,
-                     by: Any = None) -> Household:
+                     actor: Any = None) -> Household:
     """A household of a grid with its people ({"name", "relation", "birth_year", "resident"}). Raises ValidationError."""
-    household = Household(grid=grid, number=_text(number, "number", 40), address=_text(address, "address", 200),
-                          head_name=_text(head_name, "head_name", 50, required=False), phone=parse_phone(phone),
+    if actor is not None:
+        require(actor, "change", grid)
+    household = Household(grid=grid, number=clean_text(number, "number", 40), address=clean_text(address, "address", 200),
+                          head_name=clean_text(head_name, "head_name", 50, required=False), phone=parse_phone(phone),
                           elderly_alone=elderly_alone, disabled=disabled, hardship=hardship,
                           latitude=latitude, longitude=longitude)
     if Household.objects.filter(grid=grid, number=household.number).exists():
@@ -309,35 +323,38 @@ def household_create(*, grid: Grid, number: str, address: str, head_name: str = 
     household.full_clean()
     household.save()
     for person in people:
-        member = HouseholdMember(household=household, name=_text(person.get("name"), "name", 50),
+        member = HouseholdMember(household=household, name=clean_text(person.get("name"), "name", 50),
                                  relation=person.get("relation") or HouseholdMember.Relation.OTHER,
                                  birth_year=person.get("birth_year"), resident=person.get("resident"))
         member.full_clean()
         member.save()
-    audit_record(by=by, action="create", obj=household, summary=f"新增户 {household.number}")
+    audit_record(by=actor, action="create", obj=household, summary=f"新增户 {household.number}")
     return household
 
 
 @transaction.atomic
-def team_create(*, org: Organisation, name: str, grids: Iterable[Grid], by: Any = None) -> GridTeam:
+def team_create(*, org: Organisation, name: str, grids: Iterable[Grid], actor: Any = None) -> GridTeam:
     """A grid team serving `grids` (all of `org`'s subtree)."""
+    _require_register(actor, org)
     grids = list(grids)
     if not grids:
         raise ValidationError({"grids": ["至少服务一个网格"]})
     if any(not g.org.path.startswith(org.path) for g in grids):
         raise ValidationError({"grids": ["网格须属于组团所在组织"]})
-    team = GridTeam(org=org, name=_text(name, "name", 80))
+    team = GridTeam(org=org, name=clean_text(name, "name", 80))
     team.full_clean()
     team.save()
     team.grids.set(grids)
-    audit_record(by=by, action="create", obj=team, summary=f"新增组团 {team.name}")
+    audit_record(by=actor, action="create", obj=team, summary=f"新增组团 {team.name}")
     return team
 
 
 @transaction.atomic
 def team_seat_add(*, team: GridTeam, person: Person, role: str, department: Organisation | None = None,
-                  by: Any = None) -> TeamMember:
+                  actor: Any = None) -> TeamMember:
     """Seat a cadre in a team (a person may sit in several teams, once in each)."""
+    if actor is not None:
+        require(actor, "change", team)
     if role == TeamMember.Role.DEPARTMENT and department is None:
         raise ValidationError({"department": ["部门联络干部须注明派出部门"]})
     if TeamMember.objects.filter(team=team, person=person).exists():
@@ -345,7 +362,7 @@ def team_seat_add(*, team: GridTeam, person: Person, role: str, department: Orga
     seat = TeamMember(team=team, person=person, role=role, department=department)
     seat.full_clean()
     seat.save()
-    audit_record(by=by, action="create", obj=seat, summary=f"{person.name} 加入 {team.name}")
+    audit_record(by=actor, action="create", obj=seat, summary=f"{person.name} 加入 {team.name}")
     return seat
 
 
@@ -353,20 +370,21 @@ def team_seat_add(*, team: GridTeam, person: Person, role: str, department: Orga
 
 
 @transaction.atomic
-def visit_record(*, household: Household, date: dt.date, notes: str, by: Any, visitor_name: str = "",
+def visit_record(*, household: Household, date: dt.date, notes: str, actor: Any, visitor_name: str = "",
                  need: dict | None = None, problem: dict | None = None) -> Visit:
     """Record a household visit. `need` ({"category", "description", "urgency"}) becomes a Demand (demands module);
     `problem` ({"category": CaseCategory, "description"}) becomes a Case in the household's grid. All in one
-    transaction: a bad need or problem records nothing."""
+    transaction: a bad need or problem records nothing. The household must be in `actor`'s scope."""
+    require(actor, "view", household)
     today = timezone.localdate()
     if date > today:
         raise ValidationError({"date": ["走访日期不能晚于今天"]})
     if date < today - dt.timedelta(days=366):
         raise ValidationError({"date": ["走访日期过早"]})
-    name = visitor_name or (by.get_full_name() or by.username if getattr(by, "is_authenticated", False) else "")
-    visit = Visit(household=household, grid=household.grid, date=date, notes=_text(notes, "notes", 2000),
-                  visitor=by if getattr(by, "is_authenticated", False) else None,
-                  visitor_name=_text(name, "visitor_name", 50))
+    name = visitor_name or (actor.get_full_name() or actor.username if getattr(actor, "is_authenticated", False) else "")
+    visit = Visit(household=household, grid=household.grid, date=date, notes=clean_text(notes, "notes", 2000, multiline=True),
+                  visitor=actor if getattr(actor, "is_authenticated", False) else None,
+                  visitor_name=clean_text(name, "visitor_name", 50))
     visit.save()
     if need:
         from xianfeng.demands.services import demand_create
@@ -374,17 +392,17 @@ def visit_record(*, household: Household, date: dt.date, notes: str, by: Any, vi
         demand = demand_create(
             org=household.grid.org, category=need.get("category"), description=need.get("description") or "",
             household=household.number, address=household.address, urgency=need.get("urgency") or "normal",
-            source="staff", by=by, grid=household.grid.name[:60], latitude=household.latitude,
+            source="staff", actor=actor, grid=household.grid.name[:60], latitude=household.latitude,
             longitude=household.longitude)
         visit.demand_id = demand.pk
     if problem:
         visit.case = case_open(category=problem["category"], description=problem.get("description") or "",
                                org=household.grid.org, grid=household.grid, address=household.address,
                                lat=household.latitude, lng=household.longitude, source=Case.Source.VISIT,
-                               reporter_name=household.head_name, reporter_phone=household.phone, by=by)
+                               reporter_name=household.head_name, reporter_phone=household.phone, actor=actor)
     if need or problem:
         visit.save(update_fields=["demand_id", "case"])
-    audit_record(by=by, action="create", obj=visit, summary=f"走访 {household.number} {date}")
+    audit_record(by=actor, action="create", obj=visit, summary=f"走访 {household.number} {date}")
     return visit
 
 
@@ -436,9 +454,9 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
-def _event(case: Case, kind: str, *, by: Any, at: dt.datetime, from_status: str = "", note: str = "",
+def _event(case: Case, kind: str, *, actor: Any, at: dt.datetime, from_status: str = "", note: str = "",
            unit: Organisation | None = None, level: int | None = None) -> CaseEvent:
-    return CaseEvent.objects.create(case=case, at=at, by=by if getattr(by, "is_authenticated", False) else None,
+    return CaseEvent.objects.create(case=case, at=at, by=actor if getattr(actor, "is_authenticated", False) else None,
                                     kind=kind, from_status=from_status, to_status=case.status, note=note, unit=unit,
                                     level=level)
 
@@ -464,7 +482,7 @@ def case_duplicates(*, category: CaseCategory, lat: float, lng: float, exclude: 
 
 
 @transaction.atomic
-def case_open(*, category: CaseCategory, description: str, by: Any, source: str,
+def case_open(*, category: CaseCategory, description: str, actor: Any, source: str,
               org: Organisation | None = None, grid: Grid | None = None, lat: Any = None, lng: Any = None,
               address: str = "", photo: Any = None, media_url: str = "", reporter: Any = None,
               reporter_name: str = "", reporter_phone: str = "", now: dt.datetime | None = None) -> Case:
@@ -476,7 +494,7 @@ def case_open(*, category: CaseCategory, description: str, by: Any, source: str,
     if not category.is_active:
         errors["category"] = ["该类别已停用"]
     try:
-        description = _text(description, "description", MAX_DESCRIPTION)
+        description = clean_text(description, "description", MAX_DESCRIPTION, multiline=True)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     address = normalise_text(address)[:200]
@@ -504,7 +522,7 @@ def case_open(*, category: CaseCategory, description: str, by: Any, source: str,
         number=uuid.uuid4().hex[:20], org=grid.org, grid=grid, outside_grids=outside, category=category,
         description=description, address=address, latitude=lat_f, longitude=lng_f, source=source,
         media_url=media_url, reporter=reporter if getattr(reporter, "is_authenticated", False) else None,
-        reporter_name=_text(reporter_name, "reporter_name", 50, required=False), reporter_phone=reporter_phone,
+        reporter_name=clean_text(reporter_name, "reporter_name", 50, required=False), reporter_phone=reporter_phone,
         status=Status.OPENED, created_at=now, updated_at=now,
     )
     if photo:
@@ -512,19 +530,28 @@ def case_open(*, category: CaseCategory, description: str, by: Any, source: str,
     case.save()
     case.number = f"{timezone.localtime(now):%Y}{case.pk:08d}"
     case.save(update_fields=["number"])
-    _event(case, Kind.OPEN, by=by, at=now, note="位置不在任何网格内，归入默认网格" if outside else "")
-    audit_record(by=by, action="create", obj=case, summary=f"立案 {case.number} {category.name}")
+    _event(case, Kind.OPEN, actor=actor, at=now, note="位置不在任何网格内，归入默认网格" if outside else "")
+    audit_record(by=actor, action="create", obj=case, summary=f"立案 {case.number} {category.name}")
     unit = category.default_unit or case.org
-    return _dispatch(case, unit=unit, by=by, now=now, from_status=Status.OPENED, note="按派单目录自动派遣")
+    return _dispatch(case, unit=unit, actor=actor, now=now, from_status=Status.OPENED, note="按派单目录自动派遣")
 
 
 # ---- cases: transitions -------------------------------------------------------------------------------------------
 
 
-def _locked(case: Case, allowed: Iterable[str], action: str) -> Case:
-    """The case's row, locked, if its state allows `action`; TransitionError (nothing changed) otherwise."""
+# The lifecycle step (grids/policies.py) each kind of event records; the Case policy says who has a part in it.
+STEP_OF_KIND = {Kind.DISPATCH: "dispatch", Kind.ACCEPT: "accept", Kind.RETURN: "return", Kind.START: "start",
+                Kind.REPORT: "report", Kind.VERIFY: "verify", Kind.REJECT: "reject", Kind.CLOSE: "close",
+                Kind.SUSPEND: "suspend", Kind.RESUME: "resume", Kind.MERGE: "merge"}
+
+
+def _locked(case: Case, allowed: Iterable[str], action: str, *, actor: Any = None, step: str | None = None) -> Case:
+    """The case's row, locked, if `actor` has a part in `step` (NotFound otherwise, like a missing case) and its state
+    allows `action`; TransitionError (nothing changed) otherwise. `step=None`: the caller checks who acts."""
     fresh = (Case.objects.select_for_update(of=("self",)).select_related("category", "org", "handling_unit")
              .get(pk=case.pk))
+    if step is not None:
+        cases().require_part(actor, fresh, step)
     if fresh.status not in set(allowed):
         raise TransitionError({"status": [f"诉求当前状态为「{fresh.get_status_display()}」，不能{action}"]})
     return fresh
@@ -544,7 +571,7 @@ def _timers(case: Case, now: dt.datetime) -> None:
         case.remind_at = remind if remind > now else None
 
 
-def _dispatch(case: Case, *, unit: Organisation, by: Any, now: dt.datetime, from_status: str, note: str = "",
+def _dispatch(case: Case, *, unit: Organisation, actor: Any, now: dt.datetime, from_status: str, note: str = "",
               handler: Any = None) -> Case:
     category = case.category
     case.status = Status.DISPATCHED
@@ -559,29 +586,30 @@ def _dispatch(case: Case, *, unit: Organisation, by: Any, now: dt.datetime, from
     _timers(case, now)
     case.updated_at = now
     case.save()
-    _event(case, Kind.DISPATCH, by=by, at=now, from_status=from_status, note=note, unit=unit, level=0)
+    _event(case, Kind.DISPATCH, actor=actor, at=now, from_status=from_status, note=note, unit=unit, level=0)
     _notify_org(unit, case, kind="grids.dispatched", subject=f"新派诉求 {case.number}：{category.name}",
                 key=f"case:{case.pk}:dispatch:{now.timestamp()}")
     return case
 
 
 @transaction.atomic
-def case_dispatch(*, case: Case, unit: Organisation, by: Any, handler: Any = None, note: str = "",
+def case_dispatch(*, case: Case, unit: Organisation, actor: Any, handler: Any = None, note: str = "",
                   now: dt.datetime | None = None) -> Case:
     """派遣: send an opened, returned or reopened case to a unit; the deadline starts from now."""
     now = _now(now)
-    case = _locked(case, (Status.OPENED, Status.RETURNED, Status.REOPENED), "派遣")
+    case = _locked(case, (Status.OPENED, Status.RETURNED, Status.REOPENED), "派遣", actor=actor, step="dispatch")
     from_status = case.status
-    case = _dispatch(case, unit=unit, by=by, now=now, from_status=from_status, note=_text(note, "note", 500, False),
+    note = clean_text(note, "note", 500, required=False, multiline=True)
+    case = _dispatch(case, unit=unit, actor=actor, now=now, from_status=from_status, note=note,
                      handler=handler)
-    audit_record(by=by, action="update", obj=case, summary=f"派遣 {case.number} → {unit.name}")
+    audit_record(by=actor, action="update", obj=case, summary=f"派遣 {case.number} → {unit.name}")
     return case
 
 
-def _simple(case: Case, *, by: Any, allowed: Iterable[str], to: str, kind: str, action: str, note: str = "",
+def _simple(case: Case, *, actor: Any, allowed: Iterable[str], to: str, kind: str, action: str, note: str = "",
             now: dt.datetime | None = None, **fields: Any) -> Case:
     now = _now(now)
-    case = _locked(case, allowed, action)
+    case = _locked(case, allowed, action, actor=actor, step=STEP_OF_KIND.get(kind))
     from_status = case.status
     case.status = to
     for key, value in fields.items():
@@ -589,24 +617,24 @@ def _simple(case: Case, *, by: Any, allowed: Iterable[str], to: str, kind: str, 
     _timers(case, now)
     case.updated_at = now
     case.save()
-    _event(case, kind, by=by, at=now, from_status=from_status, note=note)
-    audit_record(by=by, action="update", obj=case, summary=f"{action} {case.number}")
+    _event(case, kind, actor=actor, at=now, from_status=from_status, note=note)
+    audit_record(by=actor, action="update", obj=case, summary=f"{action} {case.number}")
     return case
 
 
 @transaction.atomic
-def case_accept(*, case: Case, by: Any, now: dt.datetime | None = None) -> Case:
+def case_accept(*, case: Case, actor: Any, now: dt.datetime | None = None) -> Case:
     """签收: the handling unit takes the case; `by` becomes its handler."""
-    return _simple(case, by=by, allowed=(Status.DISPATCHED,), to=Status.ACCEPTED, kind=Kind.ACCEPT, action="签收",
-                   now=now, handler=by, escalation_level=0, escalate_at=None)
+    return _simple(case, actor=actor, allowed=(Status.DISPATCHED,), to=Status.ACCEPTED, kind=Kind.ACCEPT, action="签收",
+                   now=now, handler=actor, escalation_level=0, escalate_at=None)
 
 
 @transaction.atomic
-def case_return(*, case: Case, by: Any, reason: str, now: dt.datetime | None = None) -> Case:
+def case_return(*, case: Case, actor: Any, reason: str, now: dt.datetime | None = None) -> Case:
     """退回: the handling unit sends the case back for re-dispatch, with its reason."""
-    reason = _text(reason, "reason", 500)
+    reason = clean_text(reason, "reason", 500, multiline=True)
     now = _now(now)
-    case = _simple(case, by=by, allowed=(Status.DISPATCHED, Status.ACCEPTED), to=Status.RETURNED, kind=Kind.RETURN,
+    case = _simple(case, actor=actor, allowed=(Status.DISPATCHED, Status.ACCEPTED), to=Status.RETURNED, kind=Kind.RETURN,
                    action="退回", note=reason, now=now, handler=None, escalation_level=0, escalate_at=None,
                    accept_due_at=now + dt.timedelta(hours=case.category.accept_hours))
     _notify_org(case.org, case, kind="grids.returned", subject=f"诉求 {case.number} 被退回，请重新派遣",
@@ -615,35 +643,35 @@ def case_return(*, case: Case, by: Any, reason: str, now: dt.datetime | None = N
 
 
 @transaction.atomic
-def case_start(*, case: Case, by: Any, now: dt.datetime | None = None) -> Case:
+def case_start(*, case: Case, actor: Any, now: dt.datetime | None = None) -> Case:
     """处置: work begins."""
-    return _simple(case, by=by, allowed=(Status.ACCEPTED,), to=Status.HANDLING, kind=Kind.START, action="开始处置",
+    return _simple(case, actor=actor, allowed=(Status.ACCEPTED,), to=Status.HANDLING, kind=Kind.START, action="开始处置",
                    now=now)
 
 
 @transaction.atomic
-def case_report_back(*, case: Case, by: Any, note: str, now: dt.datetime | None = None) -> Case:
+def case_report_back(*, case: Case, actor: Any, note: str, now: dt.datetime | None = None) -> Case:
     """反馈: the handler reports what was done; the case waits for verification."""
-    note = _text(note, "note", 2000)
-    return _simple(case, by=by, allowed=(Status.HANDLING,), to=Status.REPORTED, kind=Kind.REPORT, action="反馈",
+    note = clean_text(note, "note", 2000, multiline=True)
+    return _simple(case, actor=actor, allowed=(Status.HANDLING,), to=Status.REPORTED, kind=Kind.REPORT, action="反馈",
                    note=note, now=now)
 
 
 @transaction.atomic
-def case_verify(*, case: Case, by: Any, passed: bool, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_verify(*, case: Case, actor: Any, passed: bool, note: str = "", now: dt.datetime | None = None) -> Case:
     """核查: someone other than the handler checks the work; failing sends it back to handling with the reason."""
     current = Case.objects.only("handler_id").get(pk=case.pk)
-    if getattr(by, "pk", None) is not None and current.handler_id == by.pk:
+    if getattr(actor, "pk", None) is not None and current.handler_id == actor.pk:
         raise TransitionError({"by": ["核查须由承办人以外的人员进行"]})
     if passed:
-        return _simple(case, by=by, allowed=(Status.REPORTED,), to=Status.VERIFIED, kind=Kind.VERIFY,
-                       action="核查", note=_text(note, "note", 2000, required=False), now=now)
-    return _simple(case, by=by, allowed=(Status.REPORTED,), to=Status.HANDLING, kind=Kind.REJECT, action="核查",
-                   note=_text(note, "note", 2000), now=now)
+        return _simple(case, actor=actor, allowed=(Status.REPORTED,), to=Status.VERIFIED, kind=Kind.VERIFY,
+                       action="核查", note=clean_text(note, "note", 2000, required=False, multiline=True), now=now)
+    return _simple(case, actor=actor, allowed=(Status.REPORTED,), to=Status.HANDLING, kind=Kind.REJECT, action="核查",
+                   note=clean_text(note, "note", 2000, multiline=True), now=now)
 
 
 @transaction.atomic
-def case_close(*, case: Case, by: Any, outcome: str, note: str = "", transferred_to: Organisation | None = None,
+def case_close(*, case: Case, actor: Any, outcome: str, note: str = "", transferred_to: Organisation | None = None,
                now: dt.datetime | None = None) -> Case:
     """结案 with one of the outcomes kept apart: resolved / explained-not-resolvable / not our responsibility (naming
     the unit it went to). On time when closed by the deadline."""
@@ -654,9 +682,9 @@ def case_close(*, case: Case, by: Any, outcome: str, note: str = "", transferred
         raise ValidationError({"transferred_to": ["非本单位职责须注明转办单位"]})
     if outcome != Case.Outcome.NOT_OURS:
         transferred_to = None
-    note = _text(note, "note", 2000, required=outcome != Case.Outcome.RESOLVED)
+    note = clean_text(note, "note", 2000, required=outcome != Case.Outcome.RESOLVED, multiline=True)
     fresh = Case.objects.only("due_at").get(pk=case.pk)
-    case = _simple(case, by=by, allowed=(Status.VERIFIED,), to=Status.CLOSED, kind=Kind.CLOSE, action="结案",
+    case = _simple(case, actor=actor, allowed=(Status.VERIFIED,), to=Status.CLOSED, kind=Kind.CLOSE, action="结案",
                    note=note, now=now, outcome=outcome, outcome_note=note, transferred_to=transferred_to,
                    closed_at=now, closed_on_time=fresh.due_at is None or now <= fresh.due_at)
     _notify_reporters(case, kind="grids.closed", subject=f"您反映的问题 {case.number} 已办结，请评价",
@@ -665,52 +693,53 @@ def case_close(*, case: Case, by: Any, outcome: str, note: str = "", transferred
 
 
 @transaction.atomic
-def case_suspend(*, case: Case, by: Any, reason: str, now: dt.datetime | None = None) -> Case:
+def case_suspend(*, case: Case, actor: Any, reason: str, now: dt.datetime | None = None) -> Case:
     """缓办: the clock stops (no reminders, no escalation) until the case resumes."""
-    reason = _text(reason, "reason", 500)
+    reason = clean_text(reason, "reason", 500, multiline=True)
     now = _now(now)
-    return _simple(case, by=by, allowed=(Status.ACCEPTED, Status.HANDLING), to=Status.SUSPENDED, kind=Kind.SUSPEND,
+    return _simple(case, actor=actor, allowed=(Status.ACCEPTED, Status.HANDLING), to=Status.SUSPENDED, kind=Kind.SUSPEND,
                    action="缓办", note=reason, now=now, suspended_at=now)
 
 
 @transaction.atomic
-def case_resume(*, case: Case, by: Any, now: dt.datetime | None = None) -> Case:
+def case_resume(*, case: Case, actor: Any, now: dt.datetime | None = None) -> Case:
     """Resume a suspended case: its deadline moves on by the time it spent suspended."""
     now = _now(now)
     fresh = Case.objects.only("suspended_at", "due_at").get(pk=case.pk)
     paused = now - fresh.suspended_at if fresh.suspended_at else dt.timedelta(0)
     due = fresh.due_at + paused if fresh.due_at else None
-    return _simple(case, by=by, allowed=(Status.SUSPENDED,), to=Status.HANDLING, kind=Kind.RESUME, action="恢复办理",
+    return _simple(case, actor=actor, allowed=(Status.SUSPENDED,), to=Status.HANDLING, kind=Kind.RESUME, action="恢复办理",
                    note=f"缓办 {paused.total_seconds() / 3600:.1f} 小时，时限顺延", now=now, suspended_at=None,
                    due_at=due, remind_at=None, escalate_at=None, escalation_level=0)
 
 
 @transaction.atomic
-def case_merge(*, case: Case, into: Case, by: Any, now: dt.datetime | None = None) -> Case:
+def case_merge(*, case: Case, into: Case, actor: Any, now: dt.datetime | None = None) -> Case:
     """Merge a duplicate into the original: the duplicate closes as merged; its reporter follows the original."""
     now = _now(now)
     if into.pk == case.pk:
         raise TransitionError({"into": ["不能与自身合并"]})
+    require(actor, "view", into)
     original = Case.objects.select_for_update().get(pk=into.pk)
     if original.status in CLOSED_STATES or original.merged_into_id is not None:
         raise TransitionError({"into": ["只能并入未办结的原件"]})
-    case = _simple(case, by=by, allowed=set(Status) - CLOSED_STATES, to=Status.MERGED, kind=Kind.MERGE,
+    case = _simple(case, actor=actor, allowed=set(Status) - CLOSED_STATES, to=Status.MERGED, kind=Kind.MERGE,
                    action="合并", note=f"并入 {original.number}", now=now, merged_into=original)
-    _event(original, Kind.DUPLICATE, by=by, at=now, from_status=original.status, note=f"{case.number} 作为重复件并入")
+    _event(original, Kind.DUPLICATE, actor=actor, at=now, from_status=original.status, note=f"{case.number} 作为重复件并入")
     return case
 
 
 @transaction.atomic
-def case_reopen(*, case: Case, by: Any, reason: str, now: dt.datetime | None = None) -> Case:
+def case_reopen(*, case: Case, actor: Any, reason: str, now: dt.datetime | None = None) -> Case:
     """重开: the reporter reopens a closed case within REOPEN_DAYS; it waits for dispatch (and rises if it waits)."""
-    reason = _text(reason, "reason", 500)
+    reason = clean_text(reason, "reason", 500, multiline=True)
     now = _now(now)
     fresh = Case.objects.only("reporter_id", "closed_at").get(pk=case.pk)
-    if fresh.reporter_id is None or fresh.reporter_id != getattr(by, "pk", None):
+    if fresh.reporter_id is None or fresh.reporter_id != getattr(actor, "pk", None):
         raise TransitionError({"by": ["只有反映人可以重开"]})
     if fresh.closed_at is not None and now - fresh.closed_at > dt.timedelta(days=REOPEN_DAYS):
         raise TransitionError({"status": [f"结案超过{REOPEN_DAYS}天，不能重开，请重新反映"]})
-    case = _simple(case, by=by, allowed=(Status.CLOSED,), to=Status.REOPENED, kind=Kind.REOPEN, action="重开",
+    case = _simple(case, actor=actor, allowed=(Status.CLOSED,), to=Status.REOPENED, kind=Kind.REOPEN, action="重开",
                    note=reason, now=now, reopen_count=case.reopen_count + 1, outcome="", outcome_note="",
                    transferred_to=None, closed_at=None, closed_on_time=None, rating="", rating_note="", rated_at=None,
                    accept_due_at=now + dt.timedelta(hours=case.category.accept_hours), escalation_level=0,
@@ -721,21 +750,21 @@ def case_reopen(*, case: Case, by: Any, reason: str, now: dt.datetime | None = N
 
 
 @transaction.atomic
-def case_rate(*, case: Case, by: Any, rating: str, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_rate(*, case: Case, actor: Any, rating: str, note: str = "", now: dt.datetime | None = None) -> Case:
     """评价: the reporter rates a closed case once (满意 / 基本满意 / 不满意)."""
     now = _now(now)
     if rating not in Case.Rating.values:
         raise ValidationError({"rating": ["请选择满意、基本满意或不满意"]})
-    note = _text(note, "note", 300, required=False)
+    note = clean_text(note, "note", 300, required=False)
     fresh = _locked(case, (Status.CLOSED,), "评价")
-    if fresh.reporter_id is None or fresh.reporter_id != getattr(by, "pk", None):
+    if fresh.reporter_id is None or fresh.reporter_id != getattr(actor, "pk", None):
         raise TransitionError({"by": ["只有反映人可以评价"]})
     if fresh.rating:
         raise TransitionError({"rating": ["已评价过"]})
     fresh.rating, fresh.rating_note, fresh.rated_at, fresh.updated_at = rating, note, now, now
     fresh.save(update_fields=["rating", "rating_note", "rated_at", "updated_at"])
-    _event(fresh, Kind.RATE, by=by, at=now, from_status=fresh.status, note=f"{fresh.get_rating_display()} {note}")
-    audit_record(by=by, action="update", obj=fresh, summary=f"评价 {fresh.number} {fresh.get_rating_display()}")
+    _event(fresh, Kind.RATE, actor=actor, at=now, from_status=fresh.status, note=f"{fresh.get_rating_display()} {note}")
+    audit_record(by=actor, action="update", obj=fresh, summary=f"评价 {fresh.number} {fresh.get_rating_display()}")
     return fresh
 
 
@@ -971,12 +1000,12 @@ def _escalate_pg(now: dt.datetime, batch: int) -> tuple[int, dict[int, int]]:
 
 
 @transaction.atomic
-def open311_client_create(*, name: str, org: Organisation, by: Any = None) -> Open311Client:
+def open311_client_create(*, name: str, org: Organisation, actor: Any = None) -> Open311Client:
     """A new Open311 client with a fresh api_key (shown once to whoever creates it)."""
-    client = Open311Client(name=_text(name, "name", 80), org=org, api_key=secrets.token_urlsafe(32))
+    client = Open311Client(name=clean_text(name, "name", 80), org=org, api_key=secrets.token_urlsafe(32))
     client.full_clean()
     client.save()
-    audit_record(by=by, action="create", obj=client, summary=f"Open311 接入方 {client.name}")
+    audit_record(by=actor, action="create", obj=client, summary=f"Open311 接入方 {client.name}")
     return client
 
 

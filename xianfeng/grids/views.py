@@ -144,7 +144,7 @@ def visit_new(request, pk: int):
                        if d["problem_found"] else None)
             try:
                 visit = services.visit_record(household=household, date=d["date"], notes=d["notes"],
-                                              by=request.user, need=need, problem=problem)
+                                              actor=request.user, need=need, problem=problem)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -165,7 +165,6 @@ def boundaries_upload(request):
     """Upload grid boundaries as GeoJSON (a FeatureCollection of Polygon/MultiPolygon, grid code in properties.code):
     checked whole, imported all or nothing, audited. For staff who may change grids; 404 for anyone else."""
     policy.require_any(request.user, "change", Grid)
-    grids = Grid.objects.restrict(request.user, "change")
     errors: list[str] = []
     status = 200
     if request.method == "POST":
@@ -176,7 +175,7 @@ def boundaries_upload(request):
             errors = [pgettext("grids", "The file is larger than 20 MB.")]
         else:
             try:
-                changed = services.grid_boundaries_import(data=upload.read(), grids=grids, by=request.user,
+                changed = services.grid_boundaries_import(data=upload.read(), actor=request.user,
                                                           file_name=upload.name)
             except ValidationError as exc:
                 errors = [m for ms in exc.message_dict.values() for m in ms]
@@ -350,7 +349,7 @@ def _person_name(user) -> str:
 def _open_case(request, form, *, org, source):
     d = form.cleaned_data
     return services.case_open(
-        category=d["category"], description=d["description"], by=request.user, source=source, org=org,
+        category=d["category"], description=d["description"], actor=request.user, source=source, org=org,
         lat=d.get("latitude"), lng=d.get("longitude"), address=d.get("address") or "", photo=d.get("photo"),
         reporter=request.user if source == Case.Source.PORTAL else None,
         reporter_name=d.get("reporter_name") or (_person_name(request.user) if source == Case.Source.PORTAL else ""),
@@ -490,38 +489,38 @@ def perform(case: Case, user, action: str, p) -> None:
         unit = Organisation.objects.restrict(by, "view").filter(pk=_int(p.get("unit"))).first()
         if unit is None:
             raise ValidationError({"unit": [pgettext("grids", "Choose the handling unit.")]})
-        services.case_dispatch(case=case, unit=unit, by=by, note=p.get("note", ""))
+        services.case_dispatch(case=case, unit=unit, actor=by, note=p.get("note", ""))
     elif action == "accept":
-        services.case_accept(case=case, by=by)
+        services.case_accept(case=case, actor=by)
     elif action == "return":
-        services.case_return(case=case, by=by, reason=p.get("reason", ""))
+        services.case_return(case=case, actor=by, reason=p.get("reason", ""))
     elif action == "start":
-        services.case_start(case=case, by=by)
+        services.case_start(case=case, actor=by)
     elif action == "report":
-        services.case_report_back(case=case, by=by, note=p.get("note", ""))
+        services.case_report_back(case=case, actor=by, note=p.get("note", ""))
     elif action in ("verify", "reject"):
-        services.case_verify(case=case, by=by, passed=action == "verify", note=p.get("note", ""))
+        services.case_verify(case=case, actor=by, passed=action == "verify", note=p.get("note", ""))
     elif action == "close":
         outcome = p.get("outcome", "")
         transferred = Organisation.objects.filter(pk=_int(p.get("transferred_to"))).first()
-        services.case_close(case=case, by=by, outcome=outcome, note=p.get("note", ""),
+        services.case_close(case=case, actor=by, outcome=outcome, note=p.get("note", ""),
                             transferred_to=transferred)
     elif action == "suspend":
-        services.case_suspend(case=case, by=by, reason=p.get("reason", ""))
+        services.case_suspend(case=case, actor=by, reason=p.get("reason", ""))
     elif action == "resume":
-        services.case_resume(case=case, by=by)
+        services.case_resume(case=case, actor=by)
     elif action == "merge":
         into = Case.objects.restrict(by, "view").filter(number=(p.get("into") or "").strip()[:20]).first()
         if into is None:
             raise ValidationError({"into": [pgettext("grids", "No case with that number in your scope.")]})
-        services.case_merge(case=case, into=into, by=by)
+        services.case_merge(case=case, into=into, actor=by)
     elif action == "reopen":
-        services.case_reopen(case=case, by=by, reason=p.get("reason", ""))
+        services.case_reopen(case=case, actor=by, reason=p.get("reason", ""))
     elif action == "rate":
         form = RateForm(p)
         if not form.is_valid():
             raise ValidationError({"rating": [pgettext("grids", "Choose a rating.")]})
-        services.case_rate(case=case, by=by, rating=form.cleaned_data["rating"], note=form.cleaned_data["note"])
+        services.case_rate(case=case, actor=by, rating=form.cleaned_data["rating"], note=form.cleaned_data["note"])
 
 
 @login_required

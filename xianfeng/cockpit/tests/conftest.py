@@ -57,11 +57,11 @@ def member_user(world, key: str):
 
 def close_case(case, handler, verifier):
     """Accepted, handled and reported back by `handler`, verified and closed by `verifier` (someone else)."""
-    case = grids.case_accept(case=case, by=handler)
-    case = grids.case_start(case=case, by=handler)
-    case = grids.case_report_back(case=case, by=handler, note="已处理")
-    case = grids.case_verify(case=case, by=verifier, passed=True)
-    return grids.case_close(case=case, by=verifier, outcome=Case.Outcome.RESOLVED)
+    case = grids.case_accept(case=case, actor=handler)
+    case = grids.case_start(case=case, actor=handler)
+    case = grids.case_report_back(case=case, actor=handler, note="已处理")
+    case = grids.case_verify(case=case, actor=verifier, passed=True)
+    return grids.case_close(case=case, actor=verifier, outcome=Case.Outcome.RESOLVED)
 
 
 @pytest.fixture
@@ -79,9 +79,9 @@ def records(world):
     h1 = grids.household_create(grid=grid, number="H001", address="河滨路1号", head_name="陈大伯")
     grids.household_create(grid=grid, number="H002", address="河滨路2号", head_name="林阿姨")
     grids.household_create(grid=grid_q, number="Y001", address="杨柳村1组", head_name="王大妈")
-    grids.visit_record(household=h1, date=timezone.localdate(), notes="走访了解近况", by=admin)
+    grids.visit_record(household=h1, date=timezone.localdate(), notes="走访了解近况", actor=admin)
     category = grids.category_create(code="101", name="道路破损", deadline_kind="working_days", deadline_value=3)
-    opened = [grids.case_open(category=category, description=f"路面塌陷{i}", by=None, source="staff",
+    opened = [grids.case_open(category=category, description=f"路面塌陷{i}", actor=None, source="staff",
                               org=org, address="河滨路8号") for i, org in enumerate(
         [world.hebin, world.hebin, world.qinshan_village])]
     close_case(opened[0], world.hebin_secretary, admin)

@@ -162,7 +162,7 @@ def test_a_snapshot_rolled_up_before_today_says_the_day_it_was_counted(world, re
 
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     grids.visit_record(household=records["grid"].households.order_by("number").last(), date=yesterday,
-                       notes="走访", by=world.county_admin)
+                       notes="走访", actor=world.county_admin)
     metrics.rebuild(today=yesterday)
     label = str(cockpit_for(world.county, with_children=False).figure("grids.visit_coverage").label)
     assert yesterday.isoformat() in label

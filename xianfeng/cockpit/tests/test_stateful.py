@@ -92,7 +92,7 @@ def test_rollups_equal_live_counts_after_random_operations(world):
         @rule(household=st.integers(0, 1))
         def visit(self, household):
             grids.visit_record(household=self.households[household], date=timezone.localdate(), notes="走访",
-                               by=county.county_admin)
+                               actor=county.county_admin)
 
         @rule(town=st.integers(0, 1))
         def move_community(self, town):
@@ -103,7 +103,7 @@ def test_rollups_equal_live_counts_after_random_operations(world):
 
         @rule(target=cases, village=st.integers(0, 1))
         def open_case(self, village):
-            return (grids.case_open(category=self.category, description="路灯坏了", by=None, source="staff",
+            return (grids.case_open(category=self.category, description="路灯坏了", actor=None, source="staff",
                                     org=self.villages[village], address="河滨路8号"), village)
 
         @rule(case=consumes(cases))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_concurrent_sweeps_escalate_each_case_once(postgres_only, gw, world):
     t0 = timezone.now() - dt.timedelta(days=30)
-    cases = [services.case_open(category=gw.quick, description=f"路灯不亮 {i}", by=world.resident, source="portal",
+    cases = [services.case_open(category=gw.quick, description=f"路灯不亮 {i}", actor=world.resident, source="portal",
                                 org=world.hebin, lat=LAT, lng=LNG, now=t0) for i in range(40)]
     now = timezone.now()
     outcomes = race(4, lambda i: services.escalation_sweep(now=now, batch=15))

@@ -19,9 +19,9 @@ def _open_cases(gw, world):
     now = timezone.now()
     for days_ago in (20, 0):  # one long overdue, one fresh
         services.case_open(category=gw.same_day if days_ago == 0 else gw.quick, description="路灯不亮",
-                           by=world.resident, source="portal", org=world.hebin, lat=LAT, lng=LNG,
+                           actor=world.resident, source="portal", org=world.hebin, lat=LAT, lng=LNG,
                            reporter=world.resident, now=now - dt.timedelta(days=days_ago))
-    demand_create(org=world.hebin, category="助老", description="陪同复诊", by=world.hebin_secretary)
+    demand_create(org=world.hebin, category="助老", description="陪同复诊", actor=world.hebin_secretary)
 
 
 def _list_count(client, url: str) -> int:

@@ -63,10 +63,10 @@ def test_closed_states_map_to_closed_with_notes(gw, world, client, api_key):
         "service_request_id"]
     case = Case.objects.get(number=number)
     for step in (services.case_accept, services.case_start):
-        case = step(case=case, by=world.grid_worker)
-    case = services.case_report_back(case=case, by=world.grid_worker, note="已换灯泡")
-    case = services.case_verify(case=case, by=world.hebin_secretary, passed=True)
-    services.case_close(case=case, by=world.hebin_secretary, outcome="explained", note="线路改造中，月底恢复")
+        case = step(case=case, actor=world.grid_worker)
+    case = services.case_report_back(case=case, actor=world.grid_worker, note="已换灯泡")
+    case = services.case_verify(case=case, actor=world.hebin_secretary, passed=True)
+    services.case_close(case=case, actor=world.hebin_secretary, outcome="explained", note="线路改造中，月底恢复")
     [read] = client.get(BASE + f"requests/{number}.json").json()
     assert read["status"] == "closed" and read["status_notes"] == "已结案：已解释（无法解决）。线路改造中，月底恢复"
 
@@ -234,7 +234,7 @@ def test_public_output_has_no_photo_and_no_reporter_data(gw, world, client, clie
     case = Case.objects.get()
     assert case.photo and case.reporter_name
     visit = services.visit_record(household=gw.household, date=services.timezone.localdate(), notes="走访",
-                                  by=world.grid_worker,
+                                  actor=world.grid_worker,
                                   problem={"category": gw.quick, "description": "屋后排水沟堵塞"})
     for fmt in ("json", "xml"):
         body = client.get(BASE + f"requests.{fmt}").content.decode()

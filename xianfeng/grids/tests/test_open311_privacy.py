@@ -164,5 +164,5 @@ def test_the_staff_check_is_one_query_however_many_cases(gw, client_for, two_cas
 
 
 def test_the_private_place_flag_is_kept_through_the_category_service(gw, world):
-    category = services.category_update(category=gw.quick, by=world.county_admin, place_private=True)
+    category = services.category_update(category=gw.quick, actor=world.county_admin, place_private=True)
     assert category.place_private

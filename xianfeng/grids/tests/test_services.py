@@ -23,7 +23,7 @@ def open_case(gw, world, category=None, **kw):
     kw.setdefault("lat", LAT)
     kw.setdefault("lng", LNG)
     kw.setdefault("reporter", world.resident)
-    return services.case_open(category=category or gw.quick, description="路面塌陷一米见方", by=world.resident,
+    return services.case_open(category=category or gw.quick, description="路面塌陷一米见方", actor=world.resident,
                               source=Case.Source.PORTAL, org=world.hebin, **kw)
 
 
@@ -99,14 +99,14 @@ def test_a_case_runs_its_whole_lifecycle_with_an_event_per_step(gw, world):
     assert case.status == S.DISPATCHED and case.handling_unit == world.hebin and case.grid == gw.grid_a
     assert case.number.startswith(str(timezone.localdate().year))
     worker, secretary = world.grid_worker, world.hebin_secretary
-    case = services.case_accept(case=case, by=worker)
+    case = services.case_accept(case=case, actor=worker)
     assert case.handler == worker
-    case = services.case_start(case=case, by=worker)
-    case = services.case_report_back(case=case, by=worker, note="已修补")
-    case = services.case_verify(case=case, by=secretary, passed=True, note="现场查看已修好")
-    case = services.case_close(case=case, by=secretary, outcome=Case.Outcome.RESOLVED)
+    case = services.case_start(case=case, actor=worker)
+    case = services.case_report_back(case=case, actor=worker, note="已修补")
+    case = services.case_verify(case=case, actor=secretary, passed=True, note="现场查看已修好")
+    case = services.case_close(case=case, actor=secretary, outcome=Case.Outcome.RESOLVED)
     assert case.status == S.CLOSED and case.closed_on_time is True and case.escalate_at is None
-    case = services.case_rate(case=case, by=world.resident, rating="satisfied")
+    case = services.case_rate(case=case, actor=world.resident, rating="satisfied")
     kinds = list(case.events.values_list("kind", flat=True))
     assert kinds == ["open", "dispatch", "accept", "start", "report", "verify", "close", "rate"]
     assert Notification.objects.filter(recipient=world.resident, kind="grids.closed").exists()
@@ -124,13 +124,13 @@ def test_a_transition_out_of_order_is_refused_and_changes_nothing(gw, world, ste
     case = open_case(gw, world)
     events = case.events.count()
     calls = {
-        "start": lambda: services.case_start(case=case, by=world.grid_worker),
-        "report": lambda: services.case_report_back(case=case, by=world.grid_worker, note="x"),
-        "verify": lambda: services.case_verify(case=case, by=world.hebin_secretary, passed=True),
-        "close": lambda: services.case_close(case=case, by=world.hebin_secretary, outcome="resolved"),
-        "resume": lambda: services.case_resume(case=case, by=world.hebin_secretary),
-        "reopen": lambda: services.case_reopen(case=case, by=world.resident, reason="没修好"),
-        "rate": lambda: services.case_rate(case=case, by=world.resident, rating="satisfied"),
+        "start": lambda: services.case_start(case=case, actor=world.grid_worker),
+        "report": lambda: services.case_report_back(case=case, actor=world.grid_worker, note="x"),
+        "verify": lambda: services.case_verify(case=case, actor=world.hebin_secretary, passed=True),
+        "close": lambda: services.case_close(case=case, actor=world.hebin_secretary, outcome="resolved"),
+        "resume": lambda: services.case_resume(case=case, actor=world.hebin_secretary),
+        "reopen": lambda: services.case_reopen(case=case, actor=world.resident, reason="没修好"),
+        "rate": lambda: services.case_rate(case=case, actor=world.resident, rating="satisfied"),
     }
     with pytest.raises(services.TransitionError) as exc:
         calls[step]()
@@ -141,98 +141,98 @@ def test_a_transition_out_of_order_is_refused_and_changes_nothing(gw, world, ste
 
 def _to_reported(gw, world):
     case = open_case(gw, world)
-    case = services.case_accept(case=case, by=world.grid_worker)
-    case = services.case_start(case=case, by=world.grid_worker)
-    return services.case_report_back(case=case, by=world.grid_worker, note="处理完毕")
+    case = services.case_accept(case=case, actor=world.grid_worker)
+    case = services.case_start(case=case, actor=world.grid_worker)
+    return services.case_report_back(case=case, actor=world.grid_worker, note="处理完毕")
 
 
 def test_the_handler_cannot_verify_his_own_work(gw, world):
     case = _to_reported(gw, world)
     with pytest.raises(services.TransitionError) as exc:
-        services.case_verify(case=case, by=world.grid_worker, passed=True)
+        services.case_verify(case=case, actor=world.grid_worker, passed=True)
     assert "承办人以外" in str(exc.value)
 
 
 def test_a_failed_verification_goes_back_to_handling_with_its_reason(gw, world):
     case = _to_reported(gw, world)
     with pytest.raises(ValidationError):
-        services.case_verify(case=case, by=world.hebin_secretary, passed=False, note="")
-    case = services.case_verify(case=case, by=world.hebin_secretary, passed=False, note="坑还在")
+        services.case_verify(case=case, actor=world.hebin_secretary, passed=False, note="")
+    case = services.case_verify(case=case, actor=world.hebin_secretary, passed=False, note="坑还在")
     assert case.status == S.HANDLING and case.events.last().note == "坑还在"
 
 
 def test_returned_cases_need_a_reason_and_wait_for_re_dispatch(gw, world):
     case = open_case(gw, world)
     with pytest.raises(ValidationError):
-        services.case_return(case=case, by=world.grid_worker, reason="  ")
-    case = services.case_return(case=case, by=world.grid_worker, reason="不属于本网格")
+        services.case_return(case=case, actor=world.grid_worker, reason="  ")
+    case = services.case_return(case=case, actor=world.grid_worker, reason="不属于本网格")
     assert case.status == S.RETURNED and case.handler is None
-    case = services.case_dispatch(case=case, unit=world.health_bureau, by=world.hebin_secretary)
+    case = services.case_dispatch(case=case, unit=world.health_bureau, actor=world.hebin_secretary)
     assert case.status == S.DISPATCHED and case.handling_unit == world.health_bureau
 
 
 def test_suspension_stops_the_clock_and_resuming_extends_the_deadline(gw, world):
     case = open_case(gw, world)
-    case = services.case_accept(case=case, by=world.grid_worker)
+    case = services.case_accept(case=case, actor=world.grid_worker)
     due = case.due_at
     t0 = timezone.now()
     with pytest.raises(ValidationError):
-        services.case_suspend(case=case, by=world.hebin_secretary, reason="")
-    case = services.case_suspend(case=case, by=world.hebin_secretary, reason="等待产权单位确认", now=t0)
+        services.case_suspend(case=case, actor=world.hebin_secretary, reason="")
+    case = services.case_suspend(case=case, actor=world.hebin_secretary, reason="等待产权单位确认", now=t0)
     assert case.escalate_at is None and case.remind_at is None
     assert not Case.objects.overdue(due + dt.timedelta(days=30)).filter(pk=case.pk).exists()
-    case = services.case_resume(case=case, by=world.hebin_secretary, now=t0 + dt.timedelta(days=2))
+    case = services.case_resume(case=case, actor=world.hebin_secretary, now=t0 + dt.timedelta(days=2))
     assert case.status == S.HANDLING and case.due_at == due + dt.timedelta(days=2)
 
 
 def test_closing_keeps_outcomes_apart_and_not_ours_names_the_unit(gw, world):
     case = _to_reported(gw, world)
-    case = services.case_verify(case=case, by=world.hebin_secretary, passed=True)
+    case = services.case_verify(case=case, actor=world.hebin_secretary, passed=True)
     with pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, by=world.hebin_secretary, outcome="not_ours", note="属卫生部门")
+        services.case_close(case=case, actor=world.hebin_secretary, outcome="not_ours", note="属卫生部门")
     assert "转办单位" in str(exc.value)
     with pytest.raises(ValidationError):
-        services.case_close(case=case, by=world.hebin_secretary, outcome="explained", note="")
-    case = services.case_close(case=case, by=world.hebin_secretary, outcome="not_ours", note="属卫生部门",
+        services.case_close(case=case, actor=world.hebin_secretary, outcome="explained", note="")
+    case = services.case_close(case=case, actor=world.hebin_secretary, outcome="not_ours", note="属卫生部门",
                                transferred_to=world.health_bureau)
     assert case.outcome == "not_ours" and case.transferred_to == world.health_bureau
 
 
 def test_late_closure_is_not_on_time(gw, world):
     case = _to_reported(gw, world)
-    case = services.case_verify(case=case, by=world.hebin_secretary, passed=True)
-    case = services.case_close(case=case, by=world.hebin_secretary, outcome="resolved",
+    case = services.case_verify(case=case, actor=world.hebin_secretary, passed=True)
+    case = services.case_close(case=case, actor=world.hebin_secretary, outcome="resolved",
                                now=case.due_at + dt.timedelta(minutes=1))
     assert case.closed_on_time is False
 
 
 def _closed(gw, world):
-    case = services.case_verify(case=_to_reported(gw, world), by=world.hebin_secretary, passed=True)
-    return services.case_close(case=case, by=world.hebin_secretary, outcome="resolved")
+    case = services.case_verify(case=_to_reported(gw, world), actor=world.hebin_secretary, passed=True)
+    return services.case_close(case=case, actor=world.hebin_secretary, outcome="resolved")
 
 
 def test_only_the_reporter_reopens_and_only_within_thirty_days(gw, world):
     case = _closed(gw, world)
     with pytest.raises(services.TransitionError):
-        services.case_reopen(case=case, by=world.resident2, reason="我也觉得没修好")
+        services.case_reopen(case=case, actor=world.resident2, reason="我也觉得没修好")
     with pytest.raises(services.TransitionError) as exc:
-        services.case_reopen(case=case, by=world.resident, reason="没修好", now=case.closed_at + dt.timedelta(days=31))
+        services.case_reopen(case=case, actor=world.resident, reason="没修好", now=case.closed_at + dt.timedelta(days=31))
     assert "30天" in str(exc.value)
-    case = services.case_reopen(case=case, by=world.resident, reason="又塌了")
+    case = services.case_reopen(case=case, actor=world.resident, reason="又塌了")
     assert case.status == S.REOPENED and case.reopen_count == 1 and case.outcome == ""
-    case = services.case_dispatch(case=case, unit=world.hebin, by=world.hebin_secretary)
+    case = services.case_dispatch(case=case, unit=world.hebin, actor=world.hebin_secretary)
     assert case.status == S.DISPATCHED
 
 
 def test_a_case_is_rated_once_by_its_reporter(gw, world):
     case = _closed(gw, world)
     with pytest.raises(services.TransitionError):
-        services.case_rate(case=case, by=world.resident2, rating="satisfied")
+        services.case_rate(case=case, actor=world.resident2, rating="satisfied")
     with pytest.raises(ValidationError):
-        services.case_rate(case=case, by=world.resident, rating="great")
-    services.case_rate(case=case, by=world.resident, rating="basic")
+        services.case_rate(case=case, actor=world.resident, rating="great")
+    services.case_rate(case=case, actor=world.resident, rating="basic")
     with pytest.raises(services.TransitionError):
-        services.case_rate(case=case, by=world.resident, rating="unsatisfied")
+        services.case_rate(case=case, actor=world.resident, rating="unsatisfied")
     case.refresh_from_db()
     assert case.rating == "basic"
 
@@ -244,26 +244,26 @@ def test_duplicates_are_suggested_merged_and_follow_the_original(gw, world):
     assert [c for c, _ in found] == [original] and 50 < found[0][1] < 60
     assert services.case_duplicates(category=gw.same_day, lat=LAT, lng=LNG) == []
     with pytest.raises(services.TransitionError):
-        services.case_merge(case=original, into=original, by=world.hebin_secretary)
-    dup = services.case_merge(case=nearby, into=original, by=world.hebin_secretary)
+        services.case_merge(case=original, into=original, actor=world.hebin_secretary)
+    dup = services.case_merge(case=nearby, into=original, actor=world.hebin_secretary)
     assert dup.status == S.MERGED and dup.merged_into == original and dup.escalate_at is None
     assert original.events.filter(kind="duplicate").exists()
     with pytest.raises(services.TransitionError):
-        services.case_merge(case=open_case(gw, world), into=dup, by=world.hebin_secretary)
+        services.case_merge(case=open_case(gw, world), into=dup, actor=world.hebin_secretary)
     services.case_verify(case=services.case_report_back(case=services.case_start(
-        case=services.case_accept(case=original, by=world.grid_worker), by=world.grid_worker), by=world.grid_worker,
-        note="修好"), by=world.hebin_secretary, passed=True)
-    services.case_close(case=original, by=world.hebin_secretary, outcome="resolved")
+        case=services.case_accept(case=original, actor=world.grid_worker), actor=world.grid_worker), actor=world.grid_worker,
+        note="修好"), actor=world.hebin_secretary, passed=True)
+    services.case_close(case=original, actor=world.hebin_secretary, outcome="resolved")
     assert Notification.objects.filter(recipient=world.resident2, kind="grids.closed").exists()
 
 
 def test_intake_needs_a_location_and_a_description(gw, world):
     with pytest.raises(ValidationError) as exc:
-        services.case_open(category=gw.quick, description="", by=None, source="staff", org=world.hebin)
+        services.case_open(category=gw.quick, description="", actor=None, source="staff", org=world.hebin)
     assert set(exc.value.message_dict) == {"description", "location"}
     with pytest.raises(ValidationError):
-        services.case_open(category=gw.quick, description="x", by=None, source="staff", lat=95, lng=120)
-    case = services.case_open(category=gw.quick, description="门口路灯坏了", by=None, source="staff",
+        services.case_open(category=gw.quick, description="x", actor=None, source="staff", lat=95, lng=120)
+    case = services.case_open(category=gw.quick, description="门口路灯坏了", actor=None, source="staff",
                               org=world.hebin, address="河滨路8号")
     assert case.grid.is_default and not case.outside_grids
 
@@ -300,7 +300,7 @@ def test_escalation_rises_a_level_at_a_time_up_to_the_county_department(gw, worl
 def test_the_worker_reminds_and_escalates_overdue_cases_once(gw, world):
     t0 = timezone.now() - dt.timedelta(days=30)
     late = open_case(gw, world, now=t0)
-    late = services.case_accept(case=late, by=world.grid_worker, now=t0 + dt.timedelta(hours=1))
+    late = services.case_accept(case=late, actor=world.grid_worker, now=t0 + dt.timedelta(hours=1))
     fresh = open_case(gw, world)
     run_worker()
     run_worker()  # a second run changes nothing more
@@ -315,8 +315,8 @@ def test_the_worker_reminds_and_escalates_overdue_cases_once(gw, world):
 
 def test_suspended_and_closed_cases_do_not_escalate(gw, world):
     t0 = timezone.now() - dt.timedelta(days=30)
-    case = services.case_accept(case=open_case(gw, world, now=t0), by=world.grid_worker, now=t0)
-    services.case_suspend(case=case, by=world.hebin_secretary, reason="等待", now=t0)
+    case = services.case_accept(case=open_case(gw, world, now=t0), actor=world.grid_worker, now=t0)
+    services.case_suspend(case=case, actor=world.hebin_secretary, reason="等待", now=t0)
     assert services.escalation_sweep()["escalated"] == 0
 
 
@@ -326,17 +326,17 @@ def test_suspended_and_closed_cases_do_not_escalate(gw, world):
 def test_visit_coverage_and_the_unvisited(gw, world):
     today = timezone.localdate()
     services.visit_record(household=gw.household, date=today - dt.timedelta(days=40), notes="拉家常",
-                          by=world.grid_worker)
+                          actor=world.grid_worker)
     assert services.visit_coverage([gw.grid_a.pk], days=30)[gw.grid_a.pk] == (0, 2)
     assert services.visit_coverage([gw.grid_a.pk], days=90)[gw.grid_a.pk] == (1, 2)
     assert [h.number for h in services.unvisited_households(gw.grid_a, days=90)] == ["H002"]
     with pytest.raises(ValidationError):
-        services.visit_record(household=gw.household, date=today + dt.timedelta(days=1), notes="x", by=world.grid_worker)
+        services.visit_record(household=gw.household, date=today + dt.timedelta(days=1), notes="x", actor=world.grid_worker)
 
 
 def test_a_visit_that_finds_a_problem_opens_a_case_in_one_step(gw, world):
     visit = services.visit_record(household=gw.household, date=timezone.localdate(), notes="老人反映楼道灯坏",
-                                  by=world.grid_worker,
+                                  actor=world.grid_worker,
                                   problem={"category": gw.quick, "description": "楼道灯坏了"})
     assert visit.case.source == "visit" and visit.case.grid == gw.grid_a and visit.case.status == S.DISPATCHED
 
@@ -345,7 +345,7 @@ def test_a_visit_with_a_bad_problem_records_nothing(gw, world):
     from xianfeng.grids.models import Visit
 
     with pytest.raises(ValidationError):
-        services.visit_record(household=gw.household, date=timezone.localdate(), notes="走访", by=world.grid_worker,
+        services.visit_record(household=gw.household, date=timezone.localdate(), notes="走访", actor=world.grid_worker,
                               problem={"category": gw.quick, "description": ""})
     assert not Visit.objects.exists()
 
@@ -355,8 +355,8 @@ def test_on_time_rate_excludes_suspended_cases(gw, world):
     on_time = _closed(gw, world)
     Case.objects.filter(pk=on_time.pk).update(due_at=timezone.now() - dt.timedelta(hours=1))
     late = open_case(gw, world, now=t0)  # overdue, still open: due, not closed on time
-    suspended = services.case_accept(case=open_case(gw, world, now=t0), by=world.grid_worker, now=t0)
-    services.case_suspend(case=suspended, by=world.hebin_secretary, reason="等待", now=t0)
+    suspended = services.case_accept(case=open_case(gw, world, now=t0), actor=world.grid_worker, now=t0)
+    services.case_suspend(case=suspended, actor=world.hebin_secretary, reason="等待", now=t0)
     rates = grids_on_time([world.county, world.hebin, world.qinshan_village])
     assert rates[world.hebin.pk] == (1, 2) and rates[world.county.pk] == (1, 2)
     assert world.qinshan_village.pk not in rates
@@ -364,7 +364,7 @@ def test_on_time_rate_excludes_suspended_cases(gw, world):
 
 
 def test_visit_coverage_rate_rolls_up_the_tree(gw, world):
-    services.visit_record(household=gw.household, date=timezone.localdate(), notes="走访", by=world.grid_worker)
+    services.visit_record(household=gw.household, date=timezone.localdate(), notes="走访", actor=world.grid_worker)
     rates = grids_visit_coverage([world.county, world.wuyuan, world.hebin])
     assert rates[world.county.pk] == rates[world.hebin.pk] == (1, 2)
 
@@ -383,7 +383,7 @@ def test_a_visit_that_finds_a_need_records_a_demand(gw, world):
     from xianfeng.demands.models import Demand
 
     visit = services.visit_record(household=gw.household, date=timezone.localdate(), notes="独居老人需要助餐",
-                                  by=world.grid_worker, need={"category": "助老", "description": "每天送午餐"})
+                                  actor=world.grid_worker, need={"category": "助老", "description": "每天送午餐"})
     demand = Demand.objects.get(pk=visit.demand_id)
     assert demand.org == world.hebin and demand.household == "H001" and demand.category == "助老"
 
@@ -392,7 +392,7 @@ def test_a_visit_with_a_bad_need_records_nothing(gw, world):
     from xianfeng.grids.models import Visit
 
     with pytest.raises(ValidationError):
-        services.visit_record(household=gw.household, date=timezone.localdate(), notes="走访", by=world.grid_worker,
+        services.visit_record(household=gw.household, date=timezone.localdate(), notes="走访", actor=world.grid_worker,
                               need={"category": "不存在", "description": "x"})
     assert not Visit.objects.exists()
 

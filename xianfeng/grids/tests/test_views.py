@@ -191,7 +191,7 @@ def test_map_data_has_polygons_and_open_case_points(gw, world, client_for):
 
 def test_figures_show_each_rate_with_its_denominator(gw, world, client_for):
     services.visit_record(household=gw.household, date=services.timezone.localdate(), notes="走访",
-                          by=world.grid_worker)
+                          actor=world.grid_worker)
     response = client_for("wuyuan_admin").get(reverse("grids:figures"), {"org": world.wuyuan.pk})
     html = response.content.decode()
     assert "50.0%" in html and "1/2" in html
@@ -328,16 +328,16 @@ def _closed_case(gw, world, *, on_time=True, rating=None):
     from django.utils import timezone
 
     t0 = timezone.now() - dt.timedelta(days=20)
-    case = services.case_open(category=gw.quick, description="路灯不亮", by=world.resident, source="portal",
+    case = services.case_open(category=gw.quick, description="路灯不亮", actor=world.resident, source="portal",
                               org=world.hebin, lat=LAT, lng=LNG, reporter=world.resident, now=t0)
     for step in (services.case_accept, services.case_start):
-        case = step(case=case, by=world.grid_worker, now=t0)
-    case = services.case_report_back(case=case, by=world.grid_worker, note="已修", now=t0)
-    case = services.case_verify(case=case, by=world.hebin_secretary, passed=True, now=t0)
+        case = step(case=case, actor=world.grid_worker, now=t0)
+    case = services.case_report_back(case=case, actor=world.grid_worker, note="已修", now=t0)
+    case = services.case_verify(case=case, actor=world.hebin_secretary, passed=True, now=t0)
     done = t0 + (dt.timedelta(hours=1) if on_time else dt.timedelta(days=15))
-    case = services.case_close(case=case, by=world.hebin_secretary, outcome="resolved", now=done)
+    case = services.case_close(case=case, actor=world.hebin_secretary, outcome="resolved", now=done)
     if rating:
-        services.case_rate(case=case, by=world.resident, rating=rating, now=done)
+        services.case_rate(case=case, actor=world.resident, rating=rating, now=done)
     return case
 
 
@@ -409,6 +409,6 @@ def test_a_rating_note_keeps_its_full_width_punctuation(gw, world, client_for):
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.rating_note == "处理很快，谢谢网格员！"
-    again = services.case_open(category=gw.quick, description="冬季党课：学习…路灯（东）不亮！", by=world.resident,
+    again = services.case_open(category=gw.quick, description="冬季党课：学习…路灯（东）不亮！", actor=world.resident,
                                source="portal", org=world.hebin, lat=LAT, lng=LNG, reporter=world.resident)
     assert again.description == "冬季党课：学习…路灯（东）不亮！"
