@@ -15,13 +15,13 @@ def sent_kinds() -> set[str]:
     """The `kind="app.word"` literals passed to any call whose name mentions notify (notify, notify_bulk,
     _notify_org …), plus module constants named *_KIND that such calls pass."""
     kinds: set[str] = set()
-    for path in SOURCES.rglob("*.py"):
-        if "tests" in path.parts or "migrations" in path.parts:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        constants = {t.id: node.value.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                     for t in node.targets if isinstance(t, ast.Name) and t.id.endswith("_KIND")
-                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in SOURCES.rglob("*.py")
+             if "tests" not in path.parts and "migrations" not in path.parts]
+    # constants from every module: a package's shared module may define one that its siblings import
+    constants = {t.id: node.value.value for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                 for t in node.targets if isinstance(t, ast.Name) and t.id.endswith("_KIND")
+                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+    for tree in trees:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
