@@ -50,7 +50,8 @@ def matrix_bench() -> None:
 
     call_command("migrate", verbosity=0)
     from xianfeng.campaigns.models import CampaignPlan, DeliverableRecord
-    from xianfeng.campaigns.services.plans import campaign_create, progress_matrix
+    from xianfeng.campaigns.selectors import progress_matrix
+    from xianfeng.campaigns.services.plans import campaign_create
     from xianfeng.orgs.models import Organisation, OrgKind
 
     county = build_tree()

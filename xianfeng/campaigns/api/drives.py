@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from xianfeng.core.api import StrictInputSerializer
 from xianfeng.core.policy import get_visible, visible
 
-from .. import services
+from .. import selectors, services
 from ..models import (
     Drive,
     DriveTarget,
@@ -55,7 +55,7 @@ class DriveViewSet(viewsets.ReadOnlyModelViewSet):
 
         def get_targets(self, drive) -> list[dict]:
             user = self.context["request"].user
-            rows = services.drive_progress(drive, visible(DriveTarget.objects.filter(drive=drive), user))
+            rows = selectors.drive_progress(drive, visible(DriveTarget.objects.filter(drive=drive), user))
             return [{"id": r.target.pk, "org": r.target.org_id, "metric": r.target.metric,
                      "target": r.target.target, "achieved": r.achieved, "as_of": r.as_of,
                      "history": [{"id": h.pk, "date": h.date, "achieved": h.achieved, "note": h.note,

@@ -11,7 +11,7 @@ from xianfeng.core.api import ScopedReadOnlyViewSet, StrictInputSerializer
 from xianfeng.core.policy import visible
 from xianfeng.orgs.models import OrgKind
 
-from .. import services
+from .. import selectors, services
 from ..models import (
     Campaign,
     CampaignPlan,
@@ -104,7 +104,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         if request.query_params.get("laggards", "0") not in ("0", "1"):
             raise exceptions.ValidationError({"laggards": ["须为 0 或 1"]})
         campaign = self.get_object()
-        matrix = services.progress_matrix(campaign)
+        matrix = selectors.progress_matrix(campaign)
         rows = rows_in_scope(matrix.rows, request.user)
         if request.query_params.get("laggards") == "1":
             rows = [r for r in rows if r.laggard]

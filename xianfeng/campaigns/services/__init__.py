@@ -7,6 +7,18 @@ names them all for callers that use several subdomains; new code imports from th
 
 from __future__ import annotations
 
+from ..selectors import (
+    SUBMITTED_STATES,
+    DriveRow,
+    Matrix,
+    MatrixRow,
+    drive_elapsed_pct,
+    drive_progress,
+    latest_figures,
+    plans_submitted_counts,
+    progress_matrix,
+    required_orgs,
+)
 from .advisors import (
     DEVELOPMENT_GROWTH_MIN,
     PARTY_CHECKLIST_MIN,
@@ -50,10 +62,7 @@ from .common import (
     party_kinds,
 )
 from .drives import (
-    DriveRow,
     drive_create,
-    drive_elapsed_pct,
-    drive_progress,
     drive_progress_report,
     drive_target_set,
 )
@@ -67,9 +76,6 @@ from .plans import (
     PHASE_ORDER,
     PLAN_DOCUMENT_TYPES,
     PLAN_FILE_MAX_BYTES,
-    SUBMITTED_STATES,
-    Matrix,
-    MatrixRow,
     campaign_advance,
     campaign_create,
     campaign_update,
@@ -80,12 +86,8 @@ from .plans import (
     plan_return,
     plan_save,
     plan_submit,
-    plans_submitted_counts,
-    progress_matrix,
-    required_orgs,
 )
 from .ventures import (
-    latest_figures,
     venture_create,
     venture_figure_record,
     venture_fund,

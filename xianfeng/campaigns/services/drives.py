@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -94,35 +92,3 @@ def drive_progress_report(*, target: DriveTarget, date: dt.date, achieved: int, 
     return row
 
 
-@dataclass
-class DriveRow:
-    target: DriveTarget
-    achieved: int
-    as_of: dt.date | None
-    may_report: bool = False  # set by the page for the viewer
-    history: list[DriveProgress] = field(default_factory=list)  # every report, newest first
-
-    @property
-    def pct(self) -> int:
-        return min(100, round(self.achieved * 100 / self.target.target)) if self.target.target else 0
-
-
-def drive_progress(drive: Drive, targets=None) -> list[DriveRow]:
-    """Each target with its latest report (by date, then entry) and its whole history (two queries)."""
-    targets = list((targets if targets is not None else drive.targets.all()).select_related("org"))
-    history: dict[int, list[DriveProgress]] = defaultdict(list)
-    for report in (DriveProgress.objects.filter(target__in=targets).select_related("by", "corrects")
-                   .order_by("target_id", "-date", "-id")):
-        history[report.target_id].append(report)
-    rows = []
-    for t in targets:
-        reports = history.get(t.pk, [])
-        latest = reports[0] if reports else None
-        rows.append(DriveRow(t, latest.achieved if latest else 0, latest.date if latest else None, history=reports))
-    return rows
-
-
-def drive_elapsed_pct(drive: Drive, today: dt.date | None = None) -> int:
-    today = today or timezone.localdate()
-    total = (drive.end - drive.start).days
-    return max(0, min(100, round((today - drive.start).days * 100 / total)))

@@ -112,9 +112,3 @@ def venture_support_record(*, venture: Venture, kind: str, date: dt.date, title:
     return support
 
 
-def latest_figures(ventures) -> dict[int, VentureFigure]:
-    """Each venture's most recent figures (one query)."""
-    result: dict[int, VentureFigure] = {}
-    for row in VentureFigure.objects.filter(venture__in=ventures).order_by("venture_id", "date", "id"):
-        result[row.venture_id] = row
-    return result

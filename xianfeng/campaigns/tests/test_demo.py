@@ -19,7 +19,7 @@ from xianfeng.campaigns.models import (
     Venture,
     Vote,
 )
-from xianfeng.campaigns.services.plans import progress_matrix
+from xianfeng.campaigns.selectors import progress_matrix
 from xianfeng.core.demo import DemoContext
 from xianfeng.orgs.demo import build_foundation
 from xianfeng.orgs.models import ContactPoint, Organisation

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.policy import allows, get_visible, visible
 
-from .. import services
+from .. import selectors, services
 from ..forms import (
     DriveForm,
     DriveReportForm,
@@ -49,13 +49,13 @@ def drive_detail(request, pk: int):
         else:
             messages.success(request, _("The progress was reported."))
             return redirect("campaigns:drive_detail", pk=drive.pk)
-    rows = services.drive_progress(drive, targets)
+    rows = selectors.drive_progress(drive, targets)
     for row in rows:
         row.may_report = allows(request.user, "change", row.target)
     target_form = None
     if allows(request.user, "admin", drive):
         target_form = DriveTargetForm(orgs=orgs_for(request.user, "admin", LEAD_KINDS))
-    context = {"drive": drive, "rows": rows, "elapsed": services.drive_elapsed_pct(drive), "form": form,
+    context = {"drive": drive, "rows": rows, "elapsed": selectors.drive_elapsed_pct(drive), "form": form,
                "target_form": target_form}
     return render(request, "campaigns/drive_detail.html", context, status=status)
 

@@ -16,7 +16,7 @@ from xianfeng.core.forms import add_service_errors
 from xianfeng.core.policy import allows, ensure, get_or_404, get_visible, visible
 from xianfeng.orgs.models import ContactPoint, Organisation
 
-from .. import services
+from .. import selectors, services
 from ..forms import (
     CampaignForm,
     DeliverableForm,
@@ -71,7 +71,7 @@ def _campaign_for(request, pk: int) -> Campaign:
 def campaign_detail(request, pk: int):
     """The campaign, its deliverables and the progress matrix of the organisations the user may see."""
     campaign = _campaign_for(request, pk)
-    matrix = services.progress_matrix(campaign)
+    matrix = selectors.progress_matrix(campaign)
     rows = rows_in_scope(matrix.rows, request.user)
     laggards_only = request.GET.get("laggards") == "1"
     shown = [r for r in rows if r.laggard] if laggards_only else rows

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from xianfeng.core.policy import allows, ensure, get_visible, visible
 
-from .. import services
+from .. import selectors, services
 from ..forms import (
     VentureFigureForm,
     VentureForm,
@@ -31,7 +31,7 @@ from .common import Invalid, _create, _page, _posted_org_in, _run
 @require_GET
 def venture_list(request):
     ventures = list(visible(Venture, request.user).select_related("org"))
-    latest = services.latest_figures(ventures)
+    latest = selectors.latest_figures(ventures)
     for v in ventures:
         v.latest = latest.get(v.pk)
     may_create = orgs_for(request.user, "change", VENTURE_ORG_KINDS).exists()
