@@ -238,7 +238,7 @@ def fund_allocate(request, pk: int):
     fund = policy.get_visible(CareFund, request.user, "view", pk=pk)
     form = AllocateForm(request.POST, children=fund.children.all())
     if not form.is_valid():
-        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "；".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("care:fund_detail", pk=fund.pk)
     try:
         services.fund_allocate(source=fund, target=form.cleaned_data["target"], amount=form.cleaned_data["amount"],
@@ -374,7 +374,7 @@ def case_carers(request, pk: int):
         except ValidationError as exc:
             _errors(request, exc)
     else:
-        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "；".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("care:case_detail", pk=case.pk)
 
 
@@ -413,7 +413,7 @@ def device_detail(request, pk: int):
 
 def _device_form(request, *, data=None, initial=None, editing=False) -> DeviceForm:
     return DeviceForm(data, initial=initial, editing=editing,
-                      cases=CareCase.objects.restrict(request.user, "change").open().select_related("member__person"),
+                      cases=policy.visible(CareCase.objects.open(), request.user, "change").select_related("member__person"),
                       orgs=Organisation.objects.restrict(request.user, "change").filter(
                           kind__in=[OrgKind.VILLAGE, OrgKind.COMMUNITY]),
                       policies=EscalationPolicy.objects.restrict(request.user, "view").select_related("org"))
@@ -517,7 +517,7 @@ def policy_edit(request, pk: int):
 def _policy_save(request, form: PolicyForm, chain: EscalationPolicy | None):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        org = data.pop("org", None) or chain.org
+        org = data.pop("org", None) or getattr(chain, "org", None)
         try:
             services.policy_save(org=org, policy=chain, actor=request.user, **data)
         except ValidationError as exc:

@@ -96,11 +96,11 @@ def status_notes(case: Case) -> str:
     notes = case.get_status_display()
     if case.status == Status.CLOSED:
         notes += f"：{case.get_outcome_display()}"
-        if case.transferred_to_id:
+        if case.transferred_to is not None:
             notes += f"（转 {case.transferred_to.name}）"
         if case.outcome_note:
             notes += f"。{case.outcome_note[:200]}"
-    elif case.status == Status.MERGED and case.merged_into_id:
+    elif case.status == Status.MERGED and case.merged_into is not None:
         notes += f"：并入 {case.merged_into.number}"
     return notes
 
@@ -143,7 +143,7 @@ def request_json(case: Case, exact: bool = False) -> dict:
         "service_name": case.category.name,
         "service_code": case.category.code,
         "description": case.description,
-        "agency_responsible": case.handling_unit.name if case.handling_unit_id else "",
+        "agency_responsible": case.handling_unit.name if case.handling_unit is not None else "",
         "service_notice": "",
         "requested_datetime": _iso(case.created_at),
         "updated_datetime": _iso(case.updated_at),

@@ -295,7 +295,7 @@ def grid_locate(*, lat: Any, lng: Any, fallback_org: Organisation | None = None)
 
 
 def _nearest_grid(lat: float, lng: float, within: Organisation | None = None) -> Grid | None:
-    qs = Grid.objects.filter(min_lat__isnull=False).select_related("org")
+    qs: Any = Grid.objects.filter(min_lat__isnull=False).select_related("org")
     if within is not None:
         qs = qs.in_subtree(within)
     best, best_d = None, float("inf")
@@ -540,7 +540,7 @@ def case_open(*, category: CaseCategory, description: str, actor: Any, source: s
 
 
 # The lifecycle step (grids/policies.py) each kind of event records; the Case policy says who has a part in it.
-STEP_OF_KIND = {Kind.DISPATCH: "dispatch", Kind.ACCEPT: "accept", Kind.RETURN: "return", Kind.START: "start",
+STEP_OF_KIND: dict[str, str] = {Kind.DISPATCH: "dispatch", Kind.ACCEPT: "accept", Kind.RETURN: "return", Kind.START: "start",
                 Kind.REPORT: "report", Kind.VERIFY: "verify", Kind.REJECT: "reject", Kind.CLOSE: "close",
                 Kind.SUSPEND: "suspend", Kind.RESUME: "resume", Kind.MERGE: "merge"}
 
@@ -892,7 +892,7 @@ def _escalate(now: dt.datetime, batch: int) -> tuple[int, dict[int, int]]:
     org_users = _org_users(e.unit_id for e in events if e.unit_id)
     users: dict[int, int] = defaultdict(int)
     for e in events:
-        for uid in org_users.get(e.unit_id, ()):
+        for uid in org_users.get(e.unit_id, ()) if e.unit_id is not None else ():
             users[uid] += 1
     return len(rows), users
 
@@ -916,7 +916,7 @@ def _recipients(rows: Iterable[tuple[int | None, int | None, int]]) -> dict[int,
     unit_users = _org_users(unit for handler, unit, _ in rows if handler is None and unit is not None)
     users: dict[int, int] = defaultdict(int)
     for handler, unit, n in rows:
-        for uid in ({handler} if handler is not None else unit_users.get(unit, set())):
+        for uid in ({handler} if handler is not None else unit_users.get(unit, set()) if unit is not None else set()):
             users[uid] += n
     return users
 

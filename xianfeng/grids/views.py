@@ -149,7 +149,7 @@ def visit_new(request, pk: int):
                 add_service_errors(form, exc)
             else:
                 messages.success(request, pgettext("grids", "Visit recorded."))
-                if visit.case_id:
+                if visit.case is not None:
                     messages.info(request, pgettext("grids", "Case %(number)s opened.") % {"number": visit.case.number})
                 return redirect("grids:grid_detail", pk=household.grid_id)
         status = 400
@@ -429,9 +429,9 @@ def _detail_context(request, case: Case, **extra) -> dict:
         "is_staff_view": policy.in_org_scope(request.user, "view", [case.org]),
     }
     if "dispatch" in actions or "close" in actions:
-        context["units"] = Organisation.objects.restrict(request.user, "view").units().order_by("path")[:300]
+        context["units"] = policy.visible(Organisation.objects.units(), request.user, "view").order_by("path")[:300]
         context["departments"] = Organisation.objects.filter(kind=OrgKind.DEPARTMENT).order_by("path")
-    if "merge" in actions and case.latitude is not None:
+    if "merge" in actions and case.latitude is not None and case.longitude is not None:
         context["similar"] = services.case_duplicates(category=case.category, lat=case.latitude, lng=case.longitude,
                                                       exclude=case)
     context.update(extra)

@@ -84,7 +84,7 @@ def _assemble(contacts: dict[int, list[int]], community: list[int], town: list[i
     if not any(level["users"] for level in chain):
         chain.append({"level": 5, "users": _county_admins()})
     for level in chain:
-        level["label"] = LEVEL_LABELS[level["level"]]
+        level["label"] = LEVEL_LABELS[int(level["level"])]  # type: ignore[call-overload]
     return chain
 
 
@@ -138,7 +138,7 @@ def build_chain(device: Device, *, offline: bool = False, cache: ChainCache | No
     cache.load(device.org)
     ancestors = cache.ancestors[device.org.pk]
     policy = device.policy or next((cache.policies[o] for o in ancestors if cache.policies.get(o)), None)
-    contacts: dict[int, list[int]] = {1: [], 2: []}
+    contacts = {1: [], 2: []}
     if not offline:
         for user_id, level in device.contacts.filter(user__is_active=True).values_list("user_id", "level"):
             contacts[level].append(user_id)

@@ -33,8 +33,8 @@ def case_open(*, member: Member, org: Organisation, reason: str, actor: Any, car
     """Put a member in need under care, with carers and a visit period. Raises CareError."""
     if not allows(actor, "change", org):
         raise CareError("无权在该组织建立关爱对象")
-    member_orgs = [member.org] + ([member.managing_org] if member.managing_org_id else [])
-    if not any(o.path.startswith(org.path) for o in member_orgs):
+    member_orgs = [member.org, member.managing_org]
+    if not any(o is not None and o.path.startswith(org.path) for o in member_orgs):
         raise CareError({"member": ["该党员不属于这个组织"]})
     if reason not in CareCase.Reason.values:
         raise CareError({"reason": ["未知的关爱原因"]})
@@ -83,7 +83,7 @@ def action_record(*, case: CareCase, kind: str, date: dt.date, notes: str, actor
                                        disbursement=disbursement, recorded_by=actor if getattr(actor, "pk", None) else None)
     if kind in VISIT_KINDS:
         last = case.actions.filter(kind__in=VISIT_KINDS).order_by("-date").values_list("date", flat=True).first()
-        due = last + dt.timedelta(days=case.visit_every_days)
+        due: dt.date = (last or date) + dt.timedelta(days=case.visit_every_days)
         CareCase.objects.filter(pk=case.pk).update(next_visit_due=due)
         case.next_visit_due = due
     audit_record(by=actor, action="create", obj=action, summary=f"{action.get_kind_display()} {case.member} {date}")

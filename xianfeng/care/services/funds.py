@@ -28,6 +28,13 @@ def _system_account(purpose: str, name: str):
     return ledger.account_open(name=name, owner_type=OwnerType.SYSTEM, owner_id=0, unit=Unit.CNY, purpose=purpose)
 
 
+def _account(fund: CareFund) -> int:
+    """The fund's ledger account (set by fund_create with the fund)."""
+    if fund.account_id is None:
+        raise CareError({"fund": ["该基金没有账户"]})
+    return fund.account_id
+
+
 def income_account():
     """Where contributions come from (its balance is minus everything ever given to the care funds)."""
     return _system_account("care.income", "关爱基金来源（捐赠与财政拨款）")
@@ -65,7 +72,7 @@ def fund_contribute(*, fund: CareFund, amount: int, memo: str, key: str, actor: 
     if not allows(actor, "change", fund):
         raise CareError("无权为该基金入账")
     memo = clean_text(memo, "memo", 200)
-    txn = ledger.ledger_post(entries=[(income_account(), -amount), (fund.account_id, amount)],
+    txn = ledger.ledger_post(entries=[(income_account(), -amount), (_account(fund), amount)],
                              memo=f"{fund.name}：{memo}", kind="care.contribution", key=f"care.contribution:{key}",
                              actor=actor)
     audit_record(by=actor, action="create", obj=txn, summary=f"关爱基金 {fund.name} 入账 {format_yuan(amount)} 元")
@@ -81,7 +88,7 @@ def fund_allocate(*, source: CareFund, target: CareFund, amount: int, memo: str,
     if not allows(actor, "allocate", source):
         raise CareError("只有基金负责人可以下拨资金")
     memo = clean_text(memo or "下拨", "memo", 200)
-    txn = ledger.ledger_post(entries=[(source.account_id, -amount), (target.account_id, amount)],
+    txn = ledger.ledger_post(entries=[(_account(source), -amount), (_account(target), amount)],
                              memo=f"{source.name} → {target.name}：{memo}", kind="care.allocation",
                              key=f"care.allocation:{key}", actor=actor)
     audit_record(by=actor, action="create", obj=txn,
@@ -150,7 +157,7 @@ def disbursement_decide(*, disbursement: Disbursement, actor: Any, approve: bool
         if not current.exists():
             raise CareError("该申请不在待审批状态")
         txn = ledger.ledger_post(
-            entries=[(d.fund.account_id, -d.amount), (aid_account(), d.amount)],
+            entries=[(_account(d.fund), -d.amount), (aid_account(), d.amount)],
             memo=f"{d.fund.name} 拨付 {d.case.member}：{d.reason}"[:300], kind="care.disbursement",
             key=f"care.disbursement:{d.pk}", actor=actor)
         if current.update(status=Disbursement.Status.PAID, decided_by=actor, decided_at=now, decision_note=note,
@@ -166,7 +173,7 @@ def fund_statement(fund: CareFund, *, start: dt.date | None = None, end: dt.date
     """The fund's ledger entries in [start, end] (local dates), oldest first, each with its running balance."""
     since = timezone.make_aware(dt.datetime.combine(start, dt.time())) if start else None
     until = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())) if end else None
-    return ledger.account_statement(fund.account_id, since=since, until=until)
+    return ledger.account_statement(_account(fund), since=since, until=until)
 
 
 def fund_statement_sheet(fund: CareFund, *, start: dt.date | None, end: dt.date | None, actor: Any = None):

@@ -64,7 +64,7 @@ class IngestResult:
     alert: Alert | None = None
 
     def as_json(self) -> dict:
-        data = {"outcome": self.outcome, "detail": self.detail}
+        data: dict[str, Any] = {"outcome": self.outcome, "detail": self.detail}
         if self.alert is not None:
             data["alert"] = self.alert.pk
         return data
