@@ -6,7 +6,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Alert, CareAction
+from xianfeng.orgs.models import Organisation
+
+from .models import Alert, CareAction, CareCase, CareFund, EscalationPolicy
 from .services import CareError, parse_yuan
 
 
@@ -62,7 +64,7 @@ class ActionForm(StyledForm):
 
 
 class DisbursementForm(StyledForm):
-    fund = forms.ModelChoiceField(label=_("Fund"), queryset=None)
+    fund: forms.ModelChoiceField[CareFund] = forms.ModelChoiceField(label=_("Fund"), queryset=None)
     amount = YuanField(label=_("Amount (yuan)"), max_length=20)
     reason = forms.CharField(label=_("Purpose"), max_length=300)
 
@@ -72,7 +74,7 @@ class DisbursementForm(StyledForm):
 
 
 class AllocateForm(StyledForm):
-    target = forms.ModelChoiceField(label=_("Sub-fund"), queryset=None)
+    target: forms.ModelChoiceField[CareFund] = forms.ModelChoiceField(label=_("Sub-fund"), queryset=None)
     amount = YuanField(label=_("Amount (yuan)"), max_length=20)
     memo = forms.CharField(label=_("Memo"), max_length=200, required=False)
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
@@ -94,14 +96,15 @@ class DeviceForm(StyledForm):
 
     serial = forms.CharField(label=_("Serial"), max_length=40)
     model = forms.CharField(label=_("Model"), max_length=60, required=False)
-    case = forms.ModelChoiceField(label=_("Holder (care case)"), queryset=None)
-    org = forms.ModelChoiceField(label=_("Village or community"), queryset=None)
+    case: forms.ModelChoiceField[CareCase] = forms.ModelChoiceField(label=_("Holder (care case)"), queryset=None)
+    org: forms.ModelChoiceField[Organisation] = forms.ModelChoiceField(label=_("Village or community"), queryset=None)
     address = forms.CharField(label=_("Address"), max_length=200)
     grid = forms.CharField(label=_("Grid"), max_length=60, required=False)
     heartbeat_minutes = forms.IntegerField(label=_("Heartbeat every (minutes)"), min_value=1, max_value=1440,
                                            initial=30)
-    policy = forms.ModelChoiceField(label=_("Escalation policy of its own"), queryset=None, required=False,
-                                    help_text=_("Empty: the community's default applies."))
+    policy: forms.ModelChoiceField[EscalationPolicy] = forms.ModelChoiceField(
+        label=_("Escalation policy of its own"), queryset=None, required=False,
+        help_text=_("Empty: the community's default applies."))
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, cases=None, orgs=None, policies=None, editing=False, **kwargs):
@@ -139,7 +142,7 @@ class ContactForm(StyledForm):
 
 
 class PolicyForm(StyledForm):
-    org = forms.ModelChoiceField(label=_("Organisation"), queryset=None)
+    org: forms.ModelChoiceField[Organisation] = forms.ModelChoiceField(label=_("Organisation"), queryset=None)
     name = forms.CharField(label=_("Name"), max_length=100)
     ack_timeout_seconds = forms.IntegerField(label=_("Wait for acknowledgement per level (seconds)"), min_value=5,
                                              max_value=3600, initial=60)
@@ -162,7 +165,7 @@ class PolicyForm(StyledForm):
 
 class CaseForm(StyledForm):
     id_number = forms.CharField(label=_("Member's ID number"), max_length=18)
-    org = forms.ModelChoiceField(label=_("Responsible organisation"), queryset=None)
+    org: forms.ModelChoiceField[Organisation] = forms.ModelChoiceField(label=_("Responsible organisation"), queryset=None)
     reason = forms.ChoiceField(label=_("Reason"), choices=[])
     visit_every_days = forms.IntegerField(label=_("Visit every (days)"), min_value=1, max_value=366, initial=30)
     next_visit_due = forms.DateField(label=_("First visit due"), required=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -517,7 +518,7 @@ def policy_edit(request, pk: int):
 def _policy_save(request, form: PolicyForm, chain: EscalationPolicy | None):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        org = data.pop("org", None) or getattr(chain, "org", None)
+        org: Any = data.pop("org", None) or getattr(chain, "org", None)
         try:
             services.policy_save(org=org, policy=chain, actor=request.user, **data)
         except ValidationError as exc:

@@ -30,7 +30,7 @@ import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -390,7 +390,7 @@ def visit_record(*, household: Household, date: dt.date, notes: str, actor: Any,
         from xianfeng.demands.services import demand_create
 
         demand = demand_create(
-            org=household.grid.org, category=need.get("category"), description=need.get("description") or "",
+            org=household.grid.org, category=cast(str, need.get("category")), description=need.get("description") or "",
             household=household.number, address=household.address, urgency=need.get("urgency") or "normal",
             source="staff", actor=actor, grid=household.grid.name[:60], latitude=household.latitude,
             longitude=household.longitude)
