@@ -16,23 +16,6 @@ ORG = "orgs.Organisation"
 # ---- campaigns ------------------------------------------------------------------------------------------------------
 
 
-class CoveringQuerySet(ScopedQuerySet):
-    """For things an organisation runs over its subtree (campaigns, award rounds, drives): those inside the user's
-    scope, and those whose organisation is above it (the user's units take part in them)."""
-
-    def visible_to(self, user):
-        """Those over a subtree the user sees, and those covering the user's scope (it owes their deliverables)."""
-        from xianfeng.core.scoping import scope_paths
-
-        paths = scope_paths(user, "view")
-        if paths is None:
-            return self.all()
-        if not paths:
-            return self.none()
-        above = {p[:i] for p in paths for i in range(4, len(p) + 1, 4)}
-        return (self.restrict(user, "view") | self.filter(org__path__in=above)).distinct()
-
-
 class Campaign(models.Model):
     """A time-boxed drive (创先争优活动) over one subtree, with phases and the deliverables each organisation owes."""
 
@@ -55,7 +38,7 @@ class Campaign(models.Model):
     description = models.TextField("说明", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = CoveringQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()  # seen from below its organisation too: policies.py
 
     class Meta:
         verbose_name = "活动"
@@ -249,7 +232,7 @@ class AwardRound(models.Model):
     votes_per_ip_per_hour = models.PositiveIntegerField("每地址每小时票数上限", default=300)
     published_at = models.DateTimeField(null=True, blank=True)
 
-    objects = CoveringQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()  # seen from below its organisation too: policies.py
 
     class Meta:
         verbose_name = "评创"
@@ -577,7 +560,7 @@ class Drive(models.Model):
     start = models.DateField("开始日期")
     end = models.DateField("结束日期")
 
-    objects = CoveringQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()  # seen from below its organisation too: policies.py
 
     class Meta:
         ordering = ["-start", "id"]
