@@ -32,7 +32,7 @@ LINT_CHECKS := lint-ruff lint-check lint-deploy lint-migrations lint-imports lin
 # Production: DEBUG off, a random SECRET_KEY, a real host name, HTTPS (secure cookies, HSTS); a throw-away var dir.
 LINT_PROD_ENV = DEBUG=0 SECRET_KEY=$$(head -c 64 /dev/urandom | base64 -w0 | tr -dc A-Za-z0-9) \
 	ALLOWED_HOSTS=xianfeng.example.org CSRF_TRUSTED_ORIGINS=https://xianfeng.example.org SITE_URL=https://xianfeng.example.org \
-	SECURE_COOKIES=1 SECURE_HSTS_INCLUDE_SUBDOMAINS=1
+	SECURE_COOKIES=1 SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1
 # $(call timed,NAME,COMMAND): run COMMAND with a throw-away XIANFENG_VAR, print its exit status and time.
 define timed
 @var=$$(mktemp -d); start=$$(date +%s%N); echo '--- lint $(1): $(2)'; \

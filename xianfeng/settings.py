@@ -189,6 +189,10 @@ if env_bool("SECURE_COOKIES", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(env_str("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    # A plain-HTTP request that reaches the app is sent to HTTPS (the proxy normally does this first); preloading
+    # HSTS into browsers is the deployment's decision (docs/DEPLOYMENT.md).
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 # Grid maps' tile server, e.g. https://{s}.tile.example.cn/{z}/{x}/{y}.png; empty: the maps draw without tiles.
 GRIDS_MAP_TILE_URL = env_str("GRIDS_MAP_TILE_URL", "")
@@ -252,6 +256,15 @@ SPECTACULAR_SETTINGS = {
         "MemberStatusEnum": "xianfeng.orgs.models.Member.Status",
         "MemberCategoryEnum": "xianfeng.orgs.models.Member.Category",
         "ContactPointKindEnum": "xianfeng.orgs.models.ContactPoint.Kind",
+        "PledgeItemKindEnum": "xianfeng.pledges.models.PledgeItem.Kind",
+        "MeetingKindEnum": "xianfeng.campaigns.models.Meeting.Kind",
+        "VentureKindEnum": "xianfeng.campaigns.models.Venture.Kind",
+        "InspectionMethodEnum": "xianfeng.inspections.models.Method",
+        "ServiceRatingEnum": "xianfeng.demands.models.ServiceRecord.Rating",
+        "SatisfactionEnum": "xianfeng.pledges.models.Rating.Value",
+        "DemandStatusEnum": "xianfeng.demands.models.Demand.Status",
+        "CaseOutcomeEnum": "xianfeng.grids.models.Case.Outcome",
+        "DemandSourceEnum": "xianfeng.demands.models.Demand.Source",
     },
 }
 

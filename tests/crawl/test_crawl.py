@@ -29,8 +29,8 @@ from django.urls import Resolver404, resolve
 pytestmark = [pytest.mark.crawl, pytest.mark.django_db]
 
 # Narrow scopes first: a download is fetched once per session (see DOWNLOADED), by the first persona that finds it.
-PERSONAS = [None, "resident_demo", "donghai_resident", "member_demo", "donghai_member", "hebin_grid", "hebin_duty", "hebin_secretary", "qinshan_secretary",
-            "inspector_demo", "wuyuan_admin", "county_admin"]
+PERSONAS = [None, "resident_demo", "donghai_resident", "member_demo", "donghai_member", "hebin_grid", "hebin_duty",
+            "hebin_secretary", "qinshan_secretary", "inspector_demo", "wuyuan_admin", "county_admin"]
 START = ["/", "/p/"]
 PER_PATTERN = 3
 INVALID = "§INVALID§"

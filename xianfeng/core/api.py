@@ -15,11 +15,11 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, serializers, status, viewsets
-from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import BasePagination
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import policy
 from .api_defaults import MAX_ID, FilterBackend, FilterSet, Pagination  # noqa: F401  (the API's defaults, re-exported)
 from .frontdoor import is_conflict
 
@@ -128,7 +128,7 @@ class ScopedViewSetMixin:
         """The object in the URL, looked up in the scope only: list filters (?kind=…) do not apply to it, so
         /orgs/1/children/?kind=town filters the children, not organisation 1."""
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
-        obj = get_object_or_404(self.get_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        obj = policy.get_or_404(self.get_queryset(), **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
         self.check_object_permissions(self.request, obj)
         return obj
 

@@ -36,9 +36,9 @@ def community_paths(user: Any) -> list[str]:
         paths: set[str] = set()
         member = member_of(user)
         if member is not None:
-            paths.update(_ancestors(member.org.path))
-            if member.managing_org_id:
-                paths.update(_ancestors(member.managing_org.path))
+            for org in (member.org, member.managing_org):
+                if org is not None:
+                    paths.update(_ancestors(org.path))
         resident = Resident.objects.filter(person_id=user.person_id).select_related("org").first()
         if resident is not None:
             paths.update(_ancestors(resident.org.path))
@@ -108,7 +108,7 @@ class PostServicePolicy(OrgPolicy):
     def confirms_as(self, user: Any, service: PostService) -> str | None:
         """'resident' for the resident served, 'staff' for staff confirming on their behalf, None for anyone else."""
         person = getattr(user, "person_id", None)
-        if person and service.resident_id and service.resident.person_id == person:
+        if person and service.resident is not None and service.resident.person_id == person:
             return "resident"
         if in_org_scope(user, "change", [service.holding.post.org]):
             return "staff"

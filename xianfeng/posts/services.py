@@ -218,8 +218,10 @@ def post_service_confirm(*, actor: Any, service: PostService, rating: Any, comme
                  after={"status": service.status, "rating": rating, "on_behalf": who == "staff", "points": points},
                  summary=("代居民确认岗位服务" if who == "staff" else "居民确认岗位服务") + f"，积分 {points}")
     users = list(get_user_model().objects.filter(person_id=member.person_id, is_active=True))
-    for user in users:
-        transaction.on_commit(lambda user=user: notify(
-            to=user, kind="posts.confirmed", subject=f"岗位服务已确认，获得 {points} 积分", body="",
-            link="/points/", key=f"post-service:{service.pk}:confirmed"))
+    def tell() -> None:
+        for user in users:
+            notify(to=user, kind="posts.confirmed", subject=f"岗位服务已确认，获得 {points} 积分", body="",
+                   link="/points/", key=f"post-service:{service.pk}:confirmed")
+
+    transaction.on_commit(tell)
     return service
