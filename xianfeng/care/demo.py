@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
@@ -168,9 +168,9 @@ def build_care(ctx: DemoContext) -> None:
     requests = []
     for case in rng.sample(cases, k=min(len(cases), max(3, int(150 * ctx.scale)))):
         town_id = next((t.pk for t in towns if case.org.path.startswith(t.path)), None)
-        fund = unit_funds.get(case.org.pk) or town_funds.get(town_id) or county_fund
-        applicant = admin if fund.owner != admin else town_owner.get(town_id, admin)
-        reviewer = next((u for u in (secretaries.get(case.org.pk), town_owner.get(town_id), admin)
+        fund = unit_funds.get(case.org.pk) or (town_funds.get(town_id) if town_id else None) or county_fund
+        applicant = admin if fund.owner != admin else (town_owner.get(town_id, admin) if town_id else admin)
+        reviewer = next((u for u in (secretaries.get(case.org.pk), town_owner.get(town_id) if town_id else None, admin)
                          if u is not None and u != applicant and can(u, "change", case.org)), None)
         if reviewer is None or fund.owner == applicant:
             continue
@@ -189,7 +189,7 @@ def build_care(ctx: DemoContext) -> None:
     aid = services.aid_account()
     to_pay = [d for d in requests if d.status == Disbursement.Status.REVIEWED]
     txns = ledger_post_many(postings=[PostingSpec(
-        entries=[(d.fund.account_id, -d.amount), (aid.pk, d.amount)], kind="care.disbursement",
+        entries=[(cast(int, d.fund.account_id), -d.amount), (aid.pk, d.amount)], kind="care.disbursement",
         memo=f"{d.fund.name} 拨付 {d.case.member}：{d.reason}"[:300], key=f"care.disbursement:{d.pk}")
         for d in to_pay], actor=admin)
     for d, txn in zip(to_pay, txns, strict=True):
@@ -257,7 +257,7 @@ def _ack_seconds(rng, real: bool) -> float:
 def _alert_history(ctx: DemoContext, devices: list[Device]) -> int:
     """A year of alerts per device: monthly test presses, false alarms, a few real calls — bulk rows (see above)."""
     rng = ctx.rng
-    plans = []
+    plans: list[tuple[Device, Any, str, dt.date]] = []
     for device in devices:
         chain, policy = services.build_chain(device)
         for month in range(12):
@@ -303,10 +303,10 @@ def _alert_history(ctx: DemoContext, devices: list[Device]) -> int:
         steps.append(AlertStep(alert=alert, seq=len(called) + 1, level=called[-1]["level"],
                                due_at=raised + dt.timedelta(seconds=60 * len(called)),
                                status=AlertStep.Status.CANCELLED))
-        events.append(AlertEvent(alert=alert, at=alert.acknowledged_at, kind=AlertEvent.Kind.ACKNOWLEDGED,
+        events.append(AlertEvent(alert=alert, at=cast(dt.datetime, alert.acknowledged_at), kind=AlertEvent.Kind.ACKNOWLEDGED,
                                  by_id=responder, detail=f"响应（{ack:.0f} 秒）"))
         if arrive:
-            events.append(AlertEvent(alert=alert, at=alert.arrived_at, kind=AlertEvent.Kind.ARRIVED, by_id=responder))
+            events.append(AlertEvent(alert=alert, at=cast(dt.datetime, alert.arrived_at), kind=AlertEvent.Kind.ARRIVED, by_id=responder))
         events.append(AlertEvent(alert=alert, at=resolved, kind=AlertEvent.Kind.RESOLVED, by_id=responder,
                                  detail=alert.get_outcome_display()))
     AlertStep.objects.bulk_create(steps, batch_size=2000)

@@ -90,7 +90,7 @@ def _insert(model, fields: list[str], rows: list[tuple]) -> list[int]:
     from django.db import connection, models
 
     ops = connection.ops
-    adapters = []
+    adapters: list[Any] = []
     columns = []
     for name in fields:
         field = model._meta.get_field(name)
@@ -374,7 +374,7 @@ def _cases(ctx, grids, categories: list[CaseCategory], now: dt.datetime) -> tupl
                     source=rng.choice(sources), reporter_name=_name(rng), handling_unit_id=unit_id,
                     dispatched_at=created, accept_due_at=created + dt.timedelta(hours=category.accept_hours),
                     due_at=due, created_at=created, updated_at=created)
-        steps = [("open", "", Status.OPENED, created, None, ""),
+        steps: list[tuple[Any, ...]] = [("open", "", Status.OPENED, created, None, ""),
                  ("dispatch", Status.OPENED, Status.DISPATCHED, created, unit_id, "按派单目录自动派遣")]
         t = created
         fate = rng.random()
@@ -454,14 +454,14 @@ def _cases(ctx, grids, categories: list[CaseCategory], now: dt.datetime) -> tupl
             else:
                 case.escalate_at = due
             level = 0
-            for when, unit in ((case.escalate_at, grid.org_id), (case.escalate_at + dt.timedelta(hours=24),
-                                                                 towns.get(grid.org_id)),
-                               (case.escalate_at + dt.timedelta(hours=48), category.default_unit_id or county.pk)):
+            escalate: Any = case.escalate_at
+            for when, unit in ((escalate, grid.org_id), (escalate + dt.timedelta(hours=24), towns.get(grid.org_id)),
+                               (escalate + dt.timedelta(hours=48), category.default_unit_id or county.pk)):
                 if when < now:
                     level += 1
                     steps.append(("escalate", case.status, case.status, when, unit, "超期未办结"))
             case.escalation_level = level
-            case.escalate_at = None if level == 3 else case.escalate_at + dt.timedelta(hours=24 * level)
+            case.escalate_at = None if level == 3 else escalate + dt.timedelta(hours=24 * level)
         if case.status in (Status.ACCEPTED, Status.HANDLING, Status.REPORTED, Status.VERIFIED):
             case.handler = None
         case.updated_at = max(s[3] for s in steps)
