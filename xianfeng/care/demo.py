@@ -157,7 +157,7 @@ def build_care(ctx: DemoContext) -> None:
     CareCase.objects.bulk_update(cases, ["next_visit_due"], batch_size=1000)
 
     # --- a year of aid: requested by the town, reviewed by the unit's secretary, paid by the fund's owner ---------
-    # The approval rules (services.may_review / may_decide, the zero floor) are checked here row by row; the
+    # The approval rules (the disbursement policy's review and decide, the zero floor) are checked here row by row; the
     # payments are then posted as one ledger batch that checks every floor again, posting by posting.
     balance = {f.pk: 0 for f in [county_fund, *town_funds.values(), *unit_funds.values()]}
     accounts = {f.account_id: f for f in [county_fund, *town_funds.values(), *unit_funds.values()]}
