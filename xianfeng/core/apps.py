@@ -12,3 +12,4 @@ class CoreConfig(AppConfig):
         from . import checks  # noqa: F401  (registers core's system checks)
 
         autodiscover_modules("policies")  # each app's policies.py registers its models' policies
+        autodiscover_modules("queue")  # each app's queue.py registers its entries of the home page's work queue

@@ -2,8 +2,11 @@
 
 from typing import Any
 
+from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+
+from .policy import policy_for
 
 # (url name, label, icon, action needed or None for any signed-in user, or "member" for party members only).
 # Modules add their entries here.
@@ -24,8 +27,6 @@ def navigation_entries() -> list[tuple]:
 
 def navigation_groups() -> list[tuple[str, Any, list[tuple]]]:
     """(group key, group label, entries): the home page, the organisation pages, then one group per app."""
-    from django.apps import apps
-
     groups: list[tuple[str, Any, list[tuple]]] = [("home", _("Home"), NAVIGATION[:1]),
                                                   ("orgs", _("Organisations"), NAVIGATION[1:])]
     for config in apps.get_app_configs():
@@ -38,9 +39,8 @@ def is_member(user) -> bool:
     """Whether the user is a party member (a Member row for their person); cached on the user object."""
     cache = user.__dict__.setdefault("_scope_cache", {})
     if "_member" not in cache:
-        from xianfeng.orgs.models import Member
-
-        cache["_member"] = bool(user.person_id) and Member.objects.filter(person_id=user.person_id).exists()
+        member = apps.get_model("orgs", "Member")
+        cache["_member"] = bool(user.person_id) and member.objects.filter(person_id=user.person_id).exists()
     return cache["_member"]
 
 
@@ -55,10 +55,7 @@ def navigation(request):
 
 def _navigation(request):
     """The menu entries this user may use; the one whose address is the longest prefix of this page is active."""
-    from xianfeng.orgs.models import Organisation
-
-    from .policy import policy_for
-
+    organisation = apps.get_model("orgs", "Organisation")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "nav_groups": []}
@@ -69,7 +66,7 @@ def _navigation(request):
             if action == "member":
                 if not is_member(user):
                     continue
-            elif action is not None and not policy_for(Organisation).any(user, action):
+            elif action is not None and not policy_for(organisation).any(user, action):
                 continue
             try:
                 url = reverse(name)

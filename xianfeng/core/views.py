@@ -1,5 +1,6 @@
 """Pages that belong to no module: home, sign-in with throttling and its locks, health check."""
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -7,11 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .policy import allows, ensure
 from .queue import work_queue
+from .scoping import is_system_admin
 from .throttle import (
     address_wait,
     client_ip,
@@ -69,19 +72,18 @@ def home(request):
 
 
 def resident_links(user) -> list[tuple[str, str, str]]:
-    """A resident's own entries (label, url, icon): report a problem and their community's pledge board."""
-    from django.urls import reverse
-
-    from xianfeng.orgs.models import Resident, Role
-
-    org_id = (Resident.objects.filter(person_id=user.person_id).values_list("org_id", flat=True).first()
+    """A resident's own entries (label, url, icon): report a problem, their community's pledge board and its
+    responsibility posts. (Core names the tree's models by name: it imports no app.)"""
+    resident = apps.get_model("orgs", "Resident")
+    org_id = (resident.objects.filter(person_id=user.person_id).values_list("org_id", flat=True).first()
               if user.person_id else None)
     if org_id is None:  # a resident's login without a resident record: the community of their role
-        org_id = user.roles.filter(kind=Role.Kind.RESIDENT).values_list("org_id", flat=True).first()
+        org_id = user.roles.filter(kind="resident").values_list("org_id", flat=True).first()
     if org_id is None:
         return []
     return [(_("I want to report a problem"), reverse("grids:report"), "megaphone"),
-            (_("Pledge board"), reverse("pledges:board", args=[org_id]), "card-checklist")]
+            (_("Pledge board"), reverse("pledges:board", args=[org_id]), "card-checklist"),
+            (_("Responsibility posts"), reverse("posts:board", args=[org_id]), "signpost-2")]
 
 
 def healthz(request):
@@ -91,8 +93,6 @@ def healthz(request):
 
 
 def _system_admin_only(request) -> None:
-    from xianfeng.jobs.access import is_system_admin
-
     ensure(is_system_admin(request.user))
 
 

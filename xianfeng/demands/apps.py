@@ -16,3 +16,10 @@ class DemandsConfig(AppConfig):
         ("demands:withdrawals", _("Claims given up"), "arrow-counterclockwise", "view"),
         ("demands:categories", _("Service categories"), "tags", "change"),
     ]
+
+    def ready(self) -> None:
+        from xianfeng.points import categories
+
+        from .categories import categories_for
+
+        categories.register(categories_for)  # the service categories earn points under the rules' bases

@@ -17,6 +17,7 @@ from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Resident, Ro
 from xianfeng.orgs.selectors import member_of
 
 from .models import Claim, Demand, Pairing, ServiceRecord
+from .positions import household_position
 
 
 def community_paths(user: Any) -> list[str]:
@@ -98,8 +99,6 @@ def home_position(member: Member | None) -> tuple[float, float] | None:
     household there), or None."""
     if member is None:
         return None
-    from .services import household_position
-
     resident = Resident.objects.filter(person_id=member.person_id).select_related("org").first()
     if resident is None:
         return None

@@ -35,6 +35,7 @@ from xianfeng.orgs.models import Member, Organisation, Resident, User
 from .categories import categories_for, category_list
 from .models import Category, Claim, Demand, DemandCategory, Pairing, ServiceRecord
 from .policies import demand_policy, record_policy
+from .positions import household_position
 
 MAX_MINUTES = 24 * 60
 
@@ -127,23 +128,6 @@ def clean_position(latitude: Any, longitude: Any) -> tuple[float | None, float |
         raise ValidationError(errors)
     return values[0], values[1]
 
-
-def household_position(org: Organisation, household: str, resident: Resident | None = None,
-                       ) -> tuple[float, float] | None:
-    """Where a household is, from the grid register: the resident's own household row (grids.HouseholdMember), else
-    the household of that number in the grids of `org`'s subtree. None when the register does not know."""
-    from xianfeng.core.scoping import subtree_q
-    from xianfeng.grids.models import Household
-
-    rows = Household.objects.filter(latitude__isnull=False, longitude__isnull=False)
-    if resident is not None:
-        found = rows.filter(people__resident=resident).values_list("latitude", "longitude").first()
-        if found:
-            return found
-    if household:
-        return (rows.filter(subtree_q("grid__org__path", org.path), number=household)
-                .values_list("latitude", "longitude").first())
-    return None
 
 
 # ---- categories ---------------------------------------------------------------------------------------------------

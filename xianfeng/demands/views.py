@@ -55,8 +55,6 @@ from .selectors import (
 )
 from .suggest import suggest
 
-__all__ = ["demand_list_queryset"]  # read by core.queue (the home page's work queue)
-
 PAGE_SIZE = 30
 
 

@@ -13,3 +13,8 @@ class EventsConfig(AppConfig):
         ("events:team_list", _("Volunteer teams"), "people", None),
         ("events:figures", _("Lesson and team figures"), "bar-chart", "view"),
     ]
+
+    def ready(self) -> None:
+        from xianfeng.points import categories
+
+        categories.register(lambda org: [categories.VOLUNTEER])  # what this module's points are awarded under

@@ -29,6 +29,7 @@ from xianfeng.core.ids import normalise_text
 from xianfeng.core.policy import NotAllowed, require
 from xianfeng.core.text import clean_text
 from xianfeng.orgs.models import Member, Organisation, Person
+from xianfeng.points.categories import VOLUNTEER
 
 from .models import (
     Activity,
@@ -52,7 +53,7 @@ AUTO_CLOSE_AFTER = dt.timedelta(hours=2)  # a missing check-out is closed this l
 MAX_MINUTES = 12 * 60  # at most 12 hours count for one attendance
 CERTIFICATE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by hand
 POINTS_SOURCE = "activity_hours"
-POINTS_CATEGORY = "志愿服务"
+POINTS_CATEGORY = VOLUNTEER  # the points rules' category of volunteer hours
 _TOKEN_SALT = "xianfeng.events.checkin"
 _PERSONAL_SALT = "xianfeng.events.personal"
 

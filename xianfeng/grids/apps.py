@@ -16,3 +16,10 @@ class GridsConfig(AppConfig):
         ("grids:figures", pgettext_lazy("grids", "Grid figures"), "bar-chart", "view"),
     ]
 
+
+    def ready(self) -> None:
+        from xianfeng.demands import positions
+
+        from .positions import household_position
+
+        positions.register(household_position)  # demands' distances read the grid register

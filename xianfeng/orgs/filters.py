@@ -5,6 +5,7 @@ import datetime as dt
 import django_filters
 from django.db.models import Q
 
+from xianfeng.core import indicators
 from xianfeng.core.scoping import subtree_q
 
 from .models import ContactPoint, GuidanceVisit, Member, Organisation, OrgKind
@@ -64,9 +65,11 @@ class MemberFilter(django_filters.FilterSet):
         return queryset.filter(status=Member.Status.LEFT)
 
     def filter_pledged(self, queryset, name, value):
-        from xianfeng.pledges.indicators import MEMBERS_PLEDGED
-
-        pledged = MEMBERS_PLEDGED.records().values("pk")
+        """The members behind the figure "members who made a pledge" (the pledges app registers it)."""
+        measure = indicators.get("pledges.members_pledged").numerator
+        if measure is None:
+            return queryset.none()
+        pledged = measure.records().values("pk")
         return queryset.filter(pk__in=pledged) if value == "1" else queryset.exclude(pk__in=pledged)
 
     def filter_q(self, queryset, name, value):

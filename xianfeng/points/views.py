@@ -21,12 +21,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from xianfeng.core.forms import add_service_errors
 from xianfeng.core.policy import ensure, get_or_404, visible
-from xianfeng.demands.categories import categories_for
 from xianfeng.orgs.models import Organisation
 from xianfeng.orgs.selectors import community_of, member_of
 
 from . import services
 from .card import card_account, card_token, history, leaderboard, member_from_token, rank_in
+from .categories import categories_for
 from .forms import RedeemForm, RestockForm, RewardForm, RuleForm
 from .models import CardSetting, PointsRule, Redemption, Reward
 from .policies import may_view_board
@@ -174,11 +174,7 @@ def rules(request):
     rule = PointsRule.objects.filter(org=org).first()
     effective = services.rules_for(org)
     initial = {name: getattr(effective, name) for name in services.RULE_FIELDS if name != "base_by_category"}
-    from xianfeng.events.services import POINTS_CATEGORY as VOLUNTEER  # volunteer hours earn under this category
-
     categories = categories_for(org)
-    if VOLUNTEER not in categories:
-        categories.append(VOLUNTEER)
     form = RuleForm(request.POST or None, initial=initial, categories=categories,
                     base_by_category=effective.base_by_category)
     if request.method == "POST" and form.is_valid():

@@ -11,3 +11,8 @@ class PostsConfig(AppConfig):
     navigation: list[tuple] = [
         ("posts:list", _("Responsibility posts"), "signpost-2", None),
     ]
+
+    def ready(self) -> None:
+        from xianfeng.points import categories
+
+        categories.register(lambda org: [categories.POST_SERVICE])  # what this module's points are awarded under

@@ -24,6 +24,7 @@ from xianfeng.core.text import clean_text
 from xianfeng.notify.services import notify
 from xianfeng.orgs.models import PARTY_KINDS, Member, Organisation, Resident
 from xianfeng.orgs.selectors import member_of
+from xianfeng.points.categories import POST_SERVICE
 from xianfeng.points.services import points_award
 
 from .models import Holding, Post, PostService
@@ -31,7 +32,7 @@ from .policies import PostServicePolicy, member_in
 
 MAX_CAPACITY = 50
 MAX_MINUTES = 24 * 60
-POINTS_CATEGORY = "先锋岗"
+POINTS_CATEGORY = POST_SERVICE
 
 
 class PostConflict(Conflict):
