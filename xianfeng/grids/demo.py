@@ -351,7 +351,7 @@ def _cases(ctx, grids, categories: list[CaseCategory], now: dt.datetime) -> tupl
     cal = load_calendar()
     n = _scaled(CASES_PER_YEAR, ctx.scale)
     start = now - dt.timedelta(days=365)
-    county = Organisation.objects.filter(depth=1).order_by("path").first()
+    county: Any = Organisation.objects.filter(depth=1).order_by("path").first()
     towns = dict(Organisation.objects.filter(pk__in={g.org_id for g in grids}).values_list("pk", "parent_id"))
     describe = {c.code: [f"{c.name}：{place}" for place in ("小区门口", "菜场旁", "河边", "学校附近", "主路口",
                                                             "老旧小区楼道", "村道")] for c in categories}
