@@ -387,26 +387,3 @@ def _demo_logins(ctx: DemoContext, plan: _Plan, hebin: Organisation, members: li
     plan.records.append((d_idx, None, ServiceRecord(org=hebin, member=member, category="助老",
                                                     served_on=DEMO_TODAY - dt.timedelta(days=1), minutes=120,
                                                     notes="陪同体检，取回报告", created_at=now)))
-
-
-@demo_step(510)
-def place_demands(ctx: DemoContext) -> None:
-    """After the grid register exists (step 500): each demo demand gets its household's position, so members can
-    browse by distance. One read of the households of the communities concerned, one bulk update."""
-    demands = list(Demand.objects.filter(latitude__isnull=True).exclude(household="").only("id", "org_id",
-                                                                                          "household"))
-    if not demands:
-        return
-    from xianfeng.grids.models import Household
-
-    where = {(org_id, number): (lat, lng) for org_id, number, lat, lng in Household.objects.filter(
-        grid__org_id__in={d.org_id for d in demands}, latitude__isnull=False, longitude__isnull=False)
-        .values_list("grid__org_id", "number", "latitude", "longitude").iterator(chunk_size=5000)}
-    placed = []
-    for d in demands:
-        position = where.get((d.org_id, d.household))
-        if position is not None:
-            d.latitude, d.longitude = position
-            placed.append(d)
-    Demand.objects.bulk_update(placed, ["latitude", "longitude"], batch_size=2000)
-    ctx.log(f"    demands placed on the map: {len(placed)} of {len(demands)}")

@@ -22,6 +22,7 @@ from typing import Any
 from django.utils import timezone
 
 from xianfeng.core.demo import DEMO_PASSWORD, DEMO_TODAY, DemoContext, demo_step
+from xianfeng.demands.models import Demand
 from xianfeng.orgs import services as org_services
 from xianfeng.orgs.models import Member, Organisation, OrgKind, Resident, Role
 
@@ -489,3 +490,24 @@ def _logins(ctx) -> None:
     user = org_services.user_create(username="hebin_grid", password=DEMO_PASSWORD, first_name="河滨网格员")
     org_services.role_grant(user=user, kind=Role.Kind.GRID_WORKER, org=hebin)
     ctx.users["hebin_grid"] = user
+
+
+@demo_step(510)
+def place_demands(ctx: DemoContext) -> None:
+    """After the grid register exists (step 500): each demo demand (demands' step 300) gets its household's position, so members can
+    browse by distance. One read of the households of the communities concerned, one bulk update."""
+    demands = list(Demand.objects.filter(latitude__isnull=True).exclude(household="").only("id", "org_id",
+                                                                                          "household"))
+    if not demands:
+        return
+    where = {(org_id, number): (lat, lng) for org_id, number, lat, lng in Household.objects.filter(
+        grid__org_id__in={d.org_id for d in demands}, latitude__isnull=False, longitude__isnull=False)
+        .values_list("grid__org_id", "number", "latitude", "longitude").iterator(chunk_size=5000)}
+    placed = []
+    for d in demands:
+        position = where.get((d.org_id, d.household))
+        if position is not None:
+            d.latitude, d.longitude = position
+            placed.append(d)
+    Demand.objects.bulk_update(placed, ["latitude", "longitude"], batch_size=2000)
+    ctx.log(f"    demands placed on the map: {len(placed)} of {len(demands)}")

@@ -9,11 +9,11 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
-from xianfeng.core.policy import NOTHING, NotFound, OrgPolicy, in_org_scope, policy_for, register, visible
-from xianfeng.core.scoping import scope_paths, scope_q
+from xianfeng.core.policy import NOTHING, NotFound, OrgPolicy, Policy, in_org_scope, policy_for, register, visible
+from xianfeng.core.scoping import is_system_admin, scope_paths, scope_q
 from xianfeng.orgs.models import Organisation
 
-from .models import Case, Grid, GridTeam, Household, Status, unit_exists
+from .models import Case, CaseCategory, Grid, GridTeam, Household, Open311Client, Status, unit_exists
 
 
 @register(Grid)
@@ -130,3 +130,24 @@ def cases() -> CasePolicy:
     policy = policy_for(Case)
     assert isinstance(policy, CasePolicy)
     return policy
+
+
+@register(CaseCategory)
+class CaseCategoryPolicy(Policy):
+    """The county's case catalogue (categories, deadlines, default handling units): read by anyone who may view some
+    organisation (the case forms offer it); changed by system administrators only (the read-only admin shows it)."""
+
+    def scope(self, user: Any, action: str) -> Q | None:
+        if is_system_admin(user):
+            return None
+        if action == "view" and policy_for(Organisation).any(user, "view"):
+            return None
+        return NOTHING
+
+
+@register(Open311Client)
+class Open311ClientPolicy(Policy):
+    """Open311 API keys of outside systems: system administrators only."""
+
+    def scope(self, user: Any, action: str) -> Q | None:
+        return None if is_system_admin(user) else NOTHING
