@@ -16,3 +16,10 @@ class CareConfig(AppConfig):
         ("care:policy_list", _("Escalation policies"), "diagram-3", "view"),
         ("care:figures", _("Alert figures"), "graph-up", "view"),
     ]
+
+    def ready(self) -> None:
+        from xianfeng.notify.receipts import call_result
+
+        from .voice import on_call_result
+
+        call_result.connect(on_call_result, dispatch_uid="care.voice")  # a voice call's result drives its alert
