@@ -97,3 +97,94 @@ def test_every_app_with_models_has_policies(app):
         models = ", ".join(sorted(m.__name__ for m in app.get_models()))
         pytest.fail(f"{Path(app.path).relative_to(ROOT)}/policies.py is missing: the app has models ({models}) "
                     "and declares no policy for them", pytrace=False)
+
+
+# -- 3. the front doors always name the actor -------------------------------------------------------------------------
+# Services take the acting user as `actor=`; None means the system (jobs, commands, the demo), for which some
+# services skip the policy. A page or an API call that forgot `actor=` would act as the system, so every call from a
+# front door to a service with an `actor` parameter must pass it — directly, or through page_call/api_call.
+
+
+def _actor_services() -> dict[str, set[str]]:
+    """{services module name: names of its functions that take `actor`}, for every app's services module/package."""
+    import inspect
+    import pkgutil
+
+    found: dict[str, set[str]] = {}
+    for cfg in apps.get_app_configs():
+        if not cfg.name.startswith("xianfeng.") or importlib.util.find_spec(f"{cfg.name}.services") is None:
+            continue
+        module = importlib.import_module(f"{cfg.name}.services")
+        modules = [module]
+        if hasattr(module, "__path__"):
+            modules += [importlib.import_module(f"{module.__name__}.{m.name}")
+                        for m in pkgutil.iter_modules(module.__path__)]
+        for mod in modules:
+            names = {name for name, fn in vars(mod).items()
+                     if inspect.isfunction(fn) and "actor" in inspect.signature(fn).parameters}
+            found[mod.__name__] = names
+    return found
+
+
+def _service_names(tree: ast.AST, path: Path, services: dict[str, set[str]]) -> tuple[set[str], set[str]]:
+    """(module aliases bound to a services module, function names imported from one) in a view module."""
+    package = "xianfeng." + ".".join(path.relative_to(PACKAGE).parts[:-1])
+    aliases: set[str] = set()
+    functions: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = node.module or ""
+        if node.level:
+            parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            base = f"{parent}.{base}" if base else parent
+        for alias in node.names:
+            full = f"{base}.{alias.name}"
+            if full in services:
+                aliases.add(alias.asname or alias.name)
+            elif base in services and alias.name in services[base]:
+                functions.add(alias.asname or alias.name)
+    return aliases, functions
+
+
+def actor_offences_of_text(text: str, path: Path, services: dict[str, set[str]]) -> list[str]:
+    tree = ast.parse(text, filename=str(path))
+    aliases, functions = _service_names(tree, path, services)
+    takes_actor = set().union(*services.values()) if services else set()
+    rel = path.relative_to(ROOT)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        target, keywords = node.func, node.keywords
+        if isinstance(target, ast.Name) and target.id in ("page_call", "api_call"):
+            index = 1 if target.id == "page_call" else 0
+            if len(node.args) <= index:
+                continue
+            target = node.args[index]
+        name = None
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in aliases:
+            name = target.attr if target.attr in takes_actor else None
+        elif isinstance(target, ast.Name) and target.id in functions:
+            name = target.id
+        if name and not any(k.arg == "actor" or k.arg is None for k in keywords):
+            found.append(f"{rel}:{node.lineno}: calls {name} without actor=")
+    return found
+
+
+def test_the_actor_rule_catches_a_forgotten_actor():
+    services = {"xianfeng.sample.services": {"thing_create"}}
+    text = ("from . import services\nfrom .services import thing_create\nfrom xianfeng.core.frontdoor import page_call\n"
+            "def v(request):\n    services.thing_create(name='x')\n    thing_create(name='y', actor=request.user)\n"
+            "    page_call(request, services.thing_create, name='z')\n")
+    lines = actor_offences_of_text(text, PACKAGE / "sample" / "views.py", services)
+    assert [line.split(":", 2)[1] for line in lines] == ["5", "7"]
+
+
+def test_front_doors_always_name_the_actor():
+    services = _actor_services()
+    found = [line for path in view_modules()
+             for line in actor_offences_of_text(path.read_text(encoding="utf-8"), path, services)]
+    if found:
+        pytest.fail(f"{len(found)} service calls from pages or the API without actor= (they would act as the "
+                    "system):\n" + "\n".join(found), pytrace=False)
