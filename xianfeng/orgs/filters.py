@@ -33,7 +33,8 @@ class OrganisationFilter(django_filters.FilterSet):
 
 class MemberFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="姓名或拼音首字母")
-    within = django_filters.NumberFilter(method="filter_within", label="所属组织（含下级）")
+    within = django_filters.NumberFilter(method="filter_within", label="所属组织（含下级，含双管）")
+    dual = django_filters.NumberFilter(method="filter_dual", label="双管到该组织（含下级）的党员")
     status = django_filters.ChoiceFilter(choices=Member.Status.choices, label="状态")
     category = django_filters.ChoiceFilter(choices=Member.Category.choices, label="人员类别")
     age_min = django_filters.NumberFilter(method="filter_age_min", label="年龄不小于")
@@ -83,6 +84,13 @@ class MemberFilter(django_filters.FilterSet):
         if org is None:
             return queryset.none()
         return queryset.filter(subtree_q("org__path", org.path) | subtree_q("managing_org__path", org.path))
+
+    def filter_dual(self, queryset, name, value):
+        """Dual-managed into the subtree: managed there, their own organisation outside it (selectors.MemberCounts)."""
+        org = Organisation.objects.filter(pk=value).only("path").first()
+        if org is None:
+            return queryset.none()
+        return queryset.filter(subtree_q("managing_org__path", org.path)).exclude(subtree_q("org__path", org.path))
 
     @staticmethod
     def _born_before(years: int) -> dt.date:

@@ -7,15 +7,11 @@ partial when htmx asks for one). Out of scope answers 404 exactly like missing.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections import defaultdict
-from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.db.models.functions import Substr
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -27,14 +23,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xianfeng.core import policy
 from xianfeng.core.audit import audit_record
 from xianfeng.core.frontdoor import page_call
-from xianfeng.core.scoping import SEGMENT, subtree_q
 from xianfeng.core.throttle import client_ip
 
 from . import services
 from .filters import ContactPointFilter, MemberFilter
 from .forms import GuidanceVisitForm
 from .models import ContactPoint, GuidanceGroup, Member, Membership, Organisation, Person
-from .selectors import scope_roots
+from .selectors import member_counts, scope_roots
 
 PAGE_SIZE = 50
 PAGE_SIZES = (20, 50, 100, 200)
@@ -46,11 +41,9 @@ def page_size(request) -> int:
     return int(value) if value.isdigit() and int(value) in PAGE_SIZES else PAGE_SIZE
 # The member filters a phone shows only after "more filters" (unless one of them is in use).
 MORE_FILTERS = ("org_q", "within", "status", "category", "gender", "age_min", "age_max", "join_year")
-FIGURE_FILTERS = ("org", "current", "pledged")  # set by the figures' links (xianfeng.core.indicators), kept as is
+FIGURE_FILTERS = ("org", "dual", "current", "pledged")  # set by the figures' links (xianfeng.core.indicators), kept as is
 SEARCH_LIMIT = 50
 PICKER_LIMIT = 20
-# Above this many organisations of one level the prefix filter is done in Python rather than as an SQL IN list.
-IN_LIST_LIMIT = 200
 
 
 def htmx_target(request) -> str | None:
@@ -81,40 +74,13 @@ def reverse_or_none(name: str) -> str | None:
         return None
 
 
-def subtree_member_counts(orgs: Iterable[Organisation]) -> dict[int, int]:
-    """Members (all but those transferred out) whose organisation lies in each org's subtree, by org id.
-
-    One aggregate query per path length — that is, per tree level — however many organisations are asked about:
-    members are taken from the path range that covers all of them and grouped by the prefix of their organisation's
-    path that has the organisations' length.
-    """
-    counts: dict[int, int] = {}
-    by_length: dict[int, dict[str, int]] = defaultdict(dict)
-    for org in orgs:
-        counts[org.pk] = 0
-        by_length[len(org.path)][org.path] = org.pk
-    for length, ids_by_path in by_length.items():
-        common = os.path.commonprefix(list(ids_by_path))
-        common = common[: len(common) // SEGMENT * SEGMENT]
-        qs = Member.objects.active().order_by()
-        if common:
-            qs = qs.filter(subtree_q("org__path", common))
-        qs = qs.annotate(prefix=Substr("org__path", 1, length))
-        if len(ids_by_path) <= IN_LIST_LIMIT:
-            qs = qs.filter(prefix__in=list(ids_by_path))
-        for row in qs.values("prefix").annotate(n=Count("id")):
-            org_id = ids_by_path.get(row["prefix"])
-            if org_id is not None:
-                counts[org_id] = row["n"]
-    return counts
-
-
 def tree_nodes(queryset) -> list[Organisation]:
-    """Organisations for the tree, each with `n_children` and `member_count`."""
+    """Organisations for the tree, each with `n_children` and `member_counts` (selectors.MemberCounts)."""
     nodes = list(queryset.annotate(n_children=Count("children")).order_by("path"))
-    counts = subtree_member_counts(nodes)
+    counts = member_counts(nodes)
     for node in nodes:
-        node.member_count = counts[node.pk]
+        node.member_counts = counts[node.pk]
+        node.member_count = node.member_counts.total
     return nodes
 
 
@@ -159,7 +125,7 @@ def org_detail(request, pk: int):
     ancestors = [(a, policy.allows(request.user, "view", a)) for a in org.ancestors()]
     members = (
         Member.objects.restrict(request.user, "view")
-        .filter(Q(org=org) | Q(managing_org=org))
+        .filter(Q(org=org) | Q(managing_org=org)).exclude(status=Member.Status.LEFT)
         .select_related("person", "org")
         .order_by("id")
     )
@@ -168,7 +134,7 @@ def org_detail(request, pk: int):
         "org": org,
         "ancestors": ancestors,
         "nodes": tree_nodes(visible.filter(parent=org)),
-        "subtree_count": Member.objects.active().filter(subtree_q("org__path", org.path)).count(),
+        "members": member_counts([org])[org.pk],
         "page": page,
         "contact_points": ContactPoint.objects.restrict(request.user, "view").filter(org=org)
         .select_related("leader").order_by("-start", "id"),
