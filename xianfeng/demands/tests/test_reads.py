@@ -76,7 +76,7 @@ def test_demo_step_builds_hebin_history(db):
 
 def test_demo_places_demands_at_their_households_once_the_register_exists(world):
     from xianfeng.core.demo import DemoContext
-    from xianfeng.demands.demo import place_demands
+    from xianfeng.grids.demo import place_demands
     from xianfeng.grids.services import grid_create, household_create
 
     grid = grid_create(org=world.hebin, name="一网格")
