@@ -97,11 +97,9 @@ def encodable(data: Any) -> Any:
 
 
 def scoped_get(queryset: Any, user: Any, action: str, pk: Any) -> Model:
-    """The object `pk` of `queryset` if `user` may do `action` on it; Http404 (the missing-object answer) if not."""
-    try:
-        return queryset.restrict(user, action).get(pk=pk)
-    except (queryset.model.DoesNotExist, TypeError, ValueError, DjangoValidationError):
-        raise Http404 from None
+    """The object `pk` of `queryset` if `user` may do `action` on it; NotFound (the missing-object answer) if not —
+    core.policy.get_visible under the API's name."""
+    return policy.get_visible(queryset, user, action, pk=pk)
 
 
 class ScopedViewSetMixin:
