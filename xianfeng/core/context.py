@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .policy import policy_for
 
-# (url name, label, icon, action needed or None for any signed-in user, or "member" for party members only).
+# (url name, label, icon, action needed — or a tuple of actions, any of which will do — or None for any signed-in
+# user, or "member" for party members only).
 # Modules add their entries here.
 NAVIGATION = [
     ("home", _("Home"), "house", None),
@@ -66,7 +67,8 @@ def _navigation(request):
             if action == "member":
                 if not is_member(user):
                     continue
-            elif action is not None and not policy_for(organisation).any(user, action):
+            elif action is not None and not any(policy_for(organisation).any(user, a)
+                                                for a in (action if isinstance(action, tuple) else (action,))):
                 continue
             try:
                 url = reverse(name)

@@ -10,5 +10,7 @@ class InspectionsConfig(AppConfig):
     # Menu entries: (url name, label, bootstrap icon, scoping action or None for any signed-in user)
     navigation: list[tuple] = [
         ("inspections:list", pgettext_lazy("inspections", "Inspections"), "clipboard-check", "inspect"),
-        ("inspections:my_rectifications", pgettext_lazy("inspections", "Rectification tasks"), "list-check", "change"),
+        # the organisations' staff report on their tasks; inspectors verify the tasks of their inspections
+        ("inspections:my_rectifications", pgettext_lazy("inspections", "Rectification tasks"), "list-check",
+         ("change", "inspect")),
     ]

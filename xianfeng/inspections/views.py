@@ -534,8 +534,9 @@ def rectification_list(request, pk: int):
 @login_required
 @require_GET
 def my_rectifications(request):
-    """The tasks of the organisations the user answers for (staff over the task's organisation)."""
-    items = (policy.visible(Rectification.objects.select_related("org", "inspection"), request.user, "change")
+    """The tasks the user answers for (staff over the task's organisation) or verifies (inspectors of its
+    inspection): the rectification policy's `view`."""
+    items = (policy.visible(Rectification.objects.select_related("org", "inspection"), request.user, "view")
              .order_by("status", "deadline", "id"))
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "inspections/my_rectifications.html", {"page": page, "today": timezone.localdate()})

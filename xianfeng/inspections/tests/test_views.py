@@ -175,6 +175,10 @@ def test_findings_page_drafts_accepts_and_assigns_a_task_the_org_reports_on(clie
     detail = reverse("inspections:rectification_detail", args=[task.pk])
     secretary = client_for("hebin_secretary")
     assert task.task in secretary.get(reverse("inspections:my_rectifications")).content.decode()
+    # the inspector finds the task to verify from the menu's 整改任务 entry too; an outsider's list is empty
+    mine = client.get(reverse("inspections:my_rectifications")).content.decode()
+    assert task.task in mine and reverse("inspections:my_rectifications") in client.get(reverse("home")).content.decode()
+    assert task.task not in client_for("qinshan_secretary").get(reverse("inspections:my_rectifications")).content.decode()
     assert secretary.post(detail, {"action": "report", "report": "已补齐"}).status_code == 302
     assert secretary.post(detail, {"action": "verify", "decision": "close"}).status_code == 404
     assert client_for("qinshan_secretary").get(detail).status_code == 404
