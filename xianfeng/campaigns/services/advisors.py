@@ -80,7 +80,7 @@ def advisor_log_record(*, advisor: Advisor, month: dt.date, text: str, hours: in
         raise ValidationError({"month": ["月份不在任期内或晚于本月"]})
     if AdvisorLog.objects.filter(advisor=advisor, month=month).exists():
         raise ValidationError({"month": ["该月已有工作记录"]})
-    log = AdvisorLog(advisor=advisor, month=month, text=clean_text(text, "text", 4000), hours=hours)
+    log = AdvisorLog(advisor=advisor, month=month, text=clean_text(text, "text", 4000, multiline=True), hours=hours)
     log.full_clean()
     log.save()
     audit_record(by=actor, action="create", obj=log, summary=f"红领工作记录 {advisor.person.name} {month:%Y-%m}")

@@ -147,7 +147,8 @@ def nomination_create(*, category: AwardCategory, nominated_by: Organisation, ci
     if duplicate.exists():
         raise ValidationError({"nominee": ["已被推荐"]})
     nomination = Nomination(category=category, nominated_by=nominated_by, nominee_org=nominee_org,
-                            nominee_member=nominee_member, display_name=name, citation=clean_text(citation, "citation", 5000),
+                            nominee_member=nominee_member, display_name=name,
+                            citation=clean_text(citation, "citation", 5000, multiline=True),
                             evidence=evidence if evidence is not None else platform_evidence(subject))
     nomination.full_clean()
     nomination.save()
@@ -430,7 +431,7 @@ def objection_lodge(*, nomination: Nomination, name: str, contact: str, text: st
 def objection_answer(*, objection: Objection, answer: str, upheld: bool, actor: Any) -> Objection:
     """Answer an objection (an administrator of the round); an upheld one disqualifies the nomination."""
     _require(actor, "admin", objection.nomination.category.round)
-    answer = clean_text(answer, "answer", 3000)
+    answer = clean_text(answer, "answer", 3000, multiline=True)
     if Objection.objects.filter(pk=objection.pk, answered_at__isnull=True).update(
             answer=answer, upheld=upheld, answered_at=timezone.now(),
             answered_by=actor if getattr(actor, "is_authenticated", False) else None) != 1:

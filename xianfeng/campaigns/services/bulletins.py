@@ -57,7 +57,8 @@ def bulletin_create(*, org: Organisation, title: str, body: str, kind: str = Bul
     if issue and Bulletin.objects.filter(org=org, kind=kind, issue=issue).exists():
         raise ValidationError({"issue": ["该期号已使用"]})
     bulletin = Bulletin(org=org, kind=kind, issue=issue or None, title=clean_text(title, "title", 200),
-                        body=clean_text(body, "body", 50_000), author=actor if getattr(actor, "is_authenticated", False) else None)
+                        body=clean_text(body, "body", 50_000, multiline=True),
+                        author=actor if getattr(actor, "is_authenticated", False) else None)
     if image:
         bulletin.image = image
     bulletin.full_clean(exclude=["image"])
