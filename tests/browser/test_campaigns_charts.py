@@ -32,6 +32,9 @@ def test_venture_chart_and_contact_map_draw(world, live_server, open_page, sign_
     org_services.org_update(org=world.qinshan, latitude=30.434, longitude=120.914)
     org_services.contact_point_create(leader=make_person("县委书记"), org=world.qinshan_village, kind="village",
                                       start=timezone.localdate() - dt.timedelta(days=5))
+    org_services.org_update(org=world.county, latitude=30.52, longitude=120.94)
+    org_services.contact_point_create(leader=make_person("县长"), org=world.health_bureau, kind="department",
+                                      start=timezone.localdate() - dt.timedelta(days=5))
     page = open_page("phone")
     sign_in(page, "county_admin")
     page.goto(live_server.url + reverse("campaigns:venture_detail", args=[venture.pk]))
@@ -42,7 +45,12 @@ def test_venture_chart_and_contact_map_draw(world, live_server, open_page, sign_
     assert "2530" in page.inner_text("[data-testid=figures]")
     page.goto(live_server.url + reverse("campaigns:contact_map"))
     page.wait_for_selector("#cp-map canvas")
-    markers = page.evaluate("echarts.getInstanceByDom(document.getElementById('cp-map')).getOption().series[0].data")
-    assert [(m["name"], m["value"]) for m in markers] == [("杨柳村", [120.914, 30.434])]
+    # one series per kind of contact unit, each its own colour, named in the legend
+    series = page.evaluate("echarts.getInstanceByDom(document.getElementById('cp-map')).getOption().series"
+                           ".map(s => [s.name, s.data.map(m => [m.name, m.value])])")
+    assert dict((name, data) for name, data in series) == {
+        "联村（社区）": [["杨柳村", [120.914, 30.434]]], "联部门": [["县卫生局", [120.94, 30.52]]]}, series
+    legend = page.evaluate("echarts.getInstanceByDom(document.getElementById('cp-map')).getOption().legend[0].data")
+    assert sorted(legend) == sorted(name for name, _ in series)
     assert re.search("杨柳村", page.inner_text("[data-testid=contact-points]"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

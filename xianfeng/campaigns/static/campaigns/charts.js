@@ -5,16 +5,27 @@
   "use strict";
   var esc = window.XF.escapeHtml;
 
+  // One colour per kind of contact unit (department, town, village or community, non-public enterprise), in a legend
+  // that also switches a kind on and off.
+  var KIND_COLOURS = ["#c8161d", "#1f6feb", "#2da44e", "#bf8700", "#8250df", "#57606a"];
+
   function contactMap(el) {
     var data = window.XF.data("cp-data");
+    var kinds = [];
+    data.forEach(function (d) { if (kinds.indexOf(d.kind) < 0) { kinds.push(d.kind); } });
     var chart = echarts.init(el);
     chart.setOption({
+      color: KIND_COLOURS,
       tooltip: {formatter: function (p) {
         return esc(p.data.name) + "<br>" + esc(p.data.leader) + " " + esc(p.data.title) + "<br>" + esc(p.data.kind);
       }},
-      xAxis: {type: "value", scale: true, name: "E"}, yAxis: {type: "value", scale: true, name: "N"},
-      grid: {left: 48, right: 16, top: 24, bottom: 32},
-      series: [{type: "scatter", symbolSize: 10, data: data, itemStyle: {color: "#c8161d"}}]
+      legend: {bottom: 0, data: kinds, itemWidth: 12, itemHeight: 12},
+      xAxis: {type: "value", scale: true, name: el.dataset.labelEast}, yAxis: {type: "value", scale: true, name: el.dataset.labelNorth},
+      grid: {left: 56, right: 16, top: 28, bottom: 56},
+      series: kinds.map(function (kind) {
+        return {name: kind, type: "scatter", symbolSize: 11,
+                data: data.filter(function (d) { return d.kind === kind; })};
+      })
     });
     chart.on("click", function (p) { window.location = el.dataset.detailPrefix + encodeURIComponent(p.data.id) + "/"; });
     window.addEventListener("resize", function () { chart.resize(); });
