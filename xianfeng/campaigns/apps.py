@@ -12,3 +12,10 @@ class CampaignsConfig(AppConfig):
         ("campaigns:index", _("Campaigns"), "flag", "view"),
         ("campaigns:contact_map", _("Contact-point map"), "geo-alt", "view"),
     ]
+
+    def ready(self) -> None:
+        from xianfeng.orgs.signals import visit_recorded
+
+        from .services.meetings import follow_ups_from_visit
+
+        visit_recorded.connect(follow_ups_from_visit, dispatch_uid="campaigns.visit_follow_ups")

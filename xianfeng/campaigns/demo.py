@@ -27,7 +27,6 @@ from xianfeng.core.demo import DEMO_PASSWORD, DEMO_TODAY, DemoContext, demo_step
 from xianfeng.orgs import services as org_services
 from xianfeng.orgs.models import (
     PARTY_KINDS,
-    GuidanceVisit,
     Member,
     Organisation,
     OrgKind,
@@ -43,6 +42,7 @@ from .models import (
     AwardRound,
     CampaignPlan,
     DeliverableRecord,
+    FollowUp,
     Nomination,
     PlanEvent,
     Vote,
@@ -233,10 +233,9 @@ def _meetings(ctx: DemoContext, county: Organisation, campaign, admin) -> None:
 
 
 def _visit_follow_ups(ctx: DemoContext) -> None:
-    """Guidance visits that named follow-ups get a task each, owned by the visited unit."""
-    for visit in GuidanceVisit.objects.exclude(follow_ups="").select_related("contact_point__org"):
-        item = services.follow_up_create(visit=visit, org=visit.contact_point.org, text=visit.follow_ups,
-                                         due=visit.date + dt.timedelta(days=30), actor=None)
+    """The follow-ups of the guidance visits (made tasks when orgs' demo step recorded the visits): most of those
+    already due are done."""
+    for item in FollowUp.objects.filter(visit__isnull=False).order_by("id"):
         if item.due < DEMO_TODAY and ctx.rng.random() < 0.7:
             services.follow_up_close(follow_up=item, done_on=item.due, note="已整改到位", actor=None)
 

@@ -36,6 +36,7 @@ from .models import (
     Role,
     User,
 )
+from .signals import visit_recorded
 
 
 class TreeError(ValidationError):
@@ -478,6 +479,7 @@ def guidance_visit_record(*, contact_point: ContactPoint, date: dt.date, notes: 
     visit.full_clean()
     visit.save()
     audit_record(by=actor, action="create", obj=visit, summary=f"指导记录 {contact_point}")
+    visit_recorded.send(sender=GuidanceVisit, visit=visit, actor=actor)  # its follow-ups become tasks (campaigns)
     return visit
 
 

@@ -69,6 +69,19 @@ def follow_up_create(*, org: Organisation, text: str, due: dt.date, meeting: Mee
     return item
 
 
+FOLLOW_UP_DAYS = 30  # a visit's follow-up is due this many days after the visit unless someone sets another date
+
+
+def follow_ups_from_visit(sender: Any, *, visit: GuidanceVisit, actor: Any, **kwargs: Any) -> list[FollowUp]:
+    """A guidance visit's 后续事项, one task per line, owned by the visited unit and due FOLLOW_UP_DAYS after the
+    visit (receiver of orgs.signals.visit_recorded, in the visit's transaction): what a leader asked for is tracked
+    to done without being typed in twice."""
+    lines = [line.strip() for line in visit.follow_ups.splitlines() if line.strip()]
+    due = visit.date + dt.timedelta(days=FOLLOW_UP_DAYS)
+    return [follow_up_create(visit=visit, org=visit.contact_point.org, text=line[:500], due=due, actor=actor)
+            for line in lines]
+
+
 @transaction.atomic
 def follow_up_close(*, follow_up: FollowUp, done_on: dt.date, note: str, actor: Any) -> FollowUp:
     """Mark a follow-up done, with what was done. A done one cannot be closed again."""

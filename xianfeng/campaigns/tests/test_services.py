@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from xianfeng.campaigns import services
@@ -174,6 +175,25 @@ def test_follow_up_from_a_guidance_visit(world):
     assert item.visit == visit
     with pytest.raises(ValidationError):
         services.follow_up_create(org=world.hebin, text="无来源", due=timezone.localdate(), actor=None)
+
+
+def test_a_visits_follow_ups_become_tasks_one_per_line(world, client_for):
+    cp = org_services.contact_point_create(leader=make_person("陈书记"), org=world.hebin, kind="village",
+                                           start=timezone.localdate() - dt.timedelta(days=30))
+    day = timezone.localdate() - dt.timedelta(days=2)
+    visit = org_services.guidance_visit_record(contact_point=cp, date=day, notes="座谈",
+                                               follow_ups="补齐党课台账\n\n  增设公示栏  ", actor=world.hebin_secretary)
+    tasks = list(FollowUp.objects.filter(visit=visit).order_by("id"))
+    assert [(t.text, t.org, t.due) for t in tasks] == [
+        ("补齐党课台账", world.hebin, day + dt.timedelta(days=30)), ("增设公示栏", world.hebin, day + dt.timedelta(days=30))]
+    # tracked to done like a meeting's: listed, closed with what was done
+    page = client_for("hebin_secretary").get(reverse("campaigns:follow_up_list")).content.decode()
+    assert "补齐党课台账" in page and "增设公示栏" in page
+    services.follow_up_close(follow_up=tasks[0], done_on=timezone.localdate(), note="已补齐", actor=world.hebin_secretary)
+    assert FollowUp.objects.get(pk=tasks[0].pk).done_note == "已补齐"
+    # a visit without follow-ups makes none
+    org_services.guidance_visit_record(contact_point=cp, date=day, notes="回访", actor=world.hebin_secretary)
+    assert FollowUp.objects.count() == 2
 
 
 def test_meeting_in_the_future_is_refused(world):
