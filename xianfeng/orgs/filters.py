@@ -10,6 +10,8 @@ from xianfeng.core.scoping import subtree_q
 
 from .models import ContactPoint, GuidanceVisit, Member, Organisation, OrgKind
 
+_MAX_ID = 2**63 - 1  # ids are bigint: a filter by id takes a whole number in this range (bounds below)
+
 
 class OrganisationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="名称、编码或拼音首字母")
@@ -109,11 +111,10 @@ class MemberFilter(django_filters.FilterSet):
 
 # Bounds on the numeric filters, so a query string like ?age_min=5000 or ?within=1e30 is a form error (400 in the
 # API, ignored on the pages) instead of a date or integer overflow.
-_MAX_ID = 2**63 - 1
 for _filters, _bounds in (
     (OrganisationFilter.base_filters, {"parent": (1, _MAX_ID), "within": (1, _MAX_ID)}),
-    (MemberFilter.base_filters, {"within": (1, _MAX_ID), "org": (1, _MAX_ID), "age_min": (0, 150), "age_max": (0, 150),
-                                 "join_year": (1900, 2100)}),
+    (MemberFilter.base_filters, {"within": (1, _MAX_ID), "dual": (1, _MAX_ID), "org": (1, _MAX_ID),
+                                 "age_min": (0, 150), "age_max": (0, 150), "join_year": (1900, 2100)}),
 ):
     for _name, (_low, _high) in _bounds.items():
         _filters[_name].extra.update(min_value=_low, max_value=_high, decimal_places=0)
