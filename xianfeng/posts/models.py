@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from xianfeng.core.scoping import ScopedQuerySet
+from xianfeng.demands.models import ServiceRecord
 
 
 class Post(models.Model):
@@ -86,15 +87,9 @@ class PostService(models.Model):
 
     scope_org_fields = ("holding__post__org",)
 
-    class Status(models.TextChoices):
-        RECORDED = "recorded", "待确认"
-        CONFIRMED = "confirmed", "已确认"
-        REJECTED = "rejected", "未通过"
-
-    class Rating(models.TextChoices):
-        SATISFIED = "satisfied", "满意"
-        FAIR = "fair", "基本满意"
-        UNSATISFIED = "unsatisfied", "不满意"
+    # the same steps and ratings as a demand's service record (one vocabulary for residents' confirmations)
+    Status = ServiceRecord.Status
+    Rating = ServiceRecord.Rating
 
     holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="services", verbose_name="岗位认领")
     resident = models.ForeignKey("orgs.Resident", null=True, blank=True, on_delete=models.PROTECT,
